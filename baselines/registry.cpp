@@ -1,0 +1,53 @@
+#include <fmt/format.h>
+
+#include "baselines/baseline.h"
+#include "core/error.h"
+
+namespace icl {
+
+// One line per baseline family file.
+void register_least_squares(std::vector<BaselineInfo>& r);
+void register_averaging(std::vector<BaselineInfo>& r);
+void register_nearest_neighbours(std::vector<BaselineInfo>& r);
+void register_gradient_descent(std::vector<BaselineInfo>& r);
+void register_lasso(std::vector<BaselineInfo>& r);
+
+const std::vector<BaselineInfo>& baseline_registry() {
+  static const std::vector<BaselineInfo> registry = [] {
+    std::vector<BaselineInfo> r;
+    register_least_squares(r);
+    register_averaging(r);
+    register_nearest_neighbours(r);
+    register_gradient_descent(r);
+    register_lasso(r);
+    return r;
+  }();
+  return registry;
+}
+
+const BaselineInfo& find_baseline(const std::string& name) {
+  std::string known;
+  for (const auto& b : baseline_registry()) {
+    if (b.name == name) return b;
+    known += (known.empty() ? "" : ", ") + b.name;
+  }
+  fail("unknown baseline '{}' (known baselines: {})", name, known);
+}
+
+std::unique_ptr<Baseline> make_baseline(const std::string& name,
+                                        const std::map<std::string, std::string>& raw,
+                                        const std::string& label, const std::string& where) {
+  const BaselineInfo& info = find_baseline(name);
+  const ParamSet params = resolve_params(info.params, raw, where);
+  std::string derived = name, args;
+  for (const auto& spec : info.params)
+    if (raw.count(spec.name))
+      args += fmt::format("{}{}={}", args.empty() ? "" : ",", spec.name,
+                          to_string(params.values().at(spec.name)));
+  if (!args.empty()) derived += "(" + args + ")";
+  if (label.find('/') != std::string::npos)
+    fail("{}.label: must not contain '/', got '{}'", where, label);
+  return info.make(params, label.empty() ? derived : label);
+}
+
+}  // namespace icl

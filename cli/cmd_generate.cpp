@@ -1,0 +1,80 @@
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/error.h"
+#include "eval/benchmark.h"
+#include "eval/results.h"
+#include "io/atomic_output.h"
+#include "io/config.h"
+#include "tasks/task.h"
+
+namespace icl::cli {
+
+int cmd_generate(const Args& args) {
+  po::options_description opts("options");
+  std::string task_name, out, stream;
+  std::vector<std::string> sets;
+  int64_t prompts = 0, examples = 0;
+  uint64_t seed = 0;
+  opts.add_options()("task", po::value(&task_name)->required(), "task name (see icl list)")(
+      "set", po::value(&sets)->composing(), "task parameter: --set d=10 (repeatable)")(
+      "prompts,n", po::value(&prompts)->required(), "number of prompts")(
+      "examples,k", po::value(&examples)->default_value(40), "examples per prompt (K)")(
+      "seed", po::value(&seed)->default_value(0), "seed")(
+      "stream", po::value(&stream)->default_value("standard"),
+      "evaluation set whose prompt stream to draw from (the prompts icl run evaluates on)")(
+      "out,o", po::value(&out)->required(), "output HDF5 file");
+  po::positional_options_description pos;
+  pos.add("task", 1);
+  po::variables_map vm;
+  if (!parse("generate", "<task> [--set key=value]... --prompts N [--examples K] --out FILE.h5",
+             "Samples prompts and writes them for use from other frameworks: /xs [N,K,dx], /ys "
+             "[N,K,dy], /truth [N,t] (each prompt's function, e.g. w), /xq and /yq when queries "
+             "differ from the context points, /x_cov when the task knows the input covariance.",
+             opts, pos, args, vm))
+    return 0;
+  if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
+  if (examples < 1) fail("--examples: must be >= 1, got {}", examples);
+
+  RawParams raw;
+  for (const auto& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) fail("--set {}: expected key=value, e.g. --set d=10", s);
+    raw[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  const auto task = make_task(task_name, raw, task_name);
+  task->check_examples(examples);
+
+  AtomicH5Output file(out);
+  const PromptBatch pb = task->sample(eval_stream(seed, stream), 0, prompts, examples);
+  RunInfo info;
+  info.seed = seed;
+  info.config = fmt::format("generate: {{task: {}, prompts: {}, examples: {}, stream: {}}}",
+                            task_name, prompts, examples, stream);
+  write_run_attrs(file.root(), info);
+  const hid_t root = file.root();
+  h5::attr(root, "task", task_name);
+  h5::attr(root, "stream", stream);
+  h5::attr(root, "loss", std::string(to_string(pb.loss)));
+  h5::attr(root, "metric", std::string(to_string(task->metric())));
+  h5::attr(root, "normalisation", task->normalisation());
+  {
+    const h5::Handle g = h5::create_group(root, "task_params");
+    write_params(g.id(), task->params());
+  }
+  const int64_t N = pb.batch, K = pb.n_examples;
+  h5::write(root, "xs", pb.xs.data(), {N, K, pb.dx});
+  h5::write(root, "ys", pb.ys.data(), {N, K, pb.dy});
+  if (pb.has_queries()) {
+    h5::write(root, "xq", pb.xq.data(), {N, K, pb.dx});
+    h5::write(root, "yq", pb.yq.data(), {N, K, pb.dy});
+  }
+  if (pb.truth_dim) h5::write(root, "truth", pb.truth.data(), {N, pb.truth_dim});
+  if (!pb.x_cov.empty()) h5::write(root, "x_cov", pb.x_cov.data(), {pb.dx, pb.dx});
+  file.commit();
+  fmt::print("wrote {} prompts of {} ({} examples each) to {}\n", N, task_name, K, out);
+  return 0;
+}
+
+}  // namespace icl::cli

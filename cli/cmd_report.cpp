@@ -1,0 +1,60 @@
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/error.h"
+#include "io/h5.h"
+
+#ifndef ICL_REPORT_SCRIPT
+#define ICL_REPORT_SCRIPT "report/plot_curves.py"
+#endif
+
+namespace icl::cli {
+
+namespace fs = std::filesystem;
+
+static std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing) {
+  const char* env = std::getenv("ICL_REPORT");
+  const std::string script = env && *env ? env : ICL_REPORT_SCRIPT;
+  if (!fs::exists(script)) {
+    if (!quiet_on_missing) fail("report script {} not found (set ICL_REPORT)", script);
+    return 1;
+  }
+  std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(results);
+  if (!out_dir.empty()) cmd += " --out " + shell_quote(out_dir);
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int cmd_report(const Args& args) {
+  po::options_description opts("options");
+  std::string file, out;
+  opts.add_options()("file", po::value(&file)->required(), "results.h5 of a run")(
+      "out,o", po::value(&out), "directory for the figures (default <file stem>_figures/)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  if (!parse("report", "FILE.h5 [--out DIR]",
+             "Draws metric vs number of in-context examples for every predictor of every evaluation "
+             "in a results file (PNG and PDF), with 90% bootstrap intervals.",
+             opts, pos, args, vm))
+    return 0;
+  if (!fs::exists(file)) fail("icl report: {} does not exist", file);
+  if (!h5::is_hdf5(file)) fail("icl report: {} is not an HDF5 file", file);
+  const int rc = draw_figures(file, out, false);
+  if (rc != 0) fail("icl report: drawing the figures of {} failed (exit code {})", file, rc);
+  return 0;
+}
+
+}  // namespace icl::cli

@@ -1,0 +1,60 @@
+// icl: run benchmarks, export prompts, draw figures. Exit codes: 0 success, 1 a user error (one line
+// on stderr naming what is wrong and what is allowed), 2 a bad command line, 3 an internal error.
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/device.h"
+#include "core/version.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: icl <command> [options]   (icl <command> --help for details)\n"
+    "\n"
+    "commands:\n"
+    "  list       tasks, baselines, models and benchmarks\n"
+    "  run        run a benchmark: icl run <benchmark> [--set key=value]... [--out FILE.h5] [--seed N]\n"
+    "  generate   export prompts: icl generate <task> [--set k=v]... --prompts N --out FILE.h5\n"
+    "  report     draw figures: icl report FILE.h5 [--out DIR]\n"
+    "  version    version, commit and build options\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace icl::cli;
+  const std::map<std::string, int (*)(const Args&)> commands = {
+      {"list", cmd_list}, {"run", cmd_run}, {"generate", cmd_generate}, {"report", cmd_report}};
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    fmt::print("iclbench {} (commit {})\ndevices: {}\n", icl::version(), icl::git_commit(),
+               icl::device_summary());
+    return 0;
+  }
+  const auto it = commands.find(cmd);
+  if (it == commands.end()) {
+    fmt::print(stderr, "icl: error: unknown command '{}' (commands: list, run, generate, report, version)\n",
+               cmd);
+    return 2;
+  }
+  try {
+    return it->second(Args(argv + 2, argv + argc));
+  } catch (const icl::Error& e) {
+    fmt::print(stderr, "icl: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "icl: internal error: {}\n", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,26 @@
+#include "cli/options.h"
+
+#include <iostream>
+
+#include "core/error.h"
+
+namespace icl::cli {
+
+bool parse(const std::string& command, const std::string& usage, const std::string& about,
+           po::options_description& opts, const po::positional_options_description& pos,
+           const std::vector<std::string>& args, po::variables_map& vm) {
+  opts.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: icl " << command << " " << usage << "\n\n" << about << "\n\n" << opts;
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fail("icl {}: {} (see icl {} --help)", command, e.what(), command);
+  }
+  return true;
+}
+
+}  // namespace icl::cli

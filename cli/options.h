@@ -1,0 +1,17 @@
+#pragma once
+// Shared Boost.Program_options plumbing: parse a subcommand's arguments, print --help, and turn
+// option errors into one-line icl::Error messages.
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+namespace icl::cli {
+
+namespace po = boost::program_options;
+
+// Returns false when --help was printed (the caller exits 0).
+bool parse(const std::string& command, const std::string& usage, const std::string& about,
+           po::options_description& opts, const po::positional_options_description& pos,
+           const std::vector<std::string>& args, po::variables_map& vm);
+
+}  // namespace icl::cli

@@ -1,0 +1,92 @@
+#include "eval/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+
+namespace icl {
+
+double metric_value(Metric m, double pred, double y) {
+  switch (m) {
+    case Metric::SquaredError: return (pred - y) * (pred - y);
+    case Metric::Accuracy: return (pred >= 0.0) == (y >= 0.0) ? 1.0 : 0.0;
+  }
+  return 0.0;
+}
+
+CurveStats summarise(const std::vector<double>& e, int64_t P, int64_t K, int64_t R,
+                     const RngKey& key) {
+  ICL_ASSERT(int64_t(e.size()) == P * K && P > 0);
+  CurveStats s;
+  s.mean.assign(size_t(K), 0.0);
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t k = 0; k < K; ++k) s.mean[size_t(k)] += e[size_t(p * K + k)];
+  for (auto& m : s.mean) m /= double(P);
+
+  std::vector<double> means(size_t(R * K));  // [R, K]
+  parallel_for(R, [&](int64_t r) {
+    Rng rng(key, uint64_t(r));
+    double* m = means.data() + r * K;
+    for (int64_t i = 0; i < P; ++i) {
+      const double* row = e.data() + int64_t(rng.below(uint64_t(P))) * K;
+      for (int64_t k = 0; k < K; ++k) m[k] += row[k];
+    }
+    for (int64_t k = 0; k < K; ++k) m[k] /= double(P);
+  });
+  s.lo.resize(size_t(K));
+  s.hi.resize(size_t(K));
+  std::vector<double> col(static_cast<size_t>(R));
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t r = 0; r < R; ++r) col[size_t(r)] = means[size_t(r * K + k)];
+    std::sort(col.begin(), col.end());
+    s.lo[size_t(k)] = col[size_t(0.05 * double(R))];
+    s.hi[size_t(k)] = col[size_t(0.95 * double(R))];
+  }
+  return s;
+}
+
+EvalResult evaluate(const std::string& name, const Task& task,
+                    const std::vector<const Predictor*>& predictors, const RngKey& key,
+                    const EvalOptions& opt) {
+  const int64_t P = opt.prompts, K = opt.examples;
+  task.check_examples(K);
+  EvalResult res;
+  res.name = name;
+  res.task = task.name();
+  res.task_params = task.params();
+  res.metric = task.metric();
+  res.normalisation = task.normalisation();
+  res.prompts = P;
+  res.examples = K;
+
+  std::vector<std::vector<double>> errors(predictors.size(), std::vector<double>(size_t(P * K)));
+  Progress progress(fmt::format("eval {}", name), P, "prompts");
+  for (int64_t first = 0; first < P; first += opt.batch_size) {
+    const int64_t B = std::min(opt.batch_size, P - first);
+    const PromptBatch pb = task.sample(key, first, B, K);
+    for (size_t j = 0; j < predictors.size(); ++j) {
+      const std::vector<float> pred = predictors[j]->predict(pb);
+      ICL_ASSERT(int64_t(pred.size()) == B * K * pb.dy);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < K; ++k)
+          errors[j][size_t((first + b) * K + k)] =
+              metric_value(res.metric, pred[size_t(b * K + k)], *pb.query_y(b, k)) /
+              (res.metric == Metric::SquaredError ? res.normalisation : 1.0);
+    }
+    if (opt.progress) progress.update(first + B);
+  }
+  for (size_t j = 0; j < predictors.size(); ++j) {
+    const Predictor& p = *predictors[j];
+    res.curves.push_back({p.label(), p.name(), p.kind(), p.params(),
+                          summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap"))});
+  }
+  if (opt.progress) progress.finish();
+  return res;
+}
+
+}  // namespace icl

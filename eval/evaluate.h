@@ -1,0 +1,51 @@
+#pragma once
+// The evaluation harness: the same prompts for every predictor, a metric per context length, and
+// its mean with a 90% bootstrap interval over prompts (Garg et al.: 1000 resamples, 5th and 95th
+// percentile of the resampled means).
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "eval/predictor.h"
+#include "tasks/task.h"
+
+namespace icl {
+
+struct CurveStats {
+  std::vector<double> mean, lo, hi;  // [K]
+};
+
+// per_prompt: [P, K] row-major. Resample r draws P prompt indices from Rng(key, r).
+CurveStats summarise(const std::vector<double>& per_prompt, int64_t prompts, int64_t K,
+                     int64_t resamples, const RngKey& key);
+
+// Metric of prediction `pred` for label `y`, before normalisation.
+double metric_value(Metric m, double pred, double y);
+
+struct PredictorCurve {
+  std::string label, name, kind;
+  ParamSet params;
+  CurveStats stats;
+};
+
+struct EvalResult {
+  std::string name;       // evaluation set
+  std::string task;       // task registry name
+  ParamSet task_params;   // as used, defaults included
+  Metric metric = Metric::SquaredError;
+  double normalisation = 1.0;
+  int64_t prompts = 0, examples = 0;
+  std::vector<PredictorCurve> curves;
+};
+
+struct EvalOptions {
+  int64_t prompts = 1280, examples = 40, batch_size = 256, bootstrap = 1000;
+  bool progress = true;
+};
+
+// Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").
+EvalResult evaluate(const std::string& name, const Task& task,
+                    const std::vector<const Predictor*>& predictors, const RngKey& key,
+                    const EvalOptions& opt);
+
+}  // namespace icl

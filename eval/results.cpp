@@ -1,0 +1,87 @@
+#include "eval/results.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/version.h"
+
+namespace icl {
+
+void write_run_attrs(hid_t root, const RunInfo& info) {
+  char created[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  h5::attr(root, "iclbench_version", std::string(version()));
+  h5::attr(root, "git_commit", std::string(git_commit()));
+  h5::attr(root, "created", std::string(created));
+  h5::attr(root, "seed", int64_t(info.seed));
+  h5::attr(root, "config", info.config);
+  h5::attr(root, "benchmark", info.benchmark);
+  h5::attr(root, "device", info.device);
+}
+
+void write_params(hid_t obj, const ParamSet& params) {
+  for (const auto& [k, v] : params.values()) {
+    if (const auto* i = std::get_if<int64_t>(&v)) h5::attr(obj, k, *i);
+    else if (const auto* r = std::get_if<double>(&v)) h5::attr(obj, k, *r);
+    else h5::attr(obj, k, to_string(v));
+  }
+}
+
+void write_eval(hid_t root, const EvalResult& r) {
+  if (!h5::exists(root, "eval")) h5::create_group(root, "eval");
+  const h5::Handle evals = h5::open_group(root, "eval");
+  const h5::Handle g = h5::create_group(evals.id(), r.name);
+  write_params(g.id(), r.task_params);
+  h5::attr(g.id(), "task", r.task);
+  h5::attr(g.id(), "metric", std::string(to_string(r.metric)));
+  h5::attr(g.id(), "normalisation", r.normalisation);
+  h5::attr(g.id(), "prompts", r.prompts);
+  std::vector<int64_t> n(size_t(r.examples));
+  for (int64_t k = 0; k < r.examples; ++k) n[size_t(k)] = k;
+  h5::write(g.id(), "n_examples", n);
+  for (const auto& c : r.curves) {
+    const h5::Handle pg = h5::create_group(g.id(), c.label);
+    write_params(pg.id(), c.params);
+    h5::attr(pg.id(), "name", c.name);
+    h5::attr(pg.id(), "kind", c.kind);
+    h5::write(pg.id(), "mean", c.stats.mean);
+    h5::write(pg.id(), "lo", c.stats.lo);
+    h5::write(pg.id(), "hi", c.stats.hi);
+  }
+}
+
+void write_results(AtomicH5Output& out, const RunInfo& info, const std::vector<EvalResult>& evals) {
+  write_run_attrs(out.root(), info);
+  for (const auto& e : evals) write_eval(out.root(), e);
+  out.commit();
+}
+
+std::string summary_table(const EvalResult& r, const std::vector<int64_t>& columns) {
+  std::vector<int64_t> cols = columns;
+  if (cols.empty()) {
+    const int64_t K = r.examples;
+    for (int64_t c : {int64_t(0), K / 4, K / 2, (3 * K) / 4, K - 1})
+      if (cols.empty() || cols.back() != c) cols.push_back(c);
+  }
+  size_t width = 9;
+  for (const auto& c : r.curves) width = std::max(width, c.label.size());
+  std::string metric = to_string(r.metric);
+  if (r.metric == Metric::SquaredError && r.normalisation != 1.0)
+    metric += fmt::format(" / {:g}", r.normalisation);
+  std::string out = fmt::format("{} ({}, {} prompts): {} by number of in-context examples\n",
+                                r.name, r.task, r.prompts, metric);
+  out += fmt::format("  {:<{}}", "predictor", width);
+  for (int64_t c : cols) out += fmt::format(" {:>9}", fmt::format("k={}", c));
+  out += "\n";
+  for (const auto& c : r.curves) {
+    out += fmt::format("  {:<{}}", c.label, width);
+    for (int64_t k : cols) out += fmt::format(" {:>9.4f}", c.stats.mean[size_t(k)]);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace icl

@@ -1,0 +1,30 @@
+#pragma once
+// results.h5 writer (layout in DESIGN.md, "results.h5") and the terminal summary table.
+#include <string>
+#include <vector>
+
+#include "eval/evaluate.h"
+#include "io/atomic_output.h"
+
+namespace icl {
+
+struct RunInfo {
+  std::string benchmark;  // name, or "" for ad-hoc runs
+  uint64_t seed = 0;
+  std::string config;     // resolved YAML text
+  std::string device = "cpu";
+};
+
+// Root attributes: iclbench_version, git_commit, created, seed, config, benchmark, device.
+void write_run_attrs(hid_t root, const RunInfo& info);
+void write_params(hid_t obj, const ParamSet& params);
+// /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task, ...).
+void write_eval(hid_t root, const EvalResult& r);
+
+// Writes a complete results file atomically.
+void write_results(AtomicH5Output& out, const RunInfo& info, const std::vector<EvalResult>& evals);
+
+// "metric at n examples" table: one row per predictor, a few columns of context length.
+std::string summary_table(const EvalResult& r, const std::vector<int64_t>& columns = {});
+
+}  // namespace icl

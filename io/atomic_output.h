@@ -1,0 +1,30 @@
+#pragma once
+// An HDF5 output that appears under its final name only when complete.
+//
+// The constructor creates "<dir>/.<name>.tmp-<pid>" at once, so an unwritable destination fails
+// before any work is done; commit() closes and renames it into place. If commit() is never reached
+// (an error, an exception) the temporary file is removed and nothing is left behind.
+#include <string>
+
+#include "io/h5.h"
+
+namespace icl {
+
+class AtomicH5Output {
+ public:
+  explicit AtomicH5Output(const std::string& path);
+  ~AtomicH5Output();
+  AtomicH5Output(const AtomicH5Output&) = delete;
+  AtomicH5Output& operator=(const AtomicH5Output&) = delete;
+
+  hid_t root() const { return file_.id(); }
+  const std::string& path() const { return path_; }
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  h5::Handle file_;
+  bool committed_ = false;
+};
+
+}  // namespace icl

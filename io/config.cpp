@@ -1,0 +1,278 @@
+#include "io/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "baselines/baseline.h"
+#include "core/error.h"
+#include "tasks/task.h"
+
+#ifndef ICL_CONFIG_DIR
+#define ICL_CONFIG_DIR "configs"
+#endif
+
+namespace icl {
+
+namespace fs = std::filesystem;
+
+std::string config_dir() {
+  if (const char* env = std::getenv("ICL_CONFIGS"); env && *env) return env;
+  return ICL_CONFIG_DIR;
+}
+
+std::vector<std::string> list_benchmarks() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const fs::path root(config_dir());
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file() && it->path().extension() == ".yaml") {
+      std::string rel = fs::relative(it->path(), root).replace_extension().generic_string();
+      out.push_back(rel);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string resolve_benchmark_path(const std::string& arg, std::string* name) {
+  std::error_code ec;
+  if (arg.size() > 5 && arg.ends_with(".yaml")) {
+    if (!fs::is_regular_file(arg, ec)) fail("config file {} does not exist", arg);
+    if (name) *name = fs::path(arg).stem().string();
+    return arg;
+  }
+  const fs::path p = fs::path(config_dir()) / (arg + ".yaml");
+  if (!fs::is_regular_file(p, ec)) {
+    std::string known;
+    for (const auto& b : list_benchmarks()) known += (known.empty() ? "" : ", ") + b;
+    fail("unknown benchmark '{}' (known benchmarks: {})", arg, known.empty() ? "none" : known);
+  }
+  if (name) *name = arg;
+  return p.string();
+}
+
+static const char* kind_of(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "nothing";
+    default: return "an undefined value";
+  }
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    fail("--set {}: expected key=value, e.g. --set task.d=10", assignment);
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail("--set {}: value is not valid YAML ({})", assignment, e.msg);
+  }
+  std::vector<std::string> keys;
+  for (size_t pos = 0;;) {
+    const size_t dot = path.find('.', pos);
+    keys.push_back(path.substr(pos, dot - pos));
+    if (dot == std::string::npos) break;
+    pos = dot + 1;
+  }
+  YAML::Node node;
+  node.reset(root);
+  std::string where;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& k = keys[i];
+    if (k.empty()) fail("--set {}: empty key in '{}'", assignment, path);
+    where += (where.empty() ? "" : ".") + k;
+    const bool last = i + 1 == keys.size();
+    if (node.IsSequence()) {
+      char* end = nullptr;
+      const long idx = std::strtol(k.c_str(), &end, 10);
+      if (*end != '\0' || idx < 0 || size_t(idx) >= node.size())
+        fail("--set {}: {} is a list of {} entries; '{}' is not an index into it", assignment,
+             where.substr(0, where.size() - k.size() - 1), node.size(), k);
+      if (last) {
+        node[size_t(idx)] = value;
+        return;
+      }
+      // yaml-cpp: `=` on a Node writes into the tree; reset() rebinds the handle.
+      if (node[size_t(idx)].IsScalar()) {  // "baselines.2.lambda" on a bare name: make it a map
+        YAML::Node m;
+        m["name"] = node[size_t(idx)].as<std::string>();
+        node[size_t(idx)] = m;
+      }
+      YAML::Node child = node[size_t(idx)];
+      node.reset(child);
+    } else {
+      if (!node.IsMap() && !node.IsNull())
+        fail("--set {}: {} is {}, not a map", assignment,
+             where.substr(0, where.size() - k.size() - 1), kind_of(node));
+      if (last) {
+        node[k] = value;
+        return;
+      }
+      if (!node[k] || node[k].IsNull()) node[k] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node child = node[k];
+      node.reset(child);
+    }
+  }
+}
+
+RawParams scalar_map(const YAML::Node& node, const std::string& where,
+                     const std::vector<std::string>& skip) {
+  RawParams out;
+  if (!node || node.IsNull()) return out;
+  if (!node.IsMap()) fail("{}: expected a map of parameters, got {}", where, kind_of(node));
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
+    if (!kv.second.IsScalar())
+      fail("{}.{}: expected a single value, got {}", where, key, kind_of(kv.second));
+    out[key] = kv.second.as<std::string>();
+  }
+  return out;
+}
+
+namespace {
+
+void check_keys(const YAML::Node& node, const std::string& where,
+                const std::vector<std::string>& allowed) {
+  if (!node.IsMap()) fail("{}: expected a map, got {}", where, kind_of(node));
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      fail("{}: unknown key '{}' (allowed: {})", where.empty() ? "config" : where, key, list);
+    }
+  }
+}
+
+int64_t get_int(const YAML::Node& parent, const std::string& key, const std::string& where,
+                int64_t def, int64_t lo, int64_t hi) {
+  const YAML::Node n = parent[key];
+  if (!n) return def;
+  const ParamSpec spec = ParamSpec::integer(key, def, "", double(lo), double(hi));
+  if (!n.IsScalar()) fail("{}: expected an integer, got {}", where, kind_of(n));
+  return std::get<int64_t>(parse_param(spec, n.as<std::string>(), where));
+}
+
+ComponentConfig component(const YAML::Node& n, const std::string& where, bool baseline) {
+  ComponentConfig c;
+  if (n.IsScalar()) {
+    c.name = n.as<std::string>();
+    return c;
+  }
+  if (!n.IsMap()) fail("{}: expected a name or a map with 'name', got {}", where, kind_of(n));
+  if (!n["name"] || !n["name"].IsScalar()) fail("{}: missing 'name'", where);
+  c.name = n["name"].as<std::string>();
+  if (baseline && n["label"]) {
+    if (!n["label"].IsScalar()) fail("{}.label: expected a string", where);
+    c.label = n["label"].as<std::string>();
+  }
+  c.params = scalar_map(n, where, {"name", "label"});
+  return c;
+}
+
+}  // namespace
+
+BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
+                                const std::string& source) {
+  BenchmarkConfig cfg;
+  cfg.name = name;
+  cfg.source = source;
+  if (!root.IsMap()) fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
+  check_keys(root, "", {"description", "seed", "task", "eval", "baselines"});
+  if (root["description"]) cfg.description = root["description"].as<std::string>();
+  cfg.seed = uint64_t(get_int(root, "seed", "seed", 0, 0, 1e18));
+
+  if (!root["task"]) fail("config {}: missing 'task'", source);
+  cfg.task = component(root["task"], "task", false);
+  make_task(cfg.task.name, cfg.task.params, "task");
+
+  const YAML::Node ev = root["eval"];
+  if (!ev) fail("config {}: missing 'eval'", source);
+  check_keys(ev, "eval", {"prompts", "examples", "bootstrap", "batch_size", "sets"});
+  const int64_t prompts = get_int(ev, "prompts", "eval.prompts", 1280, 1, 1e9);
+  const int64_t examples = get_int(ev, "examples", "eval.examples", 40, 1, 1e6);
+  cfg.bootstrap = get_int(ev, "bootstrap", "eval.bootstrap", 1000, 20, 1e7);
+  cfg.batch_size = get_int(ev, "batch_size", "eval.batch_size", 256, 1, 1e7);
+
+  YAML::Node sets;
+  if (ev["sets"] && !ev["sets"].IsNull()) {
+    sets.reset(ev["sets"]);
+  } else {
+    sets.reset(YAML::Node(YAML::NodeType::Map));
+    sets["standard"] = YAML::Node(YAML::NodeType::Map);
+  }
+  if (!sets.IsMap() || sets.size() == 0)
+    fail("eval.sets: expected a map of named evaluation sets, got {}", kind_of(sets));
+  for (const auto& kv : sets) {
+    EvalSetConfig es;
+    es.name = kv.first.as<std::string>();
+    const std::string where = "eval.sets." + es.name;
+    if (es.name.empty() || es.name.find('/') != std::string::npos)
+      fail("{}: set names must be non-empty and contain no '/'", where);
+    const YAML::Node s = kv.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : kv.second;
+    check_keys(s, where, {"task", "prompts", "examples"});
+    es.prompts = get_int(s, "prompts", where + ".prompts", prompts, 1, 1e9);
+    es.examples = get_int(s, "examples", where + ".examples", examples, 1, 1e6);
+    es.task = cfg.task;
+    if (s["task"]) {
+      const YAML::Node t = s["task"];
+      if (!t.IsMap()) fail("{}.task: expected a map of task parameters, got {}", where, kind_of(t));
+      if (t["name"]) {
+        es.task.name = t["name"].as<std::string>();
+        find_task(es.task.name);
+      }
+      for (const auto& [k, v] : scalar_map(t, where + ".task", {"name"})) es.task.params[k] = v;
+    }
+    cfg.evals.push_back(es);
+  }
+
+  const YAML::Node bl = root["baselines"];
+  if (bl && !bl.IsNull()) {
+    if (!bl.IsSequence()) fail("baselines: expected a list, got {}", kind_of(bl));
+    std::set<std::string> labels;
+    for (size_t i = 0; i < bl.size(); ++i) {
+      const std::string where = fmt::format("baselines.{}", i);
+      ComponentConfig c = component(bl[i], where, true);
+      // Validates the name and every parameter now, so a bad config fails before any work.
+      c.label = make_baseline(c.name, c.params, c.label, where)->label();
+      if (!labels.insert(c.label).second)
+        fail("{}: two baselines share the label '{}' (give one a 'label')", where, c.label);
+      cfg.baselines.push_back(c);
+    }
+  }
+  for (const auto& es : cfg.evals) {
+    auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
+    task->check_examples(es.examples);
+  }
+  return cfg;
+}
+
+BenchmarkConfig load_benchmark(const std::string& arg, const std::vector<std::string>& overrides) {
+  std::string name;
+  const std::string path = resolve_benchmark_path(arg, &name);
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    fail("config {}: not valid YAML ({} at line {})", path, e.msg, e.mark.line + 1);
+  }
+  for (const auto& o : overrides) apply_override(root, o);
+  try {
+    return parse_benchmark(root, name, path);
+  } catch (const YAML::Exception& e) {  // e.g. a list where a name was expected
+    fail("config {}: {}", path, e.msg);
+  }
+}
+
+}  // namespace icl

@@ -1,0 +1,75 @@
+#pragma once
+// Benchmark configs (configs/<paper>/<name>.yaml) and their validation.
+//
+//   description: one line for `icl list`
+//   seed: 0
+//   task: {name: linear_regression, d: 20, ...}      task parameters (tasks/*.cpp declare them)
+//   eval:
+//     prompts: 1280          prompts per evaluation set
+//     examples: 40           K, examples per prompt
+//     bootstrap: 1000        resamples for the 90% interval
+//     batch_size: 256        prompts generated at a time (memory only; results do not depend on it)
+//     sets:                  named evaluations; each may override task parameters, prompts, examples
+//       standard: {}
+//       skewed: {task: {x_cov: skewed}}
+//   baselines: [least_squares, {name: ridge, lambda: 0.1, label: "ridge(0.1)"}]
+//
+// Overrides (`--set eval.prompts=64`, `--set baselines.1.lambda=1`) edit this tree before
+// validation, so they are checked exactly like the file.
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+using RawParams = std::map<std::string, std::string>;
+
+struct ComponentConfig {  // a task or a baseline: registry name + raw parameters
+  std::string name;
+  std::string label;  // baselines only; "" = derived
+  RawParams params;
+};
+
+struct EvalSetConfig {
+  std::string name;
+  ComponentConfig task;  // the benchmark's task with this set's overrides applied
+  int64_t prompts = 0;
+  int64_t examples = 0;
+};
+
+struct BenchmarkConfig {
+  std::string name;         // "garg2022/linear_regression_baselines"
+  std::string source;       // file it came from
+  std::string description;
+  uint64_t seed = 0;
+  ComponentConfig task;
+  int64_t bootstrap = 1000;
+  int64_t batch_size = 256;
+  std::vector<EvalSetConfig> evals;
+  std::vector<ComponentConfig> baselines;
+};
+
+// Where named benchmarks live: $ICL_CONFIGS, else the source tree's configs/.
+std::string config_dir();
+// Every benchmark name under config_dir(), sorted.
+std::vector<std::string> list_benchmarks();
+// A benchmark name ("quickstart") or a path to a .yaml file.
+std::string resolve_benchmark_path(const std::string& name_or_path, std::string* name);
+
+// Applies "a.b.c=value" to the tree (value parsed as YAML). icl::Error on a malformed override.
+void apply_override(YAML::Node& root, const std::string& assignment);
+
+// Loads, applies overrides, validates the structure and every task/baseline parameter.
+BenchmarkConfig load_benchmark(const std::string& name_or_path,
+                               const std::vector<std::string>& overrides = {});
+BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
+                                const std::string& source);
+
+// Reads a map of scalars as raw parameters ("task.d: expected a scalar, got a map").
+RawParams scalar_map(const YAML::Node& node, const std::string& where,
+                     const std::vector<std::string>& skip = {});
+
+}  // namespace icl

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Plot in-context learning curves from an iclbench results.h5 file.
+
+For every evaluation under /eval, draws the metric against the number of
+in-context examples for each predictor, with the 90% bootstrap interval
+shaded, in the style of Garg et al. 2022 ("What Can Transformers Learn
+In-Context?", Fig. 2). If /train/loss exists, also draws the training loss.
+
+    python3 report/plot_curves.py RESULTS.h5 [--out DIR]
+
+Figures go to DIR/<eval_name>.png and .pdf (default DIR: <stem>_figures next
+to RESULTS.h5). Bad input gives one line on stderr, exit status 2, and no
+output files.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PROG = "plot_curves.py"
+DPI = 150
+NORMALISED_YMAX_CAP = 2.0
+
+
+class InputError(Exception):
+    pass
+
+
+def text(value):
+    """Attributes may come back as str, bytes, numpy bytes or 1-element arrays."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def load(path):
+    """Read everything needed into memory, so no figure is written for bad input."""
+    if not os.path.exists(path):
+        raise InputError(f"{path} does not exist")
+    if not os.path.isfile(path) or not h5py.is_hdf5(path):
+        raise InputError(f"{path} is not an HDF5 file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise InputError(f"{path} is not an HDF5 file")
+    with f:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        benchmark = text(f.attrs.get("benchmark", stem))
+        evals = []
+        group = f.get("eval")
+        if isinstance(group, h5py.Group):
+            for name, ev in group.items():
+                if isinstance(ev, h5py.Group):
+                    evals.append(load_eval(path, name, ev))
+        if not evals:
+            raise InputError(f"{path} has no /eval results")
+        train = None
+        if isinstance(f.get("train/loss"), h5py.Dataset):
+            loss = np.asarray(f["train/loss"][()], dtype=float).ravel()
+            step = f.get("train/step")
+            step = (np.asarray(step[()], dtype=float).ravel()
+                    if isinstance(step, h5py.Dataset) else np.arange(len(loss)))
+            if len(step) != len(loss):
+                raise InputError(f"{path}: /train/step and /train/loss differ in length")
+            train = (step, loss)
+    return benchmark, evals, train
+
+
+def load_eval(path, name, ev):
+    where = f"{path}: /eval/{name}"
+    if not isinstance(ev.get("n_examples"), h5py.Dataset):
+        raise InputError(f"{where} has no n_examples")
+    x = np.asarray(ev["n_examples"][()], dtype=float).ravel()
+    preds = []
+    for pname, pg in ev.items():
+        if not isinstance(pg, h5py.Group):
+            continue
+        if not isinstance(pg.get("mean"), h5py.Dataset):
+            raise InputError(f"{where}/{pname} has no mean")
+        curves = {}
+        for key in ("mean", "lo", "hi"):
+            if isinstance(pg.get(key), h5py.Dataset):
+                curves[key] = np.asarray(pg[key][()], dtype=float).ravel()
+                if len(curves[key]) != len(x):
+                    raise InputError(f"{where}/{pname}/{key} does not match n_examples")
+        kind = text(pg.attrs.get("kind", "baseline"))
+        preds.append((pname, kind, curves))
+    if not preds:
+        raise InputError(f"{where} has no predictors")
+    attrs = {k: ev.attrs[k] for k in ev.attrs}
+    return name, x, attrs, preds
+
+
+def sort_key(pred):
+    # Models first: they are what the benchmark is about, baselines are context.
+    name, kind = pred[0], pred[1]
+    return (kind != "model", name)
+
+
+def colour_map(evals):
+    """One colour per predictor name across all figures, so figures compare at a glance."""
+    preds = {}
+    for _, _, _, ps in evals:
+        for name, kind, _ in ps:
+            preds.setdefault(name, kind)
+    order = sorted(preds.items(), key=sort_key)
+    cycle = plt.get_cmap("tab10").colors
+    styles = ["-", "--", "-.", ":"]
+    return {name: (cycle[i % len(cycle)], styles[(i // len(cycle)) % len(styles)])
+            for i, (name, _) in enumerate(order)}
+
+
+def plot_eval(benchmark, ev, colours):
+    name, x, attrs, preds = ev
+    metric = text(attrs.get("metric", "metric"))
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    top = 0.0
+    for pname, kind, c in sorted(preds, key=sort_key):
+        colour, style = colours[pname]
+        z = 3 if kind == "model" else 2
+        ax.plot(x, c["mean"], style, color=colour, lw=2, label=pname, zorder=z)
+        if "lo" in c and "hi" in c:
+            ax.fill_between(x, c["lo"], c["hi"], color=colour, alpha=0.2, lw=0, zorder=z - 1)
+        finite = c["mean"][np.isfinite(c["mean"])]
+        if finite.size:
+            top = max(top, finite.max())
+
+    if metric == "squared_error":
+        has_norm = "normalisation" in attrs
+        norm = float(attrs["normalisation"]) if has_norm else 1.0
+        ax.set_ylabel("squared error" if norm == 1 else f"squared error / {norm:g}")
+        ymax = max(1.25, 1.05 * top)
+        if has_norm:
+            # Least squares blows up near k = d with noise; keep the rest readable.
+            ymax = min(ymax, NORMALISED_YMAX_CAP)
+            ax.axhline(1.0, color="0.3", ls=":", lw=1.2, zorder=1)
+        ax.set_ylim(0, ymax)
+    elif metric == "accuracy":
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1.02)
+    else:
+        ax.set_ylabel(metric.replace("_", " "))
+    if "chance" in attrs:
+        ax.axhline(float(attrs["chance"]), color="0.3", ls=":", lw=1.2, zorder=1)
+
+    ax.set_xlabel("in-context examples")
+    if len(x) > 1:
+        ax.set_xlim(x.min(), x.max())
+    ax.set_title(f"{benchmark} — {name}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_train(benchmark, train):
+    step, loss = train
+    ok = np.isfinite(loss) & (loss > 0)  # log axis cannot show non-positive values
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.plot(step[ok], loss[ok], color="tab:blue", lw=1.5)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"{benchmark} — training loss")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", alpha=0.1)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig, out, stem):
+    # Write to a temp name then rename, so a crash never leaves a half-written figure.
+    for ext in ("png", "pdf"):
+        final = os.path.join(out, f"{stem}.{ext}")
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{stem}.", suffix=f".{ext}")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext, dpi=DPI)
+            os.replace(tmp, final)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        print(f"wrote {final}")
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("results", help="results.h5 written by iclbench")
+    ap.add_argument("--out", help="output directory (default: <stem>_figures next to RESULTS)")
+    args = ap.parse_args(argv)
+
+    try:
+        benchmark, evals, train = load(args.results)
+    except InputError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+
+    out = args.out or os.path.join(
+        os.path.dirname(args.results),
+        os.path.splitext(os.path.basename(args.results))[0] + "_figures")
+    os.makedirs(out, exist_ok=True)
+    colours = colour_map(evals)
+    for ev in evals:
+        save(plot_eval(benchmark, ev, colours), out, ev[0])
+    if train is not None:
+        save(plot_train(benchmark, train), out, "train_loss")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+#pragma once
+// PromptBatch: what a task hands to models and baselines (DESIGN.md, "PromptBatch").
+//
+// Vector prompts keep the examples as xs [B, K, dx] and ys [B, K, dy]. The prediction for example k
+// (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and the
+// target y_k; distribution shifts that separate in-context points from query points (orthogonal,
+// overlapping, random-quadrant queries) fill xq/yq [B, K, dx|dy], and then example k is scored on
+// (xq_k, yq_k) while the context stays (xs, ys)_0..k-1. Token prompts (later families) use
+// tokens/targets/loss_mask [B, T].
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace icl {
+
+enum class Encoding { Vector, Token };
+enum class LossKind { SquaredError, Logistic, CrossEntropy };
+
+const char* to_string(Encoding e);
+const char* to_string(LossKind l);
+
+struct PromptBatch {
+  Encoding encoding = Encoding::Vector;
+  LossKind loss = LossKind::SquaredError;
+  int64_t batch = 0;
+  int64_t n_examples = 0;  // K
+  int64_t dx = 0, dy = 0;
+
+  std::vector<float> xs, ys;  // [B, K, dx], [B, K, dy]
+  std::vector<float> xq, yq;  // empty, or [B, K, dx], [B, K, dy]: query points differ from xs
+
+  // Ground truth of each prompt's function (e.g. the weight vector w), [B, truth_dim].
+  int64_t truth_dim = 0;
+  std::vector<float> truth;
+
+  // Covariance of the inputs when the task knows it, [dx, dx] shared by the batch (used by the
+  // optimal preconditioned-GD predictor); empty when unknown.
+  std::vector<double> x_cov;
+
+  // Token prompts: [B, T].
+  int64_t seq_len = 0;
+  std::vector<int32_t> tokens, targets;
+  std::vector<uint8_t> loss_mask;
+
+  bool has_queries() const { return !xq.empty(); }
+  const float* x(int64_t b, int64_t k) const { return xs.data() + (b * n_examples + k) * dx; }
+  const float* y(int64_t b, int64_t k) const { return ys.data() + (b * n_examples + k) * dy; }
+  const float* query_x(int64_t b, int64_t k) const {
+    return (has_queries() ? xq.data() : xs.data()) + (b * n_examples + k) * dx;
+  }
+  const float* query_y(int64_t b, int64_t k) const {
+    return (has_queries() ? yq.data() : ys.data()) + (b * n_examples + k) * dy;
+  }
+
+  void allocate_vector(int64_t b, int64_t k, int64_t dx_, int64_t dy_, bool queries);
+};
+
+}  // namespace icl

@@ -1,0 +1,57 @@
+#pragma once
+// Task: a family of functions plus the distribution of its prompts (DESIGN.md, "Task").
+//
+// sample(key, first, B, K) returns prompts first .. first+B-1 of the stream `key`. Prompt i is a pure
+// function of (key, i): the same whatever B, the thread count or the machine. Draws that a whole
+// evaluation shares (e.g. the random rotation of a skewed covariance) come from key.sub("fixed").
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/params.h"
+#include "core/rng.h"
+#include "tasks/prompt_batch.h"
+
+namespace icl {
+
+enum class Metric { SquaredError, Accuracy };
+const char* to_string(Metric m);
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  const std::string& name() const { return name_; }
+  const ParamSet& params() const { return params_; }
+
+  virtual PromptBatch sample(const RngKey& key, int64_t first, int64_t batch,
+                             int64_t n_examples) const = 0;
+  virtual Metric metric() const = 0;
+  // The metric is divided by this (Garg et al.: d for linear, the sparsity for sparse linear).
+  virtual double normalisation() const { return 1.0; }
+  // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <= d).
+  virtual void check_examples(int64_t n_examples) const;
+
+ protected:
+  Task(std::string name, ParamSet params) : name_(std::move(name)), params_(std::move(params)) {}
+
+ private:
+  std::string name_;
+  ParamSet params_;
+};
+
+struct TaskInfo {
+  std::string name;
+  std::string summary;  // one line for `icl list`
+  ParamSpecs params;
+  std::function<std::unique_ptr<Task>(const std::string& name, const ParamSet&)> make;
+};
+
+// All tasks, registered in tasks/registry.cpp (one line each).
+const std::vector<TaskInfo>& task_registry();
+const TaskInfo& find_task(const std::string& name);  // icl::Error listing the known tasks
+std::unique_ptr<Task> make_task(const std::string& name,
+                                const std::map<std::string, std::string>& raw_params,
+                                const std::string& where = "task");
+
+}  // namespace icl
