@@ -24,8 +24,8 @@ class Averaging final : public Baseline {
 };
 
 // ŷ = x_qᵀ Γ⁻¹ s / N with Γ = (1 + 1/N)Λ + (tr Λ / N)·I and Λ the input covariance, which the task
-// provides (PromptBatch::x_cov). With Λ = U diag(l) Uᵀ this is Σ_j (u_j·x_q)(u_j·s) / ((N+1) l_j + tr Λ);
-// isotropic: x_qᵀ s / (N + d + 1).
+// provides (PromptBatch::x_cov). With Λ = U diag(l) Uᵀ this is Σ_j (u_j·x_q)(u_j·s) / ((N+1) l_j +
+// tr Λ); isotropic: x_qᵀ s / (N + d + 1).
 class OptimalOneStepGD final : public Baseline {
  public:
   OptimalOneStepGD(const ParamSet& p, const std::string& label)
@@ -67,7 +67,8 @@ void register_averaging(std::vector<BaselineInfo>& r) {
   r.push_back(baseline_info<Averaging>("averaging", "ŵ = mean of y_i x_i (Garg et al. 2022)", {}));
   r.push_back(baseline_info<OptimalOneStepGD>(
       "optimal_one_step_gd",
-      "one preconditioned GD step that trained linear self-attention converges to (Ahn et al.)", {}));
+      "one preconditioned GD step that trained linear self-attention converges to (Ahn et al.)",
+      {}));
   r.push_back(baseline_info<Zero>("zero", "always predicts 0 (the null predictor)", {}));
 }
 

@@ -23,8 +23,10 @@ const VecD& PromptView::query_into(int64_t k, VecD& out) const {
 
 void Baseline::check_batch(const PromptBatch& batch) const {
   if (batch.encoding != Encoding::Vector || batch.dy != 1)
-    fail("baseline {}: needs vector prompts with scalar labels (dy = 1), got {} prompts with dy = {}",
-         name(), to_string(batch.encoding), batch.dy);
+    fail(
+        "baseline {}: needs vector prompts with scalar labels (dy = 1), got {} prompts with dy = "
+        "{}",
+        name(), to_string(batch.encoding), batch.dy);
 }
 
 void Baseline::predict_prompt(const PromptView&, float*) const {

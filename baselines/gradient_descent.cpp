@@ -15,7 +15,8 @@ namespace {
 double gd_filter(double mu, double eta, double steps) {
   const double a = eta * mu;
   if (std::abs(a) < 1e-300) return eta * steps;
-  const double one_minus = a < 1.0 ? -std::expm1(steps * std::log1p(-a)) : 1.0 - std::pow(1.0 - a, steps);
+  const double one_minus =
+      a < 1.0 ? -std::expm1(steps * std::log1p(-a)) : 1.0 - std::pow(1.0 - a, steps);
   return one_minus / mu;
 }
 

@@ -10,8 +10,8 @@ double lasso_duality_gap(const Eigen::MatrixXd& g, const Eigen::VectorXd& s, dou
                          double alpha, const Eigen::VectorXd& w) {
   const Eigen::VectorXd gw = g * w;
   const double rr = std::max(yy - 2.0 * w.dot(s) + w.dot(gw), 0.0);  // ‖y − Xw‖²
-  const double ry = yy - w.dot(s);                                    // (y − Xw)·y
-  const double dual_norm = (s - gw).cwiseAbs().maxCoeff();            // ‖Xᵀ(y − Xw)‖∞
+  const double ry = yy - w.dot(s);                                   // (y − Xw)·y
+  const double dual_norm = (s - gw).cwiseAbs().maxCoeff();           // ‖Xᵀ(y − Xw)‖∞
   const double l1 = n * alpha;
   double gap = rr, scale = 1.0;
   if (dual_norm > l1) {
@@ -85,7 +85,8 @@ void register_lasso(std::vector<BaselineInfo>& r) {
   r.push_back(baseline_info<Lasso>(
       "lasso", "Lasso 1/(2n)‖y − Xw‖² + α‖w‖₁ by coordinate descent, warm-started per prefix",
       {ParamSpec::real("alpha", 0.01, "L1 strength α (Garg et al.: 1, .1, .01, 1e-3, 1e-4)", 0.0),
-       ParamSpec::integer("max_iter", 100000, "maximum coordinate-descent sweeps (Garg et al.: 100000)", 1, 1e12),
+       ParamSpec::integer("max_iter", 100000,
+                          "maximum coordinate-descent sweeps (Garg et al.: 100000)", 1, 1e12),
        ParamSpec::real("tol", 1e-4,
                        "stop when the duality gap is below tol·‖y‖² (scikit-learn's rule)", 0.0)}));
 }

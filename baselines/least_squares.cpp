@@ -72,8 +72,8 @@ class Ridge final : public Baseline {
 void register_least_squares(std::vector<BaselineInfo>& r) {
   r.push_back(baseline_info<LeastSquares>(
       "least_squares", "minimum-norm least squares on the examples so far (0 with no examples)",
-      {ParamSpec::real("rcond", 1e-6,
-                       "relative size below which an input adds no new direction", 0.0, 1.0)}));
+      {ParamSpec::real("rcond", 1e-6, "relative size below which an input adds no new direction",
+                       0.0, 1.0)}));
   r.push_back(baseline_info<Ridge>(
       "ridge", "ridge regression argmin ‖Xw − y‖² + λ‖w‖² (Bayes-optimal with λ = σ²/τ²)",
       {ParamSpec::real("lambda", 0.1, "regularisation strength λ", 1e-300)}));

@@ -21,19 +21,26 @@ void BM_BaselineCurve(benchmark::State& state, const std::string& name,
   state.SetLabel("1280 prompts, d=20, K=40; items = prompts");
 }
 BENCHMARK_CAPTURE(BM_BaselineCurve, least_squares, std::string("least_squares"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, ridge, std::string("ridge"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, averaging, std::string("averaging"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, knn3, std::string("knn"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, gradient_descent, std::string("gradient_descent"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, optimal_one_step_gd, std::string("optimal_one_step_gd"), {})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_BaselineCurve, lasso_0_01, std::string("lasso"), {{"alpha", "0.01"}})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_Generate(benchmark::State& state, const std::string& task_name,
                  std::map<std::string, std::string> params) {
@@ -45,12 +52,19 @@ void BM_Generate(benchmark::State& state, const std::string& task_name,
   state.SetLabel("d=20, K=40; items = prompts");
 }
 BENCHMARK_CAPTURE(BM_Generate, linear_regression, std::string("linear_regression"), {})
-    ->Arg(64)->Arg(1280)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(64)
+    ->Arg(1280)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Generate, skewed, std::string("linear_regression"), {{"x_cov", "skewed"}})
-    ->Arg(1280)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1280)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Generate, orthogonal_queries, std::string("linear_regression"),
                   {{"query", "orthogonal"}, {"d", "40"}})
-    ->Arg(1280)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1280)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

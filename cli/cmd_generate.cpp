@@ -40,7 +40,8 @@ int cmd_generate(const Args& args) {
   RawParams raw;
   for (const auto& s : sets) {
     const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) fail("--set {}: expected key=value, e.g. --set d=10", s);
+    if (eq == std::string::npos || eq == 0)
+      fail("--set {}: expected key=value, e.g. --set d=10", s);
     raw[s.substr(0, eq)] = s.substr(eq + 1);
   }
   const auto task = make_task(task_name, raw, task_name);

@@ -20,8 +20,8 @@ int cmd_list(const Args& args) {
   opts.add_options()("verbose,v", "also list every parameter with its type, default and range");
   po::variables_map vm;
   if (!parse("list", "[--verbose]",
-             "Lists the registered tasks, baselines and models and the named benchmarks.", opts,
-             {}, args, vm))
+             "Lists the registered tasks, baselines and models and the named benchmarks.", opts, {},
+             args, vm))
     return 0;
   const bool verbose = vm.count("verbose") != 0;
 
@@ -40,7 +40,8 @@ int cmd_list(const Args& args) {
   for (const auto& name : list_benchmarks()) {
     std::string description;
     try {
-      description = YAML::LoadFile(config_dir() + "/" + name + ".yaml")["description"].as<std::string>("");
+      description =
+          YAML::LoadFile(config_dir() + "/" + name + ".yaml")["description"].as<std::string>("");
     } catch (const YAML::Exception&) {
       description = "(not valid YAML)";
     }

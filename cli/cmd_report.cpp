@@ -45,15 +45,16 @@ int cmd_report(const Args& args) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse("report", "FILE.h5 [--out DIR]",
-             "Draws metric vs number of in-context examples for every predictor of every evaluation "
-             "in a results file (PNG and PDF), with 90% bootstrap intervals.",
-             opts, pos, args, vm))
+  if (!parse(
+          "report", "FILE.h5 [--out DIR]",
+          "Draws metric vs number of in-context examples for every predictor of every evaluation "
+          "in a results file (PNG and PDF), with 90% bootstrap intervals.",
+          opts, pos, args, vm))
     return 0;
-  if (!fs::exists(file)) fail("icl report: {} does not exist", file);
-  if (!h5::is_hdf5(file)) fail("icl report: {} is not an HDF5 file", file);
+  if (!fs::exists(file)) fail("report: {} does not exist", file);
+  if (!h5::is_hdf5(file)) fail("report: {} is not an HDF5 file", file);
   const int rc = draw_figures(file, out, false);
-  if (rc != 0) fail("icl report: drawing the figures of {} failed (exit code {})", file, rc);
+  if (rc != 0) fail("report: drawing the figures of {} failed (exit code {})", file, rc);
   return 0;
 }
 

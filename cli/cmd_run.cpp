@@ -18,28 +18,34 @@ int cmd_run(const Args& args) {
   std::string bench, out;
   std::vector<std::string> sets;
   opts.add_options()("benchmark", po::value(&bench)->required(), "benchmark name or config file")(
-      "set", po::value(&sets)->composing(), "override a config field: --set task.d=10 (repeatable)")(
+      "set", po::value(&sets)->composing(),
+      "override a config field: --set task.d=10 (repeatable)")(
       "out,o", po::value(&out), "results file (default results/<benchmark>.h5)")(
       "seed", po::value<uint64_t>(), "seed (overrides the config's)")(
       "no-figures", "do not draw figures after the run");
   po::positional_options_description pos;
   pos.add("benchmark", 1);
   po::variables_map vm;
-  if (!parse("run", "<benchmark> [--set key=value]... [--out FILE.h5] [--seed N]",
-             "Runs a named benchmark (see icl list) or a config file, writes one results.h5, prints a "
-             "summary table and draws the figures.",
-             opts, pos, args, vm))
+  if (!parse(
+          "run", "<benchmark> [--set key=value]... [--out FILE.h5] [--seed N]",
+          "Runs a named benchmark (see icl list) or a config file, writes one results.h5, prints a "
+          "summary table and draws the figures.",
+          opts, pos, args, vm))
     return 0;
   if (vm.count("seed")) sets.push_back(fmt::format("seed={}", vm["seed"].as<uint64_t>()));
 
   const BenchmarkConfig cfg = load_benchmark(bench, sets);
   if (out.empty()) {
     out = "results/" + cfg.name + ".h5";
-    fs::create_directories(fs::path(out).parent_path());
+    const fs::path dir = fs::path(out).parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) fail("cannot create directory {} for the results: {}", dir.string(), ec.message());
   }
+  AtomicH5Output file(out);  // before any output: a bad destination is the only message
   fmt::print(stderr, "icl run {}: {} evaluation set(s), {} baseline(s), seed {}\n", cfg.name,
              cfg.evals.size(), cfg.baselines.size(), cfg.seed);
-  const BenchmarkResult res = run_benchmark(cfg, out);
+  const BenchmarkResult res = run_benchmark(cfg, file);
   fmt::print("\n");
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
   fmt::print("wrote {} in {}\n", out, format_duration(res.seconds));

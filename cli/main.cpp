@@ -1,13 +1,14 @@
-// icl: run benchmarks, export prompts, draw figures. Exit codes: 0 success, 1 a user error (one line
-// on stderr naming what is wrong and what is allowed), 2 a bad command line, 3 an internal error.
+// icl: run benchmarks, export prompts, draw figures. Exit codes: 0 success, 1 a user error (one
+// line on stderr naming what is wrong and what is allowed), 2 a bad command line, 3 an internal
+// error.
 #include <iostream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "core/error.h"
 #include "core/device.h"
+#include "core/error.h"
 #include "core/version.h"
 
 namespace {
@@ -17,7 +18,8 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  list       tasks, baselines, models and benchmarks\n"
-    "  run        run a benchmark: icl run <benchmark> [--set key=value]... [--out FILE.h5] [--seed N]\n"
+    "  run        run a benchmark: icl run <benchmark> [--set key=value]... [--out FILE.h5] "
+    "[--seed N]\n"
     "  generate   export prompts: icl generate <task> [--set k=v]... --prompts N --out FILE.h5\n"
     "  report     draw figures: icl report FILE.h5 [--out DIR]\n"
     "  version    version, commit and build options\n";
@@ -44,12 +46,16 @@ int main(int argc, char** argv) {
   }
   const auto it = commands.find(cmd);
   if (it == commands.end()) {
-    fmt::print(stderr, "icl: error: unknown command '{}' (commands: list, run, generate, report, version)\n",
-               cmd);
+    fmt::print(
+        stderr,
+        "icl: error: unknown command '{}' (commands: list, run, generate, report, version)\n", cmd);
     return 2;
   }
   try {
     return it->second(Args(argv + 2, argv + argc));
+  } catch (const icl::UsageError& e) {
+    fmt::print(stderr, "icl: error: {}\n", e.what());
+    return 2;
   } catch (const icl::Error& e) {
     fmt::print(stderr, "icl: error: {}\n", e.what());
     return 1;

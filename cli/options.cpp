@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace icl::cli {
@@ -18,7 +20,7 @@ bool parse(const std::string& command, const std::string& usage, const std::stri
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    fail("icl {}: {} (see icl {} --help)", command, e.what(), command);
+    throw UsageError(fmt::format("{}: {} (see icl {} --help)", command, e.what(), command));
   }
   return true;
 }

@@ -15,9 +15,8 @@ namespace icl {
 
 }  // namespace icl
 
-#define CUDA_CHECK(call)                                                   \
-  do {                                                                     \
-    const cudaError_t icl_cuda_err_ = (call);                              \
-    if (icl_cuda_err_ != cudaSuccess)                                      \
-      ::icl::cuda_fail(icl_cuda_err_, #call, __FILE__, __LINE__);          \
+#define CUDA_CHECK(call)                                                                          \
+  do {                                                                                            \
+    const cudaError_t icl_cuda_err_ = (call);                                                     \
+    if (icl_cuda_err_ != cudaSuccess) ::icl::cuda_fail(icl_cuda_err_, #call, __FILE__, __LINE__); \
   } while (0)

@@ -40,9 +40,12 @@ std::string to_string(const ParamValue& v) {
   return std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::string>) return x;
-        else return fmt::format("{}", x);
+        if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return x;
+        else
+          return fmt::format("{}", x);
       },
       v);
 }
@@ -57,9 +60,12 @@ static std::string range_text(const ParamSpec& s) {
 
 static std::string type_text(const ParamSpec& s) {
   switch (s.type) {
-    case ParamType::Int: return "integer" + range_text(s);
-    case ParamType::Real: return "number" + range_text(s);
-    case ParamType::Bool: return "true|false";
+    case ParamType::Int:
+      return "integer" + range_text(s);
+    case ParamType::Real:
+      return "number" + range_text(s);
+    case ParamType::Bool:
+      return "true|false";
     case ParamType::Choice: {
       std::string out = "one of ";
       for (size_t k = 0; k < s.choices.size(); ++k) out += (k ? "|" : "") + s.choices[k];
@@ -84,7 +90,8 @@ void check_param(const ParamSpec& s, const ParamValue& v, const std::string& whe
       if (!std::isfinite(std::get<double>(v)) || out_of_range(std::get<double>(v)))
         fail("{}: must be a finite {}, got {}", where, type_text(s), to_string(v));
       break;
-    case ParamType::Bool: break;
+    case ParamType::Bool:
+      break;
     case ParamType::Choice: {
       const auto& x = std::get<std::string>(v);
       bool ok = false;
@@ -116,11 +123,16 @@ ParamValue parse_param(const ParamSpec& s, const std::string& text, const std::s
       break;
     }
     case ParamType::Bool:
-      if (text == "true" || text == "True" || text == "yes" || text == "1") v = true;
-      else if (text == "false" || text == "False" || text == "no" || text == "0") v = false;
-      else fail("{}: expected true|false, got '{}'", where, text);
+      if (text == "true" || text == "True" || text == "yes" || text == "1")
+        v = true;
+      else if (text == "false" || text == "False" || text == "no" || text == "0")
+        v = false;
+      else
+        fail("{}: expected true|false, got '{}'", where, text);
       break;
-    case ParamType::Choice: v = text; break;
+    case ParamType::Choice:
+      v = text;
+      break;
   }
   check_param(s, v, where);
   return v;
@@ -139,8 +151,7 @@ ParamSet resolve_params(const ParamSpecs& specs, const std::map<std::string, std
     const ParamSpec* spec = nullptr;
     for (const auto& s : specs)
       if (s.name == name) spec = &s;
-    if (!spec)
-      fail("{}: unknown parameter '{}' (allowed: {})", where, name, names_of(specs));
+    if (!spec) fail("{}: unknown parameter '{}' (allowed: {})", where, name, names_of(specs));
     set.set(name, parse_param(*spec, text, where + "." + name));
   }
   for (const auto& s : specs)

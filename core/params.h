@@ -2,9 +2,9 @@
 // Typed, validated parameters for tasks and baselines (and later models).
 //
 // A component declares its parameters once (name, type, default, range or allowed choices, one line
-// of help). Config values are resolved against that declaration: an unknown name, a wrong type or an
-// out-of-range value is an icl::Error naming the parameter and what is allowed. The resolved set,
-// defaults included, is what results.h5 records, so a run is described completely.
+// of help). Config values are resolved against that declaration: an unknown name, a wrong type or
+// an out-of-range value is an icl::Error naming the parameter and what is allowed. The resolved
+// set, defaults included, is what results.h5 records, so a run is described completely.
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -26,7 +26,7 @@ struct ParamSpec {
   std::string help;
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds (Int and Real)
   double max = std::numeric_limits<double>::infinity();
-  std::vector<std::string> choices;                        // Choice only
+  std::vector<std::string> choices;  // Choice only
 
   static ParamSpec integer(std::string n, int64_t d, std::string h, double lo = 0,
                            double hi = std::numeric_limits<double>::infinity());

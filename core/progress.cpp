@@ -40,8 +40,10 @@ void Progress::draw(int64_t done, const std::string& extra, bool final) {
             : (rate > 0 ? "ETA " + format_duration(double(total_ - done) / rate) : "ETA ?");
   const std::string line = fmt::format("{}  {}/{}  {:.1f} {}/s  {}{}{}", label_, done, total_, rate,
                                        unit_, eta, extra.empty() ? "" : "  ", extra);
-  if (tty_) std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
-  else std::fprintf(stderr, "%s\n", line.c_str());
+  if (tty_)
+    std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
 }
 

@@ -26,8 +26,8 @@ Rng::Rng(RngKey key, uint64_t index)
       stream_(uint32_t(key.stream) ^ uint32_t(key.stream >> 32)) {}
 
 void Rng::refill() {
-  buf_ = philox4x32_10({uint32_t(draw_), index_lo_, index_hi_ ^ uint32_t(draw_ >> 32), stream_},
-                       key_);
+  buf_ =
+      philox4x32_10({uint32_t(draw_), index_lo_, index_hi_ ^ uint32_t(draw_ >> 32), stream_}, key_);
   ++draw_;
   pos_ = 0;
 }

@@ -31,7 +31,9 @@ constexpr uint64_t stream_id(std::string_view name) {
 struct RngKey {
   uint64_t seed = 0;
   uint64_t stream = 0;
-  RngKey sub(std::string_view name) const { return {seed, stream ^ (stream_id(name) * 0x9e3779b97f4a7c15ull)}; }
+  RngKey sub(std::string_view name) const {
+    return {seed, stream ^ (stream_id(name) * 0x9e3779b97f4a7c15ull)};
+  }
 };
 
 // Sequential draws from element `index` of a stream. Counter layout: (draw, index, stream, seed)
@@ -42,10 +44,10 @@ class Rng {
 
   uint32_t next_u32();
   uint64_t next_u64();
-  double uniform();                 // [0, 1), 53 random bits
+  double uniform();  // [0, 1), 53 random bits
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  double normal();                  // N(0, 1), Box-Muller in double precision
-  uint64_t below(uint64_t n);       // uniform integer in [0, n), unbiased (rejection)
+  double normal();             // N(0, 1), Box-Muller in double precision
+  uint64_t below(uint64_t n);  // uniform integer in [0, n), unbiased (rejection)
   bool bernoulli(double p) { return uniform() < p; }
   double sign() { return (next_u32() & 1u) ? 1.0 : -1.0; }
 

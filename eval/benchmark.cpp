@@ -9,16 +9,22 @@
 
 namespace icl {
 
-RngKey eval_stream(uint64_t seed, const std::string& set) { return {seed, stream_id("eval/" + set)}; }
+RngKey eval_stream(uint64_t seed, const std::string& set) {
+  return {seed, stream_id("eval/" + set)};
+}
 
 static YAML::Node params_node(const std::string& name, const ParamSet& p) {
   YAML::Node n;
   n["name"] = name;
   for (const auto& [k, v] : p.values()) {
-    if (const auto* i = std::get_if<int64_t>(&v)) n[k] = *i;
-    else if (const auto* r = std::get_if<double>(&v)) n[k] = *r;
-    else if (const auto* b = std::get_if<bool>(&v)) n[k] = *b;
-    else n[k] = std::get<std::string>(v);
+    if (const auto* i = std::get_if<int64_t>(&v))
+      n[k] = *i;
+    else if (const auto* r = std::get_if<double>(&v))
+      n[k] = *r;
+    else if (const auto* b = std::get_if<bool>(&v))
+      n[k] = *b;
+    else
+      n[k] = std::get<std::string>(v);
   }
   return n;
 }
@@ -53,10 +59,8 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
   return e.c_str();
 }
 
-BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, const std::string& out_path,
-                              bool progress) {
+BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out, bool progress) {
   const auto t0 = std::chrono::steady_clock::now();
-  AtomicH5Output out(out_path);
 
   std::vector<std::unique_ptr<Baseline>> baselines;
   std::vector<const Predictor*> predictors;

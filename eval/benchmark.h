@@ -1,10 +1,11 @@
 #pragma once
-// Runs a benchmark config: every evaluation set on its own prompt stream, every baseline on the same
-// prompts, one results.h5.
+// Runs a benchmark config: every evaluation set on its own prompt stream, every baseline on the
+// same prompts, one results.h5.
 #include <string>
 #include <vector>
 
 #include "eval/evaluate.h"
+#include "io/atomic_output.h"
 #include "io/config.h"
 
 namespace icl {
@@ -20,9 +21,9 @@ struct BenchmarkResult {
   double seconds = 0.0;
 };
 
-// Evaluates and writes `out_path` atomically (the output is opened before any work, so a bad path
-// fails at once).
-BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, const std::string& out_path,
+// Evaluates and writes the results into `out`, then commits it (open the output before calling, so
+// that a bad path fails before any work).
+BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
                               bool progress = true);
 
 }  // namespace icl

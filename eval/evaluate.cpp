@@ -13,8 +13,10 @@ namespace icl {
 
 double metric_value(Metric m, double pred, double y) {
   switch (m) {
-    case Metric::SquaredError: return (pred - y) * (pred - y);
-    case Metric::Accuracy: return (pred >= 0.0) == (y >= 0.0) ? 1.0 : 0.0;
+    case Metric::SquaredError:
+      return (pred - y) * (pred - y);
+    case Metric::Accuracy:
+      return (pred >= 0.0) == (y >= 0.0) ? 1.0 : 0.0;
   }
   return 0.0;
 }

@@ -29,9 +29,9 @@ struct PredictorCurve {
 };
 
 struct EvalResult {
-  std::string name;       // evaluation set
-  std::string task;       // task registry name
-  ParamSet task_params;   // as used, defaults included
+  std::string name;      // evaluation set
+  std::string task;      // task registry name
+  ParamSet task_params;  // as used, defaults included
   Metric metric = Metric::SquaredError;
   double normalisation = 1.0;
   int64_t prompts = 0, examples = 0;

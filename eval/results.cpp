@@ -24,9 +24,12 @@ void write_run_attrs(hid_t root, const RunInfo& info) {
 
 void write_params(hid_t obj, const ParamSet& params) {
   for (const auto& [k, v] : params.values()) {
-    if (const auto* i = std::get_if<int64_t>(&v)) h5::attr(obj, k, *i);
-    else if (const auto* r = std::get_if<double>(&v)) h5::attr(obj, k, *r);
-    else h5::attr(obj, k, to_string(v));
+    if (const auto* i = std::get_if<int64_t>(&v))
+      h5::attr(obj, k, *i);
+    else if (const auto* r = std::get_if<double>(&v))
+      h5::attr(obj, k, *r);
+    else
+      h5::attr(obj, k, to_string(v));
   }
 }
 

@@ -11,14 +11,15 @@ namespace icl {
 struct RunInfo {
   std::string benchmark;  // name, or "" for ad-hoc runs
   uint64_t seed = 0;
-  std::string config;     // resolved YAML text
+  std::string config;  // resolved YAML text
   std::string device = "cpu";
 };
 
 // Root attributes: iclbench_version, git_commit, created, seed, config, benchmark, device.
 void write_run_attrs(hid_t root, const RunInfo& info);
 void write_params(hid_t obj, const ParamSet& params);
-// /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task, ...).
+// /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task,
+// ...).
 void write_eval(hid_t root, const EvalResult& r);
 
 // Writes a complete results file atomically.

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -12,6 +14,45 @@
 namespace icl {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Temporary files still being written, so that SIGINT/SIGTERM can remove them too (destructors do
+// not run when a signal ends the process). A fixed table: the handler may only use
+// async-signal-safe calls, so no allocation and no locks.
+constexpr int kSlots = 16;
+char g_pending[kSlots][4096];
+volatile std::sig_atomic_t g_used[kSlots];
+
+void on_signal(int sig) {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_used[i]) ::unlink(g_pending[i]);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+int track(const std::string& path) {
+  static const bool installed = [] {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    return true;
+  }();
+  (void)installed;
+  if (path.size() >= sizeof g_pending[0]) return -1;
+  for (int i = 0; i < kSlots; ++i)
+    if (!g_used[i]) {
+      std::memcpy(g_pending[i], path.c_str(), path.size() + 1);
+      g_used[i] = 1;
+      return i;
+    }
+  return -1;  // more than kSlots outputs open at once: those are only cleaned up by destructors
+}
+
+void untrack(int slot) {
+  if (slot >= 0) g_used[slot] = 0;
+}
+
+}  // namespace
 
 AtomicH5Output::AtomicH5Output(const std::string& path) : path_(path) {
   const fs::path p(path);
@@ -24,6 +65,7 @@ AtomicH5Output::AtomicH5Output(const std::string& path) : path_(path) {
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "." + std::string.
   tmp_ = (dir / fmt::format(".{}.tmp-{}", p.filename().string(), ::getpid())).string();
   if (::access(dir.c_str(), W_OK) != 0) fail("cannot write {}: directory is not writable", path);
+  slot_ = track(tmp_);
   file_ = h5::create_file(tmp_);
 }
 
@@ -32,6 +74,7 @@ AtomicH5Output::~AtomicH5Output() {
     file_.close();
     std::remove(tmp_.c_str());
   }
+  untrack(slot_);
 }
 
 void AtomicH5Output::commit() {

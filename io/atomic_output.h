@@ -3,7 +3,7 @@
 //
 // The constructor creates "<dir>/.<name>.tmp-<pid>" at once, so an unwritable destination fails
 // before any work is done; commit() closes and renames it into place. If commit() is never reached
-// (an error, an exception) the temporary file is removed and nothing is left behind.
+// (an error, an exception, SIGINT or SIGTERM) the temporary file is removed and nothing is left.
 #include <string>
 
 #include "io/h5.h"
@@ -25,6 +25,7 @@ class AtomicH5Output {
   std::string path_, tmp_;
   h5::Handle file_;
   bool committed_ = false;
+  int slot_ = -1;  // entry in the table the SIGINT/SIGTERM handler cleans up
 };
 
 }  // namespace icl

@@ -58,11 +58,16 @@ std::string resolve_benchmark_path(const std::string& arg, std::string* name) {
 
 static const char* kind_of(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "nothing";
-    default: return "an undefined value";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
   }
 }
 
@@ -164,6 +169,14 @@ int64_t get_int(const YAML::Node& parent, const std::string& key, const std::str
   return std::get<int64_t>(parse_param(spec, n.as<std::string>(), where));
 }
 
+std::string get_string(const YAML::Node& parent, const std::string& key, const std::string& where,
+                       const std::string& def) {
+  const YAML::Node n = parent[key];
+  if (!n) return def;
+  if (!n.IsScalar()) fail("{}: expected a string, got {}", where, kind_of(n));
+  return n.as<std::string>();
+}
+
 ComponentConfig component(const YAML::Node& n, const std::string& where, bool baseline) {
   ComponentConfig c;
   if (n.IsScalar()) {
@@ -171,12 +184,9 @@ ComponentConfig component(const YAML::Node& n, const std::string& where, bool ba
     return c;
   }
   if (!n.IsMap()) fail("{}: expected a name or a map with 'name', got {}", where, kind_of(n));
-  if (!n["name"] || !n["name"].IsScalar()) fail("{}: missing 'name'", where);
-  c.name = n["name"].as<std::string>();
-  if (baseline && n["label"]) {
-    if (!n["label"].IsScalar()) fail("{}.label: expected a string", where);
-    c.label = n["label"].as<std::string>();
-  }
+  if (!n["name"]) fail("{}: missing 'name'", where);
+  c.name = get_string(n, "name", where + ".name", "");
+  if (baseline) c.label = get_string(n, "label", where + ".label", "");
   c.params = scalar_map(n, where, {"name", "label"});
   return c;
 }
@@ -188,9 +198,10 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   BenchmarkConfig cfg;
   cfg.name = name;
   cfg.source = source;
-  if (!root.IsMap()) fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
+  if (!root.IsMap())
+    fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
   check_keys(root, "", {"description", "seed", "task", "eval", "baselines"});
-  if (root["description"]) cfg.description = root["description"].as<std::string>();
+  cfg.description = get_string(root, "description", "description", "");
   cfg.seed = uint64_t(get_int(root, "seed", "seed", 0, 0, 1e18));
 
   if (!root["task"]) fail("config {}: missing 'task'", source);
@@ -229,7 +240,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
       const YAML::Node t = s["task"];
       if (!t.IsMap()) fail("{}.task: expected a map of task parameters, got {}", where, kind_of(t));
       if (t["name"]) {
-        es.task.name = t["name"].as<std::string>();
+        es.task.name = get_string(t, "name", where + ".task.name", "");
         find_task(es.task.name);
       }
       for (const auto& [k, v] : scalar_map(t, where + ".task", {"name"})) es.task.params[k] = v;

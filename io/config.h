@@ -9,7 +9,8 @@
 //     examples: 40           K, examples per prompt
 //     bootstrap: 1000        resamples for the 90% interval
 //     batch_size: 256        prompts generated at a time (memory only; results do not depend on it)
-//     sets:                  named evaluations; each may override task parameters, prompts, examples
+//     sets:                  named evaluations; each may override task parameters, prompts,
+//     examples
 //       standard: {}
 //       skewed: {task: {x_cov: skewed}}
 //   baselines: [least_squares, {name: ridge, lambda: 0.1, label: "ridge(0.1)"}]
@@ -41,8 +42,8 @@ struct EvalSetConfig {
 };
 
 struct BenchmarkConfig {
-  std::string name;         // "garg2022/linear_regression_baselines"
-  std::string source;       // file it came from
+  std::string name;    // "garg2022/linear_regression_baselines"
+  std::string source;  // file it came from
   std::string description;
   uint64_t seed = 0;
   ComponentConfig task;

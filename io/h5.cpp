@@ -21,11 +21,26 @@ hid_t check(hid_t id, const std::string& what) {
 
 template <class T>
 hid_t mem_type();
-template <> hid_t mem_type<float>() { return H5T_NATIVE_FLOAT; }
-template <> hid_t mem_type<double>() { return H5T_NATIVE_DOUBLE; }
-template <> hid_t mem_type<int32_t>() { return H5T_NATIVE_INT32; }
-template <> hid_t mem_type<int64_t>() { return H5T_NATIVE_INT64; }
-template <> hid_t mem_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+template <>
+hid_t mem_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t mem_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+template <>
+hid_t mem_type<int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t mem_type<int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t mem_type<uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 
 std::string object_name(hid_t loc, const std::string& name) {
   char buf[512];
@@ -109,8 +124,9 @@ void write(hid_t loc, const std::string& name, const T* data, const std::vector<
 
 template <class T>
 std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* dims) {
-  Handle set(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
-             H5Dclose);
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
   Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.id());
   std::vector<hsize_t> d(size_t(std::max(rank, 0)));
@@ -124,7 +140,7 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
   return out;
 }
 
-#define ICL_H5_INSTANTIATE(T)                                                              \
+#define ICL_H5_INSTANTIATE(T)                                                               \
   template void write<T>(hid_t, const std::string&, const T*, const std::vector<int64_t>&); \
   template std::vector<T> read<T>(hid_t, const std::string&, std::vector<int64_t>*);
 ICL_H5_INSTANTIATE(float)

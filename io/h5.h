@@ -1,7 +1,7 @@
 #pragma once
-// Thin RAII layer over the HDF5 C API: files, groups, whole-array datasets, scalar/string attributes.
-// Every failing call becomes an icl::Error naming the file and object (HDF5's own error stack
-// printing is switched off so the user sees one line).
+// Thin RAII layer over the HDF5 C API: files, groups, whole-array datasets, scalar/string
+// attributes. Every failing call becomes an icl::Error naming the file and object (HDF5's own error
+// stack printing is switched off so the user sees one line).
 #include <hdf5.h>
 
 #include <cstdint>

@@ -4,8 +4,8 @@
 //   sparse_linear_regression  the same with only `sparsity` random nonzero coordinates in w
 //   noisy_linear_regression   the same with noise_std = 1 by default
 // x_cov:  isotropic | skewed (x = z T, T = U diag(1/(i+1)) Uᵀ, U Haar-random and fixed per stream,
-//         scaled so tr Cov(x) = d: covariance eigenvalues ∝ 1/(i+1)²) | half_subspace (T projects on
-//         a random d/2-dimensional subspace, same normalisation).
+//         scaled so tr Cov(x) = d: covariance eigenvalues ∝ 1/(i+1)²) | half_subspace (T projects
+//         on a random d/2-dimensional subspace, same normalisation).
 // query:  standard | orthogonal (query k = x_k with its component in span(x_0..x_{k-1}) removed,
 //         rescaled to ‖x_k‖) | overlapping (query k = a uniformly chosen earlier x_j) |
 //         random_quadrants (context points in one random orthant, queries unconstrained) |
@@ -151,7 +151,8 @@ class LinearRegression final : public Task {
 
       Vec ctx = x, q = x;
       switch (query_) {
-        case Query::Standard: break;
+        case Query::Standard:
+          break;
         case Query::Orthogonal: {
           Vec r = x - basis * (basis.transpose() * x);
           r -= basis * (basis.transpose() * r);  // second pass keeps r orthogonal in floating point
@@ -160,8 +161,12 @@ class LinearRegression final : public Task {
           basis.col(basis.cols() - 1) = r.normalized();
           break;
         }
-        case Query::Overlapping: q = k > 0 ? Vec(xs.row(int64_t(earlier)).transpose()) : x; break;
-        case Query::RandomQuadrants: ctx = x.cwiseAbs().cwiseProduct(orthant); break;
+        case Query::Overlapping:
+          q = k > 0 ? Vec(xs.row(int64_t(earlier)).transpose()) : x;
+          break;
+        case Query::RandomQuadrants:
+          ctx = x.cwiseAbs().cwiseProduct(orthant);
+          break;
         case Query::OppositeQuadrants:
           ctx = x.cwiseAbs().cwiseProduct(orthant);
           q = -ctx;
@@ -197,10 +202,10 @@ ParamSpecs linear_params(double default_noise, bool sparse) {
       ParamSpec::real("y_scale", 1.0, "labels multiplied by this (scaled-y shift)", 1e-12),
       ParamSpec::choice("x_cov", "isotropic", {"isotropic", "skewed", "half_subspace"},
                         "input covariance"),
-      ParamSpec::choice("query", "standard",
-                        {"standard", "orthogonal", "overlapping", "random_quadrants",
-                         "opposite_quadrants"},
-                        "how query points relate to the in-context points"),
+      ParamSpec::choice(
+          "query", "standard",
+          {"standard", "orthogonal", "overlapping", "random_quadrants", "opposite_quadrants"},
+          "how query points relate to the in-context points"),
   };
   if (sparse)
     p.push_back(ParamSpec::integer("sparsity", 3, "number of nonzero coordinates of w", 1, 4096));
@@ -217,11 +222,11 @@ TaskInfo linear_info(std::string name, std::string summary, double noise, bool s
 }  // namespace
 
 void register_linear_regression(std::vector<TaskInfo>& r) {
-  r.push_back(linear_info("linear_regression", "y = w·x, x ~ N(0, I), w ~ N(0, I) (Garg et al. 2022)",
-                          0.0, false));
+  r.push_back(linear_info("linear_regression",
+                          "y = w·x, x ~ N(0, I), w ~ N(0, I) (Garg et al. 2022)", 0.0, false));
   r.push_back(linear_info("sparse_linear_regression",
-                          "y = w·x with `sparsity` nonzero coordinates in w (Garg et al. 2022)", 0.0,
-                          true));
+                          "y = w·x with `sparsity` nonzero coordinates in w (Garg et al. 2022)",
+                          0.0, true));
   r.push_back(linear_info("noisy_linear_regression",
                           "y = w·x + noise_std·ε, noise_std = 1 by default (Garg et al. 2022)", 1.0,
                           false));

@@ -6,9 +6,12 @@ const char* to_string(Encoding e) { return e == Encoding::Vector ? "vector" : "t
 
 const char* to_string(LossKind l) {
   switch (l) {
-    case LossKind::SquaredError: return "squared_error";
-    case LossKind::Logistic: return "logistic";
-    case LossKind::CrossEntropy: return "cross_entropy";
+    case LossKind::SquaredError:
+      return "squared_error";
+    case LossKind::Logistic:
+      return "logistic";
+    case LossKind::CrossEntropy:
+      return "cross_entropy";
   }
   return "?";
 }

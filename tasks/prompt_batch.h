@@ -2,11 +2,11 @@
 // PromptBatch: what a task hands to models and baselines (DESIGN.md, "PromptBatch").
 //
 // Vector prompts keep the examples as xs [B, K, dx] and ys [B, K, dy]. The prediction for example k
-// (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and the
-// target y_k; distribution shifts that separate in-context points from query points (orthogonal,
-// overlapping, random-quadrant queries) fill xq/yq [B, K, dx|dy], and then example k is scored on
-// (xq_k, yq_k) while the context stays (xs, ys)_0..k-1. Token prompts (later families) use
-// tokens/targets/loss_mask [B, T].
+// (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and
+// the target y_k; distribution shifts that separate in-context points from query points
+// (orthogonal, overlapping, random-quadrant queries) fill xq/yq [B, K, dx|dy], and then example k
+// is scored on (xq_k, yq_k) while the context stays (xs, ys)_0..k-1. Token prompts (later families)
+// use tokens/targets/loss_mask [B, T].
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,9 +1,10 @@
 #pragma once
 // Task: a family of functions plus the distribution of its prompts (DESIGN.md, "Task").
 //
-// sample(key, first, B, K) returns prompts first .. first+B-1 of the stream `key`. Prompt i is a pure
-// function of (key, i): the same whatever B, the thread count or the machine. Draws that a whole
-// evaluation shares (e.g. the random rotation of a skewed covariance) come from key.sub("fixed").
+// sample(key, first, B, K) returns prompts first .. first+B-1 of the stream `key`. Prompt i is a
+// pure function of (key, i): the same whatever B, the thread count or the machine. Draws that a
+// whole evaluation shares (e.g. the random rotation of a skewed covariance) come from
+// key.sub("fixed").
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,7 +30,8 @@ class Task {
   virtual Metric metric() const = 0;
   // The metric is divided by this (Garg et al.: d for linear, the sparsity for sparse linear).
   virtual double normalisation() const { return 1.0; }
-  // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <= d).
+  // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <=
+  // d).
   virtual void check_examples(int64_t n_examples) const;
 
  protected:

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the OS packages iclbench builds and runs with (Debian/Ubuntu). As root it runs apt-get;
+# otherwise it prints the exact command to run and exits 1. CUDA is optional: the CUDA backend is
+# built when nvcc is found (ICL_CUDA=AUTO), and everything works without it.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build git pkg-config
+  libeigen3-dev libhdf5-dev libboost-program-options-dev libyaml-cpp-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-matplotlib python3-h5py python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "iclbench needs these OS packages: ${missing[*]}" >&2
+  echo "run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,87 @@
+#include "tests/reference/baselines_ref.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace icl::ref {
+
+Mat prefix_x(const PromptBatch& pb, int64_t b, int64_t k) {
+  Mat x(k, pb.dx);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < pb.dx; ++j) x(i, j) = pb.x(b, i)[j];
+  return x;
+}
+Vec prefix_y(const PromptBatch& pb, int64_t b, int64_t k) {
+  Vec y(k);
+  for (int64_t i = 0; i < k; ++i) y(i) = *pb.y(b, i);
+  return y;
+}
+Vec query(const PromptBatch& pb, int64_t b, int64_t k) {
+  Vec q(pb.dx);
+  for (int64_t j = 0; j < pb.dx; ++j) q(j) = pb.query_x(b, k)[j];
+  return q;
+}
+
+std::vector<double> min_norm_least_squares(const PromptBatch& pb, int64_t b) {
+  std::vector<double> out(size_t(pb.n_examples), 0.0);
+  for (int64_t k = 1; k < pb.n_examples; ++k) {
+    Eigen::JacobiSVD<Mat> svd(prefix_x(pb, b, k), Eigen::ComputeThinU | Eigen::ComputeThinV);
+    svd.setThreshold(1e-6);
+    out[size_t(k)] = query(pb, b, k).dot(svd.solve(prefix_y(pb, b, k)));
+  }
+  return out;
+}
+
+std::vector<double> ridge(const PromptBatch& pb, int64_t b, double lambda) {
+  std::vector<double> out(size_t(pb.n_examples), 0.0);
+  for (int64_t k = 1; k < pb.n_examples; ++k) {
+    const Mat x = prefix_x(pb, b, k);
+    const Mat a = x.transpose() * x + lambda * Mat::Identity(pb.dx, pb.dx);
+    out[size_t(k)] = query(pb, b, k).dot(a.ldlt().solve(x.transpose() * prefix_y(pb, b, k)));
+  }
+  return out;
+}
+
+std::vector<double> gradient_descent(const PromptBatch& pb, int64_t b, int64_t steps, double lr) {
+  std::vector<double> out(size_t(pb.n_examples), 0.0);
+  for (int64_t k = 1; k < pb.n_examples; ++k) {
+    const Mat x = prefix_x(pb, b, k);
+    const Vec y = prefix_y(pb, b, k);
+    Vec w = Vec::Zero(pb.dx);
+    for (int64_t t = 0; t < steps; ++t) w -= lr * x.transpose() * (x * w - y) / double(k);
+    out[size_t(k)] = query(pb, b, k).dot(w);
+  }
+  return out;
+}
+
+std::vector<double> knn(const PromptBatch& pb, int64_t b, int64_t nn) {
+  std::vector<double> out(size_t(pb.n_examples), 0.0);
+  for (int64_t k = 1; k < pb.n_examples; ++k) {
+    const Mat x = prefix_x(pb, b, k);
+    const Vec q = query(pb, b, k);
+    std::vector<int64_t> idx(static_cast<size_t>(k));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int64_t i, int64_t j) {
+      return (x.row(i).transpose() - q).squaredNorm() < (x.row(j).transpose() - q).squaredNorm();
+    });
+    const int64_t m = std::min(nn, k);
+    double s = 0;
+    for (int64_t i = 0; i < m; ++i) s += *pb.y(b, idx[size_t(i)]);
+    out[size_t(k)] = s / double(m);
+  }
+  return out;
+}
+
+std::vector<double> optimal_one_step_gd(const PromptBatch& pb, int64_t b) {
+  const Eigen::Map<const Mat> lambda(pb.x_cov.data(), pb.dx, pb.dx);
+  std::vector<double> out(size_t(pb.n_examples), 0.0);
+  for (int64_t k = 1; k < pb.n_examples; ++k) {
+    const double n = double(k);
+    const Mat gamma = (1 + 1 / n) * lambda + lambda.trace() / n * Mat::Identity(pb.dx, pb.dx);
+    const Vec s = prefix_x(pb, b, k).transpose() * prefix_y(pb, b, k) / n;
+    out[size_t(k)] = query(pb, b, k).dot(gamma.inverse() * s);
+  }
+  return out;
+}
+
+}  // namespace icl::ref

@@ -1,0 +1,30 @@
+#pragma once
+// Independent reference implementations of the baselines, written the slow, obvious way: a fresh
+// fit for every prefix with a different algorithm than the production code uses. Tests compare the
+// incremental baselines against these.
+#include <Eigen/Dense>
+#include <vector>
+
+#include "tasks/prompt_batch.h"
+
+namespace icl::ref {
+
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+
+// Prefix data of prompt b: X_k [k, d] (rows 0..k-1), y_k, and query q_k.
+Mat prefix_x(const PromptBatch& pb, int64_t b, int64_t k);
+Vec prefix_y(const PromptBatch& pb, int64_t b, int64_t k);
+Vec query(const PromptBatch& pb, int64_t b, int64_t k);
+
+// Each returns predictions [K] for prompt b.
+std::vector<double> min_norm_least_squares(const PromptBatch& pb,
+                                           int64_t b);  // pseudo-inverse via SVD
+std::vector<double> ridge(const PromptBatch& pb, int64_t b,
+                          double lambda);  // normal equations, LDLT
+std::vector<double> gradient_descent(const PromptBatch& pb, int64_t b, int64_t steps,
+                                     double lr);                            // literal loop
+std::vector<double> knn(const PromptBatch& pb, int64_t b, int64_t k);       // full stable sort
+std::vector<double> optimal_one_step_gd(const PromptBatch& pb, int64_t b);  // explicit Γ⁻¹
+
+}  // namespace icl::ref

@@ -1,0 +1,469 @@
+// The `icl` command, driven as a user would: the real binary (ICL_BINARY) in a fresh temporary
+// directory per test, stdout and stderr captured separately. Every bad input must give exit code 1
+// (2 for an unknown command), exactly one stderr line "icl: error: ..." naming the offending thing
+// and what is allowed, and leave no output file (final or temporary) behind. The positive tests
+// check the files `icl run` and `icl generate` write, and that a seed fixes them bit for bit.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "io/h5.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+using testing::Not;
+using testing::StartsWith;
+
+struct Result {
+  int code = -1;  // exit status; -1 when the process did not exit normally
+  std::string out, err;
+};
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every entry (recursively) under `dir`, relative to it: what a command may not change.
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    out.insert(fs::relative(it->path(), dir).generic_string());
+  return out;
+}
+
+// A fresh directory per test: work/ is the command's working directory (and where its outputs go),
+// cap/ holds the captured stdout and stderr so that they never show up in work/.
+class CliTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::temp_directory_path() / fmt::format("icl_cli_{}_{}_{}_{}", info->test_suite_name(),
+                                                    info->name(), ::getpid(), counter++);
+    fs::remove_all(root_);
+    fs::create_directories(work());
+    fs::create_directories(root_ / "cap");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    // A test may have made a directory read-only; make everything removable again.
+    for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
+         it.increment(ec))
+      if (it->is_directory(ec))
+        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(root_, ec);
+  }
+
+  fs::path work() const { return root_ / "work"; }
+
+  void write_file(const std::string& name, const std::string& text) {
+    std::ofstream(work() / name) << text;
+  }
+
+  Result icl(const std::vector<std::string>& args) {
+    // fmt, not operator+: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+    std::string cmd =
+        fmt::format("cd {} && {}", shell_quote(work().string()), shell_quote(ICL_BINARY));
+    for (const auto& a : args) cmd += fmt::format(" {}", shell_quote(a));
+    const fs::path out = root_ / "cap" / "stdout", err = root_ / "cap" / "stderr";
+    cmd +=
+        fmt::format(" >{} 2>{} </dev/null", shell_quote(out.string()), shell_quote(err.string()));
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  // Runs a command that must fail as a user error and checks the whole contract: the exit code,
+  // one stderr line "icl: error: ..." containing every one of `needles`, and no file created
+  // anywhere in the working directory (neither `out_name` nor a ".<out_name>.tmp-<pid>").
+  void expect_user_error(const std::vector<std::string>& args,
+                         const std::vector<std::string>& needles,
+                         const std::string& out_name = "X.h5", int code = 1) {
+    const std::set<std::string> before = listing(work());
+    const Result r = icl(args);
+    std::string cmdline = "icl";
+    for (const auto& a : args) cmdline += " " + a;
+    SCOPED_TRACE(cmdline);
+    EXPECT_EQ(r.code, code) << "stderr: " << r.err;
+    EXPECT_THAT(r.err, StartsWith("icl: error: "));
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.back(), '\n') << "stderr does not end with a newline: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
+        << "stderr must be exactly one line, got:\n"
+        << r.err;
+    for (const auto& n : needles) EXPECT_THAT(r.err, HasSubstr(n));
+    EXPECT_FALSE(fs::exists(work() / out_name)) << out_name << " was written";
+    const std::set<std::string> after = listing(work());
+    for (const auto& f : after) {
+      EXPECT_TRUE(before.count(f)) << "left behind: " << f;
+      EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "temporary file left behind: " << f;
+    }
+    EXPECT_EQ(before, after);
+  }
+
+  fs::path root_;
+};
+
+// The suites are named by what they exercise; all share the fixture above.
+using CliErrors = CliTest;
+using CliRun = CliTest;
+using CliGenerate = CliTest;
+using CliMisc = CliTest;
+
+constexpr const char* kValidTaskAndEval =
+    "task: {name: linear_regression, d: 5}\n"
+    "eval: {prompts: 8, examples: 5}\n";
+
+// ------------------------------------------------------------------------------------------------
+// Bad input: one test each.
+
+TEST_F(CliErrors, UnknownTask) {
+  expect_user_error({"generate", "no_such_task", "--prompts", "4", "--out", "X.h5"},
+                    {"unknown task 'no_such_task'", "known tasks:", "linear_regression"});
+}
+
+TEST_F(CliErrors, UnknownBaseline) {
+  write_file("bad_baseline.yaml", std::string("seed: 0\n") + kValidTaskAndEval +
+                                      "baselines: [least_squares, no_such_baseline]\n");
+  expect_user_error(
+      {"run", "bad_baseline.yaml", "--out", "X.h5", "--no-figures"},
+      {"unknown baseline 'no_such_baseline'", "known baselines:", "least_squares", "ridge"});
+}
+
+TEST_F(CliErrors, UnknownBenchmark) {
+  expect_user_error({"run", "no/such_benchmark", "--out", "X.h5", "--no-figures"},
+                    {"unknown benchmark 'no/such_benchmark'", "known benchmarks:", "quickstart",
+                     "garg2022/linear_regression_baselines"});
+}
+
+TEST_F(CliErrors, MissingConfigFile) {
+  expect_user_error({"run", "not_there.yaml", "--out", "X.h5", "--no-figures"},
+                    {"not_there.yaml", "does not exist"});
+}
+
+TEST_F(CliErrors, UnknownTopLevelConfigKey) {
+  write_file("unknown_key.yaml", std::string("foo: 1\n") + kValidTaskAndEval);
+  expect_user_error({"run", "unknown_key.yaml", "--out", "X.h5", "--no-figures"},
+                    {"unknown key 'foo'", "allowed:", "description", "task", "eval", "baselines"});
+}
+
+TEST_F(CliErrors, UnknownTaskParameterViaSet) {
+  expect_user_error({"run", "quickstart", "--set", "task.foo=1", "--out", "X.h5", "--no-figures"},
+                    {"task", "unknown parameter 'foo'", "allowed:", "d,", "x_cov", "query"});
+}
+
+TEST_F(CliErrors, WrongTypeTaskParameter) {
+  expect_user_error({"run", "quickstart", "--set", "task.d=abc", "--out", "X.h5", "--no-figures"},
+                    {"task.d", "expected an integer", "[1, 4096]", "'abc'"});
+}
+
+TEST_F(CliErrors, WrongTypeEvalPrompts) {
+  expect_user_error(
+      {"run", "quickstart", "--set", "eval.prompts=1.5", "--out", "X.h5", "--no-figures"},
+      {"eval.prompts", "expected an integer", "[1,", "'1.5'"});
+}
+
+TEST_F(CliErrors, WrongTypeInGenerateSet) {
+  expect_user_error(
+      {"generate", "linear_regression", "--set", "d=abc", "--prompts", "4", "--out", "X.h5"},
+      {"linear_regression.d", "expected an integer", "[1, 4096]", "'abc'"});
+}
+
+TEST_F(CliErrors, NegativeDimension) {
+  expect_user_error({"run", "quickstart", "--set", "task.d=-3", "--out", "X.h5", "--no-figures"},
+                    {"task.d", "must be an integer in [1, 4096]", "got -3"});
+}
+
+TEST_F(CliErrors, ZeroExamplesInRun) {
+  expect_user_error(
+      {"run", "quickstart", "--set", "eval.examples=0", "--out", "X.h5", "--no-figures"},
+      {"eval.examples", "integer in [1,", "got 0"});
+}
+
+TEST_F(CliErrors, ZeroExamplesInGenerate) {
+  expect_user_error(
+      {"generate", "linear_regression", "--prompts", "4", "--examples", "0", "--out", "X.h5"},
+      {"--examples", ">= 1", "got 0"});
+}
+
+TEST_F(CliErrors, ZeroPromptsInGenerate) {
+  expect_user_error({"generate", "linear_regression", "--prompts", "0", "--out", "X.h5"},
+                    {"--prompts", ">= 1", "got 0"});
+}
+
+TEST_F(CliErrors, OutputDirMissingInGenerate) {
+  expect_user_error(
+      {"generate", "linear_regression", "--prompts", "4", "--out", "/nonexistent_dir/x.h5"},
+      {"/nonexistent_dir/x.h5", "/nonexistent_dir does not exist"});
+  EXPECT_FALSE(fs::exists("/nonexistent_dir"));
+}
+
+TEST_F(CliErrors, OutputDirMissingInRun) {
+  expect_user_error({"run", "quickstart", "--set", "eval.prompts=64", "--out",
+                     "/nonexistent_dir/x.h5", "--no-figures"},
+                    {"/nonexistent_dir/x.h5", "/nonexistent_dir does not exist"});
+  EXPECT_FALSE(fs::exists("/nonexistent_dir"));
+}
+
+// Makes work()/ro read-only; false when this process can write there anyway (root, or
+// CAP_DAC_OVERRIDE), in which case the caller skips: permissions cannot produce the error.
+bool make_read_only_dir(const fs::path& dir) {
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  const fs::path probe = dir / "probe";
+  const bool writable = bool(std::ofstream(probe));
+  if (writable) fs::remove(probe);
+  return !writable;
+}
+
+TEST_F(CliErrors, OutputDirReadOnlyInGenerate) {
+  if (!make_read_only_dir(work() / "ro"))
+    GTEST_SKIP() << "this process can write into a read-only directory (running as root?), so "
+                    "the read-only output case cannot be exercised";
+  expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "ro/x.h5"},
+                    {"ro/x.h5", "not writable"}, "ro/x.h5");
+}
+
+TEST_F(CliErrors, OutputDirReadOnlyInRun) {
+  if (!make_read_only_dir(work() / "ro"))
+    GTEST_SKIP() << "this process can write into a read-only directory (running as root?), so "
+                    "the read-only output case cannot be exercised";
+  expect_user_error(
+      {"run", "quickstart", "--set", "eval.prompts=64", "--out", "ro/x.h5", "--no-figures"},
+      {"ro/x.h5", "not writable"}, "ro/x.h5");
+}
+
+TEST_F(CliErrors, OutputIsADirectory) {
+  fs::create_directories(work() / "adir.h5");
+  expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "adir.h5"},
+                    {"adir.h5", "is a directory"}, "adir.h5/x");
+}
+
+TEST_F(CliErrors, ReportOfNonHdf5File) {
+  write_file("notes.txt", "this is not an HDF5 file\n");
+  expect_user_error({"report", "notes.txt"}, {"notes.txt", "not an HDF5 file"});
+  EXPECT_FALSE(fs::exists(work() / "notes_figures"));
+}
+
+TEST_F(CliErrors, ReportOfMissingFile) {
+  expect_user_error({"report", "missing.h5"}, {"missing.h5", "does not exist"});
+  EXPECT_FALSE(fs::exists(work() / "missing_figures"));
+}
+
+TEST_F(CliErrors, UnknownCommand) {
+  expect_user_error(
+      {"frobnicate"},
+      {"unknown command 'frobnicate'", "commands:", "list", "run", "generate", "report"}, "X.h5",
+      2);
+}
+
+TEST_F(CliErrors, BadCommandLineExitsTwo) {
+  expect_user_error({"run"}, {"run:", "benchmark", "icl run --help"}, "X.h5", 2);
+  expect_user_error({"run", "quickstart", "--bogus", "--out", "X.h5"}, {"bogus"}, "X.h5", 2);
+  expect_user_error({"generate", "linear_regression", "--prompts", "abc", "--out", "X.h5"},
+                    {"prompts"}, "X.h5", 2);
+}
+
+TEST_F(CliErrors, NonScalarConfigFieldsNameTheField) {
+  expect_user_error({"run", "quickstart", "--set", "description=[1, 2]", "--out", "X.h5"},
+                    {"description: expected a string, got a list"});
+  expect_user_error(
+      {"run", "quickstart", "--set", "eval.sets.standard.task.name=[a]", "--out", "X.h5"},
+      {"eval.sets.standard.task.name: expected a string"});
+}
+
+// SIGTERM in the middle of a run removes the temporary file (destructors do not run then).
+TEST_F(CliRun, TerminatedRunLeavesNothingBehind) {
+  // "cd; icl &", not "cd && icl &": the latter backgrounds the cd too.
+  const std::string cmd = "cd " + shell_quote(work().string()) + "; " + shell_quote(ICL_BINARY) +
+                          " run garg2022/linear_regression_baselines --set eval.prompts=100000"
+                          " --out X.h5 --no-figures >/dev/null 2>&1 & pid=$!; sleep 1; "
+                          "ls -a | grep -c tmp- > ../cap/during; kill -TERM $pid; wait $pid; "
+                          "echo $? > ../cap/code";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(root_ / "cap" / "during"), "1\n") << "the run had not opened its output yet";
+  EXPECT_EQ(slurp(root_ / "cap" / "code"), "143\n");  // 128 + SIGTERM: the default disposition
+  EXPECT_TRUE(listing(work()).empty()) << "left behind: " << *listing(work()).begin();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Commands that work.
+
+std::vector<std::string> children(hid_t loc, const std::string& group) {
+  const icl::h5::Handle g = icl::h5::open_group(loc, group);
+  H5G_info_t info;
+  EXPECT_GE(H5Gget_info(g.id(), &info), 0);
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char buf[512];
+    const ssize_t n = H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf,
+                                         sizeof buf, H5P_DEFAULT);
+    EXPECT_GT(n, 0);
+    if (n > 0) out.emplace_back(buf, size_t(n));
+  }
+  return out;
+}
+
+// Every /eval/<set>/<predictor>/{mean,lo,hi} of a results file, keyed by its path.
+std::map<std::string, std::vector<double>> eval_curves(const fs::path& file) {
+  std::map<std::string, std::vector<double>> out;
+  const icl::h5::Handle f = icl::h5::open_file(file.string());
+  for (const auto& set : children(f.id(), "eval"))
+    for (const auto& pred : children(f.id(), "eval/" + set)) {
+      if (pred == "n_examples") continue;
+      for (const char* stat : {"mean", "lo", "hi"}) {
+        const std::string path = "eval/" + set + "/" + pred + "/" + stat;
+        out[path] = icl::h5::read<double>(f.id(), path);
+      }
+    }
+  return out;
+}
+
+TEST_F(CliRun, QuickstartWritesResults) {
+  const Result r =
+      icl({"run", "quickstart", "--set", "eval.prompts=64", "--out", "OUT.h5", "--no-figures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("error")));
+  EXPECT_THAT(r.out, HasSubstr("wrote OUT.h5"));
+  const fs::path file = work() / "OUT.h5";
+  ASSERT_TRUE(fs::exists(file));
+  EXPECT_GT(H5Fis_hdf5(file.c_str()), 0);
+  EXPECT_FALSE(fs::exists(work() / "OUT_figures")) << "--no-figures drew figures";
+  for (const auto& f : listing(work()))
+    EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "temporary file left behind: " << f;
+
+  const icl::h5::Handle h = icl::h5::open_file(file.string());
+  std::vector<int64_t> dims;
+  const auto mean = icl::h5::read<double>(h.id(), "eval/standard/least_squares/mean", &dims);
+  EXPECT_EQ(dims, std::vector<int64_t>{25});
+  ASSERT_EQ(mean.size(), 25u);
+  // Least squares on d = 10: error 1 with no examples, exactly 0 (up to rounding) from k = d on.
+  EXPECT_NEAR(mean[0], 1.0, 0.3);
+  EXPECT_LT(mean[12], 1e-6);
+  EXPECT_EQ(icl::h5::read<int64_t>(h.id(), "eval/standard/n_examples").size(), 25u);
+  EXPECT_EQ(icl::h5::read_attr_string(h.id(), "benchmark"), "quickstart");
+  for (const char* label : {"least_squares", "averaging"})
+    EXPECT_TRUE(icl::h5::exists(h.id(), std::string("eval/standard/") + label + "/hi")) << label;
+}
+
+TEST_F(CliRun, SameSeedGivesIdenticalResults) {
+  const std::vector<std::string> base = {"run",          "quickstart", "--set", "eval.prompts=64",
+                                         "--no-figures", "--out"};
+  auto with = [&](std::vector<std::string> extra, const std::string& out) {
+    std::vector<std::string> a = base;
+    a.push_back(out);
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  ASSERT_EQ(icl(with({}, "a.h5")).code, 0);
+  ASSERT_EQ(icl(with({}, "b.h5")).code, 0);
+  ASSERT_EQ(icl(with({"--seed", "1"}, "c.h5")).code, 0);
+  const auto a = eval_curves(work() / "a.h5"), b = eval_curves(work() / "b.h5"),
+             c = eval_curves(work() / "c.h5");
+  ASSERT_EQ(a.size(), 4u * 3u) << "4 baselines x {mean, lo, hi} in the quickstart";
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [path, v] : a) {
+    ASSERT_TRUE(b.count(path)) << path;
+    EXPECT_EQ(v.size(), 25u) << path;
+    EXPECT_EQ(v, b.at(path)) << path << " differs between two runs with the same seed";
+  }
+  ASSERT_EQ(c.size(), a.size());
+  for (const auto& [path, v] : a) {
+    if (path.ends_with("/mean")) {
+      EXPECT_NE(v, c.at(path)) << path << " ignores --seed";
+    }
+  }
+}
+
+TEST_F(CliMisc, ListShowsTasksBaselinesAndBenchmarks) {
+  const Result r = icl({"list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  for (const char* s : {"tasks:", "baselines:", "benchmarks", "linear_regression", "least_squares",
+                        "garg2022/linear_regression_baselines", "quickstart"})
+    EXPECT_THAT(r.out, HasSubstr(s));
+}
+
+TEST_F(CliMisc, HelpForEverySubcommand) {
+  for (const std::string cmd : {"list", "run", "generate", "report"}) {
+    SCOPED_TRACE(cmd);
+    const Result r = icl({cmd, "--help"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, StartsWith("usage: icl " + cmd));
+    EXPECT_EQ(r.err, "");
+  }
+  const Result top = icl({"--help"});
+  EXPECT_EQ(top.code, 0);
+  EXPECT_THAT(top.out, HasSubstr("usage: icl <command>"));
+  EXPECT_TRUE(listing(work()).empty());
+}
+
+TEST_F(CliGenerate, WritesPromptArrays) {
+  const Result r = icl({"generate", "linear_regression", "--set", "d=5", "--prompts", "3",
+                        "--examples", "7", "--out", "P.h5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path file = work() / "P.h5";
+  ASSERT_TRUE(icl::h5::is_hdf5(file.string()));
+  const icl::h5::Handle h = icl::h5::open_file(file.string());
+  std::vector<int64_t> dims;
+  EXPECT_EQ(icl::h5::read<float>(h.id(), "xs", &dims).size(), 3u * 7u * 5u);
+  EXPECT_EQ(dims, (std::vector<int64_t>{3, 7, 5}));
+  icl::h5::read<float>(h.id(), "ys", &dims);
+  EXPECT_EQ(dims, (std::vector<int64_t>{3, 7, 1}));
+  icl::h5::read<float>(h.id(), "truth", &dims);
+  EXPECT_EQ(dims, (std::vector<int64_t>{3, 5}));
+  EXPECT_FALSE(icl::h5::exists(h.id(), "xq")) << "standard queries are the context points";
+  EXPECT_EQ(icl::h5::read_attr_string(h.id(), "task"), "linear_regression");
+}
+
+TEST_F(CliGenerate, SeedDeterminesPrompts) {
+  auto gen = [&](const std::string& out, const std::string& seed) {
+    const Result r = icl({"generate", "linear_regression", "--set", "d=5", "--prompts", "3",
+                          "--examples", "7", "--seed", seed, "--out", out});
+    EXPECT_EQ(r.code, 0) << r.err;
+    const icl::h5::Handle h = icl::h5::open_file((work() / out).string());
+    return icl::h5::read<float>(h.id(), "xs");
+  };
+  const auto a = gen("a.h5", "0"), b = gen("b.h5", "0"), c = gen("c.h5", "1");
+  ASSERT_EQ(a.size(), 105u);
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+      << "same seed, different xs";
+  ASSERT_EQ(c.size(), a.size());
+  EXPECT_NE(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0)
+      << "--seed 1 gave the same xs as seed 0";
+}
+
+}  // namespace

@@ -1,0 +1,360 @@
+// Benchmark configs: every config in the tree loads and validates (each evaluation set's task is
+// constructed and accepts its K, each baseline is constructed), `--set` overrides edit the YAML
+// tree as documented in io/config.h, and malformed configs are icl::Errors naming what is wrong.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "baselines/baseline.h"
+#include "core/error.h"
+#include "io/config.h"
+#include "tasks/task.h"
+
+namespace icl {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+using testing::Not;
+
+// The message of the icl::Error that f throws; a test failure (and "") when it throws none.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an icl::Error";
+  return "";
+}
+
+// Points config_dir() at the source tree for the duration of a test (unsets ICL_CONFIGS), so the
+// tree is what gets checked whatever the environment says.
+class SourceTreeConfigs {
+ public:
+  SourceTreeConfigs() {
+    if (const char* v = std::getenv("ICL_CONFIGS")) saved_ = v;
+    ::unsetenv("ICL_CONFIGS");
+  }
+  ~SourceTreeConfigs() {
+    if (saved_) ::setenv("ICL_CONFIGS", saved_->c_str(), 1);
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+// ------------------------------------------------------------------------------------------------
+// Every config in the tree.
+
+TEST(ConfigTree, DefaultDirectoryIsTheSourceTree) {
+  SourceTreeConfigs guard;
+  std::error_code ec;
+  EXPECT_TRUE(fs::equivalent(config_dir(), fs::path(ICL_SOURCE_DIR) / "configs", ec))
+      << config_dir();
+}
+
+TEST(ConfigTree, ListsEveryYamlFile) {
+  SourceTreeConfigs guard;
+  const fs::path root = fs::path(ICL_SOURCE_DIR) / "configs";
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file() && e.path().extension() == ".yaml")
+      files.push_back(fs::relative(e.path(), root).replace_extension().generic_string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(list_benchmarks(), files);
+}
+
+TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
+  SourceTreeConfigs guard;
+  const std::vector<std::string> names = list_benchmarks();
+  ASSERT_FALSE(names.empty());
+  EXPECT_THAT(names, testing::Contains("quickstart"));
+  EXPECT_THAT(names, testing::Contains("garg2022/linear_regression_baselines"));
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    BenchmarkConfig cfg;
+    try {
+      cfg = load_benchmark(name);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "does not load: " << e.what();
+      continue;
+    }
+    EXPECT_EQ(cfg.name, name);
+    EXPECT_FALSE(cfg.description.empty()) << "no description (icl list shows it)";
+    EXPECT_EQ(cfg.description.find('\n'), std::string::npos) << "description is not one line";
+    EXPECT_FALSE(cfg.task.name.empty());
+    ASSERT_FALSE(cfg.evals.empty());
+    std::set<std::string> set_names;
+    for (const auto& es : cfg.evals) {
+      SCOPED_TRACE("eval set " + es.name);
+      EXPECT_TRUE(set_names.insert(es.name).second);
+      EXPECT_GE(es.prompts, 1);
+      EXPECT_GE(es.examples, 1);
+      try {
+        const auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
+        ASSERT_NE(task, nullptr);
+        EXPECT_EQ(task->name(), es.task.name);
+        task->check_examples(es.examples);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+      }
+    }
+    std::set<std::string> labels;
+    for (size_t i = 0; i < cfg.baselines.size(); ++i) {
+      const auto& b = cfg.baselines[i];
+      SCOPED_TRACE("baseline " + std::to_string(i) + " " + b.name);
+      try {
+        const auto baseline = make_baseline(b.name, b.params, b.label);
+        ASSERT_NE(baseline, nullptr);
+        EXPECT_EQ(baseline->name(), b.name);
+        EXPECT_EQ(baseline->label(), b.label) << "label recorded by the config differs";
+        EXPECT_TRUE(labels.insert(baseline->label()).second) << "duplicate label";
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// apply_override.
+
+YAML::Node sample_tree() {
+  return YAML::Load(
+      "seed: 0\n"
+      "task: {name: linear_regression, d: 5}\n"
+      "eval: {prompts: 8, examples: 5}\n"
+      "baselines: [least_squares, {name: ridge, lambda: 0.1}]\n");
+}
+
+TEST(ConfigOverride, NestedMapKey) {
+  YAML::Node root = sample_tree();
+  apply_override(root, "task.d=7");
+  EXPECT_EQ(root["task"]["d"].as<int>(), 7);
+  EXPECT_EQ(root["task"]["name"].as<std::string>(), "linear_regression");
+  apply_override(root, "eval.prompts=64");
+  EXPECT_EQ(root["eval"]["prompts"].as<int>(), 64);
+  EXPECT_EQ(root["eval"]["examples"].as<int>(), 5);
+  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  EXPECT_EQ(cfg.task.params.at("d"), "7");
+  EXPECT_EQ(cfg.evals.at(0).prompts, 64);
+}
+
+TEST(ConfigOverride, CreatesMissingMaps) {
+  YAML::Node root = sample_tree();
+  apply_override(root, "eval.sets.skewed.task.x_cov=skewed");
+  ASSERT_TRUE(root["eval"]["sets"]["skewed"]["task"].IsMap());
+  EXPECT_EQ(root["eval"]["sets"]["skewed"]["task"]["x_cov"].as<std::string>(), "skewed");
+  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  ASSERT_EQ(cfg.evals.size(), 1u);
+  EXPECT_EQ(cfg.evals[0].name, "skewed");
+  EXPECT_EQ(cfg.evals[0].task.params.at("x_cov"), "skewed");
+  EXPECT_EQ(cfg.evals[0].task.params.at("d"), "5");
+}
+
+TEST(ConfigOverride, ListIndexIntoMapEntry) {
+  YAML::Node root = sample_tree();
+  apply_override(root, "baselines.1.lambda=2");
+  ASSERT_EQ(root["baselines"].size(), 2u);
+  EXPECT_EQ(root["baselines"][1]["name"].as<std::string>(), "ridge");
+  EXPECT_EQ(root["baselines"][1]["lambda"].as<double>(), 2.0);
+  EXPECT_TRUE(root["baselines"][0].IsScalar()) << "entry 0 must be left alone";
+  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  ASSERT_EQ(cfg.baselines.size(), 2u);
+  EXPECT_EQ(cfg.baselines[1].params.at("lambda"), "2");
+}
+
+TEST(ConfigOverride, ListIndexIntoBareNameMakesAMap) {
+  YAML::Node root = sample_tree();
+  apply_override(root, "baselines.0.rcond=1e-5");
+  const YAML::Node b0 = root["baselines"][0];
+  ASSERT_TRUE(b0.IsMap());
+  EXPECT_EQ(b0.size(), 2u);
+  EXPECT_EQ(b0["name"].as<std::string>(), "least_squares");
+  EXPECT_EQ(b0["rcond"].as<double>(), 1e-5);
+  EXPECT_EQ(root["baselines"][1]["name"].as<std::string>(), "ridge");
+  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  ASSERT_EQ(cfg.baselines.size(), 2u);
+  EXPECT_EQ(cfg.baselines[0].name, "least_squares");
+  EXPECT_EQ(cfg.baselines[0].params.at("rcond"), "1e-5");
+}
+
+TEST(ConfigOverride, ReplacesWholeListEntry) {
+  YAML::Node root = sample_tree();
+  apply_override(root, "baselines.0=averaging");
+  EXPECT_EQ(root["baselines"][0].as<std::string>(), "averaging");
+  EXPECT_EQ(root["baselines"].size(), 2u);
+}
+
+TEST(ConfigOverride, ListIndexOutOfRange) {
+  YAML::Node root = sample_tree();
+  std::string msg = error_of([&] { apply_override(root, "baselines.5.lambda=2"); });
+  EXPECT_THAT(msg, HasSubstr("baselines.5.lambda=2"));
+  EXPECT_THAT(msg, HasSubstr("'5'"));
+  EXPECT_THAT(msg, HasSubstr("list of 2 entries"));
+  msg = error_of([&] { apply_override(root, "baselines.2=zero"); });
+  EXPECT_THAT(msg, HasSubstr("'2'"));
+  msg = error_of([&] { apply_override(root, "baselines.-1.lambda=2"); });
+  EXPECT_THAT(msg, HasSubstr("'-1'"));
+  msg = error_of([&] { apply_override(root, "baselines.one.lambda=2"); });
+  EXPECT_THAT(msg, HasSubstr("'one'"));
+  EXPECT_EQ(YAML::Dump(root), YAML::Dump(sample_tree())) << "a failed override changed the tree";
+}
+
+TEST(ConfigOverride, MalformedAssignment) {
+  YAML::Node root = sample_tree();
+  for (const char* bad : {"task.d", "=5", ""}) {
+    SCOPED_TRACE(bad);
+    const std::string msg = error_of([&] { apply_override(root, bad); });
+    EXPECT_THAT(msg, HasSubstr("expected key=value"));
+  }
+  EXPECT_THAT(error_of([&] { apply_override(root, "task..d=1"); }), HasSubstr("empty key"));
+  EXPECT_THAT(error_of([&] { apply_override(root, "task.d={"); }), HasSubstr("not valid YAML"));
+}
+
+TEST(ConfigOverride, IntoAScalar) {
+  YAML::Node root = sample_tree();
+  const std::string msg = error_of([&] { apply_override(root, "seed.x=1"); });
+  EXPECT_THAT(msg, HasSubstr("seed.x=1"));
+  EXPECT_THAT(msg, HasSubstr("seed is a scalar, not a map"));
+  EXPECT_EQ(root["seed"].as<int>(), 0);
+  EXPECT_THAT(error_of([&] { apply_override(root, "task.name.x=1"); }),
+              HasSubstr("task.name is a scalar"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// parse_benchmark errors (and a valid config, so that the errors are not simply "everything
+// fails").
+
+BenchmarkConfig parse(const std::string& yaml) {
+  return parse_benchmark(YAML::Load(yaml), "test", "test.yaml");
+}
+
+TEST(ConfigParse, ValidConfig) {
+  const BenchmarkConfig cfg = parse(
+      "description: a test\n"
+      "seed: 3\n"
+      "task: {name: linear_regression, d: 4}\n"
+      "eval: {prompts: 8, examples: 5, sets: {standard: {}, wide: {task: {x_scale: 2}, examples: "
+      "3}}}\n"
+      "baselines: [least_squares, {name: least_squares, rcond: 1e-3, label: ls2}, averaging]\n");
+  EXPECT_EQ(cfg.description, "a test");
+  EXPECT_EQ(cfg.seed, 3u);
+  EXPECT_EQ(cfg.task.name, "linear_regression");
+  ASSERT_EQ(cfg.evals.size(), 2u);
+  for (const auto& es : cfg.evals) {
+    EXPECT_EQ(es.prompts, 8);
+    EXPECT_EQ(es.examples, es.name == "wide" ? 3 : 5);
+    EXPECT_EQ(es.task.params.at("d"), "4");
+    if (es.name == "wide") {
+      EXPECT_EQ(es.task.params.at("x_scale"), "2");
+    }
+  }
+  ASSERT_EQ(cfg.baselines.size(), 3u);
+  EXPECT_EQ(cfg.baselines[0].label, "least_squares");
+  EXPECT_EQ(cfg.baselines[1].label, "ls2");
+  EXPECT_EQ(cfg.baselines[2].label, "averaging");
+}
+
+TEST(ConfigParse, MissingTask) {
+  const std::string msg = error_of([] { parse("eval: {prompts: 8, examples: 5}\n"); });
+  EXPECT_THAT(msg, HasSubstr("test.yaml"));
+  EXPECT_THAT(msg, HasSubstr("missing 'task'"));
+}
+
+TEST(ConfigParse, MissingEval) {
+  const std::string msg = error_of([] { parse("task: {name: linear_regression}\n"); });
+  EXPECT_THAT(msg, HasSubstr("missing 'eval'"));
+}
+
+TEST(ConfigParse, EvalSetWithUnknownKey) {
+  const std::string msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5, sets: {standard: {}, odd: {bogus: 1}}}\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("eval.sets.odd"));
+  EXPECT_THAT(msg, HasSubstr("unknown key 'bogus'"));
+  EXPECT_THAT(msg, HasSubstr("allowed: task, prompts, examples"));
+}
+
+TEST(ConfigParse, EvalSetWithUnknownTaskParameter) {
+  const std::string msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5, sets: {odd: {task: {bogus: 1}}}}\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("eval.sets.odd.task"));
+  EXPECT_THAT(msg, HasSubstr("unknown parameter 'bogus'"));
+}
+
+TEST(ConfigParse, EvalSetWithTooManyExamplesForItsTask) {
+  const std::string msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5, sets: {orth: {task: {query: orthogonal}}}}\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("orthogonal"));
+  EXPECT_THAT(msg, HasSubstr("n_examples <= 4"));
+}
+
+TEST(ConfigParse, DuplicateBaselineLabels) {
+  const std::string msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5}\n"
+        "baselines: [least_squares, averaging, least_squares]\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("baselines.2"));
+  EXPECT_THAT(msg, HasSubstr("share the label 'least_squares'"));
+  EXPECT_THAT(msg, HasSubstr("label"));
+}
+
+TEST(ConfigParse, UnknownBaselineAndBadBaselineParameter) {
+  std::string msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5}\n"
+        "baselines: [least_squares, no_such_baseline]\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("unknown baseline 'no_such_baseline'"));
+  EXPECT_THAT(msg, HasSubstr("known baselines:"));
+  msg = error_of([] {
+    parse(
+        "task: {name: linear_regression, d: 4}\n"
+        "eval: {prompts: 8, examples: 5}\n"
+        "baselines: [{name: knn, k: 0}]\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("baselines.0.k"));
+  EXPECT_THAT(msg, HasSubstr("got 0"));
+}
+
+TEST(ConfigParse, ErrorsAreOneLine) {
+  for (const char* yaml : {
+           "eval: {prompts: 8}\n",
+           "foo: 1\ntask: {name: linear_regression}\neval: {}\n",
+           "task: {name: nope}\neval: {}\n",
+           "task: {name: linear_regression, d: 0}\neval: {}\n",
+           "task: {name: linear_regression}\neval: {prompts: 0}\n",
+           "task: {name: linear_regression}\neval: {sets: [a, b]}\n",
+           "task: {name: linear_regression}\neval: {}\nbaselines: {a: 1}\n",
+           "task: {name: linear_regression, d: [1, 2]}\neval: {}\n",
+       }) {
+    SCOPED_TRACE(yaml);
+    const std::string msg = error_of([&] { parse(yaml); });
+    EXPECT_FALSE(msg.empty());
+    EXPECT_THAT(msg, Not(HasSubstr("\n")));
+  }
+}
+
+}  // namespace
+}  // namespace icl
