@@ -53,6 +53,8 @@ int cmd_report(const Args& args) {
     return 0;
   if (!fs::exists(file)) fail("report: {} does not exist", file);
   if (!h5::is_hdf5(file)) fail("report: {} is not an HDF5 file", file);
+  if (!h5::exists(h5::open_file(file).id(), "eval"))
+    fail("report: {} has no /eval results (is it a results file of icl run?)", file);
   const int rc = draw_figures(file, out, false);
   if (rc != 0) fail("report: drawing the figures of {} failed (exit code {})", file, rc);
   return 0;

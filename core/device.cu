@@ -22,6 +22,7 @@ std::string device_summary() {
   std::string out = "cpu (" + std::to_string(omp_get_max_threads()) + " threads)";
   const int n = cuda_device_count();
   if (n == 0) return out + "; CUDA backend built, no GPU visible";
+  out += "; CUDA backend built";
   for (int i = 0; i < n; ++i) {
     cudaDeviceProp p{};
     CUDA_CHECK(cudaGetDeviceProperties(&p, i));

@@ -282,6 +282,12 @@ TEST_F(CliErrors, ReportOfMissingFile) {
   EXPECT_FALSE(fs::exists(work() / "missing_figures"));
 }
 
+TEST_F(CliErrors, ReportOfAFileWithoutResults) {
+  ASSERT_EQ(icl({"generate", "linear_regression", "--prompts", "2", "--out", "P.h5"}).code, 0);
+  expect_user_error({"report", "P.h5"}, {"P.h5", "has no /eval results"}, "X.h5");
+  EXPECT_FALSE(fs::exists(work() / "P_figures"));
+}
+
 TEST_F(CliErrors, UnknownCommand) {
   expect_user_error(
       {"frobnicate"},
@@ -405,6 +411,23 @@ TEST_F(CliRun, SameSeedGivesIdenticalResults) {
       EXPECT_NE(v, c.at(path)) << path << " ignores --seed";
     }
   }
+}
+
+// The figure script draws one PNG and one PDF per evaluation set (needs the OS's python3-matplotlib
+// and python3-h5py, which scripts/install-deps.sh installs).
+TEST_F(CliRun, ReportDrawsEveryEvaluationSet) {
+  ASSERT_EQ(icl({"run", "garg2022/linear_regression_shifts", "--set", "eval.prompts=16", "--set",
+                 "eval.bootstrap=20", "--out", "S.h5", "--no-figures"})
+                .code,
+            0);
+  const Result r = icl({"report", "S.h5", "--out", "figs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* set : {"standard", "skewed", "orthogonal", "noisy", "random_quadrants"})
+    for (const char* ext : {".png", ".pdf"}) {
+      const fs::path f = work() / "figs" / (std::string(set) + ext);
+      EXPECT_TRUE(fs::exists(f)) << f;
+      EXPECT_GT(fs::exists(f) ? fs::file_size(f) : 0, 1000u) << f;
+    }
 }
 
 TEST_F(CliMisc, ListShowsTasksBaselinesAndBenchmarks) {
