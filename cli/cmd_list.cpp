@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "io/config.h"
+#include "models/model.h"
 #include "tasks/task.h"
 
 namespace icl::cli {
@@ -35,7 +36,11 @@ int cmd_list(const Args& args) {
     fmt::print("  {:<28} {}\n", b.name, b.summary);
     print_params(b.params, verbose);
   }
-  fmt::print("models:\n  (none registered yet: the training engine is the next milestone)\n");
+  fmt::print("models:\n");
+  for (const auto& m : model_registry()) {
+    fmt::print("  {:<28} {}\n", m.name, m.summary);
+    print_params(m.params, verbose);
+  }
   fmt::print("benchmarks (icl run NAME):\n");
   for (const auto& name : list_benchmarks()) {
     std::string description;

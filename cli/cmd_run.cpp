@@ -22,7 +22,11 @@ int cmd_run(const Args& args) {
       "override a config field: --set task.d=10 (repeatable)")(
       "out,o", po::value(&out), "results file (default results/<benchmark>.h5)")(
       "seed", po::value<uint64_t>(), "seed (overrides the config's)")(
-      "no-figures", "do not draw figures after the run");
+      "no-figures", "do not draw figures after the run")(
+      "resume", po::value<std::string>(),
+      "continue training from the checkpoint in this results file")(
+      "until", po::value<int64_t>(),
+      "train only up to this step, save the checkpoint, skip evaluation");
   po::positional_options_description pos;
   pos.add("benchmark", 1);
   po::variables_map vm;
@@ -43,13 +47,30 @@ int cmd_run(const Args& args) {
     if (ec) fail("cannot create directory {} for the results: {}", dir.string(), ec.message());
   }
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
-  fmt::print(stderr, "icl run {}: {} evaluation set(s), {} baseline(s), seed {}\n", cfg.name,
-             cfg.evals.size(), cfg.baselines.size(), cfg.seed);
-  const BenchmarkResult res = run_benchmark(cfg, file);
+  RunOptions ro;
+  ro.on_start = [&] {
+    fmt::print(stderr, "icl run {}: {}{} evaluation set(s), {} baseline(s), seed {}\n", cfg.name,
+               cfg.has_model
+                   ? fmt::format("training {} for {} steps, ", cfg.model.name, cfg.train.steps)
+                   : "",
+               cfg.evals.size(), cfg.baselines.size(), cfg.seed);
+  };
+  if (vm.count("resume")) ro.resume = vm["resume"].as<std::string>();
+  if (vm.count("until")) {
+    ro.until = vm["until"].as<int64_t>();
+    if (ro.until < 1) fail("--until: must be >= 1, got {}", ro.until);
+    if (!cfg.has_model) fail("--until: benchmark {} trains no model", cfg.name);
+  }
+  if (!ro.resume.empty() && !cfg.has_model)
+    fail("--resume: benchmark {} trains no model", cfg.name);
+  const BenchmarkResult res = run_benchmark(cfg, file, ro);
   fmt::print("\n");
+  if (res.trained_steps)
+    fmt::print("trained {} for {} steps, final training loss {:.5f}\n", cfg.model.name,
+               res.trained_steps, res.final_loss);
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
   fmt::print("wrote {} in {}\n", out, format_duration(res.seconds));
-  if (!vm.count("no-figures")) {
+  if (!vm.count("no-figures") && !res.evals.empty()) {
     const fs::path p(out);
     const std::string dir = (p.parent_path() / (p.stem().string() + "_figures")).string();
     if (draw_figures(out, dir, true) != 0)

@@ -12,6 +12,7 @@ int cmd_list(const Args& args);
 int cmd_run(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_report(const Args& args);
+int cmd_eval(const Args& args);
 
 // Draws the figures of a results file with report/plot_curves.py; returns the python exit code.
 int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing);

@@ -22,14 +22,19 @@ const char* kUsage =
     "[--seed N]\n"
     "  generate   export prompts: icl generate <task> [--set k=v]... --prompts N --out FILE.h5\n"
     "  report     draw figures: icl report FILE.h5 [--out DIR]\n"
+    "  eval       evaluate a trained model: icl eval --checkpoint RUN.h5 [--task T] [--set "
+    "k=v]...\n"
     "  version    version, commit and build options\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace icl::cli;
-  const std::map<std::string, int (*)(const Args&)> commands = {
-      {"list", cmd_list}, {"run", cmd_run}, {"generate", cmd_generate}, {"report", cmd_report}};
+  const std::map<std::string, int (*)(const Args&)> commands = {{"list", cmd_list},
+                                                                {"run", cmd_run},
+                                                                {"generate", cmd_generate},
+                                                                {"report", cmd_report},
+                                                                {"eval", cmd_eval}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -48,7 +53,8 @@ int main(int argc, char** argv) {
   if (it == commands.end()) {
     fmt::print(
         stderr,
-        "icl: error: unknown command '{}' (commands: list, run, generate, report, version)\n", cmd);
+        "icl: error: unknown command '{}' (commands: list, run, generate, report, eval, version)\n",
+        cmd);
     return 2;
   }
   try {

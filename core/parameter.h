@@ -1,6 +1,7 @@
 #pragma once
 // Parameters: named tensors that outlive steps, with their gradients and AdamW moments. Names are
 // stable and hierarchical ("blocks.3.attn.w_qkv"); checkpoints are keyed by them.
+#include <Eigen/Core>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,11 +10,16 @@
 
 namespace icl {
 
+// Parameter storage is 64-byte aligned like the arena: with AVX-512, Eigen's vectorised loops peel
+// unaligned leading elements into a scalar path that rounds differently, so results would depend on
+// where malloc happened to put a buffer.
+using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
+
 struct Parameter {
   std::string name;
   Shape shape;
-  std::vector<float> value, grad, m, v;  // AdamW first and second moments
-  bool decay = true;                     // weight decay applies (not to biases, norms, embeddings)
+  AlignedFloats value, grad, m, v;  // AdamW first and second moments
+  bool decay = true;                // weight decay applies (not to biases, norms, embeddings)
 
   Tensor value_tensor() { return {value.data(), shape, DType::F32, Device::CPU}; }
   Tensor grad_tensor() { return {grad.data(), shape, DType::F32, Device::CPU}; }

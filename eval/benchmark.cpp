@@ -6,6 +6,9 @@
 
 #include "baselines/baseline.h"
 #include "eval/results.h"
+#include "models/model_predictor.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 
 namespace icl {
 
@@ -54,38 +57,113 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
     bl.push_back(n);
   }
   root["baselines"] = bl;
+  if (cfg.has_model) {
+    const ModelInfo& info = find_model(cfg.model.name);
+    root["model"] =
+        params_node(cfg.model.name, resolve_params(info.params, cfg.model.params, "model"));
+    const TrainConfig& t = cfg.train;
+    YAML::Node tn;
+    tn["steps"] = t.steps;
+    tn["batch_size"] = t.batch_size;
+    tn["lr"] = t.schedule.lr;
+    tn["schedule"] = t.schedule.kind;
+    tn["warmup"] = t.schedule.warmup;
+    tn["min_lr_ratio"] = t.schedule.min_ratio;
+    tn["weight_decay"] = t.weight_decay;
+    tn["beta1"] = t.beta1;
+    tn["beta2"] = t.beta2;
+    tn["eps"] = t.eps;
+    tn["grad_clip"] = t.grad_clip;
+    const bool dims = make_task(cfg.task.name, cfg.task.params)->params().has("active_dims");
+    for (const auto& [key, r] : {std::pair{"dims", t.dims}, std::pair{"points", t.points}}) {
+      if (std::string(key) == "dims" && !dims) continue;
+      tn["curriculum"][key]["start"] = r.start;
+      tn["curriculum"][key]["end"] = r.end;
+      tn["curriculum"][key]["inc"] = r.inc;
+      tn["curriculum"][key]["every"] = r.every;
+    }
+    tn["eval_every"] = t.eval_every;
+    tn["eval_prompts"] = t.eval_prompts;
+    tn["checkpoint_every"] = t.checkpoint_every;
+    root["train"] = tn;
+  }
   YAML::Emitter e;
   e << root;
   return e.c_str();
 }
 
-BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out, bool progress) {
+BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
+                              const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-
-  std::vector<std::unique_ptr<Baseline>> baselines;
-  std::vector<const Predictor*> predictors;
-  for (const auto& b : cfg.baselines) {
-    baselines.push_back(make_baseline(b.name, b.params, b.label));
-    predictors.push_back(baselines.back().get());
-  }
-
-  BenchmarkResult res;
-  for (const auto& s : cfg.evals) {
-    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
-    EvalOptions opt;
-    opt.prompts = s.prompts;
-    opt.examples = s.examples;
-    opt.batch_size = cfg.batch_size;
-    opt.bootstrap = cfg.bootstrap;
-    opt.progress = progress;
-    res.evals.push_back(evaluate(s.name, *task, predictors, eval_stream(cfg.seed, s.name), opt));
-  }
   RunInfo info;
   info.benchmark = cfg.name;
   info.seed = cfg.seed;
   info.config = resolved_config_yaml(cfg);
-  write_results(out, info, res.evals);
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::unique_ptr<Baseline>> baselines;
+  std::vector<const Predictor*> predictors;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<ModelPredictor> model_predictor;
+  TrainState state;
+  BenchmarkResult res;
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+
+  if (cfg.has_model) {
+    int64_t longest = cfg.train.points.end;
+    for (const auto& s : cfg.evals) longest = std::max(longest, s.examples);
+    model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest));
+    model->init(cfg.seed);
+    if (!opt.resume.empty()) read_checkpoint(opt.resume, *model, state);
+    const int64_t until = opt.until > 0 ? std::min(opt.until, cfg.train.steps) : cfg.train.steps;
+    if (state.step > until)
+      fail("cannot resume: the checkpoint is at step {}, past the requested {}", state.step, until);
+    const auto save = [&](const TrainState& s) {
+      AtomicH5Output ck(out.path());
+      write_run_attrs(ck.root(), info);
+      write_train_log(ck.root(), s.log);
+      write_checkpoint(ck.root(), *model, s, cfg.seed);
+      ck.commit();
+    };
+    if (opt.on_start) opt.on_start();
+    Trainer(cfg, *model).run(state, until, save, opt.progress);
+    res.trained_steps = state.step;
+    res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
+    model_predictor = std::make_unique<ModelPredictor>(*model, model->name());
+    predictors.push_back(model_predictor.get());
+    if (until < cfg.train.steps) {  // stopped early: the checkpoint is the result
+      write_run_attrs(out.root(), info);
+      write_train_log(out.root(), state.log);
+      write_checkpoint(out.root(), *model, state, cfg.seed);
+      out.commit();
+      res.seconds = seconds();
+      return res;
+    }
+  }
+  if (!model && opt.on_start) opt.on_start();
+  for (const auto& b : cfg.baselines) {
+    baselines.push_back(make_baseline(b.name, b.params, b.label));
+    predictors.push_back(baselines.back().get());
+  }
+  for (const auto& s : cfg.evals) {
+    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
+    EvalOptions eo;
+    eo.prompts = s.prompts;
+    eo.examples = s.examples;
+    eo.batch_size = cfg.batch_size;
+    eo.bootstrap = cfg.bootstrap;
+    eo.progress = opt.progress;
+    res.evals.push_back(evaluate(s.name, *task, predictors, eval_stream(cfg.seed, s.name), eo));
+  }
+  write_run_attrs(out.root(), info);
+  if (model) {
+    write_train_log(out.root(), state.log);
+    write_checkpoint(out.root(), *model, state, cfg.seed);
+  }
+  for (const auto& e : res.evals) write_eval(out.root(), e);
+  out.commit();
+  res.seconds = seconds();
   return res;
 }
 

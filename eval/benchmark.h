@@ -1,6 +1,7 @@
 #pragma once
 // Runs a benchmark config: every evaluation set on its own prompt stream, every baseline on the
 // same prompts, one results.h5.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,25 @@ RngKey eval_stream(uint64_t seed, const std::string& set);
 std::string resolved_config_yaml(const BenchmarkConfig& cfg);
 
 struct BenchmarkResult {
-  std::vector<EvalResult> evals;
+  std::vector<EvalResult> evals;  // empty when training stopped early (--until)
+  int64_t trained_steps = 0;      // 0 without a model
+  double final_loss = 0.0;
   double seconds = 0.0;
 };
 
-// Evaluates and writes the results into `out`, then commits it (open the output before calling, so
-// that a bad path fails before any work).
+struct RunOptions {
+  bool progress = true;
+  std::string resume;  // results file whose checkpoint to continue from ("" = start fresh)
+  int64_t until = 0;   // stop training after this many steps (0 = train.steps), skip evaluation
+  // Called once everything is set up (model built, checkpoint loaded) and work begins: the place
+  // for a header line, so that a setup error remains the only message.
+  std::function<void()> on_start;
+};
+
+// Trains the config's model (if any), checkpointing into out.path() as it goes, then evaluates the
+// model and the baselines on every evaluation set and writes everything into `out`, which it
+// commits. Open `out` before calling, so that a bad path fails before any work.
 BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
-                              bool progress = true);
+                              const RunOptions& opt = {});
 
 }  // namespace icl

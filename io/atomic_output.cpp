@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -63,7 +64,9 @@ AtomicH5Output::AtomicH5Output(const std::string& path) : path_(path) {
     fail("cannot write {}: directory {} does not exist", path, dir.string());
   if (fs::is_directory(p, ec)) fail("cannot write {}: it is a directory", path);
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "." + std::string.
-  tmp_ = (dir / fmt::format(".{}.tmp-{}", p.filename().string(), ::getpid())).string();
+  static std::atomic<int> counter{0};  // several outputs to one path may be open (checkpoints)
+  tmp_ =
+      (dir / fmt::format(".{}.tmp-{}-{}", p.filename().string(), ::getpid(), counter++)).string();
   if (::access(dir.c_str(), W_OK) != 0) fail("cannot write {}: directory is not writable", path);
   slot_ = track(tmp_);
   file_ = h5::create_file(tmp_);

@@ -9,6 +9,7 @@
 
 #include "baselines/baseline.h"
 #include "core/error.h"
+#include "models/model.h"
 #include "tasks/task.h"
 
 #ifndef ICL_CONFIG_DIR
@@ -160,6 +161,15 @@ void check_keys(const YAML::Node& node, const std::string& where,
   }
 }
 
+double get_real(const YAML::Node& parent, const std::string& key, const std::string& where,
+                double def, double lo, double hi) {
+  const YAML::Node n = parent[key];
+  if (!n) return def;
+  const ParamSpec spec = ParamSpec::real(key, def, "", lo, hi);
+  if (!n.IsScalar()) fail("{}: expected a number, got {}", where, kind_of(n));
+  return std::get<double>(parse_param(spec, n.as<std::string>(), where));
+}
+
 int64_t get_int(const YAML::Node& parent, const std::string& key, const std::string& where,
                 int64_t def, int64_t lo, int64_t hi) {
   const YAML::Node n = parent[key];
@@ -191,7 +201,64 @@ ComponentConfig component(const YAML::Node& n, const std::string& where, bool ba
   return c;
 }
 
+Ramp parse_ramp(const YAML::Node& n, const std::string& where, int64_t fixed) {
+  Ramp r{fixed, fixed, 0, 1};
+  if (!n) return r;
+  check_keys(n, where, {"start", "end", "inc", "every"});
+  r.start = get_int(n, "start", where + ".start", fixed, 1, 1e9);
+  r.end = get_int(n, "end", where + ".end", fixed, 1, 1e9);
+  r.inc = get_int(n, "inc", where + ".inc", 0, -1e9, 1e9);
+  r.every = get_int(n, "every", where + ".every", 1, 1, 1e12);
+  if ((r.inc > 0 && r.start > r.end) || (r.inc < 0 && r.start < r.end))
+    fail("{}: start {} never reaches end {} with inc {}", where, r.start, r.end, r.inc);
+  return r;
+}
+
+TrainConfig parse_train(const YAML::Node& n, const ComponentConfig& task, int64_t examples) {
+  TrainConfig t;
+  if (!n || n.IsNull()) fail("model: given without a 'train' section");
+  check_keys(n, "train",
+             {"steps", "batch_size", "lr", "schedule", "warmup", "min_lr_ratio", "weight_decay",
+              "beta1", "beta2", "eps", "grad_clip", "curriculum", "eval_every", "eval_prompts",
+              "checkpoint_every"});
+  t.steps = get_int(n, "steps", "train.steps", 1000, 1, 1e12);
+  t.batch_size = get_int(n, "batch_size", "train.batch_size", 64, 1, 1e7);
+  t.schedule.lr = get_real(n, "lr", "train.lr", 1e-4, 0.0, 10.0);
+  t.schedule.kind = get_string(n, "schedule", "train.schedule", "constant");
+  if (t.schedule.kind != "constant" && t.schedule.kind != "cosine")
+    fail("train.schedule: must be one of constant|cosine, got '{}'", t.schedule.kind);
+  t.schedule.warmup = get_int(n, "warmup", "train.warmup", 0, 0, 1e12);
+  t.schedule.min_ratio = get_real(n, "min_lr_ratio", "train.min_lr_ratio", 0.0, 0.0, 1.0);
+  t.schedule.total = t.steps;
+  t.weight_decay = get_real(n, "weight_decay", "train.weight_decay", 0.0, 0.0, 10.0);
+  t.beta1 = get_real(n, "beta1", "train.beta1", 0.9, 0.0, 0.999999);
+  t.beta2 = get_real(n, "beta2", "train.beta2", 0.999, 0.0, 0.999999999);
+  t.eps = get_real(n, "eps", "train.eps", 1e-8, 1e-30, 1.0);
+  t.grad_clip = get_real(n, "grad_clip", "train.grad_clip", 1.0, 0.0, 1e9);
+  t.eval_every = get_int(n, "eval_every", "train.eval_every", 500, 1, 1e12);
+  t.eval_prompts = get_int(n, "eval_prompts", "train.eval_prompts", 256, 1, 1e7);
+  t.checkpoint_every = get_int(n, "checkpoint_every", "train.checkpoint_every", 500, 1, 1e12);
+
+  const auto probe = make_task(task.name, task.params, "task");
+  const bool has_dims = probe->params().has("active_dims") && probe->params().has("d");
+  const int64_t d = has_dims ? probe->params().i("d") : 0;
+  const YAML::Node cur = n["curriculum"];
+  if (cur) check_keys(cur, "train.curriculum", {"dims", "points"});
+  if (cur && cur["dims"] && !has_dims)
+    fail("train.curriculum.dims: task {} has no active_dims parameter to ramp", task.name);
+  t.dims = parse_ramp(cur ? cur["dims"] : YAML::Node(), "train.curriculum.dims", d);
+  t.points = parse_ramp(cur ? cur["points"] : YAML::Node(), "train.curriculum.points", examples);
+  if (has_dims && t.dims.end > d)
+    fail("train.curriculum.dims.end: must be <= task.d = {}, got {}", d, t.dims.end);
+  return t;
+}
+
 }  // namespace
+
+ModelIO model_io(const ComponentConfig& task, int64_t max_examples) {
+  const PromptBatch probe = make_task(task.name, task.params, "task")->sample({0, 0}, 0, 1, 1);
+  return {probe.dx, probe.dy, max_examples};
+}
 
 BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
                                 const std::string& source) {
@@ -200,7 +267,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   cfg.source = source;
   if (!root.IsMap())
     fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
-  check_keys(root, "", {"description", "seed", "task", "eval", "baselines"});
+  check_keys(root, "", {"description", "seed", "task", "eval", "baselines", "model", "train"});
   cfg.description = get_string(root, "description", "description", "");
   cfg.seed = uint64_t(get_int(root, "seed", "seed", 0, 0, 1e18));
 
@@ -265,6 +332,16 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   for (const auto& es : cfg.evals) {
     auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
     task->check_examples(es.examples);
+  }
+  if (root["train"] && !root["model"]) fail("train: given without a 'model' to train");
+  if (root["model"]) {
+    cfg.has_model = true;
+    cfg.model = component(root["model"], "model", false);
+    find_model(cfg.model.name);
+    cfg.train = parse_train(root["train"], cfg.task, examples);
+    int64_t longest = cfg.train.points.end;
+    for (const auto& es : cfg.evals) longest = std::max(longest, es.examples);
+    make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest), "model");
   }
   return cfg;
 }

@@ -14,10 +14,15 @@
 //       standard: {}
 //       skewed: {task: {x_cov: skewed}}
 //   baselines: [least_squares, {name: ridge, lambda: 0.1, label: "ridge(0.1)"}]
+//   model: {name: transformer, n_layer: 3, ...}   optional: a model trained on the task, then
+//   train: {...}                                   evaluated next to the baselines (train_config.h)
 //
 // Overrides (`--set eval.prompts=64`, `--set baselines.1.lambda=1`) edit this tree before
 // validation, so they are checked exactly like the file.
 #include <yaml-cpp/yaml.h>
+
+#include "models/model.h"
+#include "train/train_config.h"
 
 #include <cstdint>
 #include <map>
@@ -51,6 +56,9 @@ struct BenchmarkConfig {
   int64_t batch_size = 256;
   std::vector<EvalSetConfig> evals;
   std::vector<ComponentConfig> baselines;
+  bool has_model = false;
+  ComponentConfig model;
+  TrainConfig train;
 };
 
 // Where named benchmarks live: $ICL_CONFIGS, else the source tree's configs/.
@@ -68,6 +76,10 @@ BenchmarkConfig load_benchmark(const std::string& name_or_path,
                                const std::vector<std::string>& overrides = {});
 BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
                                 const std::string& source);
+
+// The inputs a model for `task` sees (dx, dy from one sampled prompt) with prompts up to
+// max_examples.
+ModelIO model_io(const ComponentConfig& task, int64_t max_examples);
 
 // Reads a map of scalars as raw parameters ("task.d: expected a scalar, got a map").
 RawParams scalar_map(const YAML::Node& node, const std::string& where,

@@ -185,4 +185,11 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   return out;
 }
 
+int64_t read_attr_int(hid_t obj, const std::string& name) {
+  Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
+  int64_t v = 0;
+  check(H5Aread(a.id(), H5T_NATIVE_INT64, &v), "cannot read attribute " + name);
+  return v;
+}
+
 }  // namespace icl::h5

@@ -49,5 +49,6 @@ void attr(hid_t obj, const std::string& name, const std::string& value);
 void attr(hid_t obj, const std::string& name, double value);
 void attr(hid_t obj, const std::string& name, int64_t value);
 std::string read_attr_string(hid_t obj, const std::string& name);
+int64_t read_attr_int(hid_t obj, const std::string& name);
 
 }  // namespace icl::h5

@@ -179,19 +179,21 @@ TEST_F(CliErrors, UnknownTopLevelConfigKey) {
 }
 
 TEST_F(CliErrors, UnknownTaskParameterViaSet) {
-  expect_user_error({"run", "quickstart", "--set", "task.foo=1", "--out", "X.h5", "--no-figures"},
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "task.foo=1", "--out",
+                     "X.h5", "--no-figures"},
                     {"task", "unknown parameter 'foo'", "allowed:", "d,", "x_cov", "query"});
 }
 
 TEST_F(CliErrors, WrongTypeTaskParameter) {
-  expect_user_error({"run", "quickstart", "--set", "task.d=abc", "--out", "X.h5", "--no-figures"},
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "task.d=abc", "--out",
+                     "X.h5", "--no-figures"},
                     {"task.d", "expected an integer", "[1, 4096]", "'abc'"});
 }
 
 TEST_F(CliErrors, WrongTypeEvalPrompts) {
-  expect_user_error(
-      {"run", "quickstart", "--set", "eval.prompts=1.5", "--out", "X.h5", "--no-figures"},
-      {"eval.prompts", "expected an integer", "[1,", "'1.5'"});
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "eval.prompts=1.5",
+                     "--out", "X.h5", "--no-figures"},
+                    {"eval.prompts", "expected an integer", "[1,", "'1.5'"});
 }
 
 TEST_F(CliErrors, WrongTypeInGenerateSet) {
@@ -201,14 +203,15 @@ TEST_F(CliErrors, WrongTypeInGenerateSet) {
 }
 
 TEST_F(CliErrors, NegativeDimension) {
-  expect_user_error({"run", "quickstart", "--set", "task.d=-3", "--out", "X.h5", "--no-figures"},
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "task.d=-3", "--out",
+                     "X.h5", "--no-figures"},
                     {"task.d", "must be an integer in [1, 4096]", "got -3"});
 }
 
 TEST_F(CliErrors, ZeroExamplesInRun) {
-  expect_user_error(
-      {"run", "quickstart", "--set", "eval.examples=0", "--out", "X.h5", "--no-figures"},
-      {"eval.examples", "integer in [1,", "got 0"});
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "eval.examples=0",
+                     "--out", "X.h5", "--no-figures"},
+                    {"eval.examples", "integer in [1,", "got 0"});
 }
 
 TEST_F(CliErrors, ZeroExamplesInGenerate) {
@@ -230,8 +233,8 @@ TEST_F(CliErrors, OutputDirMissingInGenerate) {
 }
 
 TEST_F(CliErrors, OutputDirMissingInRun) {
-  expect_user_error({"run", "quickstart", "--set", "eval.prompts=64", "--out",
-                     "/nonexistent_dir/x.h5", "--no-figures"},
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "eval.prompts=64",
+                     "--out", "/nonexistent_dir/x.h5", "--no-figures"},
                     {"/nonexistent_dir/x.h5", "/nonexistent_dir does not exist"});
   EXPECT_FALSE(fs::exists("/nonexistent_dir"));
 }
@@ -260,9 +263,9 @@ TEST_F(CliErrors, OutputDirReadOnlyInRun) {
   if (!make_read_only_dir(work() / "ro"))
     GTEST_SKIP() << "this process can write into a read-only directory (running as root?), so "
                     "the read-only output case cannot be exercised";
-  expect_user_error(
-      {"run", "quickstart", "--set", "eval.prompts=64", "--out", "ro/x.h5", "--no-figures"},
-      {"ro/x.h5", "not writable"}, "ro/x.h5");
+  expect_user_error({"run", "linear_regression_baselines_small", "--set", "eval.prompts=64",
+                     "--out", "ro/x.h5", "--no-figures"},
+                    {"ro/x.h5", "not writable"}, "ro/x.h5");
 }
 
 TEST_F(CliErrors, OutputIsADirectory) {
@@ -297,17 +300,57 @@ TEST_F(CliErrors, UnknownCommand) {
 
 TEST_F(CliErrors, BadCommandLineExitsTwo) {
   expect_user_error({"run"}, {"run:", "benchmark", "icl run --help"}, "X.h5", 2);
-  expect_user_error({"run", "quickstart", "--bogus", "--out", "X.h5"}, {"bogus"}, "X.h5", 2);
+  expect_user_error({"run", "linear_regression_baselines_small", "--bogus", "--out", "X.h5"},
+                    {"bogus"}, "X.h5", 2);
   expect_user_error({"generate", "linear_regression", "--prompts", "abc", "--out", "X.h5"},
                     {"prompts"}, "X.h5", 2);
 }
 
+TEST_F(CliErrors, BadModelConfigurations) {
+  expect_user_error({"run", "quickstart", "--set", "model.name=lstm9", "--out", "X.h5"},
+                    {"unknown model 'lstm9'", "known models:", "transformer"});
+  expect_user_error({"run", "quickstart", "--set", "model.n_head=3", "--out", "X.h5"},
+                    {"model.n_head", "must divide n_embd = 64", "got 3"});
+  expect_user_error({"run", "quickstart", "--set", "model.placement=sandwich", "--out", "X.h5"},
+                    {"model.placement", "pre|post|peri|mix"});
+  expect_user_error({"run", "quickstart", "--set", "train.steps=0", "--out", "X.h5"},
+                    {"train.steps", "integer in [1,", "got 0"});
+  expect_user_error({"run", "quickstart", "--resume", "missing.h5", "--out", "X.h5"},
+                    {"cannot resume from missing.h5", "not a readable HDF5 file"});
+}
+
+TEST_F(CliErrors, EvalWithoutACheckpoint) {
+  ASSERT_EQ(icl({"generate", "linear_regression", "--prompts", "2", "--out", "P.h5"}).code, 0);
+  expect_user_error({"eval", "--checkpoint", "P.h5", "--out", "X.h5"},
+                    {"P.h5", "holds no checkpoint"});
+  expect_user_error({"eval", "--checkpoint", "nothing.h5", "--out", "X.h5"},
+                    {"nothing.h5", "not a readable HDF5 file"});
+}
+
+// Train a tiny model for a few steps, then evaluate it under a distribution shift with `icl eval`.
+TEST_F(CliRun, EvalOfATrainedCheckpointUnderAShift) {
+  const Result r =
+      icl({"run", "quickstart", "--set", "train.steps=6", "--set", "train.batch_size=4", "--set",
+           "eval.prompts=16", "--set", "train.eval_prompts=8", "--out", "run.h5", "--no-figures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Result e = icl({"eval", "--checkpoint", "run.h5", "--set", "x_cov=skewed", "--prompts",
+                        "16", "--name", "skewed", "--out", "shift.h5"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  const icl::h5::Handle f = icl::h5::open_file((work() / "shift.h5").string());
+  EXPECT_TRUE(icl::h5::exists(f.id(), "eval/skewed/transformer/mean"));
+  EXPECT_TRUE(icl::h5::exists(f.id(), "eval/skewed/least_squares/mean"));
+  EXPECT_EQ(icl::h5::read<double>(f.id(), "eval/skewed/transformer/mean").size(), 15u);
+  expect_user_error({"eval", "--checkpoint", "run.h5", "--set", "d=7", "--out", "X.h5"},
+                    {"inputs of another width"});
+}
+
 TEST_F(CliErrors, NonScalarConfigFieldsNameTheField) {
-  expect_user_error({"run", "quickstart", "--set", "description=[1, 2]", "--out", "X.h5"},
-                    {"description: expected a string, got a list"});
   expect_user_error(
-      {"run", "quickstart", "--set", "eval.sets.standard.task.name=[a]", "--out", "X.h5"},
-      {"eval.sets.standard.task.name: expected a string"});
+      {"run", "linear_regression_baselines_small", "--set", "description=[1, 2]", "--out", "X.h5"},
+      {"description: expected a string, got a list"});
+  expect_user_error({"run", "linear_regression_baselines_small", "--set",
+                     "eval.sets.standard.task.name=[a]", "--out", "X.h5"},
+                    {"eval.sets.standard.task.name: expected a string"});
 }
 
 // SIGTERM in the middle of a run removes the temporary file (destructors do not run then).
@@ -358,8 +401,8 @@ std::map<std::string, std::vector<double>> eval_curves(const fs::path& file) {
 }
 
 TEST_F(CliRun, QuickstartWritesResults) {
-  const Result r =
-      icl({"run", "quickstart", "--set", "eval.prompts=64", "--out", "OUT.h5", "--no-figures"});
+  const Result r = icl({"run", "linear_regression_baselines_small", "--set", "eval.prompts=64",
+                        "--out", "OUT.h5", "--no-figures"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("error")));
   EXPECT_THAT(r.out, HasSubstr("wrote OUT.h5"));
@@ -379,13 +422,14 @@ TEST_F(CliRun, QuickstartWritesResults) {
   EXPECT_NEAR(mean[0], 1.0, 0.3);
   EXPECT_LT(mean[12], 1e-6);
   EXPECT_EQ(icl::h5::read<int64_t>(h.id(), "eval/standard/n_examples").size(), 25u);
-  EXPECT_EQ(icl::h5::read_attr_string(h.id(), "benchmark"), "quickstart");
+  EXPECT_EQ(icl::h5::read_attr_string(h.id(), "benchmark"), "linear_regression_baselines_small");
   for (const char* label : {"least_squares", "averaging"})
     EXPECT_TRUE(icl::h5::exists(h.id(), std::string("eval/standard/") + label + "/hi")) << label;
 }
 
 TEST_F(CliRun, SameSeedGivesIdenticalResults) {
-  const std::vector<std::string> base = {"run",          "quickstart", "--set", "eval.prompts=64",
+  const std::vector<std::string> base = {"run",          "linear_regression_baselines_small",
+                                         "--set",        "eval.prompts=64",
                                          "--no-figures", "--out"};
   auto with = [&](std::vector<std::string> extra, const std::string& out) {
     std::vector<std::string> a = base;
@@ -398,7 +442,8 @@ TEST_F(CliRun, SameSeedGivesIdenticalResults) {
   ASSERT_EQ(icl(with({"--seed", "1"}, "c.h5")).code, 0);
   const auto a = eval_curves(work() / "a.h5"), b = eval_curves(work() / "b.h5"),
              c = eval_curves(work() / "c.h5");
-  ASSERT_EQ(a.size(), 4u * 3u) << "4 baselines x {mean, lo, hi} in the quickstart";
+  ASSERT_EQ(a.size(), 4u * 3u)
+      << "4 baselines x {mean, lo, hi} in linear_regression_baselines_small";
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [path, v] : a) {
     ASSERT_TRUE(b.count(path)) << path;

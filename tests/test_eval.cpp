@@ -90,10 +90,13 @@ TEST(Evaluate, QueriesAreScoredAgainstTheirOwnLabels) {
 
 TEST(Results, FileFollowsTheDesignLayout) {
   const fs::path dir = temp_dir("layout");
-  BenchmarkConfig cfg = load_benchmark("quickstart", {"eval.prompts=32", "eval.bootstrap=50"});
+  BenchmarkConfig cfg =
+      load_benchmark("linear_regression_baselines_small", {"eval.prompts=32", "eval.bootstrap=50"});
   const std::string out = (dir / "r.h5").string();
   AtomicH5Output file(out);
-  const BenchmarkResult res = run_benchmark(cfg, file, false);
+  RunOptions quiet;
+  quiet.progress = false;
+  const BenchmarkResult res = run_benchmark(cfg, file, quiet);
   ASSERT_TRUE(fs::exists(out));
   const h5::Handle f = h5::open_file(out);
   for (const char* a :

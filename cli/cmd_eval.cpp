@@ -1,0 +1,104 @@
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+
+#include "baselines/baseline.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/error.h"
+#include "eval/benchmark.h"
+#include "eval/results.h"
+#include "io/h5.h"
+#include "models/model_predictor.h"
+#include "train/checkpoint.h"
+
+namespace icl::cli {
+
+int cmd_eval(const Args& args) {
+  po::options_description opts("options");
+  std::string ckpt, task_name, out, set_name;
+  std::vector<std::string> sets;
+  int64_t prompts = 0, examples = 0;
+  opts.add_options()("checkpoint", po::value(&ckpt)->required(), "results file of a training run")(
+      "task", po::value(&task_name), "task to evaluate on (default: the run's task)")(
+      "set", po::value(&sets)->composing(),
+      "task parameter, e.g. --set x_cov=skewed or --set query=orthogonal (repeatable)")(
+      "prompts,n", po::value(&prompts), "prompts (default: the run's eval.prompts)")(
+      "examples,k", po::value(&examples), "examples per prompt (default: the run's eval.examples)")(
+      "name", po::value(&set_name)->default_value("eval"),
+      "name of the evaluation set in the output")("out,o", po::value(&out)->required(),
+                                                  "results file to write");
+  po::variables_map vm;
+  if (!parse("eval", "--checkpoint RUN.h5 [--task NAME] [--set key=value]... --out FILE.h5",
+             "Evaluates the model trained in RUN.h5 on any task configuration (e.g. every "
+             "distribution shift) next to the run's baselines, on the same prompts, and writes its "
+             "own results file.",
+             opts, {}, args, vm))
+    return 0;
+
+  if (!h5::is_hdf5(ckpt)) fail("eval: {} is not a readable HDF5 file", ckpt);
+  std::string config_text;
+  {
+    const h5::Handle f = h5::open_file(ckpt);
+    if (!h5::exists(f.id(), "checkpoint"))
+      fail("eval: {} holds no checkpoint (not a training run)", ckpt);
+    config_text = h5::read_attr_string(f.id(), "config");
+  }
+  YAML::Node root = YAML::Load(config_text);
+  const std::string run_name = root["benchmark"].as<std::string>("");
+  root.remove("benchmark");
+  const BenchmarkConfig run = parse_benchmark(root, run_name, ckpt);
+  if (!run.has_model) fail("eval: the run in {} trained no model", ckpt);
+
+  // The model exactly as trained, then its parameters from the checkpoint.
+  int64_t longest = run.train.points.end;
+  for (const auto& s : run.evals) longest = std::max(longest, s.examples);
+  auto model = make_model(run.model.name, run.model.params, model_io(run.task, longest));
+  TrainState state;
+  read_checkpoint(ckpt, *model, state);
+
+  RawParams raw = task_name.empty() ? run.task.params : RawParams{};
+  if (task_name.empty()) task_name = run.task.name;
+  for (const auto& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("--set {}: expected key=value, e.g. --set d=10", s);
+    raw[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  const auto task = make_task(task_name, raw, task_name);
+  EvalOptions eo;
+  eo.prompts = prompts > 0 ? prompts : run.evals.front().prompts;
+  eo.examples = examples > 0 ? examples : run.evals.front().examples;
+  eo.batch_size = run.batch_size;
+  eo.bootstrap = run.bootstrap;
+  if (eo.examples > model->io().max_examples)
+    fail("--examples: the model was built for at most {} examples, got {}",
+         model->io().max_examples, eo.examples);
+  task->check_examples(eo.examples);
+  if (model->io().dx != task->sample({0, 0}, 0, 1, 1).dx)
+    fail("eval: task {} has inputs of another width than the model was trained on ({})", task_name,
+         model->io().dx);
+
+  AtomicH5Output file(out);
+  ModelPredictor mp(*model, model->name());
+  std::vector<std::unique_ptr<Baseline>> baselines;
+  std::vector<const Predictor*> predictors = {&mp};
+  for (const auto& b : run.baselines) {
+    baselines.push_back(make_baseline(b.name, b.params, b.label));
+    predictors.push_back(baselines.back().get());
+  }
+  const EvalResult r = evaluate(set_name, *task, predictors, eval_stream(run.seed, set_name), eo);
+  RunInfo info;
+  info.benchmark = run.name;
+  info.seed = run.seed;
+  info.config = config_text;
+  write_run_attrs(file.root(), info);
+  h5::attr(file.root(), "checkpoint", ckpt);
+  h5::attr(file.root(), "checkpoint_step", state.step);
+  write_eval(file.root(), r);
+  file.commit();
+  fmt::print("{}\nwrote {}\n", summary_table(r), out);
+  return 0;
+}
+
+}  // namespace icl::cli

@@ -1,0 +1,22 @@
+#include "kernels/attention.h"
+
+namespace icl::ops {
+
+Var causal_attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind) {
+  const Shape& s = qkv.shape();
+  ICL_ASSERT(s.rank == 3 && s[2] % 3 == 0 && heads > 0 && (s[2] / 3) % heads == 0);
+  const int64_t B = s[0], Tn = s[1], C = s[2] / 3;
+  Var y = g.output({B, Tn, C}, any_grad(g, {qkv}));
+  // lse is kept only when a backward will read it (softmax with gradients).
+  Tensor lse;
+  if (y.needs_grad() && kind == AttentionKind::Softmax) lse = g.arena().tensor({B, heads, Tn});
+  kern::attention_forward(y.f(), lse.f(), qkv.f(), B, Tn, C, heads, kind);
+  if (y.needs_grad())
+    g.record([&g, qkv, y, lse, B, Tn, C, heads, kind] {
+      kern::attention_backward(g.grad(qkv).f(), g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C,
+                               heads, kind);
+    });
+  return y;
+}
+
+}  // namespace icl::ops

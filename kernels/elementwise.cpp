@@ -1,0 +1,27 @@
+#include "kernels/elementwise.h"
+
+namespace icl::ops {
+
+Var add(Graph& g, Var a, Var b) {
+  ICL_ASSERT(a.shape() == b.shape());
+  const int64_t n = a.shape().numel();
+  Var y = g.output_like(a, any_grad(g, {a, b}));
+  kern::add_forward(y.f(), a.f(), b.f(), n);
+  if (y.needs_grad())
+    g.record([&g, a, b, y, n] {
+      kern::add_backward(a.needs_grad() ? g.grad(a).f() : nullptr,
+                         b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), n);
+    });
+  return y;
+}
+
+Var scale(Graph& g, Var x, float s) {
+  const int64_t n = x.shape().numel();
+  Var y = g.output_like(x, any_grad(g, {x}));
+  kern::scale_forward(y.f(), x.f(), s, n);
+  if (y.needs_grad())
+    g.record([&g, x, y, s, n] { kern::scale_backward(g.grad(x).f(), g.grad(y).f(), s, n); });
+  return y;
+}
+
+}  // namespace icl::ops

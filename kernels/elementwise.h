@@ -1,0 +1,58 @@
+#pragma once
+// Elementwise ops over n contiguous values (shapes must match; no broadcasting).
+//   add:    y = a + b          backward: da += dy,     db += dy
+//   scale:  y = s · x          backward: dx += s · dy  (s is a constant, e.g. 1/√layer)
+// Any gradient buffer may be null. Each element is independent, so the fixed blocks are only for
+// threads; results never depend on the thread count. da and db may be the same buffer (y = x + x).
+#include "core/blocks.h"
+#include "core/graph.h"
+
+namespace icl {
+
+namespace kern {
+
+// Elements per block of the elementwise kernels (activations too).
+inline constexpr int64_t kElementwiseBlock = int64_t(1) << 14;
+
+template <class T>
+void add_forward(T* y, const T* a, const T* b, int64_t n) {
+  for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = a[i] + b[i];
+  });
+}
+
+template <class T>
+void add_backward(T* da, T* db, const T* dy, int64_t n) {
+  for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
+    if (da)
+      for (int64_t i = i0; i < i1; ++i) da[i] += dy[i];
+    if (db)
+      for (int64_t i = i0; i < i1; ++i) db[i] += dy[i];
+  });
+}
+
+template <class T>
+void scale_forward(T* y, const T* x, T s, int64_t n) {
+  for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = s * x[i];
+  });
+}
+
+template <class T>
+void scale_backward(T* dx, const T* dy, T s, int64_t n) {
+  if (!dx) return;
+  for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dx[i] += s * dy[i];
+  });
+}
+
+}  // namespace kern
+
+namespace ops {
+// a + b, both of the same shape (the residual add).
+Var add(Graph& g, Var a, Var b);
+// s · x.
+Var scale(Graph& g, Var x, float s);
+}  // namespace ops
+
+}  // namespace icl

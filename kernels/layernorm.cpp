@@ -1,0 +1,24 @@
+#include "kernels/layernorm.h"
+
+namespace icl::ops {
+
+Var layernorm(Graph& g, Var x, Var gamma, Var beta, float eps) {
+  const int64_t C = x.shape().cols(), N = x.shape().rows();
+  ICL_ASSERT(gamma.shape().numel() == C && beta.shape().numel() == C);
+  Var y = g.output_like(x, any_grad(g, {x, gamma, beta}));
+  // Per-row statistics for the backward; a step without gradients saves nothing.
+  const Tensor stats = y.needs_grad() ? g.arena().tensor({2, N}) : Tensor{};
+  float* mean = stats.defined() ? stats.f() : nullptr;
+  float* rstd = stats.defined() ? stats.f() + N : nullptr;
+  kern::layernorm_forward(y.f(), mean, rstd, x.f(), gamma.f(), beta.f(), N, C, eps);
+  if (y.needs_grad())
+    g.record([&g, x, gamma, beta, y, mean, rstd, N, C] {
+      kern::layernorm_backward(x.needs_grad() ? g.grad(x).f() : nullptr,
+                               gamma.needs_grad() ? g.grad(gamma).f() : nullptr,
+                               beta.needs_grad() ? g.grad(beta).f() : nullptr, g.grad(y).f(), x.f(),
+                               gamma.f(), mean, rstd, N, C);
+    });
+  return y;
+}
+
+}  // namespace icl::ops

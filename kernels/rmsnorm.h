@@ -1,0 +1,71 @@
+#pragma once
+// RMSNorm over the last dimension C of x [N, C]:
+//   forward:  rstd = 1/√(mean(x²) + eps),  x̂ = x·rstd,  y = x̂·γ      γ [C]; saves rstd [N]
+//   backward: dŷ = dy·γ
+//             dx += rstd·(dŷ − x̂·mean(dŷ·x̂))                         (mean over the row)
+//             dγ += Σ_n dy·x̂
+// rstd may be null in the forward (nothing saved); dx or dγ may be null. Rows are processed in
+// fixed blocks and dγ in fixed column blocks, each summing over all N rows in row order, so the
+// result does not depend on the thread count.
+#include <cmath>
+
+#include "core/blocks.h"
+#include "core/graph.h"
+
+namespace icl {
+
+namespace kern {
+
+template <class T>
+void rmsnorm_forward(T* y, T* rstd, const T* x, const T* gamma, int64_t N, int64_t C, T eps) {
+  for_blocks(N, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t n = r0; n < r1; ++n) {
+      const T* xr = x + n * C;
+      T* yr = y + n * C;
+      T ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
+      const T r = T(1) / std::sqrt(ss / T(C) + eps);
+      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * gamma[c];
+      if (rstd) rstd[n] = r;
+    }
+  });
+}
+
+template <class T>
+void rmsnorm_backward(T* dx, T* dgamma, const T* dy, const T* x, const T* gamma, const T* rstd,
+                      int64_t N, int64_t C) {
+  if (dx)
+    for_blocks(N, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t n = r0; n < r1; ++n) {
+        const T *xr = x + n * C, *dyr = dy + n * C;
+        T* dxr = dx + n * C;
+        const T r = rstd[n];
+        T s = 0;  // Σ dŷ·x̂
+        for (int64_t c = 0; c < C; ++c) s += dyr[c] * gamma[c] * xr[c] * r;
+        s /= T(C);
+        for (int64_t c = 0; c < C; ++c) dxr[c] += r * (dyr[c] * gamma[c] - xr[c] * r * s);
+      }
+    });
+  if (dgamma) {
+    constexpr int64_t kCols = 32;
+    for_blocks(C, kCols, [&](int64_t c0, int64_t c1) {
+      const int64_t w = c1 - c0;
+      T sg[kCols] = {};
+      for (int64_t n = 0; n < N; ++n) {
+        const T *xr = x + n * C + c0, *dyr = dy + n * C + c0;
+        const T r = rstd[n];
+        for (int64_t j = 0; j < w; ++j) sg[j] += dyr[j] * xr[j] * r;
+      }
+      for (int64_t j = 0; j < w; ++j) dgamma[c0 + j] += sg[j];
+    });
+  }
+}
+
+}  // namespace kern
+
+namespace ops {
+// x [..., C] (any leading shape), gamma [C] → [..., C].
+Var rmsnorm(Graph& g, Var x, Var gamma, float eps = 1e-5f);
+}  // namespace ops
+
+}  // namespace icl

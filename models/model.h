@@ -1,0 +1,73 @@
+#pragma once
+// Model: a backbone between a read-in and a read-out (DESIGN.md, "Model"). Parameters live in the
+// model's ParameterStore under stable hierarchical names; checkpoints are keyed by them.
+//
+// forward() maps a vector PromptBatch to the prediction at every example, [B, K, dy], in one pass:
+// the prompt is encoded as tokens x_1, (y_1, 0..0), x_2, ... and the read-out is taken at the x
+// tokens, so by causality the prediction for example k sees examples 1..k-1 and x_k only.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/parameter.h"
+#include "core/params.h"
+#include "tasks/prompt_batch.h"
+
+namespace icl {
+
+// What the task fixes about a model's inputs and outputs.
+struct ModelIO {
+  int64_t dx = 0, dy = 1;    // vector prompts: input and label width
+  int64_t max_examples = 0;  // longest prompt the model must handle (K)
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  const std::string& name() const { return name_; }
+  const ParamSet& params() const { return params_; }
+  const ModelIO& io() const { return io_; }
+  ParameterStore& parameters() { return store_; }
+  const ParameterStore& parameters() const { return store_; }
+
+  // Fills every parameter from the counter-based stream of `seed` (each parameter from its own
+  // sub-stream named after it, so adding a parameter changes no other).
+  virtual void init(uint64_t seed) = 0;
+  // Predictions [B, K, dy] for the prompts of pb (vector encoding).
+  virtual Var forward(Graph& g, const PromptBatch& pb) = 0;
+  // Scalars of recurrent state per sequence (memory axis of comparisons); 0 for attention models,
+  // whose memory grows with the context.
+  virtual int64_t state_size() const { return 0; }
+
+ protected:
+  Model(std::string name, ParamSet params, ModelIO io)
+      : name_(std::move(name)), params_(std::move(params)), io_(io) {}
+  ParameterStore store_;
+
+ private:
+  std::string name_;
+  ParamSet params_;
+  ModelIO io_;
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string summary;
+  ParamSpecs params;
+  std::function<std::unique_ptr<Model>(const ParamSet&, const ModelIO&)> make;
+};
+
+const std::vector<ModelInfo>& model_registry();
+const ModelInfo& find_model(const std::string& name);
+std::unique_ptr<Model> make_model(const std::string& name,
+                                  const std::map<std::string, std::string>& raw, const ModelIO& io,
+                                  const std::string& where = "model");
+
+// Initialisers used by models (values drawn from Rng(seed, "init/<name>")).
+void init_normal(Parameter& p, uint64_t seed, double std);
+void init_uniform(Parameter& p, uint64_t seed, double bound);
+void init_constant(Parameter& p, float value);
+
+}  // namespace icl

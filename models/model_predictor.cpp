@@ -1,0 +1,38 @@
+#include "models/model_predictor.h"
+
+#include <algorithm>
+
+namespace icl {
+
+std::vector<float> ModelPredictor::predict(const PromptBatch& pb) const {
+  const int64_t B = pb.batch, K = pb.n_examples, dy = pb.dy;
+  std::vector<float> out(size_t(B * K * dy));
+  arena_.reset();
+  if (!pb.has_queries()) {
+    Graph g(arena_, false);
+    const Var y = model_.forward(g, pb);
+    std::copy(y.f(), y.f() + B * K * dy, out.begin());
+    return out;
+  }
+  // One sequence per (prompt, k); by causality only tokens up to 2k matter for the answer at k.
+  for (int64_t b = 0; b < B; ++b) {
+    PromptBatch seq;
+    seq.allocate_vector(K, K, pb.dx, dy, false);
+    for (int64_t k = 0; k < K; ++k) {
+      float* xs = seq.xs.data() + k * K * pb.dx;
+      float* ys = seq.ys.data() + k * K * dy;
+      std::copy(pb.x(b, 0), pb.x(b, 0) + K * pb.dx, xs);
+      std::copy(pb.y(b, 0), pb.y(b, 0) + K * dy, ys);
+      std::copy(pb.query_x(b, k), pb.query_x(b, k) + pb.dx, xs + k * pb.dx);
+    }
+    arena_.reset();
+    Graph g(arena_, false);
+    const Var y = model_.forward(g, seq);
+    for (int64_t k = 0; k < K; ++k)
+      std::copy(y.f() + (k * K + k) * dy, y.f() + (k * K + k + 1) * dy,
+                out.begin() + (b * K + k) * dy);
+  }
+  return out;
+}
+
+}  // namespace icl

@@ -1,0 +1,203 @@
+// GPT-2-style transformer for vector prompts (Garg et al. 2022): linear read-in of the tokens
+// x_1, (y_1, 0..0), x_2, ... to width C, learned (or no) positional embeddings, L blocks of causal
+// multi-head attention and a GELU MLP, a linear read-out at the x tokens.
+//
+// Norm placement for a sublayer f (TASKS.md, "Models named in the seed papers"):
+//   pre   x + f(N(x))                         final norm after the last block
+//   post  N(x + f(x))                         no final norm
+//   peri  x + N_out(f(N_in(x)))               final norm
+//   mix   post in the first ⌊αL⌋ blocks, pre after them; final norm
+// N is LayerNorm or RMSNorm; with ln_scaling the output of every norm in block ℓ (1-based) is
+// multiplied by 1/√ℓ ("Curse of Depth").
+// Initialisation as GPT-2 (HF): weights N(0, 0.02), the two residual projections N(0, 0.02/√(2L)),
+// biases 0, norm gains 1; read-in and read-out as torch.nn.Linear's default (U(±1/√fan_in) for
+// weight and bias), which is what Garg et al.'s model uses around the GPT-2 backbone.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/select.h"
+#include "models/model.h"
+
+namespace icl {
+namespace {
+
+class Transformer final : public Model {
+ public:
+  Transformer(const ParamSet& p, const ModelIO& io)
+      : Model("transformer", p, io),
+        L_(p.i("n_layer")),
+        H_(p.i("n_head")),
+        C_(p.i("n_embd")),
+        hidden_(p.i("mlp_ratio") * p.i("n_embd")),
+        learned_pos_(p.s("pos") == "learned"),
+        rms_(p.s("norm") == "rmsnorm"),
+        placement_(p.s("placement")),
+        ln_scaling_(p.b("ln_scaling")),
+        relu_attention_(p.s("attention") == "relu"),
+        post_layers_(placement_ == "post"  ? L_
+                     : placement_ == "mix" ? int64_t(std::floor(p.r("mix_alpha") * double(L_)))
+                                           : 0) {
+    if (C_ % H_ != 0) fail("model.n_head: must divide n_embd = {}, got {}", C_, H_);
+    if (io.dx < 1 || io.max_examples < 1)
+      fail("model transformer: needs vector prompts with dx >= 1 and K >= 1");
+    const int64_t tokens = 2 * io.max_examples;
+    store_.add("read_in.w", {io.dx, C_}, true);
+    store_.add("read_in.b", {C_}, false);
+    if (learned_pos_) store_.add("pos", {tokens, C_}, false);
+    for (int64_t l = 0; l < L_; ++l) {
+      const std::string b = fmt::format("blocks.{}.", l);
+      add_norm(b + "norm1");
+      store_.add(b + "attn.w_qkv", {C_, 3 * C_}, true);
+      store_.add(b + "attn.b_qkv", {3 * C_}, false);
+      store_.add(b + "attn.w_out", {C_, C_}, true);
+      store_.add(b + "attn.b_out", {C_}, false);
+      if (placement_ == "peri") add_norm(b + "norm1_out");
+      add_norm(b + "norm2");
+      store_.add(b + "mlp.w_in", {C_, hidden_}, true);
+      store_.add(b + "mlp.b_in", {hidden_}, false);
+      store_.add(b + "mlp.w_out", {hidden_, C_}, true);
+      store_.add(b + "mlp.b_out", {C_}, false);
+      if (placement_ == "peri") add_norm(b + "norm2_out");
+    }
+    if (final_norm()) add_norm("norm_f");
+    store_.add("read_out.w", {C_, io.dy}, true);
+    store_.add("read_out.b", {io.dy}, false);
+  }
+
+  void init(uint64_t seed) override {
+    const double resid_std = 0.02 / std::sqrt(2.0 * double(L_));
+    for (auto& p : store_.all()) {
+      const std::string& n = p->name;
+      if (n.starts_with("read_in."))
+        init_uniform(*p, seed, 1.0 / std::sqrt(double(io().dx)));
+      else if (n.starts_with("read_out."))
+        init_uniform(*p, seed, 1.0 / std::sqrt(double(C_)));
+      else if (n.ends_with(".g"))
+        init_constant(*p, 1.f);
+      else if (n.ends_with(".b") || n.find(".b_") != std::string::npos)
+        init_constant(*p, 0.f);
+      else if (n.ends_with("attn.w_out") || n.ends_with("mlp.w_out"))
+        init_normal(*p, seed, resid_std);
+      else
+        init_normal(*p, seed, 0.02);
+    }
+  }
+
+  Var forward(Graph& g, const PromptBatch& pb) override {
+    ICL_ASSERT(pb.encoding == Encoding::Vector && pb.dx == io().dx && pb.dy == io().dy);
+    if (pb.n_examples > io().max_examples)
+      fail("model transformer: prompts have {} examples, the model was built for at most {}",
+           pb.n_examples, io().max_examples);
+    const int64_t B = pb.batch, K = pb.n_examples, T = 2 * K, dx = pb.dx;
+    // Tokens x_k and (y_k, 0, ..., 0), padded to dx.
+    Tensor tok = g.arena().tensor({B, T, dx}, DType::F32, true);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < K; ++k) {
+        float* t = tok.f() + (b * T + 2 * k) * dx;
+        std::copy(pb.x(b, k), pb.x(b, k) + dx, t);
+        std::copy(pb.y(b, k), pb.y(b, k) + pb.dy, t + dx);
+      }
+    Var h = ops::linear(g, g.constant(tok), P(g, "read_in.w"), P(g, "read_in.b"));
+    if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
+    for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
+    if (final_norm()) h = norm(g, h, "norm_f", 0);
+    const Var hx = ops::take_positions(g, h, 0, 2, K);
+    return ops::linear(g, hx, P(g, "read_out.w"), P(g, "read_out.b"));
+  }
+
+ private:
+  bool final_norm() const { return placement_ != "post"; }
+
+  void add_norm(const std::string& prefix) {
+    store_.add(prefix + ".g", {C_}, false);
+    if (!rms_) store_.add(prefix + ".b", {C_}, false);
+  }
+
+  Var P(Graph& g, const std::string& name) {
+    Parameter* p = store_.find(name);
+    ICL_ASSERT(p != nullptr);
+    return use(g, *p);
+  }
+
+  // Norm `prefix` applied to x; in block `layer` (0 = not in a block) with ln_scaling, × 1/√layer.
+  Var norm(Graph& g, Var x, const std::string& prefix, int64_t layer) {
+    Var y = rms_ ? ops::rmsnorm(g, x, P(g, prefix + ".g"))
+                 : ops::layernorm(g, x, P(g, prefix + ".g"), P(g, prefix + ".b"));
+    if (ln_scaling_ && layer > 1) y = ops::scale(g, y, float(1.0 / std::sqrt(double(layer))));
+    return y;
+  }
+
+  Var attention(Graph& g, Var x, const std::string& b) {
+    const Var qkv = ops::linear(g, x, P(g, b + "attn.w_qkv"), P(g, b + "attn.b_qkv"));
+    const Var a = ops::causal_attention(
+        g, qkv, H_, relu_attention_ ? AttentionKind::Relu : AttentionKind::Softmax);
+    return ops::linear(g, a, P(g, b + "attn.w_out"), P(g, b + "attn.b_out"));
+  }
+
+  Var mlp(Graph& g, Var x, const std::string& b) {
+    const Var u = ops::gelu(g, ops::linear(g, x, P(g, b + "mlp.w_in"), P(g, b + "mlp.b_in")));
+    return ops::linear(g, u, P(g, b + "mlp.w_out"), P(g, b + "mlp.b_out"));
+  }
+
+  Var block(Graph& g, Var x, int64_t l) {
+    const std::string b = fmt::format("blocks.{}.", l);
+    const int64_t layer = l + 1;
+    if (l < post_layers_) {  // post-LN
+      x = norm(g, ops::add(g, x, attention(g, x, b)), b + "norm1", layer);
+      return norm(g, ops::add(g, x, mlp(g, x, b)), b + "norm2", layer);
+    }
+    if (placement_ == "peri") {
+      x = ops::add(
+          g, x, norm(g, attention(g, norm(g, x, b + "norm1", layer), b), b + "norm1_out", layer));
+      return ops::add(g, x,
+                      norm(g, mlp(g, norm(g, x, b + "norm2", layer), b), b + "norm2_out", layer));
+    }
+    x = ops::add(g, x, attention(g, norm(g, x, b + "norm1", layer), b));  // pre-LN
+    return ops::add(g, x, mlp(g, norm(g, x, b + "norm2", layer), b));
+  }
+
+  int64_t L_, H_, C_, hidden_;
+  bool learned_pos_, rms_;
+  std::string placement_;
+  bool ln_scaling_, relu_attention_;
+  int64_t post_layers_;
+};
+
+}  // namespace
+
+void register_transformer(std::vector<ModelInfo>& r) {
+  r.push_back(
+      {"transformer",
+       "GPT-2-style transformer with Garg et al.'s read-in/read-out; norm placement "
+       "pre|post|peri|mix, LayerNorm|RMSNorm",
+       {
+           ParamSpec::integer("n_layer", 3, "number of blocks", 1, 1024),
+           ParamSpec::integer("n_head", 2, "attention heads (must divide n_embd)", 1, 1024),
+           ParamSpec::integer("n_embd", 64, "width", 1, 65536),
+           ParamSpec::integer("mlp_ratio", 4, "MLP hidden width / n_embd", 1, 64),
+           ParamSpec::choice("pos", "learned", {"learned", "none"}, "positional embeddings"),
+           ParamSpec::choice("norm", "layernorm", {"layernorm", "rmsnorm"}, "normalisation"),
+           ParamSpec::choice("placement", "pre", {"pre", "post", "peri", "mix"},
+                             "where the norms sit around each sublayer"),
+           ParamSpec::real("mix_alpha", 0.25,
+                           "mix: fraction of blocks (first ⌊αL⌋) that are post-LN", 0.0, 1.0),
+           ParamSpec::boolean("ln_scaling", false,
+                              "multiply norm outputs in block ℓ by 1/√ℓ (Curse of Depth)"),
+           ParamSpec::choice("attention", "softmax", {"softmax", "relu"},
+                             "softmax attention, or ReLU attention (Lin et al. 2024)"),
+       },
+       [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
+         return std::make_unique<Transformer>(p, io);
+       }});
+}
+
+}  // namespace icl

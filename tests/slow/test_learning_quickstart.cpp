@@ -1,0 +1,51 @@
+// Learning test (label `slow`): the quickstart model, trained as the README's main job does, learns
+// in context. At k = 2d in-context examples its normalised error must be below a quarter of
+// averaging's on the same prompts (TASKS.md §1: averaging's error there is (d+1)/(2d)).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "eval/benchmark.h"
+
+namespace icl {
+namespace {
+
+TEST(SlowLearning, QuickstartTransformerLearnsInContext) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / fmt::format("icl_slow_quickstart_{}.h5", ::getpid());
+  const BenchmarkConfig cfg = load_benchmark("quickstart");
+  const auto t0 = std::chrono::steady_clock::now();
+  AtomicH5Output file(out.string());
+  RunOptions ro;
+  ro.progress = false;
+  const BenchmarkResult res = run_benchmark(cfg, file, ro);
+  const double minutes =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
+  std::filesystem::remove(out);
+
+  const EvalResult& e = res.evals.at(0);
+  const int64_t d = std::stoll(cfg.task.params.at("d")), k = 2 * d;
+  auto at = [&](const std::string& label) {
+    for (const auto& c : e.curves)
+      if (c.label == label) return c.stats.mean.at(size_t(k));
+    ADD_FAILURE() << "no curve " << label;
+    return 0.0;
+  };
+  const double model = at("transformer"), averaging = at("averaging"), ls = at("least_squares");
+  fmt::print(
+      "quickstart at k = {}: transformer {:.4f}, least squares {:.4f}, averaging {:.4f} "
+      "({:.1f} min)\n",
+      k, model, ls, averaging, minutes);
+  EXPECT_LT(model, 0.25 * averaging);
+  // The error falls with context: at k = 2d it is far below the error with no examples.
+  double no_context = 0;
+  for (const auto& c : e.curves)
+    if (c.label == "transformer") no_context = c.stats.mean.at(0);
+  EXPECT_LT(model, 0.25 * no_context);
+}
+
+}  // namespace
+}  // namespace icl

@@ -1,0 +1,30 @@
+#include "train/adamw.h"
+
+namespace icl {
+
+void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t step) {
+  ICL_ASSERT(step >= 1);
+  for (auto& p : params.all())
+    kern::adamw_update(p->value.data(), p->grad.data(), p->m.data(), p->v.data(),
+                       int64_t(p->value.size()), lr, cfg.beta1, cfg.beta2, cfg.eps,
+                       p->decay ? cfg.weight_decay : 0.0, step);
+}
+
+double global_grad_norm(const ParameterStore& params) {
+  double sum = 0;
+  for (const auto& p : params.all())
+    for (float g : p->grad) sum += double(g) * double(g);
+  return std::sqrt(sum);
+}
+
+double clip_grad_norm(ParameterStore& params, double max_norm) {
+  const double norm = global_grad_norm(params);
+  if (max_norm > 0 && std::isfinite(max_norm) && norm > max_norm) {
+    const float scale = float(max_norm / (norm + 1e-6));
+    for (auto& p : params.all())
+      for (float& g : p->grad) g *= scale;
+  }
+  return norm;
+}
+
+}  // namespace icl
