@@ -203,7 +203,7 @@ ComponentConfig component(const YAML::Node& n, const std::string& where, bool ba
 
 Ramp parse_ramp(const YAML::Node& n, const std::string& where, int64_t fixed) {
   Ramp r{fixed, fixed, 0, 1};
-  if (!n) return r;
+  if (!n || n.IsNull()) return r;  // absent: fixed at the task's value
   check_keys(n, where, {"start", "end", "inc", "every"});
   r.start = get_int(n, "start", where + ".start", fixed, 1, 1e9);
   r.end = get_int(n, "end", where + ".end", fixed, 1, 1e9);

@@ -47,6 +47,11 @@ class Transformer final : public Model {
                      : placement_ == "mix" ? int64_t(std::floor(p.r("mix_alpha") * double(L_)))
                                            : 0) {
     if (C_ % H_ != 0) fail("model.n_head: must divide n_embd = {}, got {}", C_, H_);
+    if (placement_ == "mix" && (post_layers_ == 0 || post_layers_ == L_))
+      fail(
+          "model.mix_alpha: with n_layer = {}, mix_alpha = {} makes {} of the blocks post-LN "
+          "(mix needs between 1 and n_layer - 1; use placement pre or post instead)",
+          L_, p.r("mix_alpha"), post_layers_ == 0 ? "none" : "all");
     if (io.dx < 1 || io.max_examples < 1)
       fail("model transformer: needs vector prompts with dx >= 1 and K >= 1");
     const int64_t tokens = 2 * io.max_examples;
