@@ -59,12 +59,7 @@ int cmd_eval(const Args& args) {
 
   RawParams raw = task_name.empty() ? run.task.params : RawParams{};
   if (task_name.empty()) task_name = run.task.name;
-  for (const auto& s : sets) {
-    const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
-      fail("--set {}: expected key=value, e.g. --set d=10", s);
-    raw[s.substr(0, eq)] = s.substr(eq + 1);
-  }
+  for (const auto& [k, v] : parse_assignments(sets)) raw[k] = v;
   const auto task = make_task(task_name, raw, task_name);
   EvalOptions eo;
   eo.prompts = prompts > 0 ? prompts : run.evals.front().prompts;

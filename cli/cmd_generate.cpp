@@ -37,13 +37,7 @@ int cmd_generate(const Args& args) {
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
   if (examples < 1) fail("--examples: must be >= 1, got {}", examples);
 
-  RawParams raw;
-  for (const auto& s : sets) {
-    const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
-      fail("--set {}: expected key=value, e.g. --set d=10", s);
-    raw[s.substr(0, eq)] = s.substr(eq + 1);
-  }
+  const RawParams raw = parse_assignments(sets);
   const auto task = make_task(task_name, raw, task_name);
   task->check_examples(examples);
 

@@ -8,6 +8,17 @@
 
 namespace icl::cli {
 
+std::map<std::string, std::string> parse_assignments(const std::vector<std::string>& sets) {
+  std::map<std::string, std::string> raw;
+  for (const auto& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("--set {}: expected key=value, e.g. --set d=10", s);
+    raw[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return raw;
+}
+
 bool parse(const std::string& command, const std::string& usage, const std::string& about,
            po::options_description& opts, const po::positional_options_description& pos,
            const std::vector<std::string>& args, po::variables_map& vm) {

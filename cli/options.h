@@ -2,12 +2,16 @@
 // Shared Boost.Program_options plumbing: parse a subcommand's arguments, print --help, and turn
 // option errors into one-line icl::Error messages.
 #include <boost/program_options.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace icl::cli {
 
 namespace po = boost::program_options;
+
+// "key=value" task parameters from repeated --set options (icl::Error on a malformed one).
+std::map<std::string, std::string> parse_assignments(const std::vector<std::string>& sets);
 
 // Returns false when --help was printed (the caller exits 0).
 bool parse(const std::string& command, const std::string& usage, const std::string& about,
