@@ -40,18 +40,32 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
   }
   if (dw || db) {
     const Eigen::Map<const RowMat<T>> X(x, N, in), DY(dy, N, out);
-    for_blocks(out, 32, [&](int64_t c0, int64_t c1) {
-      if (dw) {
-        Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>> DW(dw + c0, in, c1 - c0,
-                                                          Eigen::OuterStride<>(out));
-        DW.noalias() += X.transpose() * DY.middleCols(c0, c1 - c0);
-      }
-      if (db)
-        for (int64_t c = c0; c < c1; ++c) {
-          T s = 0;
-          for (int64_t n = 0; n < N; ++n) s += dy[n * out + c];
-          db[c] += s;
+    // dW in fixed tiles of 64 rows × 128 columns, each one product over all N rows: tiles wide
+    // enough that packing is cheap next to the product, and enough of them to keep every core busy
+    // even for square width × width layers.
+    constexpr int64_t kTileRows = 64, kTileCols = 128;
+    const int64_t row_tiles = (in + kTileRows - 1) / kTileRows;
+    const int64_t col_tiles = (out + kTileCols - 1) / kTileCols;
+    if (dw)
+      for_blocks(row_tiles * col_tiles, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t r0 = (t / col_tiles) * kTileRows, r1 = std::min(in, r0 + kTileRows);
+          const int64_t c0 = (t % col_tiles) * kTileCols, c1 = std::min(out, c0 + kTileCols);
+          Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>> DW(dw + r0 * out + c0, r1 - r0, c1 - c0,
+                                                            Eigen::OuterStride<>(out));
+          DW.noalias() += X.middleCols(r0, r1 - r0).transpose() * DY.middleCols(c0, c1 - c0);
         }
+      });
+    for_blocks(out, kTileCols, [&](int64_t c0, int64_t c1) {
+      if (db) {
+        // Row by row (contiguous, vectorisable); each column still sums n = 0, 1, ... in order.
+        T acc[kTileCols] = {};
+        for (int64_t n = 0; n < N; ++n) {
+          const T* row = dy + n * out;
+          for (int64_t c = c0; c < c1; ++c) acc[c - c0] += row[c];
+        }
+        for (int64_t c = c0; c < c1; ++c) db[c] += acc[c - c0];
+      }
     });
   }
 }
