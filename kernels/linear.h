@@ -17,10 +17,14 @@ namespace kern {
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// Rows per block of the forward and dx products: large enough that packing W once per block is
+// cheap next to the product, small enough to spread over the cores.
+inline constexpr int64_t kRowBlock = 256;
+
 template <class T>
 void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out) {
   const Eigen::Map<const RowMat<T>> W(w, in, out);
-  for_blocks(N, 64, [&](int64_t r0, int64_t r1) {
+  for_blocks(N, kRowBlock, [&](int64_t r0, int64_t r1) {
     Eigen::Map<RowMat<T>> Y(y + r0 * out, r1 - r0, out);
     const Eigen::Map<const RowMat<T>> X(x + r0 * in, r1 - r0, in);
     Y.noalias() = X * W;
@@ -33,7 +37,7 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
                      int64_t in, int64_t out) {
   if (dx) {
     const Eigen::Map<const RowMat<T>> W(w, in, out);
-    for_blocks(N, 64, [&](int64_t r0, int64_t r1) {
+    for_blocks(N, kRowBlock, [&](int64_t r0, int64_t r1) {
       Eigen::Map<RowMat<T>> DX(dx + r0 * in, r1 - r0, in);
       DX.noalias() += Eigen::Map<const RowMat<T>>(dy + r0 * out, r1 - r0, out) * W.transpose();
     });
