@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -73,6 +74,7 @@ int cmd_run(const Args& args) {
   if (!vm.count("no-figures") && !res.evals.empty()) {
     const fs::path p(out);
     const std::string dir = (p.parent_path() / (p.stem().string() + "_figures")).string();
+    std::fflush(stdout);  // the table before the figure script's own lines, also in a log
     if (draw_figures(out, dir, true) != 0)
       fmt::print(stderr, "icl: warning: figures not drawn (results are complete: icl report {})\n",
                  out);
