@@ -2,6 +2,7 @@
 
 #include "baselines/baseline.h"
 #include "core/error.h"
+#include "core/registry.h"
 
 namespace icl {
 
@@ -26,12 +27,7 @@ const std::vector<BaselineInfo>& baseline_registry() {
 }
 
 const BaselineInfo& find_baseline(const std::string& name) {
-  std::string known;
-  for (const auto& b : baseline_registry()) {
-    if (b.name == name) return b;
-    known += (known.empty() ? "" : ", ") + b.name;
-  }
-  fail("unknown baseline '{}' (known baselines: {})", name, known);
+  return find_named(baseline_registry(), name, "baseline");
 }
 
 std::unique_ptr<Baseline> make_baseline(const std::string& name,

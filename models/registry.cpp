@@ -1,3 +1,4 @@
+#include "core/registry.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "models/model.h"
@@ -17,12 +18,7 @@ const std::vector<ModelInfo>& model_registry() {
 }
 
 const ModelInfo& find_model(const std::string& name) {
-  std::string known;
-  for (const auto& m : model_registry()) {
-    if (m.name == name) return m;
-    known += (known.empty() ? "" : ", ") + m.name;
-  }
-  fail("unknown model '{}' (known models: {})", name, known);
+  return find_named(model_registry(), name, "model");
 }
 
 std::unique_ptr<Model> make_model(const std::string& name,

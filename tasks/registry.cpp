@@ -1,3 +1,4 @@
+#include "core/registry.h"
 #include "core/error.h"
 #include "tasks/task.h"
 
@@ -22,12 +23,7 @@ void Task::check_examples(int64_t n_examples) const {
 }
 
 const TaskInfo& find_task(const std::string& name) {
-  std::string known;
-  for (const auto& t : task_registry()) {
-    if (t.name == name) return t;
-    known += (known.empty() ? "" : ", ") + t.name;
-  }
-  fail("unknown task '{}' (known tasks: {})", name, known);
+  return find_named(task_registry(), name, "task");
 }
 
 std::unique_ptr<Task> make_task(const std::string& name,
