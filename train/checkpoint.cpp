@@ -8,6 +8,12 @@
 
 namespace icl {
 
+namespace {
+// The per-parameter arrays a checkpoint holds, by group name.
+constexpr std::pair<const char*, AlignedFloats Parameter::*> kArrays[] = {
+    {"params", &Parameter::value}, {"adam_m", &Parameter::m}, {"adam_v", &Parameter::v}};
+}  // namespace
+
 std::string model_signature(const Model& model) {
   YAML::Emitter e;
   e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << model.name();
@@ -36,12 +42,11 @@ void write_checkpoint(hid_t root, const Model& model, const TrainState& state, u
   h5::attr(g.id(), "seed", int64_t(seed));
   h5::attr(g.id(), "model", model.name());
   h5::attr(g.id(), "model_config", model_signature(model));
-  for (const char* group : {"params", "adam_m", "adam_v"}) {
+  for (const auto& [group, member] : kArrays) {
     const h5::Handle sub = h5::create_group(g.id(), group);
     for (const auto& p : model.parameters().all()) {
-      const AlignedFloats& v = group[0] == 'p' ? p->value : group[5] == 'm' ? p->m : p->v;
       std::vector<int64_t> dims(p->shape.d.begin(), p->shape.d.begin() + p->shape.rank);
-      h5::write(sub.id(), p->name, v.data(), dims);
+      h5::write(sub.id(), p->name, ((*p).*member).data(), dims);
     }
   }
 }
@@ -59,14 +64,12 @@ void read_checkpoint(const std::string& path, Model& model, TrainState& state) {
       fail("cannot resume from {}: its checkpoint is of model {}, this run's model is {}", path,
            theirs, ours);
     for (auto& p : model.parameters().all()) {
-      for (const char* group : {"params", "adam_m", "adam_v"}) {
-        std::vector<int64_t> dims;
-        std::vector<float> v = h5::read<float>(g.id(), std::string(group) + "/" + p->name, &dims);
+      for (const auto& [group, member] : kArrays) {
+        const std::vector<float> v = h5::read<float>(g.id(), std::string(group) + "/" + p->name);
         if (v.size() != p->value.size())
           fail("cannot resume from {}: {}/{} has {} values, the model needs {}", path, group,
                p->name, v.size(), p->value.size());
-        auto& dst = group[0] == 'p' ? p->value : group[5] == 'm' ? p->m : p->v;
-        dst.assign(v.begin(), v.end());
+        ((*p).*member).assign(v.begin(), v.end());
       }
     }
     state = TrainState{};

@@ -15,21 +15,26 @@
 
 namespace icl {
 
-Trainer::Trainer(const BenchmarkConfig& cfg, Model& model) : cfg_(cfg), model_(model) {}
+Trainer::Trainer(const BenchmarkConfig& cfg, Model& model)
+    : cfg_(cfg),
+      model_(model),
+      ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")) {}
 
-// The training task at a step: the benchmark's task with the curriculum's active dimensions.
-static std::unique_ptr<Task> task_at(const BenchmarkConfig& cfg, int64_t step) {
-  RawParams p = cfg.task.params;
-  const auto probe = make_task(cfg.task.name, p);
-  if (probe->params().has("active_dims"))
-    p["active_dims"] = std::to_string(cfg.train.dims.at(step));
-  return make_task(cfg.task.name, p);
+const Task& Trainer::task_at(int64_t step) {
+  const int64_t dims = ramps_dims_ ? cfg_.train.dims.at(step) : 0;
+  if (!task_ || dims != task_dims_) {
+    RawParams p = cfg_.task.params;
+    if (ramps_dims_) p["active_dims"] = std::to_string(dims);
+    task_ = make_task(cfg_.task.name, p);
+    task_dims_ = dims;
+  }
+  return *task_;
 }
 
 double Trainer::step(int64_t s, double* grad_norm) {
   const TrainConfig& tc = cfg_.train;
   const int64_t B = tc.batch_size, K = tc.points.at(s);
-  const PromptBatch pb = task_at(cfg_, s)->sample({cfg_.seed, stream_id("train")}, s * B, B, K);
+  const PromptBatch pb = task_at(s).sample({cfg_.seed, stream_id("train")}, s * B, B, K);
   arena_.reset();
   Graph g(arena_, true);
   const Var pred = model_.forward(g, pb);

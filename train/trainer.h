@@ -9,6 +9,7 @@
 
 #include "io/config.h"
 #include "models/model.h"
+#include "tasks/task.h"
 
 namespace icl {
 
@@ -39,10 +40,13 @@ class Trainer {
 
  private:
   double eval_error();
+  const Task& task_at(int64_t step);  // the task with the curriculum's active dimensions
   const BenchmarkConfig& cfg_;
   Model& model_;
   Arena arena_;
-  std::string dims_task_key_;
+  bool ramps_dims_;             // the task has active_dims for the curriculum to set
+  std::unique_ptr<Task> task_;  // built for task_dims_; rebuilt only when the curriculum moves
+  int64_t task_dims_ = -1;
 };
 
 }  // namespace icl
