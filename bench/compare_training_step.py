@@ -91,10 +91,10 @@ def build_torch_model(torch, n_layer, n_head, n_embd, d, K):
         def forward(self, xs, ys):
             B, Kn, dn = xs.shape
             # Garg et al.'s _combine: tokens x_1, (y_1, 0..0), x_2, ...
-            ys_wide = torch.cat((ys, torch.zeros(B, Kn, dn - 1)), dim=2)
+            ys_wide = torch.cat((ys, torch.zeros(B, Kn, dn - 1, device=xs.device)), dim=2)
             zs = torch.stack((xs, ys_wide), dim=2).view(B, 2 * Kn, dn)
             T = 2 * Kn
-            mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+            mask = torch.ones(T, T, dtype=torch.bool, device=xs.device).triu(1)
             h = self.read_in(zs) + self.pos[:T]
             for blk in self.blocks:
                 h = blk(h, mask)
@@ -133,7 +133,7 @@ def time_torch(torch, cfg, steps, warmup):
 def time_iclbench(exe, cfg, steps, warmup):
     args = [exe] + [f"{k}={v}" for k, v in cfg.items()] + [f"steps={steps}", f"warmup={warmup}"]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    vals = dict(line.split() for line in out.splitlines() if line.strip())
+    vals = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
     return float(vals["median_ms"]), int(vals["parameters"]), int(vals["threads"])
 
 

@@ -4,8 +4,11 @@
 // overridden and the curriculum fixed at (d, K), so every step has the same shape.
 //
 //   bench_train_step [n_layer=3] [n_head=2] [n_embd=64] [d=5] [K=15] [B=64] [steps=20] [warmup=3]
+//                    [device=cpu|cuda] [precision=tf32|fp32]
 //
-// Prints "threads N", "parameters P", then "median_ms X" (per step, over the timed steps).
+// Prints "threads N", "parameters P", "device D", then "median_ms X" (per step, over the timed
+// steps). On the GPU a step is the captured graph's replay plus sampling the next prompts, which
+// overlaps it, as in `icl run`.
 #include <omp.h>
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "io/config.h"
 #include "models/model.h"
@@ -26,21 +30,26 @@
 int main(int argc, char** argv) {
   std::map<std::string, int64_t> a{{"n_layer", 3}, {"n_head", 2}, {"n_embd", 64}, {"d", 5},
                                    {"K", 15},      {"B", 64},     {"steps", 20},  {"warmup", 3}};
+  std::string device = "cpu", precision = "tf32";
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {
         std::printf(
             "usage: bench_train_step [n_layer=3] [n_head=2] [n_embd=64] [d=5] [K=15] [B=64] "
-            "[steps=20] [warmup=3]\n");
+            "[steps=20] [warmup=3] [device=cpu|cuda] [precision=tf32|fp32]\n");
         return 0;
       }
       const auto eq = arg.find('=');
       const std::string k = arg.substr(0, eq);
+      if (k == "device" || k == "precision") {
+        (k == "device" ? device : precision) = arg.substr(eq + 1);
+        continue;
+      }
       if (eq == std::string::npos || a.count(k) == 0)
         icl::fail(
             "argument '{}': expected one of n_layer=, n_head=, n_embd=, d=, K=, B=, steps=, "
-            "warmup=",
+            "warmup=, device=, precision=",
             arg);
       char* end = nullptr;
       const long long v = std::strtoll(arg.c_str() + eq + 1, &end, 10);
@@ -56,10 +65,13 @@ int main(int argc, char** argv) {
          fmt::format("eval.examples={}", K), fmt::format("train.batch_size={}", a["B"]),
          fmt::format("train.curriculum.dims={{start: {0}, end: {0}}}", d),
          fmt::format("train.curriculum.points={{start: {0}, end: {0}}}", K),
-         fmt::format("train.steps={}", a["steps"] + a["warmup"]), "train.grad_clip=1.0"});
+         fmt::format("train.steps={}", a["steps"] + a["warmup"]), "train.grad_clip=1.0",
+         fmt::format("train.precision={}", precision)});
+    const auto gpu = icl::open_device(device, precision == "tf32");
     auto model = icl::make_model(cfg.model.name, cfg.model.params,
                                  icl::model_io(cfg.task, cfg.train.points.end));
     model->init(cfg.seed);
+    if (gpu) model->parameters().to_device(*gpu);
     icl::Trainer trainer(cfg, *model);
     std::vector<double> ms;
     const int64_t total = a["warmup"] + a["steps"];
@@ -71,8 +83,9 @@ int main(int argc, char** argv) {
       if (s >= a["warmup"]) ms.push_back(dt);
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("threads %d\nparameters %lld\nmedian_ms %.4f\n", omp_get_max_threads(),
-                static_cast<long long>(model->parameters().count()), ms[ms.size() / 2]);
+    std::printf("threads %d\nparameters %lld\ndevice %s\nmedian_ms %.4f\n", omp_get_max_threads(),
+                static_cast<long long>(model->parameters().count()),
+                gpu ? gpu->name().c_str() : "cpu", ms[ms.size() / 2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_train_step: %s\n", e.what());
     return 1;

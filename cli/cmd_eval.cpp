@@ -5,6 +5,7 @@
 #include "baselines/baseline.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "eval/benchmark.h"
 #include "eval/results.h"
@@ -16,7 +17,7 @@ namespace icl::cli {
 
 int cmd_eval(const Args& args) {
   po::options_description opts("options");
-  std::string ckpt, task_name, out, set_name;
+  std::string ckpt, task_name, out, set_name, device;
   std::vector<std::string> sets;
   int64_t prompts = 0, examples = 0;
   opts.add_options()("checkpoint", po::value(&ckpt)->required(), "results file of a training run")(
@@ -27,7 +28,9 @@ int cmd_eval(const Args& args) {
       "examples,k", po::value(&examples), "examples per prompt (default: the run's eval.examples)")(
       "name", po::value(&set_name)->default_value("eval"),
       "name of the evaluation set in the output")("out,o", po::value(&out)->required(),
-                                                  "results file to write");
+                                                  "results file to write")(
+      "device", po::value(&device)->default_value("auto"),
+      "where the model runs: auto (a GPU when there is one), cpu or cuda");
   po::variables_map vm;
   if (!parse("eval", "--checkpoint RUN.h5 [--task NAME] [--set key=value]... --out FILE.h5",
              "Evaluates the model trained in RUN.h5 on any task configuration (e.g. every "
@@ -56,6 +59,8 @@ int cmd_eval(const Args& args) {
   auto model = make_model(run.model.name, run.model.params, model_io(run.task, longest));
   TrainState state;
   read_checkpoint(ckpt, *model, state);
+  const auto gpu = open_device(device, run.train.precision == "tf32");
+  if (gpu) model->parameters().to_device(*gpu);
 
   RawParams raw = task_name.empty() ? run.task.params : RawParams{};
   if (task_name.empty()) task_name = run.task.name;
@@ -87,6 +92,7 @@ int cmd_eval(const Args& args) {
   info.benchmark = run.name;
   info.seed = run.seed;
   info.config = config_text;
+  if (gpu) info.device = fmt::format("{} ({})", gpu->name(), run.train.precision);
   write_run_attrs(file.root(), info);
   h5::attr(file.root(), "checkpoint", ckpt);
   h5::attr(file.root(), "checkpoint_step", state.step);

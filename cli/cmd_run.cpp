@@ -27,7 +27,9 @@ int cmd_run(const Args& args) {
       "resume", po::value<std::string>(),
       "continue training from the checkpoint in this results file")(
       "until", po::value<int64_t>(),
-      "train only up to this step, save the checkpoint, skip evaluation");
+      "train only up to this step, save the checkpoint, skip evaluation")(
+      "device", po::value<std::string>()->default_value("auto"),
+      "where the model trains: auto (a GPU when there is one), cpu or cuda");
   po::positional_options_description pos;
   pos.add("benchmark", 1);
   po::variables_map vm;
@@ -56,6 +58,7 @@ int cmd_run(const Args& args) {
                    : "",
                cfg.evals.size(), cfg.baselines.size(), cfg.seed);
   };
+  ro.device = vm["device"].as<std::string>();
   if (vm.count("resume")) ro.resume = vm["resume"].as<std::string>();
   if (vm.count("until")) {
     ro.until = vm["until"].as<int64_t>();

@@ -44,6 +44,24 @@ class Graph {
 
   bool recording() const { return record_; }
   Arena& arena() { return arena_; }
+  // Where the step's values live; ops run their CUDA kernels when this is a GPU.
+  bool on_cuda() const { return arena_.device() == Device::CUDA; }
+  CudaContext& cuda() const { return *arena_.cuda(); }
+
+  // Host data (prompts, targets, masks) as a value of this step. On the CPU the host memory itself
+  // is used; on the GPU it is copied to a pinned staging buffer and from there, asynchronously, to
+  // the device. Each copy is remembered (inputs()): replaying a captured step reads new data from
+  // the same host buffers after restage() copies them to the same pinned buffers again.
+  Tensor input(const Tensor& host);
+  struct Input {
+    const void* host;
+    void* pinned;
+    size_t bytes;
+  };
+  const std::vector<Input>& inputs() const { return inputs_; }
+  static void restage(const std::vector<Input>& inputs);
+  // Copies a value to host memory (waits for the GPU when on one).
+  void read(const Tensor& value, void* host_dst) const;
 
   // A value without gradient (prompt data, targets).
   Var constant(Tensor t);
@@ -62,7 +80,7 @@ class Graph {
     using Fn = std::decay_t<F>;
     static_assert(std::is_trivially_destructible_v<Fn>,
                   "backward closures are stored in the arena: capture only Vars, Tensors, numbers");
-    void* mem = arena_.raw(sizeof(Fn), alignof(Fn));
+    void* mem = arena_.raw_host(sizeof(Fn), alignof(Fn));
     new (mem) Fn(std::forward<F>(backward));
     tape_.push_back({[](void* o) { (*static_cast<Fn*>(o))(); }, mem});
   }
@@ -70,7 +88,10 @@ class Graph {
   // Seeds d(loss)/d(loss) = 1 (loss must have one element) and runs the tape backwards.
   void backward(Var loss);
   // Forgets the tape and values (the arena is reset by its owner).
-  void clear() { tape_.clear(); }
+  void clear() {
+    tape_.clear();
+    inputs_.clear();
+  }
 
   size_t tape_size() const { return tape_.size(); }
 
@@ -82,6 +103,7 @@ class Graph {
   Arena& arena_;
   bool record_;
   std::vector<Entry> tape_;
+  std::vector<Input> inputs_;
 };
 
 // True when any of the inputs needs a gradient and g records.

@@ -4,8 +4,15 @@
 
 namespace icl {
 
+namespace {
+constexpr int64_t kAlign = 64;  // floats: 256 bytes
+int64_t padded(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+}  // namespace
+
+ParameterStore::~ParameterStore() { device_free(dev_mem_); }
+
 Parameter& ParameterStore::add(const std::string& name, Shape shape, bool decay) {
-  ICL_ASSERT(find(name) == nullptr);
+  ICL_ASSERT(find(name) == nullptr && !on_device());
   auto p = std::make_unique<Parameter>();
   p->name = name;
   p->shape = shape;
@@ -32,7 +39,56 @@ int64_t ParameterStore::count() const {
 }
 
 void ParameterStore::zero_grad() {
+  if (on_device()) {
+    device_zero(dev_.grad, size_t(dev_.n) * 4, ctx_->stream());
+    return;
+  }
   for (auto& p : params_) std::fill(p->grad.begin(), p->grad.end(), 0.f);
+}
+
+void ParameterStore::to_device(CudaContext& ctx) {
+  if (on_device()) {
+    ICL_ASSERT(ctx_ == &ctx);
+    // Host values changed (a checkpoint was read): copy them up again.
+  }
+  int64_t n = 0;
+  for (const auto& p : params_) n += padded(p->shape.numel());
+  if (!on_device()) {
+    dev_mem_ = device_alloc(size_t(n) * 16 + size_t(n));
+    auto* base = static_cast<float*>(dev_mem_);
+    dev_ = {base, base + n, base + 2 * n, base + 3 * n, reinterpret_cast<uint8_t*>(base + 4 * n),
+            n};
+    ctx_ = &ctx;
+  }
+  const CudaStream s = ctx.stream();
+  device_zero(dev_mem_, size_t(n) * 16 + size_t(n), s);
+  std::vector<uint8_t> decay(size_t(n), 0);
+  int64_t off = 0;
+  for (auto& p : params_) {
+    const int64_t k = p->shape.numel();
+    copy_to_device(dev_.value + off, p->value.data(), size_t(k) * 4, s);
+    copy_to_device(dev_.m + off, p->m.data(), size_t(k) * 4, s);
+    copy_to_device(dev_.v + off, p->v.data(), size_t(k) * 4, s);
+    std::fill(decay.begin() + off, decay.begin() + off + k, uint8_t(p->decay));
+    p->dvalue = dev_.value + off;
+    p->dgrad = dev_.grad + off;
+    off += padded(k);
+  }
+  copy_to_device(dev_.decay, decay.data(), decay.size(), s);
+  ctx.synchronize();  // the host buffers above are pageable and local
+}
+
+void ParameterStore::to_host() {
+  if (!on_device()) return;
+  const CudaStream s = ctx_->stream();
+  for (auto& p : params_) {
+    const int64_t off = p->dvalue - dev_.value, k = p->shape.numel();
+    copy_to_host(p->value.data(), dev_.value + off, size_t(k) * 4, s);
+    copy_to_host(p->grad.data(), dev_.grad + off, size_t(k) * 4, s);
+    copy_to_host(p->m.data(), dev_.m + off, size_t(k) * 4, s);
+    copy_to_host(p->v.data(), dev_.v + off, size_t(k) * 4, s);
+  }
+  ctx_->synchronize();
 }
 
 }  // namespace icl

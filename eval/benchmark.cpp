@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "baselines/baseline.h"
+#include "core/device.h"
 #include "eval/results.h"
 #include "models/model_predictor.h"
 #include "train/checkpoint.h"
@@ -85,6 +86,7 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
     tn["eval_every"] = t.eval_every;
     tn["eval_prompts"] = t.eval_prompts;
     tn["checkpoint_every"] = t.checkpoint_every;
+    tn["precision"] = t.precision;
     root["train"] = tn;
   }
   YAML::Emitter e;
@@ -110,16 +112,22 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
+  // Declared before the model, so the GPU outlives the parameters that live on it.
+  std::unique_ptr<CudaContext> gpu;
   if (cfg.has_model) {
+    gpu = open_device(opt.device, cfg.train.precision == "tf32");
+    if (gpu) info.device = fmt::format("{} ({})", gpu->name(), cfg.train.precision);
     int64_t longest = cfg.train.points.end;
     for (const auto& s : cfg.evals) longest = std::max(longest, s.examples);
     model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest));
     model->init(cfg.seed);
     if (!opt.resume.empty()) read_checkpoint(opt.resume, *model, state);
+    if (gpu) model->parameters().to_device(*gpu);
     const int64_t until = opt.until > 0 ? std::min(opt.until, cfg.train.steps) : cfg.train.steps;
     if (state.step > until)
       fail("cannot resume: the checkpoint is at step {}, past the requested {}", state.step, until);
     const auto save = [&](const TrainState& s) {
+      model->parameters().to_host();
       AtomicH5Output ck(out.path());
       write_run_attrs(ck.root(), info);
       write_train_log(ck.root(), s.log);
@@ -132,6 +140,7 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
     model_predictor = std::make_unique<ModelPredictor>(*model, model->name());
     predictors.push_back(model_predictor.get());
+    model->parameters().to_host();
     if (until < cfg.train.steps) {  // stopped early: the checkpoint is the result
       write_run_attrs(out.root(), info);
       write_train_log(out.root(), state.log);

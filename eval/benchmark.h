@@ -28,6 +28,7 @@ struct RunOptions {
   bool progress = true;
   std::string resume;  // results file whose checkpoint to continue from ("" = start fresh)
   int64_t until = 0;   // stop training after this many steps (0 = train.steps), skip evaluation
+  std::string device = "cpu";  // auto|cpu|cuda: where the model trains and is evaluated (CLI: auto)
   // Called once everything is set up (model built, checkpoint loaded) and work begins: the place
   // for a header line, so that a setup error remains the only message.
   std::function<void()> on_start;

@@ -220,7 +220,7 @@ TrainConfig parse_train(const YAML::Node& n, const ComponentConfig& task, int64_
   check_keys(n, "train",
              {"steps", "batch_size", "lr", "schedule", "warmup", "min_lr_ratio", "weight_decay",
               "beta1", "beta2", "eps", "grad_clip", "curriculum", "eval_every", "eval_prompts",
-              "checkpoint_every"});
+              "checkpoint_every", "precision"});
   t.steps = get_int(n, "steps", "train.steps", 1000, 1, 1e12);
   t.batch_size = get_int(n, "batch_size", "train.batch_size", 64, 1, 1e7);
   t.schedule.lr = get_real(n, "lr", "train.lr", 1e-4, 0.0, 10.0);
@@ -238,6 +238,9 @@ TrainConfig parse_train(const YAML::Node& n, const ComponentConfig& task, int64_
   t.eval_every = get_int(n, "eval_every", "train.eval_every", 500, 1, 1e12);
   t.eval_prompts = get_int(n, "eval_prompts", "train.eval_prompts", 256, 1, 1e7);
   t.checkpoint_every = get_int(n, "checkpoint_every", "train.checkpoint_every", 500, 1, 1e12);
+  t.precision = get_string(n, "precision", "train.precision", "tf32");
+  if (t.precision != "tf32" && t.precision != "fp32")
+    fail("train.precision: must be one of tf32|fp32, got '{}'", t.precision);
 
   const auto probe = make_task(task.name, task.params, "task");
   const bool has_dims = probe->params().has("active_dims") && probe->params().has("d");

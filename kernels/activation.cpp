@@ -1,22 +1,25 @@
 #include "kernels/activation.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
 Var gelu(Graph& g, Var x) {
   const int64_t n = x.shape().numel();
   Var y = g.output_like(x, any_grad(g, {x}));
-  kern::gelu_forward(y.f(), x.f(), n);
+  ICL_DISPATCH(g, gelu_forward, y.f(), x.f(), n);
   if (y.needs_grad())
-    g.record([&g, x, y, n] { kern::gelu_backward(g.grad(x).f(), g.grad(y).f(), x.f(), n); });
+    g.record(
+        [&g, x, y, n] { ICL_DISPATCH(g, gelu_backward, g.grad(x).f(), g.grad(y).f(), x.f(), n); });
   return y;
 }
 
 Var relu(Graph& g, Var x) {
   const int64_t n = x.shape().numel();
   Var y = g.output_like(x, any_grad(g, {x}));
-  kern::relu_forward(y.f(), x.f(), n);
+  ICL_DISPATCH(g, relu_forward, y.f(), x.f(), n);
   if (y.needs_grad())
-    g.record([&g, x, y, n] { kern::relu_backward(g.grad(x).f(), g.grad(y).f(), x.f(), n); });
+    g.record(
+        [&g, x, y, n] { ICL_DISPATCH(g, relu_backward, g.grad(x).f(), g.grad(y).f(), x.f(), n); });
   return y;
 }
 

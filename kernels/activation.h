@@ -64,6 +64,16 @@ void relu_backward(T* dx, const T* dy, const T* x, int64_t n) {
 
 }  // namespace kern
 
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+void gelu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n);
+void gelu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n);
+void relu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n);
+void relu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n);
+}  // namespace cuda
+
 namespace ops {
 // Elementwise on a tensor of any shape.
 Var gelu(Graph& g, Var x);

@@ -1,4 +1,5 @@
 #include "kernels/attention.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -10,11 +11,11 @@ Var causal_attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind) {
   // lse is kept only when a backward will read it (softmax with gradients).
   Tensor lse;
   if (y.needs_grad() && kind == AttentionKind::Softmax) lse = g.arena().tensor({B, heads, Tn});
-  kern::attention_forward(y.f(), lse.f(), qkv.f(), B, Tn, C, heads, kind);
+  ICL_DISPATCH(g, attention_forward, y.f(), lse.f(), qkv.f(), B, Tn, C, heads, kind);
   if (y.needs_grad())
     g.record([&g, qkv, y, lse, B, Tn, C, heads, kind] {
-      kern::attention_backward(g.grad(qkv).f(), g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C,
-                               heads, kind);
+      ICL_DISPATCH(g, attention_backward, g.grad(qkv).f(), g.grad(y).f(), y.f(), lse.f(), qkv.f(),
+                   B, Tn, C, heads, kind);
     });
   return y;
 }

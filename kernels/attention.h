@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -151,6 +152,22 @@ void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, cons
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+// Two paths, chosen by T: up to kShortAttention tokens a whole (batch, head) sequence is one
+// thread block; longer sequences are cut into query tiles and keys stream through shared memory
+// in tiles (flash-attention style). Both are deterministic: every output element is written by
+// one thread, with a fixed order of summation.
+inline constexpr int64_t kShortAttention = 256;
+void attention_forward(const CudaContext& ctx, float* out, float* lse, const float* qkv, int64_t B,
+                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind);
+void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, const float* out,
+                        const float* lse, const float* qkv, int64_t B, int64_t Tn, int64_t C,
+                        int64_t H, AttentionKind kind);
+}  // namespace cuda
 
 namespace ops {
 // Causal multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C].

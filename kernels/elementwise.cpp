@@ -1,4 +1,5 @@
 #include "kernels/elementwise.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -6,11 +7,11 @@ Var add(Graph& g, Var a, Var b) {
   ICL_ASSERT(a.shape() == b.shape());
   const int64_t n = a.shape().numel();
   Var y = g.output_like(a, any_grad(g, {a, b}));
-  kern::add_forward(y.f(), a.f(), b.f(), n);
+  ICL_DISPATCH(g, add_forward, y.f(), a.f(), b.f(), n);
   if (y.needs_grad())
     g.record([&g, a, b, y, n] {
-      kern::add_backward(a.needs_grad() ? g.grad(a).f() : nullptr,
-                         b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), n);
+      ICL_DISPATCH(g, add_backward, a.needs_grad() ? g.grad(a).f() : nullptr,
+                   b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), n);
     });
   return y;
 }
@@ -18,9 +19,10 @@ Var add(Graph& g, Var a, Var b) {
 Var scale(Graph& g, Var x, float s) {
   const int64_t n = x.shape().numel();
   Var y = g.output_like(x, any_grad(g, {x}));
-  kern::scale_forward(y.f(), x.f(), s, n);
+  ICL_DISPATCH(g, scale_forward, y.f(), x.f(), s, n);
   if (y.needs_grad())
-    g.record([&g, x, y, s, n] { kern::scale_backward(g.grad(x).f(), g.grad(y).f(), s, n); });
+    g.record(
+        [&g, x, y, s, n] { ICL_DISPATCH(g, scale_backward, g.grad(x).f(), g.grad(y).f(), s, n); });
   return y;
 }
 

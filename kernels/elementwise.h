@@ -5,6 +5,7 @@
 // Any gradient buffer may be null. Each element is independent, so the fixed blocks are only for
 // threads; results never depend on the thread count. da and db may be the same buffer (y = x + x).
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -47,6 +48,16 @@ void scale_backward(T* dx, const T* dy, T s, int64_t n) {
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+void add_forward(const CudaContext& ctx, float* y, const float* a, const float* b, int64_t n);
+void add_backward(const CudaContext& ctx, float* da, float* db, const float* dy, int64_t n);
+void scale_forward(const CudaContext& ctx, float* y, const float* x, float s, int64_t n);
+void scale_backward(const CudaContext& ctx, float* dx, const float* dy, float s, int64_t n);
+}  // namespace cuda
 
 namespace ops {
 // a + b, both of the same shape (the residual add).

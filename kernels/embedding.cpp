@@ -1,4 +1,5 @@
 #include "kernels/embedding.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -15,13 +16,21 @@ Var embedding(Graph& g, const Tensor& tokens, Var table) {
   ys.d[size_t(ys.rank)] = C;
   ++ys.rank;
   Var y = g.output(ys, any_grad(g, {table}));
-  kern::embedding_forward(y.f(), tok, table.f(), N, C);
-  if (y.needs_grad()) {
-    const Tensor t = tokens;
-    g.record([&g, t, table, y, N, C] {
-      kern::embedding_backward(g.grad(table).f(), g.grad(y).f(), t.i(), N, C);
-    });
+  const Tensor t = g.input(tokens);
+  if (g.on_cuda()) {
+    if constexpr (kCudaBuilt) cuda::embedding_forward(g.cuda(), y.f(), t.i(), table.f(), N, C);
+  } else {
+    kern::embedding_forward(y.f(), tok, table.f(), N, C);
   }
+  if (y.needs_grad())
+    g.record([&g, t, table, y, N, V, C] {
+      if (g.on_cuda()) {
+        if constexpr (kCudaBuilt)
+          cuda::embedding_backward(g.cuda(), g.grad(table).f(), g.grad(y).f(), t.i(), N, V, C);
+      } else {
+        kern::embedding_backward(g.grad(table).f(), g.grad(y).f(), t.i(), N, C);
+      }
+    });
   return y;
 }
 
@@ -33,12 +42,11 @@ Var add_positional(Graph& g, Var x, Var pos) {
     fail("positional embedding: sequence length {} exceeds the {} positions of the table", Tn,
          Tmax);
   Var y = g.output_like(x, any_grad(g, {x, pos}));
-  kern::add_positional_forward(y.f(), x.f(), pos.f(), B, Tn, C);
+  ICL_DISPATCH(g, add_positional_forward, y.f(), x.f(), pos.f(), B, Tn, C);
   if (y.needs_grad())
     g.record([&g, x, pos, y, B, Tn, C] {
-      kern::add_positional_backward(x.needs_grad() ? g.grad(x).f() : nullptr,
-                                    pos.needs_grad() ? g.grad(pos).f() : nullptr, g.grad(y).f(), B,
-                                    Tn, C);
+      ICL_DISPATCH(g, add_positional_backward, x.needs_grad() ? g.grad(x).f() : nullptr,
+                   pos.needs_grad() ? g.grad(pos).f() : nullptr, g.grad(y).f(), B, Tn, C);
     });
   return y;
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -76,6 +77,21 @@ void add_positional_backward(T* dx, T* dpos, const T* dy, int64_t B, int64_t Tn,
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+void embedding_forward(const CudaContext& ctx, float* y, const int32_t* tokens, const float* table,
+                       int64_t N, int64_t C);
+// Deterministic scatter-add: each dtable element sums its tokens in token order (no atomics).
+void embedding_backward(const CudaContext& ctx, float* dtable, const float* dy,
+                        const int32_t* tokens, int64_t N, int64_t V, int64_t C);
+void add_positional_forward(const CudaContext& ctx, float* y, const float* x, const float* pos,
+                            int64_t B, int64_t Tn, int64_t C);
+void add_positional_backward(const CudaContext& ctx, float* dx, float* dpos, const float* dy,
+                             int64_t B, int64_t Tn, int64_t C);
+}  // namespace cuda
 
 namespace ops {
 // tokens int32 [B, T] (any shape; CPU memory that outlives the step's backward), table [V, C]

@@ -1,4 +1,5 @@
 #include "kernels/layernorm.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -10,13 +11,13 @@ Var layernorm(Graph& g, Var x, Var gamma, Var beta, float eps) {
   const Tensor stats = y.needs_grad() ? g.arena().tensor({2, N}) : Tensor{};
   float* mean = stats.defined() ? stats.f() : nullptr;
   float* rstd = stats.defined() ? stats.f() + N : nullptr;
-  kern::layernorm_forward(y.f(), mean, rstd, x.f(), gamma.f(), beta.f(), N, C, eps);
+  ICL_DISPATCH(g, layernorm_forward, y.f(), mean, rstd, x.f(), gamma.f(), beta.f(), N, C, eps);
   if (y.needs_grad())
     g.record([&g, x, gamma, beta, y, mean, rstd, N, C] {
-      kern::layernorm_backward(x.needs_grad() ? g.grad(x).f() : nullptr,
-                               gamma.needs_grad() ? g.grad(gamma).f() : nullptr,
-                               beta.needs_grad() ? g.grad(beta).f() : nullptr, g.grad(y).f(), x.f(),
-                               gamma.f(), mean, rstd, N, C);
+      ICL_DISPATCH(g, layernorm_backward, x.needs_grad() ? g.grad(x).f() : nullptr,
+                   gamma.needs_grad() ? g.grad(gamma).f() : nullptr,
+                   beta.needs_grad() ? g.grad(beta).f() : nullptr, g.grad(y).f(), x.f(), gamma.f(),
+                   mean, rstd, N, C);
     });
   return y;
 }

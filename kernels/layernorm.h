@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -80,6 +81,22 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+void layernorm_forward(const CudaContext& ctx, float* y, float* mean, float* rstd, const float* x,
+                       const float* gamma, const float* beta, int64_t N, int64_t C, float eps);
+void layernorm_backward(const CudaContext& ctx, float* dx, float* dgamma, float* dbeta,
+                        const float* dy, const float* x, const float* gamma, const float* mean,
+                        const float* rstd, int64_t N, int64_t C);
+// Residual add fused with the norm: s = a + b, y = LayerNorm(s). Forward only writes s and y
+// (and mean/rstd); the backward of the pair is add_backward after layernorm_backward.
+void add_layernorm_forward(const CudaContext& ctx, float* s, float* y, float* mean, float* rstd,
+                           const float* a, const float* b, const float* gamma, const float* beta,
+                           int64_t N, int64_t C, float eps);
+}  // namespace cuda
 
 namespace ops {
 // x [..., C] (any leading shape), gamma [C], beta [C] → [..., C].

@@ -1,4 +1,5 @@
 #include "kernels/linear.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -9,12 +10,13 @@ Var linear(Graph& g, Var x, Var w, Var b) {
   Shape ys = x.shape();
   ys.d[size_t(ys.rank - 1)] = out;
   Var y = g.output(ys, any_grad(g, {x, w, b}));
-  kern::linear_forward(y.f(), x.f(), w.f(), b.n ? b.f() : nullptr, N, in, out);
+  ICL_DISPATCH(g, linear_forward, y.f(), x.f(), w.f(), b.n ? b.f() : nullptr, N, in, out);
   if (y.needs_grad())
     g.record([&g, x, w, b, y, N, in, out] {
-      kern::linear_backward(
-          x.needs_grad() ? g.grad(x).f() : nullptr, w.needs_grad() ? g.grad(w).f() : nullptr,
-          b.n && b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), x.f(), w.f(), N, in, out);
+      ICL_DISPATCH(g, linear_backward, x.needs_grad() ? g.grad(x).f() : nullptr,
+                   w.needs_grad() ? g.grad(w).f() : nullptr,
+                   b.n && b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), x.f(), w.f(), N,
+                   in, out);
     });
   return y;
 }

@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -75,6 +76,18 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+// cuBLAS(Lt) GEMMs (TF32 tensor cores when ctx.tf32()); the bias gradient is a deterministic
+// column reduction (no atomics).
+void linear_forward(const CudaContext& ctx, float* y, const float* x, const float* w,
+                    const float* b, int64_t N, int64_t in, int64_t out);
+void linear_backward(const CudaContext& ctx, float* dx, float* dw, float* db, const float* dy,
+                     const float* x, const float* w, int64_t N, int64_t in, int64_t out);
+}  // namespace cuda
 
 namespace ops {
 // x [..., in] (any leading shape), w [in, out], b [out] or null Var → [..., out].

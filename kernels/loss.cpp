@@ -11,6 +11,10 @@ const float* check_mask(const Tensor& mask, int64_t N, const char* op) {
   return mask.f();
 }
 
+// The step's copy of a host tensor (the tensor itself on the CPU), or an undefined tensor.
+Tensor staged(Graph& g, const Tensor& host) { return host.defined() ? g.input(host) : Tensor{}; }
+const float* fptr(const Tensor& t) { return t.defined() ? t.f() : nullptr; }
+
 void check_float_target(const Tensor& target, int64_t N, const char* op) {
   ICL_ASSERT(target.defined() && target.dtype == DType::F32 && target.device == Device::CPU);
   if (target.numel() != N) fail("{}: {} targets for {} predictions", op, target.numel(), N);
@@ -23,14 +27,22 @@ Var mse_loss(Graph& g, Var pred, const Tensor& target, const Tensor& mask) {
   check_float_target(target, N, "mse_loss");
   const float* m = check_mask(mask, N, "mse_loss");
   Var loss = g.output({1}, any_grad(g, {pred}));
-  loss.f()[0] = kern::mse_forward(pred.f(), target.f(), m, N);
-  if (loss.needs_grad()) {
-    const Tensor t = target, k = mask;
-    g.record([&g, pred, loss, t, k, N] {
-      kern::mse_backward(g.grad(pred).f(), g.grad(loss).f()[0], pred.f(), t.f(),
-                         k.defined() ? k.f() : nullptr, N);
-    });
+  const Tensor t = staged(g, target), k = staged(g, mask);
+  if (g.on_cuda()) {
+    if constexpr (kCudaBuilt) cuda::mse_forward(g.cuda(), loss.f(), pred.f(), t.f(), fptr(k), N);
+  } else {
+    loss.f()[0] = kern::mse_forward(pred.f(), t.f(), m, N);
   }
+  if (loss.needs_grad())
+    g.record([&g, pred, loss, t, k, N] {
+      if (g.on_cuda()) {
+        if constexpr (kCudaBuilt)
+          cuda::mse_backward(g.cuda(), g.grad(pred).f(), g.grad(loss).f(), pred.f(), t.f(), fptr(k),
+                             N);
+      } else {
+        kern::mse_backward(g.grad(pred).f(), g.grad(loss).f()[0], pred.f(), t.f(), fptr(k), N);
+      }
+    });
   return loss;
 }
 
@@ -42,14 +54,24 @@ Var logistic_loss(Graph& g, Var logit, const Tensor& target, const Tensor& mask)
     if (kern::scored(m, i) && target.f()[i] != 1.f && target.f()[i] != -1.f)
       fail("logistic_loss: target {} at position {} is not -1 or +1", target.f()[i], i);
   Var loss = g.output({1}, any_grad(g, {logit}));
-  loss.f()[0] = kern::logistic_forward(logit.f(), target.f(), m, N);
-  if (loss.needs_grad()) {
-    const Tensor t = target, k = mask;
-    g.record([&g, logit, loss, t, k, N] {
-      kern::logistic_backward(g.grad(logit).f(), g.grad(loss).f()[0], logit.f(), t.f(),
-                              k.defined() ? k.f() : nullptr, N);
-    });
+  const Tensor t = staged(g, target), k = staged(g, mask);
+  if (g.on_cuda()) {
+    if constexpr (kCudaBuilt)
+      cuda::logistic_forward(g.cuda(), loss.f(), logit.f(), t.f(), fptr(k), N);
+  } else {
+    loss.f()[0] = kern::logistic_forward(logit.f(), t.f(), m, N);
   }
+  if (loss.needs_grad())
+    g.record([&g, logit, loss, t, k, N] {
+      if (g.on_cuda()) {
+        if constexpr (kCudaBuilt)
+          cuda::logistic_backward(g.cuda(), g.grad(logit).f(), g.grad(loss).f(), logit.f(), t.f(),
+                                  fptr(k), N);
+      } else {
+        kern::logistic_backward(g.grad(logit).f(), g.grad(loss).f()[0], logit.f(), t.f(), fptr(k),
+                                N);
+      }
+    });
   return loss;
 }
 
@@ -64,14 +86,24 @@ Var cross_entropy(Graph& g, Var logits, const Tensor& targets, const Tensor& mas
            V);
   const Tensor lse = g.arena().tensor({N});
   Var loss = g.output({1}, any_grad(g, {logits}));
-  loss.f()[0] = kern::cross_entropy_forward(lse.f(), logits.f(), targets.i(), m, N, V);
-  if (loss.needs_grad()) {
-    const Tensor t = targets, k = mask;
-    g.record([&g, logits, loss, lse, t, k, N, V] {
-      kern::cross_entropy_backward(g.grad(logits).f(), g.grad(loss).f()[0], lse.f(), logits.f(),
-                                   t.i(), k.defined() ? k.f() : nullptr, N, V);
-    });
+  const Tensor t = staged(g, targets), k = staged(g, mask);
+  if (g.on_cuda()) {
+    if constexpr (kCudaBuilt)
+      cuda::cross_entropy_forward(g.cuda(), loss.f(), lse.f(), logits.f(), t.i(), fptr(k), N, V);
+  } else {
+    loss.f()[0] = kern::cross_entropy_forward(lse.f(), logits.f(), t.i(), m, N, V);
   }
+  if (loss.needs_grad())
+    g.record([&g, logits, loss, lse, t, k, N, V] {
+      if (g.on_cuda()) {
+        if constexpr (kCudaBuilt)
+          cuda::cross_entropy_backward(g.cuda(), g.grad(logits).f(), g.grad(loss).f(), lse.f(),
+                                       logits.f(), t.i(), fptr(k), N, V);
+      } else {
+        kern::cross_entropy_backward(g.grad(logits).f(), g.grad(loss).f()[0], lse.f(), logits.f(),
+                                     t.i(), fptr(k), N, V);
+      }
+    });
   return loss;
 }
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -139,6 +140,28 @@ void cross_entropy_backward(T* dlogits, T dloss, const T* lse, const T* logits,
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+// The loss and the count of scored elements are reduced on the GPU (one block, fixed tree order,
+// fp64), so nothing is read back and a captured step works with masks that change between steps.
+// dloss is the device gradient of the loss scalar.
+void mse_forward(const CudaContext& ctx, float* loss, const float* pred, const float* target,
+                 const float* mask, int64_t N);
+void mse_backward(const CudaContext& ctx, float* dpred, const float* dloss, const float* pred,
+                  const float* target, const float* mask, int64_t N);
+void logistic_forward(const CudaContext& ctx, float* loss, const float* logit, const float* target,
+                      const float* mask, int64_t N);
+void logistic_backward(const CudaContext& ctx, float* dlogit, const float* dloss,
+                       const float* logit, const float* target, const float* mask, int64_t N);
+void cross_entropy_forward(const CudaContext& ctx, float* loss, float* lse, const float* logits,
+                           const int32_t* targets, const float* mask, int64_t N, int64_t V);
+void cross_entropy_backward(const CudaContext& ctx, float* dlogits, const float* dloss,
+                            const float* lse, const float* logits, const int32_t* targets,
+                            const float* mask, int64_t N, int64_t V);
+}  // namespace cuda
 
 namespace ops {
 // Each returns a scalar Var of shape [1]. target/targets and mask are CPU tensors that outlive the

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -62,6 +63,19 @@ void rmsnorm_backward(T* dx, T* dgamma, const T* dy, const T* x, const T* gamma,
 }
 
 }  // namespace kern
+
+// The CUDA twins (kernels/*.cu): same math, layout and accumulation (+=) as kern::, on device
+// pointers, enqueued on the context's stream. Defined only in CUDA builds; ops dispatch to them
+// when their Graph is on a GPU.
+namespace cuda {
+void rmsnorm_forward(const CudaContext& ctx, float* y, float* rstd, const float* x,
+                     const float* gamma, int64_t N, int64_t C, float eps);
+void rmsnorm_backward(const CudaContext& ctx, float* dx, float* dgamma, const float* dy,
+                      const float* x, const float* gamma, const float* rstd, int64_t N, int64_t C);
+// Residual add fused with the norm: s = a + b, y = RMSNorm(s).
+void add_rmsnorm_forward(const CudaContext& ctx, float* s, float* y, float* rstd, const float* a,
+                         const float* b, const float* gamma, int64_t N, int64_t C, float eps);
+}  // namespace cuda
 
 namespace ops {
 // x [..., C] (any leading shape), gamma [C] → [..., C].

@@ -2,6 +2,8 @@
 // A trained model answering the Predictor call, so evaluation treats it exactly like a baseline.
 // Prompts whose query points differ from their context points (PromptBatch::xq) are evaluated with
 // one sequence per example k: the prompt with x_k replaced by the query, read out at token 2k.
+#include <memory>
+
 #include "core/arena.h"
 #include "eval/predictor.h"
 #include "models/model.h"
@@ -20,7 +22,8 @@ class ModelPredictor : public Predictor {
  private:
   Model& model_;
   std::string label_;
-  mutable Arena arena_;  // evaluation memory, reused between calls
+  Arena& arena() const;                   // on the model's device, made on first use
+  mutable std::unique_ptr<Arena> arena_;  // evaluation memory, reused between calls
 };
 
 }  // namespace icl

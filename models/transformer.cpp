@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "kernels/activation.h"
+#include "kernels/add_norm.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
@@ -102,19 +103,19 @@ class Transformer final : public Model {
     if (pb.n_examples > io().max_examples)
       fail("model transformer: prompts have {} examples, the model was built for at most {}",
            pb.n_examples, io().max_examples);
-    const int64_t B = pb.batch, K = pb.n_examples, T = 2 * K, dx = pb.dx;
+    const int64_t B = pb.batch, K = pb.n_examples, dx = pb.dx;
     // Tokens x_k and (y_k, 0, ..., 0), padded to dx.
-    Tensor tok = g.arena().tensor({B, T, dx}, DType::F32, true);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t k = 0; k < K; ++k) {
-        float* t = tok.f() + (b * T + 2 * k) * dx;
-        std::copy(pb.x(b, k), pb.x(b, k) + dx, t);
-        std::copy(pb.y(b, k), pb.y(b, k) + pb.dy, t + dx);
-      }
-    Var h = ops::linear(g, g.constant(tok), P(g, "read_in.w"), P(g, "read_in.b"));
+    const Tensor xs{const_cast<float*>(pb.xs.data()), {B, K, dx}, DType::F32, Device::CPU};
+    const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
+    const Var tok = ops::interleave(g, xs, ys);
+    Var h = ops::linear(g, tok, P(g, "read_in.w"), P(g, "read_in.b"));
     if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
-    for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
-    if (final_norm()) h = norm(g, h, "norm_f", 0);
+    if (placement_ == "pre") {
+      h = pre_ln_stack(g, h);
+    } else {
+      for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
+      if (final_norm()) h = norm(g, h, "norm_f", 0);
+    }
     const Var hx = ops::take_positions(g, h, 0, 2, K);
     return ops::linear(g, hx, P(g, "read_out.w"), P(g, "read_out.b"));
   }
@@ -139,6 +140,32 @@ class Transformer final : public Model {
                  : ops::layernorm(g, x, P(g, prefix + ".g"), P(g, prefix + ".b"));
     if (ln_scaling_ && layer > 1) y = ops::scale(g, y, float(1.0 / std::sqrt(double(layer))));
     return y;
+  }
+
+  // Norm `prefix` of the residual stream x + f: the add and the norm are one op (one GPU kernel).
+  ops::AddNorm add_norm(Graph& g, Var x, Var f, const std::string& prefix, int64_t layer) {
+    ops::AddNorm r =
+        ops::add_norm(g, x, f, P(g, prefix + ".g"), rms_ ? Var{} : P(g, prefix + ".b"));
+    if (ln_scaling_ && layer > 1)
+      r.normed = ops::scale(g, r.normed, float(1.0 / std::sqrt(double(layer))));
+    return r;
+  }
+
+  // All blocks pre-LN and the final norm, each residual add fused with the norm after it:
+  // the same arithmetic as block() in a loop followed by norm_f. Returns norm_f of the stream.
+  Var pre_ln_stack(Graph& g, Var x) {
+    Var n = norm(g, x, "blocks.0.norm1", 1);
+    for (int64_t l = 0; l < L_; ++l) {
+      const std::string b = fmt::format("blocks.{}.", l);
+      ops::AddNorm r = add_norm(g, x, attention(g, n, b), b + "norm2", l + 1);
+      const bool last = l + 1 == L_;
+      r = add_norm(g, r.sum, mlp(g, r.normed, b),
+                   last ? std::string("norm_f") : fmt::format("blocks.{}.norm1", l + 1),
+                   last ? 0 : l + 2);
+      x = r.sum;
+      n = r.normed;
+    }
+    return n;
   }
 
   Var attention(Graph& g, Var x, const std::string& b) {

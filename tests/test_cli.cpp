@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "core/device.h"
 #include "io/h5.h"
 
 namespace {
@@ -317,6 +318,15 @@ TEST_F(CliErrors, BadModelConfigurations) {
                     {"train.steps", "integer in [1,", "got 0"});
   expect_user_error({"run", "quickstart", "--resume", "missing.h5", "--out", "X.h5"},
                     {"cannot resume from missing.h5", "not a readable HDF5 file"});
+}
+
+TEST_F(CliErrors, BadDeviceChoices) {
+  expect_user_error({"run", "quickstart", "--device", "tpu", "--out", "X.h5"},
+                    {"device: must be one of auto|cpu|cuda, got 'tpu'"});
+  expect_user_error({"run", "quickstart", "--set", "train.precision=bf16", "--out", "X.h5"},
+                    {"train.precision", "tf32|fp32", "bf16"});
+  if (icl::cuda_device_count() > 0) return;  // with a GPU, --device cuda is no error
+  expect_user_error({"run", "quickstart", "--device", "cuda", "--out", "X.h5"}, {"device cuda: "});
 }
 
 TEST_F(CliErrors, EvalWithoutACheckpoint) {

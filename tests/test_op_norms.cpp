@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "kernels/activation.h"
+#include "kernels/add_norm.h"
 #include "kernels/elementwise.h"
 #include "kernels/layernorm.h"
 #include "kernels/rmsnorm.h"
@@ -451,6 +452,48 @@ TEST(OpRMSNorm, ThreadCountDoesNotChangeResults) {
   const std::vector<float> one = run(1), four = run(4);
   omp_set_num_threads(saved);
   EXPECT_EQ(one, four);
+}
+
+// --- residual add fused with the norm
+// --------------------------------------------------------------
+
+// ops::add_norm must be exactly ops::add followed by the norm, values and gradients, also when the
+// sum is used again (as the residual stream is).
+TEST(OpAddNorm, EqualsAddThenNormBitForBit) {
+  for (const bool rms : {false, true})
+    for (const Shape s : {Shape{1, 1}, Shape{3, 5, 13}, Shape{7, 70}}) {
+      SCOPED_TRACE(std::string(rms ? "rmsnorm " : "layernorm ") + s.str());
+      const int64_t n = s.numel(), C = s.cols();
+      auto run = [&](bool fused, std::vector<std::vector<float>>& out) {
+        Arena arena;
+        Graph g(arena, true);
+        const Var a = leaf(g, arena, s, 0.1), b = leaf(g, arena, s, 1.7);
+        const Var gamma = leaf(g, arena, {C}, 0.5), beta = rms ? Var{} : leaf(g, arena, {C}, 2.5);
+        const Tensor r1 = filled(arena, s, 0.9), r2 = filled(arena, s, 3.3);
+        Var sum, normed;
+        if (fused) {
+          const ops::AddNorm an = ops::add_norm(g, a, b, gamma, beta);
+          sum = an.sum;
+          normed = an.normed;
+        } else {
+          sum = ops::add(g, a, b);
+          normed = rms ? ops::rmsnorm(g, sum, gamma) : ops::layernorm(g, sum, gamma, beta);
+        }
+        // Both the norm and the sum itself feed the loss.
+        g.backward(ops::add(g, weighted_sum(g, normed, r1.f()), weighted_sum(g, sum, r2.f())));
+        out = {std::vector<float>(sum.f(), sum.f() + n),
+               std::vector<float>(normed.f(), normed.f() + n),
+               std::vector<float>(a.n->grad.f(), a.n->grad.f() + n),
+               std::vector<float>(b.n->grad.f(), b.n->grad.f() + n),
+               std::vector<float>(gamma.n->grad.f(), gamma.n->grad.f() + C)};
+        if (!rms) out.emplace_back(beta.n->grad.f(), beta.n->grad.f() + C);
+      };
+      std::vector<std::vector<float>> fused, plain;
+      run(true, fused);
+      run(false, plain);
+      ASSERT_EQ(fused.size(), plain.size());
+      for (size_t i = 0; i < fused.size(); ++i) EXPECT_EQ(fused[i], plain[i]) << "output " << i;
+    }
 }
 
 }  // namespace

@@ -44,6 +44,37 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, double lr, double bet
 
 }  // namespace kern
 
+// The GPU path (train/adamw.cu): one kernel for the gradient norm and one for clipping + AdamW
+// over the flat parameter arrays of a store on the GPU (DeviceParameters).
+namespace cuda {
+
+// What changes from step to step. The kernels read it from device memory, so one captured CUDA
+// graph serves every step: the host writes new values into a pinned copy that the graph uploads.
+struct StepScalars {
+  double lr = 0;        // the schedule's learning rate of this step
+  double step = 1;      // 1-based update count, for the bias corrections
+  double max_norm = 0;  // clip the gradients to this global norm; <= 0 or not finite: no clipping
+};
+
+// Fixed number of partial sums: the reduction order depends on nothing but n.
+inline constexpr int kNormBlocks = 512;
+
+// norm[0] = √(Σ grad²) summed in fp64. partials: kNormBlocks doubles of scratch on the device.
+void grad_norm(const CudaContext& ctx, double* norm, double* partials, const float* grad,
+               int64_t n);
+
+// With N = *norm: when N > s->max_norm > 0 every gradient is first multiplied (in fp32) by
+// float(max_norm / (N + 1e-6)) and written back, as clip_grad_norm does; then the AdamW update of
+// kern::adamw_update
+// with lr and step from *s and decay only where p.decay[i] != 0 (weight_decay, else 0). When
+// *norm or *loss is not finite nothing is changed: a diverged step leaves the parameters as they
+// were, and the host reports it.
+void adamw_update(const CudaContext& ctx, const DeviceParameters& p, const StepScalars* s,
+                  const double* norm, const float* loss, double beta1, double beta2, double eps,
+                  double weight_decay);
+
+}  // namespace cuda
+
 // One AdamW step on every parameter, with learning rate `lr` (the schedule's value; cfg.lr is not
 // used) at 1-based `step`. Weight decay applies only to parameters with decay = true.
 void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t step);

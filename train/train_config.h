@@ -9,6 +9,8 @@
 //       dims:   {start: 5, end: 20, inc: 1, every: 2000}
 //       points: {start: 11, end: 41, inc: 2, every: 2000}
 //     eval_every: 500      eval_prompts: 256     checkpoint_every: 500
+//     precision: tf32      (GPU matrix products on TF32 tensor cores, fp32 accumulation; fp32 =
+//                           strict fp32 everywhere. The CPU always computes in fp32.)
 #include <cstdint>
 #include <string>
 
@@ -22,6 +24,7 @@ struct TrainConfig {
   double weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, grad_clip = 1.0;
   Ramp dims, points;  // dims.end = the task's d, points.end = examples per training prompt
   int64_t eval_every = 500, eval_prompts = 256, checkpoint_every = 500;
+  std::string precision = "tf32";
 };
 
 }  // namespace icl

@@ -15,10 +15,58 @@
 
 namespace icl {
 
+// The CUDA path's state: prompts in host buffers that keep their addresses (a captured graph
+// reads them through Graph::restage), a pinned block for the per-step scalars and the values read
+// back, device scratch for the gradient norm, and the captured step.
+struct Trainer::Gpu {
+  struct Pinned {
+    cuda::StepScalars scalars;
+    double norm;
+    float loss;
+  };
+  CudaContext& ctx;
+  PromptBatch staged;        // prompts of step staged_step
+  int64_t staged_step = -1;  // -1: none yet
+  Pinned* pinned = nullptr;
+  void* dev = nullptr;  // StepScalars, norm and kNormBlocks partials
+  cuda::StepScalars* d_scalars = nullptr;
+  double* d_norm = nullptr;
+  double* d_partials = nullptr;
+  CudaGraph graph;
+  std::vector<Graph::Input> inputs;  // the captured step's host → pinned copies
+  int64_t graph_K = -1, warm_K = -1;
+  const void* graph_xs = nullptr;  // staged buffers at capture time
+  const void* graph_ys = nullptr;
+
+  explicit Gpu(CudaContext& c) : ctx(c) {
+    pinned = static_cast<Pinned*>(pinned_alloc(sizeof(Pinned)));
+    dev = device_alloc(sizeof(cuda::StepScalars) + sizeof(double) * (1 + cuda::kNormBlocks));
+    d_scalars = static_cast<cuda::StepScalars*>(dev);
+    d_norm = reinterpret_cast<double*>(d_scalars + 1);
+    d_partials = d_norm + 1;
+  }
+  ~Gpu() {
+    graph.reset();
+    device_free(dev);
+    pinned_free(pinned);
+  }
+  Gpu(const Gpu&) = delete;
+  Gpu& operator=(const Gpu&) = delete;
+};
+
 Trainer::Trainer(const BenchmarkConfig& cfg, Model& model)
     : cfg_(cfg),
       model_(model),
-      ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")) {}
+      ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")) {
+  if (CudaContext* ctx = model.parameters().cuda()) {
+    arena_ = std::make_unique<Arena>(*ctx);
+    gpu_ = std::make_unique<Gpu>(*ctx);
+  } else {
+    arena_ = std::make_unique<Arena>();
+  }
+}
+
+Trainer::~Trainer() = default;
 
 const Task& Trainer::task_at(int64_t step) {
   const int64_t dims = ramps_dims_ ? cfg_.train.dims.at(step) : 0;
@@ -31,16 +79,47 @@ const Task& Trainer::task_at(int64_t step) {
   return *task_;
 }
 
+// Copies into pb's existing buffers, so that their addresses stay put while the shapes do.
+void Trainer::sample_into(PromptBatch& pb, int64_t s) {
+  const int64_t B = cfg_.train.batch_size, K = cfg_.train.points.at(s);
+  PromptBatch fresh = task_at(s).sample({cfg_.seed, stream_id("train")}, s * B, B, K);
+  auto keep = [](auto& dst, const auto& src) { dst.assign(src.begin(), src.end()); };
+  std::vector<float> xs = std::move(pb.xs), ys = std::move(pb.ys);
+  keep(xs, fresh.xs);
+  keep(ys, fresh.ys);
+  pb = std::move(fresh);
+  pb.xs = std::move(xs);
+  pb.ys = std::move(ys);
+  if (gpu_) gpu_->staged_step = s;
+}
+
+Var Trainer::record_loss(Graph& g, const PromptBatch& pb) {
+  const Var pred = model_.forward(g, pb);
+  const Tensor target{const_cast<float*>(pb.ys.data()),
+                      {pb.batch * pb.n_examples * pb.dy},
+                      DType::F32,
+                      Device::CPU};
+  return pb.loss == LossKind::Logistic ? ops::logistic_loss(g, pred, target, {})
+                                       : ops::mse_loss(g, pred, target, {});
+}
+
 double Trainer::step(int64_t s, double* grad_norm) {
+  if (!gpu_) return cpu_step(s, grad_norm);
+  if (gpu_->staged_step != s) sample_into(gpu_->staged, s);
+  gpu_launch(s);
+  // The CPU samples the next step's prompts while the GPU runs this one: this step's prompts were
+  // copied to pinned memory before the launch, so the host buffers are free.
+  if (s + 1 < cfg_.train.steps) sample_into(gpu_->staged, s + 1);
+  return gpu_finish(s, grad_norm);
+}
+
+double Trainer::cpu_step(int64_t s, double* grad_norm) {
   const TrainConfig& tc = cfg_.train;
   const int64_t B = tc.batch_size, K = tc.points.at(s);
   const PromptBatch pb = task_at(s).sample({cfg_.seed, stream_id("train")}, s * B, B, K);
-  arena_.reset();
-  Graph g(arena_, true);
-  const Var pred = model_.forward(g, pb);
-  const Tensor target{const_cast<float*>(pb.ys.data()), {B * K * pb.dy}, DType::F32, Device::CPU};
-  const Var loss = pb.loss == LossKind::Logistic ? ops::logistic_loss(g, pred, target, {})
-                                                 : ops::mse_loss(g, pred, target, {});
+  arena_->reset();
+  Graph g(*arena_, true);
+  const Var loss = record_loss(g, pb);
   const double value = loss.f()[0];
   ParameterStore& store = model_.parameters();
   store.zero_grad();
@@ -60,9 +139,73 @@ double Trainer::step(int64_t s, double* grad_norm) {
   return value;
 }
 
+void Trainer::gpu_launch(int64_t s) {
+  if constexpr (kCudaBuilt) {
+    Gpu& G = *gpu_;
+    const TrainConfig& tc = cfg_.train;
+    const PromptBatch& pb = G.staged;
+    ICL_ASSERT(G.staged_step == s);
+    G.pinned->scalars = {tc.schedule.at(s), double(s + 1), tc.grad_clip};
+    const bool same = G.graph.ready() && G.graph_K == pb.n_examples && G.graph_xs == pb.xs.data() &&
+                      G.graph_ys == pb.ys.data();
+    if (same) {
+      Graph::restage(G.inputs);
+      G.graph.launch(G.ctx);
+      ++replays_;
+      return;
+    }
+    // A new prompt length runs once eagerly, which sizes the arena; the next step is captured.
+    const bool capture = G.warm_K == pb.n_examples;
+    G.graph.reset();
+    arena_->reset();
+    if (capture) G.graph.begin(G.ctx);
+    {
+      Graph g(*arena_, true);
+      const CudaStream st = G.ctx.stream();
+      copy_to_device(G.d_scalars, &G.pinned->scalars, sizeof(cuda::StepScalars), st);
+      const Var loss = record_loss(g, pb);
+      ParameterStore& store = model_.parameters();
+      store.zero_grad();
+      g.backward(loss);
+      const DeviceParameters& dp = store.device();
+      cuda::grad_norm(G.ctx, G.d_norm, G.d_partials, dp.grad, dp.n);
+      cuda::adamw_update(G.ctx, dp, G.d_scalars, G.d_norm, loss.f(), tc.beta1, tc.beta2, tc.eps,
+                         tc.weight_decay);
+      copy_to_host(&G.pinned->loss, loss.f(), sizeof(float), st);
+      copy_to_host(&G.pinned->norm, G.d_norm, sizeof(double), st);
+      if (capture) G.inputs = g.inputs();
+    }
+    if (capture) {
+      G.graph.end(G.ctx);
+      G.graph_K = pb.n_examples;
+      G.graph_xs = pb.xs.data();
+      G.graph_ys = pb.ys.data();
+      G.graph.launch(G.ctx);
+    } else {
+      G.warm_K = pb.n_examples;
+    }
+  } else {
+    (void)s;
+    fail("device cuda: this build has no CUDA backend");
+  }
+}
+
+double Trainer::gpu_finish(int64_t s, double* grad_norm) {
+  Gpu& G = *gpu_;
+  G.ctx.synchronize();
+  const double value = G.pinned->loss, norm = G.pinned->norm;
+  if (grad_norm) *grad_norm = norm;
+  if (!std::isfinite(value) || !std::isfinite(norm))
+    fail("training diverged at step {}: loss {}, gradient norm {}; the last checkpoint is kept",
+         s + 1, value, norm);
+  return value;
+}
+
 double Trainer::eval_error() {
   const auto task = make_task(cfg_.task.name, cfg_.task.params);
-  ModelPredictor pred(model_, model_.name());
+  // One predictor for the whole run: its memory (a device arena on the GPU) is made once.
+  if (!eval_predictor_) eval_predictor_ = std::make_unique<ModelPredictor>(model_, model_.name());
+  const ModelPredictor& pred = *eval_predictor_;
   EvalOptions opt;
   opt.prompts = cfg_.train.eval_prompts;
   opt.examples = cfg_.train.points.end;

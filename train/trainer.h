@@ -3,13 +3,24 @@
 // stream, so data never depends on anything but the seed and the step), the model's forward,
 // masked loss, backward, global-norm clipping, AdamW with the schedule's learning rate. A progress
 // line shows step, loss, steps/s and ETA; a NaN/Inf loss or gradient stops training with the step.
+//
+// On a GPU (the model's parameters moved there with ParameterStore::to_device) the whole step --
+// prompt upload, forward, backward, gradient norm, clipping, AdamW, loss read-back -- is one CUDA
+// graph: the first step of each prompt length runs eagerly (it sizes the step's memory), the
+// second is captured, and every later step replays the capture with new prompts copied into the
+// same pinned buffers and the step's learning rate in a pinned scalar block. While the GPU runs
+// step s the CPU samples the prompts of step s + 1.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/cuda_graph.h"
 #include "io/config.h"
 #include "models/model.h"
+#include "models/model_predictor.h"
 #include "tasks/task.h"
+#include "train/adamw.h"
 
 namespace icl {
 
@@ -28,6 +39,7 @@ struct TrainState {
 class Trainer {
  public:
   Trainer(const BenchmarkConfig& cfg, Model& model);
+  ~Trainer();
 
   // Trains from state.step up to `until` updates. save(state) is called every checkpoint_every
   // steps and at the end. Throws icl::Error on a non-finite loss or gradient (nothing is saved for
@@ -38,15 +50,29 @@ class Trainer {
   // One update (exposed for tests): returns the loss before the update.
   double step(int64_t step_index, double* grad_norm = nullptr);
 
+  // GPU steps so far that replayed a captured graph (tests check that capture happens).
+  int64_t graph_replays() const { return replays_; }
+
  private:
+  struct Gpu;  // device-side state of the CUDA path
   double eval_error();
   const Task& task_at(int64_t step);  // the task with the curriculum's active dimensions
+  void sample_into(PromptBatch& pb, int64_t step);
+  double cpu_step(int64_t s, double* grad_norm);
+  // GPU: enqueue step s on the prompts in gpu_->staged; finish() waits and checks it.
+  void gpu_launch(int64_t s);
+  double gpu_finish(int64_t s, double* grad_norm);
+  Var record_loss(Graph& g, const PromptBatch& pb);
+
   const BenchmarkConfig& cfg_;
   Model& model_;
-  Arena arena_;
+  std::unique_ptr<Arena> arena_;
   bool ramps_dims_;             // the task has active_dims for the curriculum to set
   std::unique_ptr<Task> task_;  // built for task_dims_; rebuilt only when the curriculum moves
   int64_t task_dims_ = -1;
+  std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<ModelPredictor> eval_predictor_;
+  int64_t replays_ = 0;
 };
 
 }  // namespace icl
