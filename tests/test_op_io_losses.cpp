@@ -324,6 +324,33 @@ TEST(OpSelect, PositionsOutsideTheSequenceAreAnError) {
   EXPECT_THROW(ops::take_positions(g, x, 0, 1, 0), Error);
 }
 
+// Garg et al.'s token layout: x_k at row 2k, (y_k, 0, ..., 0) at row 2k+1; no gradient.
+TEST(OpSelect, InterleaveLaysOutGargsTokens) {
+  const int64_t B = 2, K = 3, dx = 4, dy = 2;
+  std::vector<float> xs(size_t(B * K * dx)), ys(size_t(B * K * dy));
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = float(i) + 0.5f;
+  for (size_t i = 0; i < ys.size(); ++i) ys[i] = -float(i) - 1.f;
+  Arena arena;
+  Graph g(arena, true);
+  const Var tok = ops::interleave(g, {xs.data(), {B, K, dx}, DType::F32, Device::CPU},
+                                  {ys.data(), {B, K, dy}, DType::F32, Device::CPU});
+  ASSERT_EQ(tok.shape(), (Shape{B, 2 * K, dx}));
+  EXPECT_FALSE(tok.needs_grad());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = 0; c < dx; ++c) {
+        const int64_t r = b * K + k;
+        EXPECT_EQ(tok.f()[(2 * r) * dx + c], xs[size_t(r * dx + c)]);
+        EXPECT_EQ(tok.f()[(2 * r + 1) * dx + c], c < dy ? ys[size_t(r * dy + c)] : 0.f);
+      }
+  // Labels wider than the inputs do not fit the token.
+  EXPECT_NE(error_of([&] {
+              ops::interleave(g, {xs.data(), {B, K, 1}, DType::F32, Device::CPU},
+                              {ys.data(), {B, K, 2}, DType::F32, Device::CPU});
+            }).find("labels of width 2 do not fit tokens of width 1"),
+            std::string::npos);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Losses
 
