@@ -3,29 +3,19 @@
 // and the warp combines them with a butterfly of shuffles, a fixed order that leaves the same
 // bits in every lane. Statistics use two passes (mean, then Σ(x − μ)²) as on the CPU; the later
 // passes re-read the row, which is still in L1/L2. Eight warps (rows) share a block.
-// dγ/dβ are column sums over all rows, done without atomics in two fixed stages: blocks of 32
-// columns × 8 row lanes sum fixed chunks of rows (lanes combined in order through shared memory)
-// into scratch in ctx.workspace(), then one thread per column adds the chunk partials in chunk
-// order. Chunk boundaries depend only on the shape, so reruns are bit-identical.
+// dγ/dβ are column sums over all rows (kernels/cuda_reduce.cuh: two fixed stages, no atomics,
+// bit-identical reruns).
 #include "core/cuda_check.h"
+#include "kernels/cuda_reduce.cuh"
 #include "kernels/layernorm.h"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kRowsPerBlock = 8;      // warps (rows) per block of the row kernels
-constexpr int kCols = 32;             // columns per block of the parameter-gradient reduction
-constexpr int kRowLanes = 8;          // rows summed side by side in each such block
-constexpr int64_t kChunkRows = 256;   // rows per partial sum, doubled only for very large N
-constexpr int64_t kMaxChunks = 4096;  // bounds the grid's y size and the final per-column loop
-
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+using reduce::kWarp;
+using reduce::warp_sum;
+constexpr int kRowsPerBlock = 8;  // warps (rows) per block of the row kernels
 
 unsigned row_blocks(int64_t N) { return unsigned((N + kRowsPerBlock - 1) / kRowsPerBlock); }
 
@@ -88,56 +78,16 @@ __global__ void layernorm_backward_dx_kernel(float* dx, const float* dy, const f
     dxr[c] += r * (dyr[c] * gamma[c] - s1 - (xr[c] - m) * r * s2);
 }
 
-// Stage 1 of dγ/dβ: block (column tile, chunk) sums rows [chunk·rows, …) of its 32 columns; row
-// lane ty takes rows ty, ty + 8, … and the 8 lane sums are added in lane order. With a single
-// chunk the sums go straight into dγ/dβ; otherwise into partial[chunk, c] (dγ) and
-// partial[chunks + chunk, c] (dβ).
-__global__ void layernorm_param_partial_kernel(float* dgamma, float* dbeta, float* partial,
-                                               const float* dy, const float* x, const float* mean,
-                                               const float* rstd, int64_t N, int64_t C,
-                                               int64_t rows) {
-  __shared__ float lane_g[kRowLanes][kCols], lane_b[kRowLanes][kCols];
-  const int64_t c = blockIdx.x * int64_t(kCols) + threadIdx.x;
-  const int64_t r0 = blockIdx.y * rows, r1 = min(N, r0 + rows);
-  float g = 0.0f, bsum = 0.0f;
-  if (c < C)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kRowLanes) {
-      const float d = dy[r * C + c];
-      g += d * (x[r * C + c] - mean[r]) * rstd[r];
-      bsum += d;
-    }
-  lane_g[threadIdx.y][threadIdx.x] = g;
-  lane_b[threadIdx.y][threadIdx.x] = bsum;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < C) {
-    float sg = lane_g[0][threadIdx.x], sb = lane_b[0][threadIdx.x];
-    for (int j = 1; j < kRowLanes; ++j) {
-      sg += lane_g[j][threadIdx.x];
-      sb += lane_b[j][threadIdx.x];
-    }
-    if (gridDim.y == 1) {
-      if (dgamma) dgamma[c] += sg;
-      if (dbeta) dbeta[c] += sb;
-    } else {
-      partial[blockIdx.y * C + c] = sg;
-      partial[(gridDim.y + blockIdx.y) * int64_t(C) + c] = sb;
-    }
+// One row's terms of dγ[c] = Σ_n dy[n, c]·x̂[n, c] and dβ[c] = Σ_n dy[n, c].
+struct ParamGradTerms {
+  const float *dy, *x, *mean, *rstd;
+  int64_t C;
+  __device__ void operator()(int64_t r, int64_t c, float* t) const {
+    const float d = dy[r * C + c];
+    t[0] = d * (x[r * C + c] - mean[r]) * rstd[r];
+    t[1] = d;
   }
-}
-
-// Stage 2: dγ[c] += Σ_chunk partial[chunk, c] (and dβ likewise), chunks in order.
-__global__ void layernorm_param_finish_kernel(float* dgamma, float* dbeta, const float* partial,
-                                              int64_t chunks, int64_t C) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (c >= C) return;
-  float sg = 0.0f, sb = 0.0f;
-  for (int64_t k = 0; k < chunks; ++k) {
-    sg += partial[k * C + c];
-    sb += partial[(chunks + k) * C + c];
-  }
-  if (dgamma) dgamma[c] += sg;
-  if (dbeta) dbeta[c] += sb;
-}
+};
 
 }  // namespace
 
@@ -168,25 +118,7 @@ void layernorm_backward(const CudaContext& ctx, float* dx, float* dgamma, float*
     KERNEL_CHECK();
   }
   if (!dgamma && !dbeta) return;
-  // Rows per chunk depend only on the shape (and the fixed workspace size): two partials per
-  // chunk and column must fit the workspace.
-  int64_t rows = kChunkRows;
-  auto chunks = [&] { return (N + rows - 1) / rows; };
-  while (chunks() > 1 && (chunks() > kMaxChunks ||
-                          uint64_t(2 * chunks() * C) * sizeof(float) > ctx.workspace_bytes()))
-    rows *= 2;
-  const int64_t nchunks = chunks();
-  float* partial = static_cast<float*>(ctx.workspace());
-  const dim3 grid(unsigned((C + kCols - 1) / kCols), unsigned(nchunks));
-  layernorm_param_partial_kernel<<<grid, dim3(kCols, kRowLanes), 0, ctx.stream()>>>(
-      dgamma, dbeta, partial, dy, x, mean, rstd, N, C, rows);
-  KERNEL_CHECK();
-  if (nchunks > 1) {
-    constexpr int kThreads = 256;
-    layernorm_param_finish_kernel<<<unsigned((C + kThreads - 1) / kThreads), kThreads, 0,
-                                    ctx.stream()>>>(dgamma, dbeta, partial, nchunks, C);
-    KERNEL_CHECK();
-  }
+  reduce::column_sums<2>(ctx, {{dgamma, dbeta}}, ParamGradTerms{dy, x, mean, rstd, C}, N, C);
 }
 
 }  // namespace icl::cuda

@@ -4,13 +4,12 @@
 // the BIAS epilogue, which adds b while the tile is still in registers instead of re-reading y;
 // for rows or pointers not 16-byte aligned (or when cuBLASLt offers no algorithm), a plain GEMM
 // plus a broadcast kernel does it.
-// The bias gradient is a column sum of dy, done without atomics in two fixed stages: blocks of
-// 32 columns × 8 row lanes sum fixed chunks of rows (lanes in order through shared memory), then
-// one thread per column adds the chunk partials in chunk order. Chunk boundaries depend only on
-// the shape, so reruns are bit-identical. (cuBLAS itself is deterministic on a given GPU.)
+// The bias gradient is a column sum of dy (kernels/cuda_reduce.cuh: two fixed stages, no atomics,
+// bit-identical reruns). cuBLAS itself is deterministic on a given GPU.
 #include <climits>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_reduce.cuh"
 #include "kernels/linear.h"
 
 namespace icl::cuda {
@@ -19,10 +18,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 8192;
-constexpr int kCols = 32;             // columns per block of the bias-gradient reduction (a warp)
-constexpr int kRowLanes = 8;          // rows summed side by side in each such block
-constexpr int64_t kChunkRows = 256;   // rows per partial sum, doubled only for very large N
-constexpr int64_t kMaxChunks = 4096;  // bounds the grid's y size and the final per-column loop
 
 cublasComputeType_t compute_type(const CudaContext& ctx) {
   return ctx.tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -128,58 +123,12 @@ void launch_bias(const CudaContext& ctx, float* y, const float* b, int64_t N, in
   KERNEL_CHECK();
 }
 
-// Stage 1 of db: block (column tile, chunk) sums rows [chunk·rows, …) of its 32 columns. Row lane
-// ty takes rows ty, ty + 8, …; the 8 lane sums are then added in lane order. With a single chunk
-// the result goes straight into db; otherwise into partial[chunk, column].
-__global__ void column_sum_partial_kernel(float* db, float* partial, const float* dy, int64_t N,
-                                          int64_t C, int64_t rows) {
-  __shared__ float lanes[kRowLanes][kCols];
-  const int64_t c = blockIdx.x * int64_t(kCols) + threadIdx.x;
-  const int64_t r0 = blockIdx.y * rows, r1 = min(N, r0 + rows);
-  float acc = 0.0f;
-  if (c < C)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kRowLanes) acc += dy[r * C + c];
-  lanes[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < C) {
-    float s = lanes[0][threadIdx.x];
-    for (int j = 1; j < kRowLanes; ++j) s += lanes[j][threadIdx.x];
-    if (gridDim.y == 1)
-      db[c] += s;
-    else
-      partial[blockIdx.y * C + c] = s;
-  }
-}
-
-// Stage 2: db[c] += Σ_chunk partial[chunk, c], chunks in order.
-__global__ void column_sum_finish_kernel(float* db, const float* partial, int64_t chunks,
-                                         int64_t C) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (c >= C) return;
-  float s = 0.0f;
-  for (int64_t k = 0; k < chunks; ++k) s += partial[k * C + c];
-  db[c] += s;
-}
-
-// db[c] += Σ_n dy[n, c]. Rows per chunk depend only on the shape (and the fixed workspace size).
-void column_sum(const CudaContext& ctx, float* db, const float* dy, int64_t N, int64_t C) {
-  int64_t rows = kChunkRows;
-  auto chunks = [&] { return (N + rows - 1) / rows; };
-  while (chunks() > 1 &&
-         (chunks() > kMaxChunks || uint64_t(chunks() * C) * sizeof(float) > ctx.workspace_bytes()))
-    rows *= 2;
-  const int64_t nchunks = chunks();
-  float* partial = static_cast<float*>(ctx.workspace());
-  const dim3 grid(unsigned((C + kCols - 1) / kCols), unsigned(nchunks));
-  column_sum_partial_kernel<<<grid, dim3(kCols, kRowLanes), 0, ctx.stream()>>>(db, partial, dy, N,
-                                                                               C, rows);
-  KERNEL_CHECK();
-  if (nchunks > 1) {
-    column_sum_finish_kernel<<<unsigned((C + kThreads - 1) / kThreads), kThreads, 0,
-                               ctx.stream()>>>(db, partial, nchunks, C);
-    KERNEL_CHECK();
-  }
-}
+// One row's term of the bias gradient db[c] = Σ_n dy[n, c].
+struct BiasGradTerm {
+  const float* dy;
+  int64_t C;
+  __device__ void operator()(int64_t r, int64_t c, float* t) const { t[0] = dy[r * C + c]; }
+};
 
 }  // namespace
 
@@ -208,7 +157,7 @@ void linear_backward(const CudaContext& ctx, float* dx, float* dw, float* db, co
     // dWᵀ (out×in) += dyᵀ (out×N) · x (N×in); x is xᵀ's column-major view, transposed.
     if (dw) gemm(ctx, CUBLAS_OP_N, CUBLAS_OP_T, out, in, N, dy, out, x, in, 1.0f, dw, out);
   }
-  if (db) column_sum(ctx, db, dy, N, out);
+  if (db) reduce::column_sums<1>(ctx, {{db}}, BiasGradTerm{dy, out}, N, out);
 }
 
 }  // namespace icl::cuda

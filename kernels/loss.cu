@@ -25,6 +25,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_reduce.cuh"
 #include "kernels/loss.h"
 
 namespace icl::cuda {
@@ -42,17 +43,7 @@ unsigned blocks_for(int64_t n) {
 
 __device__ bool is_scored(const float* mask, int64_t i) { return !mask || mask[i] != 0.f; }
 
-// Sum over the block in a fixed halving tree; the result is valid in thread 0.
-template <class T>
-__device__ T block_sum(T v, T* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  return sh[0];
-}
+using reduce::block_sum;
 
 // The per-element terms ℓ_i, as the CPU computes them in float.
 struct MseTerm {

@@ -3,29 +3,19 @@
 // the warp combines the sums with a butterfly of shuffles, a fixed order that leaves the same bits
 // in every lane. The output pass re-reads the row, which is still in L1/L2. Eight warps (rows)
 // share a block.
-// dγ is a column sum over all rows, done without atomics in two fixed stages: blocks of 32
-// columns × 8 row lanes sum fixed chunks of rows (lanes combined in order through shared memory)
-// into scratch in ctx.workspace(), then one thread per column adds the chunk partials in chunk
-// order. Chunk boundaries depend only on the shape, so reruns are bit-identical.
+// dγ is a column sum over all rows (kernels/cuda_reduce.cuh: two fixed stages, no atomics,
+// bit-identical reruns).
 #include "core/cuda_check.h"
+#include "kernels/cuda_reduce.cuh"
 #include "kernels/rmsnorm.h"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kRowsPerBlock = 8;      // warps (rows) per block of the row kernels
-constexpr int kCols = 32;             // columns per block of the dγ reduction
-constexpr int kRowLanes = 8;          // rows summed side by side in each such block
-constexpr int64_t kChunkRows = 256;   // rows per partial sum, doubled only for very large N
-constexpr int64_t kMaxChunks = 4096;  // bounds the grid's y size and the final per-column loop
-
-__device__ float warp_sum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+using reduce::kWarp;
+using reduce::warp_sum;
+constexpr int kRowsPerBlock = 8;  // warps (rows) per block of the row kernels
 
 unsigned row_blocks(int64_t N) { return unsigned((N + kRowsPerBlock - 1) / kRowsPerBlock); }
 
@@ -73,40 +63,14 @@ __global__ void rmsnorm_backward_dx_kernel(float* dx, const float* dy, const flo
   for (int64_t c = lane; c < C; c += kWarp) dxr[c] += r * (dyr[c] * gamma[c] - xr[c] * r * s);
 }
 
-// Stage 1 of dγ: block (column tile, chunk) sums rows [chunk·rows, …) of its 32 columns; row lane
-// ty takes rows ty, ty + 8, … and the 8 lane sums are added in lane order. With a single chunk
-// the sum goes straight into dγ; otherwise into partial[chunk, c].
-__global__ void rmsnorm_dgamma_partial_kernel(float* dgamma, float* partial, const float* dy,
-                                              const float* x, const float* rstd, int64_t N,
-                                              int64_t C, int64_t rows) {
-  __shared__ float lanes[kRowLanes][kCols];
-  const int64_t c = blockIdx.x * int64_t(kCols) + threadIdx.x;
-  const int64_t r0 = blockIdx.y * rows, r1 = min(N, r0 + rows);
-  float g = 0.0f;
-  if (c < C)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kRowLanes)
-      g += dy[r * C + c] * x[r * C + c] * rstd[r];
-  lanes[threadIdx.y][threadIdx.x] = g;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < C) {
-    float sg = lanes[0][threadIdx.x];
-    for (int j = 1; j < kRowLanes; ++j) sg += lanes[j][threadIdx.x];
-    if (gridDim.y == 1)
-      dgamma[c] += sg;
-    else
-      partial[blockIdx.y * C + c] = sg;
+// One row's term of dγ[c] = Σ_n dy[n, c]·x̂[n, c].
+struct GammaGradTerm {
+  const float *dy, *x, *rstd;
+  int64_t C;
+  __device__ void operator()(int64_t r, int64_t c, float* t) const {
+    t[0] = dy[r * C + c] * x[r * C + c] * rstd[r];
   }
-}
-
-// Stage 2: dγ[c] += Σ_chunk partial[chunk, c], chunks in order.
-__global__ void rmsnorm_dgamma_finish_kernel(float* dgamma, const float* partial, int64_t chunks,
-                                             int64_t C) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (c >= C) return;
-  float sg = 0.0f;
-  for (int64_t k = 0; k < chunks; ++k) sg += partial[k * C + c];
-  dgamma[c] += sg;
-}
+};
 
 }  // namespace
 
@@ -135,24 +99,7 @@ void rmsnorm_backward(const CudaContext& ctx, float* dx, float* dgamma, const fl
     KERNEL_CHECK();
   }
   if (!dgamma) return;
-  // Rows per chunk depend only on the shape (and the fixed workspace size).
-  int64_t rows = kChunkRows;
-  auto chunks = [&] { return (N + rows - 1) / rows; };
-  while (chunks() > 1 &&
-         (chunks() > kMaxChunks || uint64_t(chunks() * C) * sizeof(float) > ctx.workspace_bytes()))
-    rows *= 2;
-  const int64_t nchunks = chunks();
-  float* partial = static_cast<float*>(ctx.workspace());
-  const dim3 grid(unsigned((C + kCols - 1) / kCols), unsigned(nchunks));
-  rmsnorm_dgamma_partial_kernel<<<grid, dim3(kCols, kRowLanes), 0, ctx.stream()>>>(
-      dgamma, partial, dy, x, rstd, N, C, rows);
-  KERNEL_CHECK();
-  if (nchunks > 1) {
-    constexpr int kThreads = 256;
-    rmsnorm_dgamma_finish_kernel<<<unsigned((C + kThreads - 1) / kThreads), kThreads, 0,
-                                   ctx.stream()>>>(dgamma, partial, nchunks, C);
-    KERNEL_CHECK();
-  }
+  reduce::column_sums<1>(ctx, {{dgamma}}, GammaGradTerm{dy, x, rstd, C}, N, C);
 }
 
 }  // namespace icl::cuda

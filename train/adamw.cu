@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_reduce.cuh"
 #include "train/adamw.h"
 
 namespace icl::cuda {
@@ -32,16 +33,7 @@ constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do
 static_assert((kNormBlocks & (kNormBlocks - 1)) == 0 && kNormBlocks <= 1024,
               "the final tree needs one thread per partial and a power of two");
 
-// Sum over the block in a fixed halving tree; the result is valid in thread 0.
-__device__ double block_sum(double v, double* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  return sh[0];
-}
+using reduce::block_sum;
 
 __global__ void grad_norm_partials_kernel(double* __restrict__ partials,
                                           const float* __restrict__ g, int64_t n) {
