@@ -8,19 +8,29 @@ namespace icl {
 
 // One line per baseline family file.
 void register_least_squares(std::vector<BaselineInfo>& r);
+void register_fourier_posterior(std::vector<BaselineInfo>& r);
+void register_mixture_posterior(std::vector<BaselineInfo>& r);
 void register_averaging(std::vector<BaselineInfo>& r);
 void register_nearest_neighbours(std::vector<BaselineInfo>& r);
 void register_gradient_descent(std::vector<BaselineInfo>& r);
 void register_lasso(std::vector<BaselineInfo>& r);
+void register_cart(std::vector<BaselineInfo>& r);
+void register_mlp_gd(std::vector<BaselineInfo>& r);
+void register_boolean_learners(std::vector<BaselineInfo>& r);
 
 const std::vector<BaselineInfo>& baseline_registry() {
   static const std::vector<BaselineInfo> registry = [] {
     std::vector<BaselineInfo> r;
     register_least_squares(r);
+    register_fourier_posterior(r);
+    register_mixture_posterior(r);
     register_averaging(r);
     register_nearest_neighbours(r);
     register_gradient_descent(r);
     register_lasso(r);
+    register_cart(r);
+    register_mlp_gd(r);
+    register_boolean_learners(r);
     return r;
   }();
   return registry;

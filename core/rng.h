@@ -4,8 +4,12 @@
 // A stream is named by (seed, stream id); draw n of element i of a stream is a pure function of
 // (seed, stream, i, n). Every prompt, bootstrap resample or environment gets its own element index,
 // so what it sees does not depend on batch size, thread count or the order work is scheduled in.
+//
+// The draw functions live in this header: prompt generation makes a few thousand draws per prompt,
+// and an out-of-line call per four words (plus one per draw) cost more than Philox itself.
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -14,8 +18,24 @@ namespace icl {
 using Philox4x32Ctr = std::array<uint32_t, 4>;
 using Philox4x32Key = std::array<uint32_t, 2>;
 
+namespace philox_detail {
+constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
+constexpr uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+}  // namespace philox_detail
+
 // The ten-round Philox bijection on a 128-bit counter under a 64-bit key.
-Philox4x32Ctr philox4x32_10(Philox4x32Ctr ctr, Philox4x32Key key);
+inline Philox4x32Ctr philox4x32_10(Philox4x32Ctr c, Philox4x32Key k) {
+  using namespace philox_detail;
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = uint64_t(M0) * c[0];
+    const uint64_t p1 = uint64_t(M1) * c[2];
+    c = {uint32_t(p1 >> 32) ^ c[1] ^ k[0], uint32_t(p1), uint32_t(p0 >> 32) ^ c[3] ^ k[1],
+         uint32_t(p0)};
+    k[0] += W0;
+    k[1] += W1;
+  }
+  return c;
+}
 
 // FNV-1a: turns stream names ("eval/standard") into stream ids.
 constexpr uint64_t stream_id(std::string_view name) {
@@ -40,13 +60,42 @@ struct RngKey {
 // words are mixed so that keys carry the seed and counters carry (stream, index, draw).
 class Rng {
  public:
-  Rng(RngKey key, uint64_t index);
+  Rng(RngKey key, uint64_t index)
+      : key_{uint32_t(key.seed), uint32_t(key.seed >> 32)},
+        index_lo_(uint32_t(index)),
+        index_hi_(uint32_t(index >> 32)),
+        // 32 bits of stream id suffice to separate streams; fold the upper half in.
+        stream_(uint32_t(key.stream) ^ uint32_t(key.stream >> 32)) {}
 
-  uint32_t next_u32();
-  uint64_t next_u64();
-  double uniform();  // [0, 1), 53 random bits
+  uint32_t next_u32() {
+    if (pos_ == 4) refill();
+    return buf_[size_t(pos_++)];
+  }
+  uint64_t next_u64() {
+    const uint64_t hi = next_u32();
+    return (hi << 32) | next_u32();
+  }
+  // The next n words, exactly as n calls of next_u32() would return them (and leaving the Rng in
+  // the same state), but whole blocks are computed several at a time so the compiler can run the
+  // Philox rounds of neighbouring counters in SIMD lanes.
+  void next_u32s(uint32_t* out, size_t n);
+
+  // uniform() from the two words next_u64() would combine (hi first), for callers that fetched
+  // their words with next_u32s.
+  static double uniform_from(uint32_t hi, uint32_t lo) {
+    return double(((uint64_t(hi) << 32) | lo) >> 11) * 0x1.0p-53;
+  }
+  double uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }  // [0, 1), 53 random bits
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  double normal();             // N(0, 1), Box-Muller in double precision
+  // N(0, 1), Box-Muller in double precision; the second value of each pair is kept for the next
+  // call.
+  double normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    return normal_pair();
+  }
   uint64_t below(uint64_t n);  // uniform integer in [0, n), unbiased (rejection)
   bool bernoulli(double p) { return uniform() < p; }
   double sign() { return (next_u32() & 1u) ? 1.0 : -1.0; }
@@ -54,7 +103,17 @@ class Rng {
   uint64_t draws() const { return draw_; }  // blocks consumed so far (part of checkpointed state)
 
  private:
-  void refill();
+  Philox4x32Ctr block(uint64_t draw) const {
+    return philox4x32_10({uint32_t(draw), index_lo_, index_hi_ ^ uint32_t(draw >> 32), stream_},
+                         key_);
+  }
+  void refill() {
+    buf_ = block(draw_);
+    ++draw_;
+    pos_ = 0;
+  }
+  double normal_pair();  // draws a new pair: returns the first, keeps the second in spare_
+
   Philox4x32Key key_;
   uint32_t index_lo_, index_hi_, stream_;
   uint64_t draw_ = 0;

@@ -7,6 +7,7 @@
 #include "baselines/baseline.h"
 #include "core/device.h"
 #include "eval/results.h"
+#include "eval/spectrum.h"
 #include "models/model_predictor.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -47,6 +48,13 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
     sn["prompts"] = s.prompts;
     sn["examples"] = s.examples;
     sn["task"] = params_node(s.task.name, make_task(s.task.name, s.task.params)->params());
+    if (s.spectrum.points > 0) {
+      sn["spectrum"]["points"] = s.spectrum.points;
+      sn["spectrum"]["context"] = s.spectrum.context;
+      sn["spectrum"]["prompts"] = s.spectrum.prompts;
+      sn["spectrum"]["lo"] = s.spectrum.lo;
+      sn["spectrum"]["hi"] = s.spectrum.hi;
+    }
     ev["sets"][s.name] = sn;
   }
   root["eval"] = ev;
@@ -104,6 +112,8 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
 
   std::vector<std::unique_ptr<Baseline>> baselines;
   std::vector<const Predictor*> predictors;
+  // Declared before the model, so the GPU outlives the parameters that live on it.
+  std::unique_ptr<CudaContext> gpu;
   std::unique_ptr<Model> model;
   std::unique_ptr<ModelPredictor> model_predictor;
   TrainState state;
@@ -112,8 +122,6 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
-  // Declared before the model, so the GPU outlives the parameters that live on it.
-  std::unique_ptr<CudaContext> gpu;
   if (cfg.has_model) {
     gpu = open_device(opt.device, cfg.train.precision == "tf32");
     if (gpu) info.device = fmt::format("{} ({})", gpu->name(), cfg.train.precision);
@@ -164,6 +172,13 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     eo.bootstrap = cfg.bootstrap;
     eo.progress = opt.progress;
     res.evals.push_back(evaluate(s.name, *task, predictors, eval_stream(cfg.seed, s.name), eo));
+    if (s.spectrum.points > 0) {
+      EvalResult& r = res.evals.back();
+      r.spectrum = s.spectrum;
+      const auto spectra = prediction_spectra(*task, predictors, eval_stream(cfg.seed, s.name),
+                                              s.spectrum, cfg.batch_size);
+      for (size_t i = 0; i < spectra.size(); ++i) r.curves[i].spectrum = spectra[i];
+    }
   }
   write_run_attrs(out.root(), info);
   if (model) {

@@ -84,8 +84,12 @@ EvalResult evaluate(const std::string& name, const Task& task,
   }
   for (size_t j = 0; j < predictors.size(); ++j) {
     const Predictor& p = *predictors[j];
-    res.curves.push_back({p.label(), p.name(), p.kind(), p.params(),
-                          summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap"))});
+    res.curves.push_back({p.label(),
+                          p.name(),
+                          p.kind(),
+                          p.params(),
+                          summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap")),
+                          {}});
   }
   if (opt.progress) progress.finish();
   return res;

@@ -26,6 +26,13 @@ struct PredictorCurve {
   std::string label, name, kind;
   ParamSet params;
   CurveStats stats;
+  std::vector<double> spectrum;  // [points/2 + 1] (eval/spectrum.h), empty unless asked for
+};
+
+// An evaluation set's optional spectrum measurement (config key eval.sets.<set>.spectrum).
+struct SpectrumConfig {  // points = 0: none
+  int64_t points = 0, context = 0, prompts = 0;
+  double lo = 0.0, hi = 0.0;
 };
 
 struct EvalResult {
@@ -36,6 +43,7 @@ struct EvalResult {
   double normalisation = 1.0;
   int64_t prompts = 0, examples = 0;
   std::vector<PredictorCurve> curves;
+  SpectrumConfig spectrum;  // what the curves' spectra were measured with (points = 0: none)
 };
 
 struct EvalOptions {

@@ -45,6 +45,16 @@ void write_eval(hid_t root, const EvalResult& r) {
   std::vector<int64_t> n(size_t(r.examples));
   for (int64_t k = 0; k < r.examples; ++k) n[size_t(k)] = k;
   h5::write(g.id(), "n_examples", n);
+  if (r.spectrum.points > 0) {
+    std::vector<int64_t> f(size_t(r.spectrum.points / 2 + 1));
+    for (size_t m = 0; m < f.size(); ++m) f[m] = int64_t(m);
+    h5::write(g.id(), "spectrum_frequency", f);
+    h5::attr(g.id(), "spectrum_points", r.spectrum.points);
+    h5::attr(g.id(), "spectrum_context", r.spectrum.context);
+    h5::attr(g.id(), "spectrum_prompts", r.spectrum.prompts);
+    h5::attr(g.id(), "spectrum_lo", r.spectrum.lo);
+    h5::attr(g.id(), "spectrum_hi", r.spectrum.hi);
+  }
   for (const auto& c : r.curves) {
     const h5::Handle pg = h5::create_group(g.id(), c.label);
     write_params(pg.id(), c.params);
@@ -53,6 +63,7 @@ void write_eval(hid_t root, const EvalResult& r) {
     h5::write(pg.id(), "mean", c.stats.mean);
     h5::write(pg.id(), "lo", c.stats.lo);
     h5::write(pg.id(), "hi", c.stats.hi);
+    if (!c.spectrum.empty()) h5::write(pg.id(), "spectrum", c.spectrum);
   }
 }
 

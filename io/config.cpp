@@ -256,6 +256,32 @@ TrainConfig parse_train(const YAML::Node& n, const ComponentConfig& task, int64_
   return t;
 }
 
+SpectrumConfig parse_spectrum(const YAML::Node& n, const std::string& where,
+                              const EvalSetConfig& es) {
+  if (!n.IsMap()) fail("{}: expected a map, got {}", where, kind_of(n));
+  check_keys(n, where, {"points", "context", "prompts", "lo", "hi"});
+  SpectrumConfig sp;
+  sp.points = get_int(n, "points", where + ".points", 100, 2, 1e6);
+  sp.context = get_int(n, "context", where + ".context", std::min<int64_t>(20, es.examples - 1), 0,
+                       double(es.examples - 1));
+  sp.prompts = get_int(n, "prompts", where + ".prompts", std::min<int64_t>(100, es.prompts), 1,
+                       double(es.prompts));
+  const auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
+  const PromptBatch probe = task->sample({0, 0}, 0, 1, 1);
+  if (probe.encoding != Encoding::Vector || probe.dx != 1)
+    fail("{}: needs a task with one-dimensional inputs, {} has dx = {}", where, es.task.name,
+         probe.dx);
+  const bool has_l = task->params().has("L");
+  const double l = has_l ? task->params().r("L") : 0.0;
+  for (const char* key : {"lo", "hi"})
+    if (!n[key] && !has_l)
+      fail("{}.{}: required (task {} has no L parameter to default to)", where, key, es.task.name);
+  sp.lo = get_real(n, "lo", where + ".lo", -l, -1e300, 1e300);
+  sp.hi = get_real(n, "hi", where + ".hi", l, -1e300, 1e300);
+  if (!(sp.lo < sp.hi)) fail("{}: lo must be below hi, got [{}, {})", where, sp.lo, sp.hi);
+  return sp;
+}
+
 }  // namespace
 
 ModelIO model_io(const ComponentConfig& task, int64_t max_examples) {
@@ -302,7 +328,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     if (es.name.empty() || es.name.find('/') != std::string::npos)
       fail("{}: set names must be non-empty and contain no '/'", where);
     const YAML::Node s = kv.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : kv.second;
-    check_keys(s, where, {"task", "prompts", "examples"});
+    check_keys(s, where, {"task", "prompts", "examples", "spectrum"});
     es.prompts = get_int(s, "prompts", where + ".prompts", prompts, 1, 1e9);
     es.examples = get_int(s, "examples", where + ".examples", examples, 1, 1e6);
     es.task = cfg.task;
@@ -315,6 +341,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
       }
       for (const auto& [k, v] : scalar_map(t, where + ".task", {"name"})) es.task.params[k] = v;
     }
+    if (s["spectrum"]) es.spectrum = parse_spectrum(s["spectrum"], where + ".spectrum", es);
     cfg.evals.push_back(es);
   }
 

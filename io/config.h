@@ -13,6 +13,12 @@
 //     examples
 //       standard: {}
 //       skewed: {task: {x_cov: skewed}}
+//       fourier: {spectrum: {points: 100, context: 20}}   optional, one-dimensional inputs only:
+//                            each predictor's outputs on `points` grid points of [lo, hi) given a
+//                            prompt's first `context` examples, DFT amplitude averaged over the
+//                            set's first `prompts` prompts (eval/spectrum.h). Keys: points (100),
+//                            context (min(20, examples−1)), prompts (min(100, set prompts)),
+//                            lo, hi (default ±L for tasks with an L parameter, else required).
 //   baselines: [least_squares, {name: ridge, lambda: 0.1, label: "ridge(0.1)"}]
 //   model: {name: transformer, n_layer: 3, ...}   optional: a model trained on the task, then
 //   train: {...}                                   evaluated next to the baselines (train_config.h)
@@ -21,6 +27,7 @@
 // validation, so they are checked exactly like the file.
 #include <yaml-cpp/yaml.h>
 
+#include "eval/evaluate.h"  // SpectrumConfig
 #include "models/model.h"
 #include "train/train_config.h"
 
@@ -44,6 +51,7 @@ struct EvalSetConfig {
   ComponentConfig task;  // the benchmark's task with this set's overrides applied
   int64_t prompts = 0;
   int64_t examples = 0;
+  SpectrumConfig spectrum;
 };
 
 struct BenchmarkConfig {

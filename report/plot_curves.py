@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Plot in-context learning curves from an iclbench results.h5 file.
 
-For every evaluation under /eval, draws the metric against the number of
-in-context examples for each predictor, with the 90% bootstrap interval
-shaded, in the style of Garg et al. 2022 ("What Can Transformers Learn
-In-Context?", Fig. 2). If /train/loss exists, also draws the training loss.
+For every evaluation under /eval, draws its metric (the group's "metric"
+attribute) against the number of in-context examples for each predictor, with
+the 90% bootstrap interval shaded, in the style of Garg et al. 2022 ("What Can
+Transformers Learn In-Context?", Fig. 2): squared error (normalised when the
+group says so), or accuracy on a linear [0, 1] axis with a chance line at 0.5
+(or at the group's "chance" attribute). If /train/loss exists, also draws the
+training loss.
 
     python3 report/plot_curves.py RESULTS.h5 [--out DIR]
 
@@ -28,6 +31,7 @@ import numpy as np  # noqa: E402
 PROG = "plot_curves.py"
 DPI = 150
 NORMALISED_YMAX_CAP = 2.0
+CHANCE_ACCURACY = 0.5  # ±1 labels: guessing a sign is right half the time
 
 
 class InputError(Exception):
@@ -146,11 +150,16 @@ def plot_eval(benchmark, ev, colours):
             ax.axhline(1.0, color="0.3", ls=":", lw=1.2, zorder=1)
         ax.set_ylim(0, ymax)
     elif metric == "accuracy":
+        # Accuracy of sign(prediction) on ±1 labels: a linear axis over its whole range, with the
+        # coin-flip level (or the evaluation's own "chance" attribute) as the reference line.
         ax.set_ylabel("accuracy")
-        ax.set_ylim(0, 1.02)
+        ax.set_yscale("linear")
+        ax.set_ylim(0, 1)
+        chance = float(attrs["chance"]) if "chance" in attrs else CHANCE_ACCURACY
+        ax.axhline(chance, color="0.3", ls=":", lw=1.2, zorder=1, label="_chance")
     else:
         ax.set_ylabel(metric.replace("_", " "))
-    if "chance" in attrs:
+    if "chance" in attrs and metric != "accuracy":
         ax.axhline(float(attrs["chance"]), color="0.3", ls=":", lw=1.2, zorder=1)
 
     ax.set_xlabel("in-context examples")

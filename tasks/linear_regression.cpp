@@ -138,18 +138,26 @@ class LinearRegression final : public Task {
     if (query_ == Query::RandomQuadrants || query_ == Query::OppositeQuadrants)
       for (int64_t i = 0; i < d_; ++i) orthant(i) = rng.sign();
 
-    Mat xs(K, d_);
+    // Only overlapping queries read earlier inputs back.
+    Mat xs(query_ == Query::Overlapping ? K : 0, d_);
     Mat basis(d_, 0);  // orthonormal basis of the context so far (orthogonal queries)
+    // Work vectors allocated once per prompt, not per example. They stay heap-allocated Eigen
+    // vectors of size d (same alignment, same vectorised reductions), so w.dot(ctx) sums in the
+    // same order and the labels keep their bits.
+    Vec z(d_), x(d_), ctx(d_), q(d_);
     for (int64_t k = 0; k < K; ++k) {
-      Vec z(d_);
       for (int64_t i = 0; i < d_; ++i) z(i) = rng.normal();
-      Vec x = t.size() ? Vec(t.transpose() * z) : z;  // row vector z T
+      if (t.size())
+        x.noalias() = t.transpose() * z;  // row vector z T
+      else
+        x = z;
       x *= x_scale_;
       x.tail(d_ - active_).setZero();
       const double noise = noise_ * rng.normal(), noise_q = noise_ * rng.normal();
       const uint64_t earlier = k > 0 ? rng.below(uint64_t(k)) : 0;
 
-      Vec ctx = x, q = x;
+      ctx = x;
+      q = x;
       switch (query_) {
         case Query::Standard:
           break;
@@ -162,7 +170,7 @@ class LinearRegression final : public Task {
           break;
         }
         case Query::Overlapping:
-          q = k > 0 ? Vec(xs.row(int64_t(earlier)).transpose()) : x;
+          if (k > 0) q = xs.row(int64_t(earlier)).transpose();
           break;
         case Query::RandomQuadrants:
           ctx = x.cwiseAbs().cwiseProduct(orthant);
@@ -172,7 +180,7 @@ class LinearRegression final : public Task {
           q = -ctx;
           break;
       }
-      xs.row(k) = ctx.transpose();
+      if (query_ == Query::Overlapping) xs.row(k) = ctx.transpose();
       const int64_t off = (b * K + k) * d_;
       for (int64_t i = 0; i < d_; ++i) pb.xs[size_t(off + i)] = float(ctx(i));
       pb.ys[size_t(b * K + k)] = float(y_scale_ * w.dot(ctx) + noise);

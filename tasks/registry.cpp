@@ -6,11 +6,23 @@ namespace icl {
 
 // One line per task family file.
 void register_linear_regression(std::vector<TaskInfo>& r);
+void register_fourier(std::vector<TaskInfo>& r);
+void register_gaussian_mixture_regression(std::vector<TaskInfo>& r);
+void register_nonlinear_regression(std::vector<TaskInfo>& r);
+void register_sequential(std::vector<TaskInfo>& r);
+void register_mixture(std::vector<TaskInfo>& r);  // lists the tasks registered before it
+void register_boolean(std::vector<TaskInfo>& r);
 
 const std::vector<TaskInfo>& task_registry() {
   static const std::vector<TaskInfo> registry = [] {
     std::vector<TaskInfo> r;
     register_linear_regression(r);
+    register_fourier(r);
+    register_gaussian_mixture_regression(r);
+    register_nonlinear_regression(r);
+    register_sequential(r);
+    register_boolean(r);
+    register_mixture(r);  // keep last: its components are the tasks registered above
     return r;
   }();
   return registry;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/rng.h"
 
@@ -70,6 +71,24 @@ TEST(Rng, BelowIsUniformAndInRange) {
   for (int c : counts) chi2 += (c - n / double(m)) * (c - n / double(m)) / (n / double(m));
   EXPECT_LT(chi2, 22.5);
   EXPECT_EQ(rng.below(1), 0u);
+}
+
+// The block fetch is only a faster way to make the same draws: the same words, and the stream
+// continues where n single draws would have left it (also when n is not a multiple of 4 or 16).
+TEST(Rng, BlockFetchEqualsSingleDraws) {
+  for (const size_t n : {size_t(0), size_t(1), size_t(3), size_t(16), size_t(37), size_t(1000)})
+    for (const int skip : {0, 1, 2, 3}) {
+      Rng a({9, 4}, 11), b({9, 4}, 11);
+      for (int i = 0; i < skip; ++i) (void)a.next_u32(), (void)b.next_u32();
+      std::vector<uint32_t> block(n), single(n);
+      a.next_u32s(block.data(), n);
+      for (auto& w : single) w = b.next_u32();
+      EXPECT_EQ(block, single) << "n " << n << " skip " << skip;
+      EXPECT_EQ(a.next_u32(), b.next_u32()) << "n " << n << " skip " << skip;
+      EXPECT_EQ(a.draws(), b.draws());
+      const uint32_t hi = b.next_u32(), lo = b.next_u32();
+      EXPECT_EQ(Rng::uniform_from(hi, lo), a.uniform());
+    }
 }
 
 }  // namespace icl

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Prompt-generation throughput: iclbench's generators against numpy vectorised ones.
+
+    /usr/bin/python3 bench/compare_generation.py [--build BUILD | --bench BUILD/bench/bench_generation]
+                                                 [--prompts 1280] [--repeats 5]
+
+Runs bench_generation for every registered task (prompts/s at default
+parameters), then times numpy implementations of two families written from
+TASKS.md, producing the same arrays (float32 xs [B,K,dx], ys [B,K], the
+function's parameters) for B = 1280 prompts:
+
+  conjunction     (§3) n = 28, K = 40: w_i in {0,+1,-1} w.p. .7/.15/.15, x uniform
+                  on {±1}^n, each example has its literals forced true w.p. .3,
+                  y = sign(w·x − (‖w‖₁ − 1)).
+  fourier_series  (§4) N = 10, K = 43, L = 5: a_0..a_N, b_1..b_N ~ N(0,1),
+                  x ~ U[−5, 5], f(x) = (Σ a_n cos(nπx/L) + Σ b_n sin(nπx/L)) / √N.
+
+and prints iclbench/numpy ratios, single-threaded (both sides on one core) and
+with iclbench on every core (numpy's vectorised ops use one core either way; its
+BLAS is pinned to one thread below so "one core" holds). Goal: iclbench ≥ 5×
+numpy. A family that is not registered in this build is skipped with a message.
+"""
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import time
+
+# Before numpy loads its BLAS: the batched matmul of the Fourier generator must not borrow threads.
+# The caller's OMP_NUM_THREADS (if any) still governs bench_generation's "all threads" run.
+USER_OMP_THREADS = os.environ.get("OMP_NUM_THREADS")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GOAL = 5.0
+
+
+def numpy_conjunction(rng, B, K, n=28, p_force=0.3):
+    w = rng.choice(np.array([0, 1, -1], dtype=np.int8), p=[0.7, 0.15, 0.15], size=(B, n))
+    x = (rng.integers(0, 2, size=(B, K, n), dtype=np.int8) * 2 - 1).astype(np.int8)
+    forced = rng.random((B, K)) < p_force
+    lit = w[:, None, :] != 0
+    x = np.where(forced[:, :, None] & lit, w[:, None, :], x)
+    s = np.einsum("bkn,bn->bk", x.astype(np.int32), w.astype(np.int32))
+    y = np.where(s - (np.abs(w).sum(axis=1, dtype=np.int32)[:, None] - 1) > 0, 1.0, -1.0)
+    return x.astype(np.float32), y.astype(np.float32), w.astype(np.float32)
+
+
+def numpy_fourier(rng, B, K, N=10, L=5.0):
+    c = rng.standard_normal((B, 2 * N + 1))
+    x = rng.uniform(-L, L, size=(B, K)).astype(np.float32)
+    arg = (np.pi / L) * x.astype(np.float64)[:, :, None] * np.arange(N + 1)[None, None, :]
+    y = (np.cos(arg) @ c[:, : N + 1, None] + np.sin(arg[:, :, 1:]) @ c[:, N + 1 :, None])[..., 0]
+    y /= np.sqrt(N)
+    return x[:, :, None], y.astype(np.float32), (c / np.sqrt(N)).astype(np.float32)
+
+
+NUMPY = {"conjunction": (numpy_conjunction, 40), "fourier_series": (numpy_fourier, 43)}
+
+
+def check_numpy_generators():
+    """The numpy side must generate the published distributions, or the ratio means nothing."""
+    rng = np.random.default_rng(1)
+    x, y, w = numpy_conjunction(rng, 2000, 40)
+    lits = w != 0
+    sat = np.all((x == w[:, None, :]) | ~lits[:, None, :], axis=2)
+    assert np.array_equal(sat, y > 0), "numpy conjunction labels are not AND of the literals"
+    x, y, c = numpy_fourier(rng, 4000, 43)
+    # E f(x)² = (1 + N·(½ + ½))/N = (N+1)/N: cos² and sin² average ½ over x, cos(0)² = 1.
+    assert abs(np.mean(y**2) - 11 / 10) < 0.05, f"numpy Fourier variance {np.var(y)}"
+
+
+def time_numpy(fn, B, K, repeats):
+    rng = np.random.default_rng(0)
+    fn(rng, B, K)
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(rng, B, K)
+        ts.append(time.perf_counter() - t0)
+    return B / sorted(ts)[len(ts) // 2]
+
+
+def run_bench(bench, args, threads):
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)  # set above for numpy only
+    if USER_OMP_THREADS is not None:
+        env["OMP_NUM_THREADS"] = USER_OMP_THREADS
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    r = subprocess.run([bench] + args, capture_output=True, text=True, env=env)
+    return r.returncode, r.stdout, r.stderr.strip()
+
+
+def parse(line):
+    parts = line.split()
+    kv = dict(p.split("=", 1) for p in parts[1:])
+    return parts[0], int(kv["K"]), float(kv["prompts_per_s"]), int(kv.get("threads", 0))
+
+
+def find_bench():
+    for pattern in ("build*/bench/bench_generation",):
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            if os.access(path, os.X_OK):
+                return path
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bench", default=None, help="bench_generation binary")
+    ap.add_argument("--build", default=None, help="build directory holding bench/bench_generation")
+    ap.add_argument("--prompts", type=int, default=1280)
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    bench = a.bench or (os.path.join(a.build, "bench", "bench_generation") if a.build else None)
+    bench = bench or find_bench()
+    if not bench:
+        print("compare_generation: no bench_generation binary; build the bench_generation target")
+        return 2
+    common = ["--prompts", str(a.prompts), "--repeats", str(a.repeats)]
+
+    print(f"iclbench generation, B = {a.prompts}, default parameters ({bench}):")
+    rc, out, err = run_bench(bench, common, 1)
+    if rc != 0:
+        print(f"compare_generation: bench_generation failed: {err}")
+        return 1
+    single = {}
+    for line in out.splitlines():
+        name, K, rate, _ = parse(line)
+        single[name] = (K, rate)
+        print(f"  {name:32s} K={K:<4d} {rate:12.0f} prompts/s (1 thread)")
+
+    check_numpy_generators()
+    print("\niclbench vs numpy (vectorised, one core):")
+    ratios, ratios_all, all_threads = [], [], 0
+    for name, (fn, K) in NUMPY.items():
+        if name not in single:
+            print(f"  {name}: not registered in this build, skipped")
+            continue
+        rc, out, err = run_bench(bench, common + [f"{name}:{K}"], 1)
+        _, _, one, _ = parse(out.splitlines()[0])
+        rc, out, err = run_bench(bench, common + [f"{name}:{K}"], None)
+        _, _, many, all_threads = parse(out.splitlines()[0])
+        npy = time_numpy(fn, a.prompts, K, a.repeats)
+        ratios.append(one / npy)
+        ratios_all.append(many / npy)
+        print(f"  {name:16s} K={K}: numpy {npy:10.0f}/s  iclbench {one:10.0f}/s (1 thread, "
+              f"{one / npy:5.1f}x)  {many:10.0f}/s ({all_threads or 'all'} threads, "
+              f"{many / npy:5.1f}x)")
+    if ratios:
+        verdict = "met" if min(ratios) >= GOAL else "NOT met"
+        print(f"\ngoal iclbench >= {GOAL:g}x numpy on one thread: {verdict} "
+              f"(min {min(ratios):.1f}x); with {all_threads or 'all'} threads: min "
+              f"{min(ratios_all):.1f}x (numpy still on one core)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+// Boolean function classes of Bhattamishra et al. 2024, "Understanding In-Context Learning in
+// Transformers and LLMs by Learning to Learn Discrete Functions" (arXiv 2310.03016), TASKS.md §3.
+// Definitions follow the authors' public code (github.com/satwik77/incontext-bool,
+// src/bool_tasks.py, read 2025): x uniform on {±1}^n, labels ±1, logistic loss, accuracy of
+// sign(prediction).
+//
+//   conjunction         w_i ∈ {0, +1, −1} w.p. .7/.15/.15 (monotone: {0, +1} w.p. .7/.3);
+//                       y = sign(w·x − (‖w‖₁ − 1)): +1 iff every literal holds (empty: always +1).
+//                       Each example has its literals forced true w.p. force_prob = .3 (the code's
+//                       teach_* tasks use .4), which balances the labels.
+//   disjunction         same literals; y = sign(w·x + ‖w‖₁ − 1): +1 iff some literal holds (empty:
+//                       always −1); literals forced false w.p. .3.
+//   sparse_disjunction  exactly `literals` = 4 positive literals, forced false w.p. .3.
+//   dnf3                3 terms, literals w.p. .8/.1/.1 (monotone: {0, +1} w.p. .8/.2); y = OR of
+//                       the terms; one term per prompt, chosen uniformly, is forced true in each
+//                       example w.p. .35.
+//   cnf3                3 clauses, literals w.p. .8/.1/.1; y = AND of the clauses; one clause per
+//                       prompt forced false w.p. .3 (the code's value; TASKS.md says .35 for both).
+//   majority            w ∈ {0, 1}, P(1) = .3; y = sign(w·x − .5).
+//   sparse_threshold    w ∈ {0, +1, −1} w.p. .7/.15/.15, b uniform on {−3, …, 2} + .5;
+//                       y = sign(w·x − b).
+//   integer_halfspace   w uniform on {−3, …, 3}^n; y = sign(w·x − .5).
+//   parity              a uniformly random subset S of the n coordinates (each in S w.p. 1/2);
+//                       y = +1 iff an odd number of x_i, i ∈ S, are +1 (the code's ((x+1)/2·w) mod
+//                       2; S = ∅ gives −1 always).
+//   sparse_parity       the same with |S| = k (default 2) chosen uniformly.
+//   nearest_neighbour   the first `random_prefix` labels are uniform ±1 (an exact repeat of an
+//                       earlier input copies its label); every later label is that of the nearest
+//                       earlier input (largest cosine similarity = smallest Hamming distance, the
+//                       earliest on ties, as torch.argmax). The code's start_idx; its args.py
+//                       suggests 20. Unlike the code, the trainer scores every position, the random
+//                       prefix included.
+//
+// Teaching sequences (teaching: true) put the paper's teaching set first, then random examples:
+//   conjunction (the code's teach_biconjunction): x = the literals satisfied and every other
+//     coordinate −1; the same with the others +1; then, for each positive literal and then each
+//     negative literal in coordinate order, the first point with that literal made false.
+//   monotone conjunction (teach_conjunction): the literals +1, the rest −1; then that point with
+//     each literal in turn set to −1.
+//   monotone dnf3 (teach_dnf): the monotone-conjunction sequence of each term in turn.
+// Sequences longer than the prompt are cut at K.
+//
+// label_noise flips each observed label independently w.p. p (the code's noise_rate, applied to
+// every label); truth keeps the noiseless function. The draws of a prompt do not depend on p, so a
+// noisy prompt is its noiseless twin with some labels flipped. Draw order: the function, then each
+// example's n signs, its forcing coin, its noise coin (and nearest_neighbour's label coin), so a
+// longer prompt extends a shorter one.
+//
+// truth: the weights w (n values; literals as ±1, parity/sparse_parity the indicator of S),
+// sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "tasks/task.h"
+
+namespace icl {
+namespace {
+
+enum class Kind {
+  Conjunction,
+  Disjunction,
+  SparseDisjunction,
+  Dnf,
+  Cnf,
+  Majority,
+  SparseThreshold,
+  IntegerHalfspace,
+  Parity,
+  SparseParity,
+  NearestNeighbour,
+};
+
+constexpr int kTerms = 3;  // dnf3 / cnf3
+
+// One prompt's function: rows of integer weights (one per term or clause) and a threshold.
+struct Function {
+  std::vector<std::vector<int>> rows;
+  std::vector<int> l1;  // ‖row‖₁ of each row, computed once per prompt instead of per example
+  double threshold = 0.0;
+  int forced_row = 0;  // the term/clause made true/false by forcing (dnf3, cnf3)
+};
+
+int dot(const int* w, const int* x, int64_t n) {
+  int s = 0;
+  for (int64_t i = 0; i < n; ++i) s += w[i] * x[i];
+  return s;
+}
+int l1(const std::vector<int>& w) {
+  int s = 0;
+  for (int v : w) s += std::abs(v);
+  return s;
+}
+// w·x − (‖w‖₁ − 1) is 1 when all literals hold and <= −1 otherwise.
+bool conjunction_holds(const int* w, int w_l1, const int* x, int64_t n) {
+  return dot(w, x, n) - (w_l1 - 1) > 0;
+}
+// w·x + ‖w‖₁ − 1 is >= 1 when some literal holds and −1 when none does.
+bool disjunction_holds(const int* w, int w_l1, const int* x, int64_t n) {
+  return dot(w, x, n) + (w_l1 - 1) > 0;
+}
+
+// k distinct coordinates of 0..n-1, uniformly (partial Fisher-Yates), in draw order.
+std::vector<int64_t> choose(Rng& rng, int64_t n, int64_t k) {
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) idx[size_t(i)] = i;
+  for (int64_t i = 0; i < k; ++i)
+    std::swap(idx[size_t(i)], idx[size_t(i + int64_t(rng.below(uint64_t(n - i))))]);
+  idx.resize(size_t(k));
+  return idx;
+}
+
+// np.random.choice([0, 1, −1], p = [1 − 2q, q, q]); monotone: [0, 1] with p = [1 − 2q, 2q].
+int literal(Rng& rng, double q, bool monotone) {
+  const double u = rng.uniform();
+  if (u < 1.0 - 2.0 * q) return 0;
+  if (monotone) return 1;
+  return u < 1.0 - q ? 1 : -1;
+}
+
+class BooleanTask final : public Task {
+ public:
+  BooleanTask(const std::string& name, const ParamSet& p, Kind kind)
+      : Task(name, p),
+        kind_(kind),
+        n_(p.i("n")),
+        noise_(p.r("label_noise")),
+        force_(p.has("force_prob") ? p.r("force_prob") : 0.0),
+        monotone_(p.has("monotone") && p.b("monotone")),
+        teaching_(p.has("teaching") && p.b("teaching")),
+        k_(p.has("k")          ? p.i("k")
+           : p.has("literals") ? p.i("literals")
+                               : 0),
+        prefix_(p.has("random_prefix") ? p.i("random_prefix") : 0) {
+    if ((kind_ == Kind::SparseParity || kind_ == Kind::SparseDisjunction) && k_ > n_)
+      fail("{}.{}: must be <= n = {}, got {}", name, kind_ == Kind::SparseParity ? "k" : "literals",
+           n_, k_);
+    if (kind_ == Kind::Dnf && teaching_ && !monotone_)
+      fail(
+          "{}.teaching: the paper's DNF teaching sequence is for monotone terms; set monotone: "
+          "true",
+          name);
+  }
+
+  Metric metric() const override { return Metric::Accuracy; }
+
+  PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
+    check_examples(K);
+    PromptBatch pb;
+    pb.loss = LossKind::Logistic;
+    pb.allocate_vector(batch, K, n_, 1, false);
+    pb.truth_dim = truth_dim();
+    pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
+    parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
+    return pb;
+  }
+
+ private:
+  int64_t truth_dim() const {
+    switch (kind_) {
+      case Kind::Dnf:
+      case Kind::Cnf:
+        return kTerms * n_;
+      case Kind::SparseThreshold:
+        return n_ + 1;
+      case Kind::NearestNeighbour:
+        return 0;
+      default:
+        return n_;
+    }
+  }
+
+  Function draw_function(Rng& rng) const {
+    Function f;
+    auto row = [&](double q, bool monotone) {
+      std::vector<int> w(static_cast<size_t>(n_));
+      for (auto& v : w) v = literal(rng, q, monotone);
+      return w;
+    };
+    auto subset = [&](int64_t k) {
+      std::vector<int> w(static_cast<size_t>(n_), 0);
+      for (int64_t i : choose(rng, n_, k)) w[size_t(i)] = 1;
+      return w;
+    };
+    switch (kind_) {
+      case Kind::Conjunction:
+      case Kind::Disjunction:
+        f.rows.push_back(row(0.15, monotone_));
+        break;
+      case Kind::SparseDisjunction:
+        f.rows.push_back(subset(k_));
+        break;
+      case Kind::Dnf:
+      case Kind::Cnf:
+        for (int t = 0; t < kTerms; ++t) f.rows.push_back(row(0.1, monotone_));
+        f.forced_row = int(rng.below(kTerms));
+        break;
+      case Kind::Majority:
+        f.rows.push_back(row(0.15, true));  // P(1) = .3
+        f.threshold = 0.5;
+        break;
+      case Kind::SparseThreshold:
+        f.rows.push_back(row(0.15, false));
+        f.threshold = double(int64_t(rng.below(6)) - 3) + 0.5;
+        break;
+      case Kind::IntegerHalfspace: {
+        std::vector<int> w(static_cast<size_t>(n_));
+        for (auto& v : w) v = int(rng.below(7)) - 3;
+        f.rows.push_back(std::move(w));
+        f.threshold = 0.5;
+        break;
+      }
+      case Kind::Parity: {
+        std::vector<int> w(static_cast<size_t>(n_));
+        for (auto& v : w) v = (rng.next_u32() & 1u) ? 1 : 0;
+        f.rows.push_back(std::move(w));
+        break;
+      }
+      case Kind::SparseParity:
+        f.rows.push_back(subset(k_));
+        break;
+      case Kind::NearestNeighbour:
+        break;
+    }
+    return f;
+  }
+
+  bool label(const Function& f, const int* x) const {
+    auto conj = [&](size_t r) { return conjunction_holds(f.rows[r].data(), f.l1[r], x, n_); };
+    auto disj = [&](size_t r) { return disjunction_holds(f.rows[r].data(), f.l1[r], x, n_); };
+    switch (kind_) {
+      case Kind::Conjunction:
+        return conj(0);
+      case Kind::Disjunction:
+      case Kind::SparseDisjunction:
+        return disj(0);
+      case Kind::Dnf:
+        for (size_t r = 0; r < f.rows.size(); ++r)
+          if (conj(r)) return true;
+        return false;
+      case Kind::Cnf:
+        for (size_t r = 0; r < f.rows.size(); ++r)
+          if (!disj(r)) return false;
+        return true;
+      case Kind::Majority:
+      case Kind::SparseThreshold:
+      case Kind::IntegerHalfspace:
+        return double(dot(f.rows[0].data(), x, n_)) - f.threshold > 0.0;
+      case Kind::Parity:
+      case Kind::SparseParity: {
+        int ones = 0;
+        for (int64_t i = 0; i < n_; ++i) ones += f.rows[0][size_t(i)] && x[i] > 0;
+        return ones % 2 == 1;
+      }
+      case Kind::NearestNeighbour:
+        break;
+    }
+    ICL_ASSERT(false);
+    return false;
+  }
+
+  // Forcing makes the chosen term true (conjunction, dnf3) or the clause false (disjunctions,
+  // cnf3): each literal's coordinate is set to the literal's value, or its negation.
+  bool forces() const {
+    return kind_ == Kind::Conjunction || kind_ == Kind::Disjunction ||
+           kind_ == Kind::SparseDisjunction || kind_ == Kind::Dnf || kind_ == Kind::Cnf;
+  }
+  void force(const Function& f, int* x) const {
+    const bool make_true = kind_ == Kind::Conjunction || kind_ == Kind::Dnf;
+    const auto& w = f.rows[size_t(f.forced_row)];
+    for (int64_t i = 0; i < n_; ++i)
+      if (w[size_t(i)] != 0) x[i] = make_true ? w[size_t(i)] : -w[size_t(i)];
+  }
+
+  // The teaching set of a conjunction term (see the header); appended to `out`.
+  void teaching_rows(const std::vector<int>& w, bool monotone,
+                     std::vector<std::vector<int>>& out) const {
+    std::vector<int> base(static_cast<size_t>(n_));
+    for (int64_t i = 0; i < n_; ++i) base[size_t(i)] = w[size_t(i)] != 0 ? w[size_t(i)] : -1;
+    out.push_back(base);
+    if (!monotone) {
+      std::vector<int> other = base;
+      for (int64_t i = 0; i < n_; ++i)
+        if (w[size_t(i)] == 0) other[size_t(i)] = 1;
+      out.push_back(other);
+    }
+    for (int sign : {1, -1}) {
+      for (int64_t i = 0; i < n_; ++i) {
+        if (w[size_t(i)] != sign) continue;
+        std::vector<int> r = base;
+        r[size_t(i)] = -sign;
+        out.push_back(std::move(r));
+      }
+    }
+  }
+
+  void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
+    const int64_t K = pb.n_examples;
+    Function f = draw_function(rng);
+    for (const auto& w : f.rows) f.l1.push_back(l1(w));
+    std::vector<std::vector<int>> teach;
+    if (teaching_) {
+      if (kind_ == Kind::Conjunction) teaching_rows(f.rows[0], monotone_, teach);
+      if (kind_ == Kind::Dnf)
+        for (const auto& w : f.rows) teaching_rows(w, true, teach);
+    }
+
+    // Every example takes the same number of words, in this order: n signs, the forcing coin (a
+    // uniform: two words), the noise coin (two words), nearest_neighbour's label coin (one word).
+    // So the words of all K examples are fetched in one next_u32s call (the same stream as drawing
+    // example by example, but Philox runs on many counters at once) and decoded below.
+    const bool nn = kind_ == Kind::NearestNeighbour;
+    const int64_t per = n_ + (forces() ? 2 : 0) + 2 + (nn ? 1 : 0);
+    // Scratch reused across the prompts a thread generates: no allocation per prompt.
+    thread_local std::vector<uint32_t> words;
+    thread_local std::vector<int> xs, ys, label_coins;  // xs [K, n]; ys noiseless ±1
+    thread_local std::vector<double> noise_coins;
+    words.resize(size_t(K * per));
+    xs.resize(size_t(K * n_));
+    ys.resize(size_t(K));
+    label_coins.resize(size_t(K));
+    noise_coins.resize(size_t(K));
+    rng.next_u32s(words.data(), words.size());
+
+    for (int64_t k = 0; k < K; ++k) {
+      const uint32_t* w = words.data() + k * per;
+      int* x = xs.data() + k * n_;
+      for (int64_t i = 0; i < n_; ++i) x[i] = (w[i] & 1u) ? 1 : -1;
+      const uint32_t* coin = w + n_;
+      bool forced = false;
+      if (forces()) {
+        forced = Rng::uniform_from(coin[0], coin[1]) < force_;  // rng.bernoulli(force_)
+        coin += 2;
+      }
+      noise_coins[size_t(k)] = Rng::uniform_from(coin[0], coin[1]);
+      if (nn) label_coins[size_t(k)] = (coin[2] & 1u) ? 1 : -1;
+      if (forced) force(f, x);
+      if (k < int64_t(teach.size())) std::copy(teach[size_t(k)].begin(), teach[size_t(k)].end(), x);
+      if (!nn) ys[size_t(k)] = label(f, x) ? 1 : -1;
+    }
+    if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
+
+    float* xo = pb.xs.data() + b * K * n_;
+    for (int64_t i = 0; i < K * n_; ++i) xo[i] = float(xs[size_t(i)]);
+    for (int64_t k = 0; k < K; ++k) {
+      const int flip = noise_coins[size_t(k)] < noise_ ? -1 : 1;
+      pb.ys[size_t(b * K + k)] = float(ys[size_t(k)] * flip);
+    }
+    float* t = pb.truth.data() + b * pb.truth_dim;
+    for (size_t r = 0; r < f.rows.size(); ++r)
+      for (int64_t i = 0; i < n_; ++i) t[int64_t(r) * n_ + i] = float(f.rows[r][size_t(i)]);
+    if (kind_ == Kind::SparseThreshold) t[n_] = float(f.threshold);
+  }
+
+  // Labels of the nearest-neighbour task (xs [K, n]); coins[k] is example k's label if it is
+  // random.
+  void nearest_neighbour_labels(const int* xs, int64_t K, const std::vector<int>& coins,
+                                std::vector<int>& ys) const {
+    for (int64_t k = 0; k < K; ++k) {
+      const int coin = coins[size_t(k)];
+      int64_t best = -1, best_dot = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t d = dot(xs + j * n_, xs + k * n_, n_);
+        if (best < 0 || d > best_dot) best = j, best_dot = d;
+      }
+      if (k < prefix_)
+        ys[size_t(k)] = (best >= 0 && best_dot == n_) ? ys[size_t(best)] : coin;
+      else
+        ys[size_t(k)] = best >= 0 ? ys[size_t(best)] : coin;
+    }
+  }
+
+  Kind kind_;
+  int64_t n_;
+  double noise_, force_;
+  bool monotone_, teaching_;
+  int64_t k_, prefix_;
+};
+
+ParamSpec n_param(int64_t def) {
+  return ParamSpec::integer("n", def, "input dimension (x uniform on {±1}^n)", 1, 4096);
+}
+ParamSpec noise_param() {
+  return ParamSpec::real("label_noise", 0.0, "probability of flipping each observed label", 0.0,
+                         1.0);
+}
+ParamSpec force_param(double def, const char* what) {
+  return ParamSpec::real("force_prob", def, what, 0.0, 1.0);
+}
+
+TaskInfo boolean_info(std::string name, std::string summary, Kind kind, ParamSpecs params) {
+  return {std::move(name), std::move(summary), std::move(params),
+          [kind](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
+            return std::make_unique<BooleanTask>(n, p, kind);
+          }};
+}
+
+}  // namespace
+
+void register_boolean(std::vector<TaskInfo>& r) {
+  const ParamSpec monotone = ParamSpec::boolean(
+      "monotone", false, "positive literals only (the paper's teaching-sequence variant)");
+  const ParamSpec teaching = ParamSpec::boolean(
+      "teaching", false, "start each prompt with the teaching sequence that identifies f");
+  r.push_back(boolean_info(
+      "conjunction", "y = AND of random literals of x ∈ {±1}^n (Bhattamishra et al. 2024)",
+      Kind::Conjunction,
+      {n_param(28), noise_param(),
+       force_param(0.3, "probability that an example has its literals forced true"), monotone,
+       teaching}));
+  r.push_back(boolean_info(
+      "disjunction", "y = OR of random literals of x ∈ {±1}^n (Bhattamishra et al. 2024)",
+      Kind::Disjunction,
+      {n_param(28), noise_param(),
+       force_param(0.3, "probability that an example has its literals forced false"), monotone}));
+  r.push_back(boolean_info(
+      "sparse_disjunction", "y = OR of `literals` random positive literals (Bhattamishra et al.)",
+      Kind::SparseDisjunction,
+      {n_param(28), noise_param(),
+       force_param(0.3, "probability that an example has its literals forced false"),
+       ParamSpec::integer("literals", 4, "number of literals", 1, 4096)}));
+  r.push_back(
+      boolean_info("dnf3", "y = OR of 3 random conjunctions (Bhattamishra et al. 2024)", Kind::Dnf,
+                   {n_param(28), noise_param(),
+                    force_param(0.35, "probability that an example has one fixed term forced true"),
+                    monotone, teaching}));
+  r.push_back(boolean_info(
+      "cnf3", "y = AND of 3 random disjunctions (Bhattamishra et al. 2024)", Kind::Cnf,
+      {n_param(28), noise_param(),
+       force_param(0.3, "probability that an example has one fixed clause forced false")}));
+  r.push_back(boolean_info("majority", "y = sign(w·x − .5), w ∈ {0,1}^n, P(1) = .3 (Bhattamishra)",
+                           Kind::Majority, {n_param(28), noise_param()}));
+  r.push_back(boolean_info("sparse_threshold",
+                           "y = sign(w·x − b), w ∈ {0,±1}^n, b ∈ {−3..2} + .5 (Bhattamishra)",
+                           Kind::SparseThreshold, {n_param(28), noise_param()}));
+  r.push_back(boolean_info("integer_halfspace",
+                           "y = sign(w·x − .5), w uniform on {−3..3}^n (Bhattamishra et al.)",
+                           Kind::IntegerHalfspace, {n_param(28), noise_param()}));
+  r.push_back(boolean_info("parity", "parity of a uniformly random subset of the n bits",
+                           Kind::Parity, {n_param(10), noise_param()}));
+  r.push_back(boolean_info("sparse_parity",
+                           "parity of k random bits (Parity-(n, k) of Bhattamishra et al.)",
+                           Kind::SparseParity,
+                           {n_param(10), noise_param(),
+                            ParamSpec::integer("k", 2, "number of bits in the parity", 1, 4096)}));
+  r.push_back(boolean_info(
+      "nearest_neighbour", "labels copy the nearest earlier input's after a random prefix",
+      Kind::NearestNeighbour,
+      {n_param(28), noise_param(),
+       ParamSpec::integer("random_prefix", 20, "leading examples with uniform random labels", 1,
+                          1e9)}));
+}
+
+}  // namespace icl

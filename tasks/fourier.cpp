@@ -1,0 +1,122 @@
+// Fourier-series regression of Panwar, Ahuja & Goyal 2024, "In-Context Learning through the
+// Bayesian Prism" (ICLR 2024, arXiv 2306.04891; TASKS.md §4):
+//   fourier_series          f(x) = [a_0 + Σ_{n=1..N} a_n cos(nπx/L) + b_n sin(nπx/L)] / √N,
+//                           a, b ~ N(0, 1), x ~ U[−L, L], y = f(x) + noise_std·ε
+//   fourier_series_mixture  the same with N ~ U{1..N} drawn per prompt (the union of the classes
+//                           with maximum frequency 1..N) and scaled by the prompt's own √N
+// Definitions checked against the authors' code (github.com/mdrpanwar/icl-bayesian-prism,
+// src/tasks.py FourierSeriesV2 and FourierSeries, src/conf/fourier_series*.yaml): coefficients
+// N(0, 1), `standardize` divides by √max_frequency, L = 5, inputs U[−5, 5] (data_kwargs a = −5,
+// b = 5, here tied to L). Their mixture class leaves out a_0 (cosines from n = 1); `intercept:
+// false` reproduces that, the default keeps a_0 as in the fixed-N class and TASKS.md. With the
+// scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
+//
+// Their curriculum ramps max_frequency 1 → 10; the trainer here ramps only `active_dims` of tasks
+// with a `d`, so configs train at fixed N (the points curriculum works as usual).
+//
+// truth: [a_0, a_1..a_N, b_1..b_N, N_prompt] with the 1/√N_prompt scaling applied (f(x) =
+// truth[0..2N] · features(x), tasks/fourier.h), zero above the prompt's frequency.
+// x is rounded to float before f is evaluated, so the stored (x, y) pair is exact up to y's own
+// rounding: the Bayesian baselines rely on noiseless data being exactly consistent.
+#include <cmath>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "tasks/fourier.h"
+#include "tasks/task.h"
+
+namespace icl {
+namespace {
+
+class FourierSeries final : public Task {
+ public:
+  FourierSeries(const std::string& name, const ParamSet& p, bool mixture)
+      : Task(name, p),
+        mixture_(mixture),
+        n_(p.i("N")),
+        L_(p.r("L")),
+        noise_(p.r("noise_std")),
+        intercept_(p.b("intercept")) {}
+
+  Metric metric() const override { return Metric::SquaredError; }
+
+  PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
+    check_examples(K);
+    PromptBatch pb;
+    pb.allocate_vector(batch, K, 1, 1, false);
+    pb.truth_dim = 2 * n_ + 2;
+    pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
+    parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
+    return pb;
+  }
+
+ private:
+  void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
+    // Draw order is part of the format: the prompt's N (mixture only), all 2N+1 coefficients, then
+    // example by example (x, noise), so a prompt with K+1 examples extends the one with K.
+    const int64_t np = mixture_ ? 1 + int64_t(rng.below(uint64_t(n_))) : n_;
+    Eigen::VectorXd c(2 * n_ + 1);
+    for (int64_t i = 0; i < c.size(); ++i) c(i) = rng.normal();
+    if (!intercept_) c(0) = 0.0;
+    const double scale = 1.0 / std::sqrt(double(np));
+    Eigen::VectorXd coef(2 * np + 1);  // in the basis of tasks/fourier.h for frequency np
+    coef(0) = c(0) * scale;
+    for (int64_t n = 1; n <= np; ++n) {
+      coef(n) = c(n) * scale;
+      coef(np + n) = c(n_ + n) * scale;
+    }
+    Eigen::VectorXd phi;
+    const int64_t K = pb.n_examples;
+    for (int64_t k = 0; k < K; ++k) {
+      const float x = float(rng.uniform(-L_, L_));
+      const double noise = noise_ * rng.normal();
+      fourier_features(double(x), np, L_, true, phi);
+      pb.xs[size_t(b * K + k)] = x;
+      pb.ys[size_t(b * K + k)] = float(phi.dot(coef) + noise);
+    }
+    float* t = pb.truth.data() + b * pb.truth_dim;
+    for (int64_t n = 0; n <= np; ++n) t[n] = float(coef(n));
+    for (int64_t n = 1; n <= np; ++n) t[n_ + n] = float(coef(np + n));
+    t[2 * n_ + 1] = float(np);
+  }
+
+  bool mixture_;
+  int64_t n_;
+  double L_, noise_;
+  bool intercept_;
+};
+
+ParamSpecs fourier_params(bool mixture) {
+  return {
+      ParamSpec::integer("N", 10,
+                         mixture ? "largest maximum frequency; each prompt draws N' ~ U{1..N}"
+                                 : "maximum frequency",
+                         1, 1000),
+      ParamSpec::real("L", 5.0, "half-period: frequencies nπ/L, inputs x ~ U[−L, L]", 1e-9),
+      ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0),
+      ParamSpec::boolean("intercept", true,
+                         "include the constant term a_0 (the authors' mixture class has none)"),
+  };
+}
+
+TaskInfo fourier_info(std::string name, std::string summary, bool mixture) {
+  return {std::move(name), std::move(summary), fourier_params(mixture),
+          [mixture](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
+            return std::make_unique<FourierSeries>(n, p, mixture);
+          }};
+}
+
+}  // namespace
+
+void register_fourier(std::vector<TaskInfo>& r) {
+  r.push_back(fourier_info("fourier_series",
+                           "Fourier series up to frequency N with N(0,1) coefficients / √N, x ~ "
+                           "U[−L, L] (Panwar et al. 2024)",
+                           false));
+  r.push_back(fourier_info("fourier_series_mixture",
+                           "Fourier series with the maximum frequency drawn per prompt from "
+                           "U{1..N} (Panwar et al. 2024)",
+                           true));
+}
+
+}  // namespace icl

@@ -1,0 +1,210 @@
+// Every registered task (tasks/registry.cpp, so families added later are covered too): shapes at
+// batch sizes 1 and 7 and an odd K, finite values in the metric's range, prompt i the same in a
+// batch of 1 and a batch of 7, and no parameter silently ignored.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "tasks/task.h"
+
+namespace icl {
+namespace {
+
+const RngKey kKey{2024, stream_id("all-tasks")};
+constexpr int64_t kK = 9;  // odd, and small enough for every family's defaults
+using Raw = std::map<std::string, std::string>;
+
+// Parameters whose other values legitimately leave the default prompts unchanged; "task.param" ->
+// why.
+const std::map<std::string, std::string> kExceptions = {
+    // Slots 3 and 4 are empty ("none") by default, so their weights are unused.
+    {"mixture.weight3", "only used when component3 names a task"},
+    {"mixture.weight4", "only used when component4 names a task"},
+};
+// Parameters that only take effect together with another setting: both the reference and the
+// changed prompts use these extra settings; "task.param" -> settings.
+const std::map<std::string, Raw> kContext = {
+    // The paper's DNF teaching sequence exists for monotone terms only (refused otherwise).
+    {"dnf3.teaching", {{"monotone", "true"}}},
+};
+// Choice parameters where some other choices are refused for the default settings (every accepted
+// choice must still change the prompts; any other refused choice is a failure).
+const std::map<std::string, std::string> kRefusalsAllowed = {
+    {"mixture.component1", "tasks whose dx, dy, loss or metric differ from linear regression's"},
+    {"mixture.component2", "as component1"},
+    {"mixture.component3", "as component1"},
+    {"mixture.component4", "as component1"},
+};
+
+std::string fmt_value(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+// Other valid values of a parameter, in the order they are tried.
+std::vector<std::string> alternatives(const ParamSpec& s) {
+  std::vector<std::string> out;
+  switch (s.type) {
+    case ParamType::Int: {
+      const int64_t d = std::get<int64_t>(s.def);
+      for (int64_t v : {d + 1, d - 1, d + 2, d * 2, d + 5, d + 10})
+        if (v != d && double(v) >= s.min && double(v) <= s.max) out.push_back(std::to_string(v));
+      break;
+    }
+    case ParamType::Real: {
+      const double d = std::get<double>(s.def);
+      std::vector<double> c = {d * 2, d / 2, d + 0.5, d - 0.5, d + 0.1, d - 0.1};
+      if (std::isfinite(s.min) && std::isfinite(s.max)) c.push_back((s.min + s.max) / 2);
+      for (double v : c)
+        if (v != d && v >= s.min && v <= s.max) out.push_back(fmt_value(v));
+      break;
+    }
+    case ParamType::Bool:
+      out.push_back(std::get<bool>(s.def) ? "false" : "true");
+      break;
+    case ParamType::Choice:
+      for (const auto& c : s.choices)
+        if (c != std::get<std::string>(s.def)) out.push_back(c);
+      break;
+  }
+  return out;
+}
+
+bool same_prompts(const PromptBatch& a, const PromptBatch& b) {
+  return a.xs == b.xs && a.ys == b.ys && a.xq == b.xq && a.yq == b.yq && a.truth == b.truth &&
+         a.tokens == b.tokens && a.targets == b.targets && a.loss_mask == b.loss_mask;
+}
+
+void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, int64_t B) {
+  SCOPED_TRACE(info.name + " B=" + std::to_string(B));
+  EXPECT_EQ(pb.batch, B);
+  EXPECT_EQ(pb.n_examples, kK);
+  if (pb.encoding == Encoding::Token) {
+    EXPECT_GT(pb.seq_len, 0);
+    EXPECT_EQ(pb.tokens.size(), size_t(B * pb.seq_len));
+    EXPECT_EQ(pb.targets.size(), size_t(B * pb.seq_len));
+    EXPECT_EQ(pb.loss_mask.size(), size_t(B * pb.seq_len));
+    return;
+  }
+  EXPECT_GE(pb.dx, 1);
+  EXPECT_GE(pb.dy, 1);
+  EXPECT_EQ(pb.xs.size(), size_t(B * kK * pb.dx));
+  EXPECT_EQ(pb.ys.size(), size_t(B * kK * pb.dy));
+  if (pb.has_queries()) {
+    EXPECT_EQ(pb.xq.size(), pb.xs.size());
+    EXPECT_EQ(pb.yq.size(), pb.ys.size());
+  } else {
+    EXPECT_TRUE(pb.yq.empty());
+  }
+  EXPECT_EQ(pb.truth.size(), size_t(B * pb.truth_dim));
+  EXPECT_TRUE(pb.x_cov.empty() || pb.x_cov.size() == size_t(pb.dx * pb.dx));
+  for (const auto* v : {&pb.xs, &pb.ys, &pb.xq, &pb.yq, &pb.truth})
+    for (float f : *v) ASSERT_TRUE(std::isfinite(f)) << "non-finite value";
+  if (task.metric() == Metric::Accuracy) {
+    EXPECT_EQ(pb.loss, LossKind::Logistic);
+    for (const auto* v : {&pb.ys, &pb.yq})
+      for (float f : *v) ASSERT_TRUE(f == 1.f || f == -1.f) << "label " << f << " is not ±1";
+  }
+  EXPECT_GT(task.normalisation(), 0.0);
+}
+
+TEST(AllTasks, ShapesRangesAndBatchIndependence) {
+  for (const auto& info : task_registry()) {
+    const auto task = make_task(info.name, {});
+    const PromptBatch one7 = task->sample(kKey, 0, 7, kK);
+    check_batch(info, *task, one7, 7);
+    for (int64_t i = 0; i < 7; ++i) {
+      const PromptBatch one = task->sample(kKey, i, 1, kK);
+      check_batch(info, *task, one, 1);
+      auto slice = [&](const auto& v, int64_t per) {
+        using V = std::decay_t<decltype(v)>;
+        if (v.empty()) return V{};
+        return V(v.begin() + i * per, v.begin() + (i + 1) * per);
+      };
+      const int64_t nx = kK * one.dx, ny = kK * one.dy;
+      const bool same = slice(one7.xs, nx) == one.xs && slice(one7.ys, ny) == one.ys &&
+                        slice(one7.xq, nx) == one.xq && slice(one7.yq, ny) == one.yq &&
+                        slice(one7.truth, one.truth_dim) == one.truth &&
+                        slice(one7.tokens, one.seq_len) == one.tokens &&
+                        slice(one7.targets, one.seq_len) == one.targets;
+      EXPECT_TRUE(same) << info.name << ": prompt " << i
+                        << " differs between a batch of 1 and a batch of 7";
+    }
+  }
+}
+
+// Each parameter is changed to another valid value: for numbers the first candidate the task
+// accepts (a value refused for the defaults, e.g. active_dims below sparsity, is skipped), for
+// choices every other choice, for booleans the flip. The prompts (xs, ys, xq, yq, truth, tokens)
+// must change at K = 9 or, for parameters that act late in a prompt (e.g. a random prefix
+// longer than 9), at K = 41. 32 prompts, so that a weight moving a class probability changes some.
+TEST(AllTasks, NoParameterIsSilentlyIgnored) {
+  constexpr int64_t B = 32, kLong = 41;
+  for (const auto& info : task_registry()) {
+    for (const auto& spec : info.params) {
+      const std::string id = info.name + "." + spec.name;
+      if (kExceptions.count(id)) continue;
+      const Raw base = kContext.count(id) ? kContext.at(id) : Raw{};
+      const auto ref_task = make_task(info.name, base);
+      int accepted = 0;
+      std::string refused;
+      for (const auto& v : alternatives(spec)) {
+        Raw raw = base;
+        raw[spec.name] = v;
+        std::unique_ptr<Task> task;
+        PromptBatch alt;
+        try {
+          task = make_task(info.name, raw);
+          alt = task->sample(kKey, 0, B, kK);
+        } catch (const Error& e) {
+          if (spec.type == ParamType::Choice || spec.type == ParamType::Bool) {
+            if (!kRefusalsAllowed.count(id))
+              ADD_FAILURE() << id << "=" << v << " refused for the default K=" << kK << ": "
+                            << e.what();
+          }
+          refused += " " + v;
+          continue;
+        }
+        ++accepted;
+        bool differs = !same_prompts(ref_task->sample(kKey, 0, B, kK), alt);
+        if (!differs) {
+          try {
+            differs =
+                !same_prompts(ref_task->sample(kKey, 0, B, kLong), task->sample(kKey, 0, B, kLong));
+          } catch (const Error&) {
+          }
+        }
+        EXPECT_TRUE(differs) << id << "=" << v << " (default " << to_string(spec.def)
+                             << ") had no effect at K=" << kK << " or K=" << kLong;
+        if (spec.type == ParamType::Int || spec.type == ParamType::Real) break;
+      }
+      EXPECT_GT(accepted, 0) << id
+                             << ": no alternative value tried was accepted (refused:" << refused
+                             << ")";
+    }
+  }
+}
+
+// Every exception names a parameter that exists, so a stale entry cannot hide a new parameter.
+TEST(AllTasks, ExceptionListsNameRealParameters) {
+  std::vector<std::string> ids;
+  for (const auto& e : kExceptions) ids.push_back(e.first);
+  for (const auto& e : kRefusalsAllowed) ids.push_back(e.first);
+  for (const auto& e : kContext) ids.push_back(e.first);
+  for (const auto& id : ids) {
+    const auto dot = id.find('.');
+    bool found = false;
+    for (const auto& info : task_registry())
+      if (info.name == id.substr(0, dot))
+        for (const auto& s : info.params) found |= s.name == id.substr(dot + 1);
+    EXPECT_TRUE(found) << id << " is not a registered parameter";
+  }
+}
+
+}  // namespace
+}  // namespace icl
