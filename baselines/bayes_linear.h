@@ -11,8 +11,22 @@
 #include <Eigen/Dense>
 #include <cmath>
 #include <numbers>
+#include <string>
+
+#include "core/error.h"
+#include "core/params.h"
 
 namespace icl {
+
+// The noise variance a posterior-mixture baseline uses: noise_std² + jitter. Evidence weights of
+// noiseless data are degenerate, so a zero total is an error naming the baseline.
+inline double evidence_noise_var(const ParamSet& p, const std::string& baseline) {
+  const double v = p.r("noise_std") * p.r("noise_std") + p.r("jitter");
+  if (v <= 0.0)
+    fail("{}: noise_std = 0 needs jitter > 0 (the evidence of noiseless data is degenerate)",
+         baseline);
+  return v;
+}
 
 class BayesRidge {
  public:

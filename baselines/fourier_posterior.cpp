@@ -106,11 +106,7 @@ class FourierMixturePosterior final : public FourierBaseline {
  public:
   FourierMixturePosterior(const ParamSet& p, const std::string& label)
       : FourierBaseline("fourier_mixture_posterior", p, label),
-        noise_var_(p.r("noise_std") * p.r("noise_std") + p.r("jitter")) {
-    if (noise_var_ <= 0.0)
-      fail("{}: noise_std = 0 needs jitter > 0 (the evidence of noiseless data is degenerate)",
-           name());
-  }
+        noise_var_(evidence_noise_var(p, "fourier_mixture_posterior")) {}
 
  private:
   void predict_prompt(const PromptView& p, float* out) const override {

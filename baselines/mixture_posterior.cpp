@@ -27,11 +27,7 @@ class GmmPosterior final : public Baseline {
         centre_std_(p.r("centre_std")),
         w_std_(p.r("w_std")),
         mixing_(p.r("mixing")),
-        noise_var_(p.r("noise_std") * p.r("noise_std") + p.r("jitter")) {
-    if (noise_var_ <= 0.0)
-      fail("{}: noise_std = 0 needs jitter > 0 (the evidence of noiseless data is degenerate)",
-           name());
-  }
+        noise_var_(evidence_noise_var(p, "gmm_posterior")) {}
 
  private:
   void predict_prompt(const PromptView& p, float* out) const override {

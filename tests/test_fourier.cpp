@@ -18,6 +18,7 @@
 #include "eval/spectrum.h"
 #include "io/h5.h"
 #include "tasks/fourier.h"
+#include "tests/stats.h"
 
 namespace icl {
 namespace {
@@ -46,14 +47,7 @@ Vec phi(const PromptBatch& pb, int64_t b, int64_t k, int64_t n, bool intercept, 
   return v;
 }
 
-// Mean of v and its standard error.
-std::pair<double, double> mean_se(const std::vector<double>& v) {
-  double m = 0, s = 0;
-  for (double x : v) m += x;
-  m /= double(v.size());
-  for (double x : v) s += (x - m) * (x - m);
-  return {m, std::sqrt(s / double(v.size() - 1) / double(v.size()))};
-}
+using icl::test::mean_se;
 
 // ------------------------------------------------------------------------------------------------
 // Tasks.

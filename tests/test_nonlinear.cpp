@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "eval/evaluate.h"
 #include "tasks/task.h"
+#include "tests/stats.h"
 
 namespace icl {
 namespace {
@@ -121,14 +122,7 @@ TEST(NonlinearTasks, PromptDependsOnlyOnItsIndexAndLongerPromptsExtendShorterOne
   }
 }
 
-// Mean of per-prompt values and its standard error.
-std::pair<double, double> mean_se(const std::vector<double>& v) {
-  double m = 0, s = 0;
-  for (double x : v) m += x;
-  m /= double(v.size());
-  for (double x : v) s += (x - m) * (x - m);
-  return {m, std::sqrt(s / double(v.size() - 1) / double(v.size()))};
-}
+using icl::test::mean_se;
 
 // E y = 0 and E y² = (active dims) for the quadratic and the ReLU net (Garg's normalisation makes
 // both d at full dimension): E[(x∘x·w)²]/3 = Σ E w_i² E x_i⁴ / 3, and for the net
