@@ -2,14 +2,12 @@
 // from the incremental QR: O(d²) per added example instead of a fresh fit per prefix.
 #include "baselines/baseline.h"
 #include "baselines/incremental_qr.h"
+#include "baselines/min_norm_least_squares.h"
 
 namespace icl {
 namespace {
 
-// Minimum-norm least squares. The context inputs span a subspace with orthonormal basis Q (d×r);
-// in those coordinates the problem has full column rank and its solution c gives ŵ = Q c, the
-// minimum-norm minimiser. A new input adds a basis direction when its component outside span(Q)
-// exceeds rcond·‖x‖ (inputs are float32, so smaller components are rounding).
+// Minimum-norm least squares on the inputs (baselines/min_norm_least_squares.h).
 class LeastSquares final : public Baseline {
  public:
   LeastSquares(const ParamSet& p, const std::string& label)
@@ -18,32 +16,43 @@ class LeastSquares final : public Baseline {
  private:
   void predict_prompt(const PromptView& p, float* out) const override {
     const int64_t K = p.pb.n_examples, d = p.pb.dx;
-    MatD basis(d, d);  // first r columns: orthonormal basis of the inputs so far
-    IncrementalQR qr(d, 0, 0.0);
-    VecD x(d), res(d), coords(d), w = VecD::Zero(d);  // w = Q c, the minimum-norm solution
-    int64_t r = 0;
+    MinNormLeastSquares ls(d, rcond_);
+    VecD x(d);
     for (int64_t k = 0; k < K; ++k) {
-      out[k] = float(p.query_into(k, res).dot(w));
-      p.x_into(k, x);
-      if (r < d) {  // with a full basis every input is spanned
-        const auto q = basis.leftCols(r);
-        coords.head(r).noalias() = q.transpose() * x;
-        res = x;
-        res.noalias() -= q * coords.head(r);
-        coords.head(r).noalias() = q.transpose() * res;  // second pass: orthogonal to rounding
-        res.noalias() -= q * coords.head(r);
-        const double rn = res.norm();
-        if (rn > rcond_ * x.norm()) {
-          basis.col(r++) = res / rn;
-          qr.grow();
-        }
-      }
-      if (r == 0) continue;  // x = 0 so far: nothing to learn from
-      coords.head(r).noalias() = basis.leftCols(r).transpose() * x;
-      qr.add_row(coords, p.y(k));
-      w.noalias() = basis.leftCols(r) * qr.solve().head(r);
+      out[k] = float(ls.predict(p.query_into(k, x)));
+      ls.add(p.x_into(k, x), p.y(k));
     }
   }
+  double rcond_;
+};
+
+// Minimum-norm least squares on the window's stacked inputs φ_k = (x_k, x_{k−1}, …, x_{k−W+1})
+// (zeros before the prompt starts): the exact learner of sliding_window_regression, whose labels
+// are linear in φ_k. Exact once the examples' φ span the W·d-dimensional space.
+class WindowLeastSquares final : public Baseline {
+ public:
+  WindowLeastSquares(const ParamSet& p, const std::string& label)
+      : Baseline("window_least_squares", p, label), window_(p.i("window")), rcond_(p.r("rcond")) {}
+
+ private:
+  void predict_prompt(const PromptView& p, float* out) const override {
+    const int64_t K = p.pb.n_examples, d = p.pb.dx;
+    MinNormLeastSquares ls(window_ * d, rcond_);
+    VecD phi(window_ * d), x(d);
+    // φ of example k with its own input `own` (the query when predicting, x_k when learning).
+    auto stack = [&](int64_t k, const VecD& own) -> const VecD& {
+      phi.head(d) = own;
+      for (int64_t j = 1; j < window_; ++j)
+        phi.segment(j * d, d) = k - j >= 0 ? p.x_into(k - j, x) : VecD::Zero(d).eval();
+      return phi;
+    };
+    VecD own(d);
+    for (int64_t k = 0; k < K; ++k) {
+      out[k] = float(ls.predict(stack(k, p.query_into(k, own))));
+      ls.add(stack(k, p.x_into(k, own)), p.y(k));
+    }
+  }
+  int64_t window_;
   double rcond_;
 };
 
@@ -73,6 +82,14 @@ void register_least_squares(std::vector<BaselineInfo>& r) {
   r.push_back(baseline_info<LeastSquares>(
       "least_squares", "minimum-norm least squares on the examples so far (0 with no examples)",
       {ParamSpec::real("rcond", 1e-6, "relative size below which an input adds no new direction",
+                       0.0, 1.0)}));
+  r.push_back(baseline_info<WindowLeastSquares>(
+      "window_least_squares",
+      "minimum-norm least squares on the stacked inputs of a sliding window (x_k, …, x_{k−W+1})",
+      {ParamSpec::integer("window", 3,
+                          "window length W (must match the sliding_window_regression task's)", 1,
+                          4096),
+       ParamSpec::real("rcond", 1e-6, "relative size below which an input adds no new direction",
                        0.0, 1.0)}));
   r.push_back(baseline_info<Ridge>(
       "ridge", "ridge regression argmin ‖Xw − y‖² + λ‖w‖² (Bayes-optimal with λ = σ²/τ²)",

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 
+#include "baselines/baseline.h"
 #include "core/error.h"
 #include "tasks/task.h"
 
@@ -139,6 +140,36 @@ TEST(SequentialTask, BadParametersAreOneLineErrors) {
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
     }
   }
+}
+
+// The exact learner: minimum-norm least squares on the stacked window inputs equals an
+// independent pseudo-inverse solve on every prefix, and is exact once the W·d-dimensional
+// window features are determined (noiseless, p = 0).
+TEST(SequentialTask, WindowLeastSquaresIsTheExactLearner) {
+  const int64_t d = 3, W = 2, K = 14, n = W * d;
+  const PromptBatch pb = sample({{"d", "3"}, {"window", "2"}}, 0, 6, K);
+  const auto ls = make_baseline("window_least_squares", {{"window", "2"}});
+  const std::vector<float> pred = ls->predict(pb);
+  for (int64_t b = 0; b < 6; ++b) {
+    Eigen::MatrixXd phi = Eigen::MatrixXd::Zero(K, n);
+    Eigen::VectorXd y(K);
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < W && j <= k; ++j)
+        for (int64_t i = 0; i < d; ++i) phi(k, j * d + i) = pb.x(b, k - j)[i];
+      y(k) = *pb.y(b, k);
+    }
+    for (int64_t k = 1; k < K; ++k) {
+      const Eigen::VectorXd w = phi.topRows(k).completeOrthogonalDecomposition().solve(y.head(k));
+      const double want = phi.row(k).dot(w);
+      EXPECT_NEAR(pred[size_t(b * K + k)], want, 1e-4 * (1 + std::abs(want)))
+          << "prompt " << b << " k " << k;
+      if (k >= n) {
+        EXPECT_NEAR(pred[size_t(b * K + k)], y(k), 1e-4 * (1 + std::abs(y(k))));
+      }
+    }
+    EXPECT_EQ(pred[size_t(b * K)], 0.f);
+  }
+  EXPECT_THROW(make_baseline("window_least_squares", {{"window", "0"}}), Error);
 }
 
 }  // namespace
