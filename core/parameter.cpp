@@ -47,10 +47,8 @@ void ParameterStore::zero_grad() {
 }
 
 void ParameterStore::to_device(CudaContext& ctx) {
-  if (on_device()) {
-    ICL_ASSERT(ctx_ == &ctx);
-    // Host values changed (a checkpoint was read): copy them up again.
-  }
+  // A second call (host values changed, e.g. a checkpoint was read) copies them up again.
+  ICL_ASSERT(!on_device() || ctx_ == &ctx);
   int64_t n = 0;
   for (const auto& p : params_) n += padded(p->shape.numel());
   if (!on_device()) {

@@ -148,7 +148,6 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
     model_predictor = std::make_unique<ModelPredictor>(*model, model->name());
     predictors.push_back(model_predictor.get());
-    model->parameters().to_host();
     if (until < cfg.train.steps) {  // stopped early: the checkpoint is the result
       write_run_attrs(out.root(), info);
       write_train_log(out.root(), state.log);

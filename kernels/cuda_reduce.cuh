@@ -3,6 +3,7 @@
 // atomics, and every order of summation depends only on the shapes, so reruns are bit-identical.
 //
 //   warp_sum(v)          butterfly of shuffles: every lane ends with the same bits
+//   row_blocks(N)        blocks of kRowsPerBlock warps for kernels with one warp per row
 //   block_sum(v, sh)     fixed halving tree over a power-of-two block; valid in thread 0
 //   column_sums(...)     out_t[c] += Σ_r term_t(r, c) over the rows of an [N, C] array, for up to
 //                        Terms outputs at once (bias gradients, dγ and dβ of the norms)
@@ -27,6 +28,10 @@ __device__ inline float warp_sum(float v) {
     v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
+
+// Warp-per-row kernels (the norms): kRowsPerBlock warps, one row each, share a block.
+constexpr int kRowsPerBlock = 8;
+inline unsigned row_blocks(int64_t N) { return unsigned((N + kRowsPerBlock - 1) / kRowsPerBlock); }
 
 template <class T>
 __device__ T block_sum(T v, T* sh) {

@@ -13,11 +13,10 @@ namespace icl::cuda {
 
 namespace {
 
+using reduce::kRowsPerBlock;
 using reduce::kWarp;
+using reduce::row_blocks;
 using reduce::warp_sum;
-constexpr int kRowsPerBlock = 8;  // warps (rows) per block of the row kernels
-
-unsigned row_blocks(int64_t N) { return unsigned((N + kRowsPerBlock - 1) / kRowsPerBlock); }
 
 // With kAdd the row is first formed as s = a + b (written out, then re-read by the same lane);
 // without it the row is a itself and s, b are unused.

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "io/config.h"
 #include "tasks/task.h"
+#include "tests/errors.h"
 
 namespace icl {
 namespace {
@@ -25,16 +26,7 @@ namespace fs = std::filesystem;
 using testing::HasSubstr;
 using testing::Not;
 
-// The message of the icl::Error that f throws; a test failure (and "") when it throws none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an icl::Error";
-  return "";
-}
+using test::error_of;
 
 // Points config_dir() at the source tree for the duration of a test (unsets ICL_CONFIGS), so the
 // tree is what gets checked whatever the environment says.

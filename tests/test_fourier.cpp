@@ -18,6 +18,7 @@
 #include "eval/spectrum.h"
 #include "io/h5.h"
 #include "tasks/fourier.h"
+#include "tests/errors.h"
 #include "tests/stats.h"
 
 namespace icl {
@@ -31,14 +32,7 @@ PromptBatch sample(const std::string& task, const Raw& p, int64_t B, int64_t K, 
   return make_task(task, p)->sample({seed, stream_id("fourier-test")}, 0, B, K);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // Features of example k of prompt b under frequency n.
 Vec phi(const PromptBatch& pb, int64_t b, int64_t k, int64_t n, bool intercept, double L = 5.0) {

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "eval/evaluate.h"
 #include "tasks/task.h"
+#include "tests/errors.h"
 #include "tests/stats.h"
 
 namespace icl {
@@ -32,15 +33,7 @@ PromptBatch sample(const std::string& name, const Raw& p, int64_t first, int64_t
   return make_task(name, p)->sample(key, first, B, K);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an icl::Error";
-  return "";
-}
+using test::error_of;
 
 // The published functions, evaluated from a prompt's truth in double precision.
 double quadratic(const float* t, const float* x, int64_t d) {

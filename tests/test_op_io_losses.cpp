@@ -8,6 +8,7 @@
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
 #include "kernels/select.h"
+#include "tests/errors.h"
 #include "tests/op_harness.h"
 #include "train/adamw.h"
 
@@ -164,15 +165,7 @@ Var weighted_sum(Graph& g, Var y) {
   return loss;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 // ---------------------------------------------------------------------------------------------
 // Embedding
@@ -558,9 +551,7 @@ TEST(AdamW, StepOnParametersMatchesReferenceAndDecaysOnlyWhereAsked) {
   Rng rng({4, stream_id("adamw store")}, 0);
   for (auto* p : {&w, &b})
     for (auto& x : p->value) x = float(rng.normal());
-  auto as_double = [](const AlignedFloats& f) {
-    return std::vector<double>(f.begin(), f.end());
-  };
+  auto as_double = [](const AlignedFloats& f) { return std::vector<double>(f.begin(), f.end()); };
   RefAdamW rw{as_double(w.value), std::vector<double>(20, 0.0), std::vector<double>(20, 0.0)};
   RefAdamW rb{as_double(b.value), std::vector<double>(5, 0.0), std::vector<double>(5, 0.0)};
   AdamW cfg;

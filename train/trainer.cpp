@@ -79,6 +79,15 @@ const Task& Trainer::task_at(int64_t step) {
   return *task_;
 }
 
+namespace {
+// A non-finite loss or gradient norm stops training; the caller has not saved the bad step.
+void check_finite(int64_t s, double loss, double norm) {
+  if (!std::isfinite(loss) || !std::isfinite(norm))
+    fail("training diverged at step {}: loss {}, gradient norm {}; the last checkpoint is kept",
+         s + 1, loss, norm);
+}
+}  // namespace
+
 // Copies into pb's existing buffers, so that their addresses stay put while the shapes do.
 void Trainer::sample_into(PromptBatch& pb, int64_t s) {
   const int64_t B = cfg_.train.batch_size, K = cfg_.train.points.at(s);
@@ -127,9 +136,7 @@ double Trainer::cpu_step(int64_t s, double* grad_norm) {
   const double norm =
       tc.grad_clip > 0 ? clip_grad_norm(store, tc.grad_clip) : global_grad_norm(store);
   if (grad_norm) *grad_norm = norm;
-  if (!std::isfinite(value) || !std::isfinite(norm))
-    fail("training diverged at step {}: loss {}, gradient norm {}; the last checkpoint is kept",
-         s + 1, value, norm);
+  check_finite(s, value, norm);
   AdamW opt;
   opt.beta1 = tc.beta1;
   opt.beta2 = tc.beta2;
@@ -195,9 +202,7 @@ double Trainer::gpu_finish(int64_t s, double* grad_norm) {
   G.ctx.synchronize();
   const double value = G.pinned->loss, norm = G.pinned->norm;
   if (grad_norm) *grad_norm = norm;
-  if (!std::isfinite(value) || !std::isfinite(norm))
-    fail("training diverged at step {}: loss {}, gradient norm {}; the last checkpoint is kept",
-         s + 1, value, norm);
+  check_finite(s, value, norm);
   return value;
 }
 
