@@ -84,8 +84,10 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
     tn["eps"] = t.eps;
     tn["grad_clip"] = t.grad_clip;
     const bool dims = make_task(cfg.task.name, cfg.task.params)->params().has("active_dims");
-    for (const auto& [key, r] : {std::pair{"dims", t.dims}, std::pair{"points", t.points}}) {
-      if (std::string(key) == "dims" && !dims) continue;
+    std::vector<std::pair<std::string, Ramp>> ramps{{"dims", t.dims}, {"points", t.points}};
+    ramps.insert(ramps.end(), t.task_ramps.begin(), t.task_ramps.end());
+    for (const auto& [key, r] : ramps) {
+      if (key == "dims" && !dims) continue;
       tn["curriculum"][key]["start"] = r.start;
       tn["curriculum"][key]["end"] = r.end;
       tn["curriculum"][key]["inc"] = r.inc;

@@ -246,13 +246,33 @@ TrainConfig parse_train(const YAML::Node& n, const ComponentConfig& task, int64_
   const bool has_dims = probe->params().has("active_dims") && probe->params().has("d");
   const int64_t d = has_dims ? probe->params().i("d") : 0;
   const YAML::Node cur = n["curriculum"];
-  if (cur) check_keys(cur, "train.curriculum", {"dims", "points"});
+  if (cur && !cur.IsMap()) fail("train.curriculum: expected a map, got {}", kind_of(cur));
+  // Besides dims and points, any integer parameter of the task can ramp; each value the ramp
+  // takes must itself be a valid parameter (checked at both ends, the ramp being monotone).
+  std::vector<std::string> allowed{"dims", "points"};
+  const TaskInfo& info = find_task(task.name);
+  for (const auto& spec : info.params)
+    if (spec.type == ParamType::Int && spec.name != "active_dims" && spec.name != "d")
+      allowed.push_back(spec.name);
+  if (cur) check_keys(cur, "train.curriculum", allowed);
   if (cur && cur["dims"] && !has_dims)
     fail("train.curriculum.dims: task {} has no active_dims parameter to ramp", task.name);
   t.dims = parse_ramp(cur ? cur["dims"] : YAML::Node(), "train.curriculum.dims", d);
   t.points = parse_ramp(cur ? cur["points"] : YAML::Node(), "train.curriculum.points", examples);
   if (has_dims && t.dims.end > d)
     fail("train.curriculum.dims.end: must be <= task.d = {}, got {}", d, t.dims.end);
+  for (size_t i = 2; cur && i < allowed.size(); ++i) {
+    const std::string& key = allowed[i];
+    if (!cur[key]) continue;
+    const std::string where = "train.curriculum." + key;
+    const Ramp r = parse_ramp(cur[key], where, probe->params().i(key));
+    for (const int64_t v : {r.start, r.end}) {
+      RawParams p = task.params;
+      p[key] = std::to_string(v);
+      make_task(task.name, p, "train.curriculum");
+    }
+    t.task_ramps[key] = r;
+  }
   return t;
 }
 

@@ -330,6 +330,31 @@ TEST(ConfigParse, UnknownBaselineAndBadBaselineParameter) {
   EXPECT_THAT(msg, HasSubstr("got 0"));
 }
 
+TEST(ConfigParse, CurriculumOnAnyIntegerTaskParameter) {
+  const std::string head =
+      "task: {name: fourier_series, N: 4}\n"
+      "eval: {prompts: 8, examples: 9}\n"
+      "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n";
+  const BenchmarkConfig cfg =
+      parse(head + "train: {curriculum: {N: {start: 1, end: 4, inc: 1, every: 10}}}\n");
+  ASSERT_EQ(cfg.train.task_ramps.count("N"), 1u);
+  EXPECT_EQ(cfg.train.task_ramps.at("N").at(0), 1);
+  EXPECT_EQ(cfg.train.task_ramps.at("N").at(25), 3);
+  EXPECT_EQ(cfg.train.task_ramps.at("N").at(1000), 4);
+  // Only integer task parameters ramp; the error lists them.
+  std::string msg = error_of([&] { parse(head + "train: {curriculum: {L: {start: 1}}}\n"); });
+  EXPECT_THAT(msg, HasSubstr("train.curriculum"));
+  EXPECT_THAT(msg, HasSubstr("unknown key 'L'"));
+  EXPECT_THAT(msg, HasSubstr("N"));
+  // Every value the ramp takes must be a valid parameter value.
+  msg = error_of([&] {
+    parse(head + "train: {curriculum: {N: {start: 1, end: 100000, inc: 1, every: 10}}}\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("train.curriculum.N"));
+  msg = error_of([&] { parse(head + "train: {curriculum: {N: {start: 5, end: 1, inc: 1}}}\n"); });
+  EXPECT_THAT(msg, HasSubstr("never reaches end"));
+}
+
 TEST(ConfigParse, ErrorsAreOneLine) {
   for (const char* yaml : {
            "eval: {prompts: 8}\n",

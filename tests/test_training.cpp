@@ -37,6 +37,42 @@ TEST(Training, HalfPlusResumePlusHalfEqualsWhole) {
     EXPECT_EQ(params(d / "whole.h5", g), params(d / "resumed.h5", g)) << g;
 }
 
+// A curriculum on a task parameter other than the dimensions (Panwar et al. ramp the maximum
+// frequency of their Fourier series): the ramp changes what is trained on, and a resumed run
+// follows it exactly.
+TEST(Training, TaskParameterCurriculumResumesExactly) {
+  Dir d("ramp");
+  std::ofstream(d / "fourier.yaml")
+      << "task: {name: fourier_series, N: 3}\n"
+         "eval: {prompts: 16, examples: 7, bootstrap: 20}\n"
+         "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n"
+         "train: {steps: 12, batch_size: 4, eval_every: 6, eval_prompts: 8, checkpoint_every: 4,\n"
+         "        curriculum: {N: {start: 1, end: 3, inc: 1, every: 4}}}\n";
+  auto fourier = [&](const std::vector<std::string>& o, const std::string& out,
+                     const std::string& resume = "", int64_t until = 0) {
+    const BenchmarkConfig cfg = load_benchmark(d / "fourier.yaml", o);
+    AtomicH5Output file(out);
+    RunOptions ro;
+    ro.progress = false;
+    ro.resume = resume;
+    ro.until = until;
+    run_benchmark(cfg, file, ro);
+  };
+  fourier({}, d / "whole.h5");
+  fourier({}, d / "half.h5", "", 6);
+  fourier({}, d / "resumed.h5", d / "half.h5");
+  const std::vector<double> whole = losses(d / "whole.h5");
+  EXPECT_EQ(whole, losses(d / "resumed.h5"));
+  fourier({"train.curriculum.N.start=3"}, d / "fixed.h5");
+  const std::vector<double> fixed = losses(d / "fixed.h5");
+  ASSERT_EQ(fixed.size(), 12u);
+  // Same prompts stream and model: the first 8 steps (N = 1, 2) differ, the last 4 (N = 3) start
+  // from different weights, so all differ; the resolved config records the ramp.
+  for (size_t i = 0; i < 4; ++i) EXPECT_NE(whole[i], fixed[i]) << i;
+  const h5::Handle f = h5::open_file(d / "whole.h5");
+  EXPECT_NE(h5::read_attr_string(f.id(), "config").find("every: 4"), std::string::npos);
+}
+
 TEST(Training, CheckpointsAreWrittenAsTrainingGoes) {
   Dir d("periodic");
   run({}, d / "r.h5", "", 9);  // checkpoint_every = 4: the file holds step 9 (the stop)

@@ -69,12 +69,16 @@ Trainer::Trainer(const BenchmarkConfig& cfg, Model& model)
 Trainer::~Trainer() = default;
 
 const Task& Trainer::task_at(int64_t step) {
-  const int64_t dims = ramps_dims_ ? cfg_.train.dims.at(step) : 0;
-  if (!task_ || dims != task_dims_) {
+  std::vector<int64_t> values;
+  if (ramps_dims_) values.push_back(cfg_.train.dims.at(step));
+  for (const auto& [name, ramp] : cfg_.train.task_ramps) values.push_back(ramp.at(step));
+  if (!task_ || values != task_values_) {
     RawParams p = cfg_.task.params;
-    if (ramps_dims_) p["active_dims"] = std::to_string(dims);
+    size_t i = 0;
+    if (ramps_dims_) p["active_dims"] = std::to_string(values[i++]);
+    for (const auto& [name, ramp] : cfg_.train.task_ramps) p[name] = std::to_string(values[i++]);
     task_ = make_task(cfg_.task.name, p);
-    task_dims_ = dims;
+    task_values_ = std::move(values);
   }
   return *task_;
 }
@@ -247,9 +251,14 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
       st.log.eval_step.push_back(st.step);
       st.log.eval_error.push_back(last_eval);
     }
-    if (progress)
-      bar.update(st.step, fmt::format("loss {:.4f}  eval {:.4f}  K={} dims={}", loss, last_eval,
-                                      tc.points.at(st.step - 1), tc.dims.at(st.step - 1)));
+    if (progress) {
+      std::string line =
+          fmt::format("loss {:.4f}  eval {:.4f}  K={}", loss, last_eval, tc.points.at(st.step - 1));
+      if (ramps_dims_) line.append(fmt::format(" dims={}", tc.dims.at(st.step - 1)));
+      for (const auto& [name, ramp] : tc.task_ramps)
+        line.append(fmt::format(" {}={}", name, ramp.at(st.step - 1)));
+      bar.update(st.step, line);
+    }
     if (st.step % tc.checkpoint_every == 0 || st.step == until) save(st);
   }
   if (progress) bar.finish(fmt::format("eval {:.4f}", last_eval));

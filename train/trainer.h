@@ -56,7 +56,7 @@ class Trainer {
  private:
   struct Gpu;  // device-side state of the CUDA path
   double eval_error();
-  const Task& task_at(int64_t step);  // the task with the curriculum's active dimensions
+  const Task& task_at(int64_t step);  // the task with the curriculum's values at this step
   void sample_into(PromptBatch& pb, int64_t step);
   double cpu_step(int64_t s, double* grad_norm);
   // GPU: enqueue step s on the prompts in gpu_->staged; finish() waits and checks it.
@@ -67,9 +67,9 @@ class Trainer {
   const BenchmarkConfig& cfg_;
   Model& model_;
   std::unique_ptr<Arena> arena_;
-  bool ramps_dims_;             // the task has active_dims for the curriculum to set
-  std::unique_ptr<Task> task_;  // built for task_dims_; rebuilt only when the curriculum moves
-  int64_t task_dims_ = -1;
+  bool ramps_dims_;                   // the task has active_dims for the curriculum to set
+  std::unique_ptr<Task> task_;        // rebuilt only when the curriculum moves
+  std::vector<int64_t> task_values_;  // the ramped parameters task_ was built with
   std::unique_ptr<Gpu> gpu_;
   std::unique_ptr<ModelPredictor> eval_predictor_;
   int64_t replays_ = 0;
