@@ -17,6 +17,7 @@ void register_lasso(std::vector<BaselineInfo>& r);
 void register_cart(std::vector<BaselineInfo>& r);
 void register_mlp_gd(std::vector<BaselineInfo>& r);
 void register_boolean_learners(std::vector<BaselineInfo>& r);
+void register_softmax_gd(std::vector<BaselineInfo>& r);
 
 const std::vector<BaselineInfo>& baseline_registry() {
   static const std::vector<BaselineInfo> registry = [] {
@@ -31,6 +32,7 @@ const std::vector<BaselineInfo>& baseline_registry() {
     register_cart(r);
     register_mlp_gd(r);
     register_boolean_learners(r);
+    register_softmax_gd(r);
     return r;
   }();
   return registry;

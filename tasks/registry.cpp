@@ -10,6 +10,7 @@ void register_fourier(std::vector<TaskInfo>& r);
 void register_gaussian_mixture_regression(std::vector<TaskInfo>& r);
 void register_nonlinear_regression(std::vector<TaskInfo>& r);
 void register_sequential(std::vector<TaskInfo>& r);
+void register_softmax_regression(std::vector<TaskInfo>& r);
 void register_mixture(std::vector<TaskInfo>& r);  // lists the tasks registered before it
 void register_boolean(std::vector<TaskInfo>& r);
 
@@ -21,6 +22,7 @@ const std::vector<TaskInfo>& task_registry() {
     register_gaussian_mixture_regression(r);
     register_nonlinear_regression(r);
     register_sequential(r);
+    register_softmax_regression(r);
     register_boolean(r);
     register_mixture(r);  // keep last: its components are the tasks registered above
     return r;
