@@ -308,12 +308,14 @@ class BooleanTask final : public Task {
         for (const auto& w : f.rows) teaching_rows(w, true, teach);
     }
 
-    // Every example takes the same number of words, in this order: n signs, the forcing coin (a
-    // uniform: two words), the noise coin (two words), nearest_neighbour's label coin (one word).
+    // Every example takes the same number of words, in this order: the n signs (bit i % 32 of
+    // word i / 32), the forcing coin (a uniform: two words), the noise coin (two words),
+    // nearest_neighbour's label coin (one word).
     // So the words of all K examples are fetched in one next_u32s call (the same stream as drawing
     // example by example, but Philox runs on many counters at once) and decoded below.
     const bool nn = kind_ == Kind::NearestNeighbour;
-    const int64_t per = n_ + (forces() ? 2 : 0) + 2 + (nn ? 1 : 0);
+    const int64_t sign_words = (n_ + 31) / 32;
+    const int64_t per = sign_words + (forces() ? 2 : 0) + 2 + (nn ? 1 : 0);
     // Scratch reused across the prompts a thread generates: no allocation per prompt.
     thread_local std::vector<uint32_t> words;
     thread_local std::vector<int> xs, ys, label_coins;  // xs [K, n]; ys noiseless ±1
@@ -328,8 +330,10 @@ class BooleanTask final : public Task {
     for (int64_t k = 0; k < K; ++k) {
       const uint32_t* w = words.data() + k * per;
       int* x = xs.data() + k * n_;
-      for (int64_t i = 0; i < n_; ++i) x[i] = (w[i] & 1u) ? 1 : -1;
-      const uint32_t* coin = w + n_;
+      // Arithmetic, not a branch: the bits are coin flips, so a branch would mispredict half the
+      // time.
+      for (int64_t i = 0; i < n_; ++i) x[i] = 2 * int((w[i >> 5] >> (i & 31)) & 1u) - 1;
+      const uint32_t* coin = w + sign_words;
       bool forced = false;
       if (forces()) {
         forced = Rng::uniform_from(coin[0], coin[1]) < force_;  // rng.bernoulli(force_)

@@ -11,8 +11,7 @@
 // false` reproduces that, the default keeps a_0 as in the fixed-N class and TASKS.md. With the
 // scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
 //
-// Their curriculum ramps max_frequency 1 → 10; the trainer here ramps only `active_dims` of tasks
-// with a `d`, so configs train at fixed N (the points curriculum works as usual).
+// Their curriculum ramps max_frequency 1 → 10: `train.curriculum.N` (configs/panwar2024).
 //
 // truth: [a_0, a_1..a_N, b_1..b_N, N_prompt] with the 1/√N_prompt scaling applied (f(x) =
 // truth[0..2N] · features(x), tasks/fourier.h), zero above the prompt's frequency.
