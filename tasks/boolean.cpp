@@ -49,6 +49,7 @@
 // truth: the weights w (n values; literals as ±1, parity/sparse_parity the indicator of S),
 // sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -268,11 +269,78 @@ class BooleanTask final : public Task {
     return kind_ == Kind::Conjunction || kind_ == Kind::Disjunction ||
            kind_ == Kind::SparseDisjunction || kind_ == Kind::Dnf || kind_ == Kind::Cnf;
   }
-  void force(const Function& f, int* x) const {
+  void force(int row, int64_t words, const std::vector<uint32_t>& pos,
+             const std::vector<uint32_t>& neg, std::vector<uint32_t>& bits) const {
     const bool make_true = kind_ == Kind::Conjunction || kind_ == Kind::Dnf;
-    const auto& w = f.rows[size_t(f.forced_row)];
-    for (int64_t i = 0; i < n_; ++i)
-      if (w[size_t(i)] != 0) x[i] = make_true ? w[size_t(i)] : -w[size_t(i)];
+    const uint32_t* p = pos.data() + row * words;
+    const uint32_t* q = neg.data() + row * words;
+    for (int64_t j = 0; j < words; ++j)
+      bits[size_t(j)] =
+          make_true ? (bits[size_t(j)] | p[j]) & ~q[j] : (bits[size_t(j)] & ~p[j]) | q[j];
+  }
+
+  // Classes whose labels depend only on which literals hold (everything but the threshold
+  // classes and nearest_neighbour).
+  bool by_masks() const {
+    return kind_ != Kind::Majority && kind_ != Kind::SparseThreshold &&
+           kind_ != Kind::IntegerHalfspace && kind_ != Kind::NearestNeighbour;
+  }
+  // pos/neg [rows, words]: bit i set where the row's weight i is positive/negative.
+  void row_masks(const Function& f, int64_t words, std::vector<uint32_t>& pos,
+                 std::vector<uint32_t>& neg) const {
+    pos.assign(f.rows.size() * size_t(words), 0u);
+    neg.assign(f.rows.size() * size_t(words), 0u);
+    for (size_t r = 0; r < f.rows.size(); ++r)
+      for (int64_t i = 0; i < n_; ++i) {
+        const size_t j = r * size_t(words) + size_t(i >> 5);
+        if (f.rows[r][size_t(i)] > 0) pos[j] |= 1u << (i & 31);
+        if (f.rows[r][size_t(i)] < 0) neg[j] |= 1u << (i & 31);
+      }
+  }
+  // label() for the literal classes, from the sign bits.
+  bool mask_label(const Function& f, int64_t words, const std::vector<uint32_t>& pos,
+                  const std::vector<uint32_t>& neg, const std::vector<uint32_t>& bits) const {
+    auto conj = [&](size_t r) {  // every positive literal's bit set, every negative one's clear
+      uint32_t miss = 0;
+      for (int64_t j = 0; j < words; ++j) {
+        const size_t o = r * size_t(words) + size_t(j);
+        miss |= (pos[o] & ~bits[size_t(j)]) | (neg[o] & bits[size_t(j)]);
+      }
+      return miss == 0;
+    };
+    auto disj = [&](size_t r) {  // some literal holds
+      uint32_t hit = 0;
+      for (int64_t j = 0; j < words; ++j) {
+        const size_t o = r * size_t(words) + size_t(j);
+        hit |= (pos[o] & bits[size_t(j)]) | (neg[o] & ~bits[size_t(j)]);
+      }
+      return hit != 0;
+    };
+    switch (kind_) {
+      case Kind::Conjunction:
+        return conj(0);
+      case Kind::Disjunction:
+      case Kind::SparseDisjunction:
+        return disj(0);
+      case Kind::Dnf:
+        for (size_t r = 0; r < f.rows.size(); ++r)
+          if (conj(r)) return true;
+        return false;
+      case Kind::Cnf:
+        for (size_t r = 0; r < f.rows.size(); ++r)
+          if (!disj(r)) return false;
+        return true;
+      case Kind::Parity:
+      case Kind::SparseParity: {
+        int ones = 0;
+        for (int64_t j = 0; j < words; ++j) ones += std::popcount(pos[size_t(j)] & bits[size_t(j)]);
+        return ones % 2 == 1;
+      }
+      default:
+        break;
+    }
+    ICL_ASSERT(false);
+    return false;
   }
 
   // The teaching set of a conjunction term (see the header); appended to `out`.
@@ -327,12 +395,16 @@ class BooleanTask final : public Task {
     noise_coins.resize(size_t(K));
     rng.next_u32s(words.data(), words.size());
 
+    // Literal classes work on the sign bits themselves (bit set = +1): a row's literals become two
+    // masks, forcing is two mask operations and a label one AND and compare per 32 coordinates.
+    const bool masks = by_masks();
+    thread_local std::vector<uint32_t> pos, neg, bits;  // [rows, sign_words]; one example's bits
+    if (masks) row_masks(f, sign_words, pos, neg);
+    bits.resize(size_t(sign_words));
+    float* xo = pb.xs.data() + b * K * n_;
     for (int64_t k = 0; k < K; ++k) {
       const uint32_t* w = words.data() + k * per;
-      int* x = xs.data() + k * n_;
-      // Arithmetic, not a branch: the bits are coin flips, so a branch would mispredict half the
-      // time.
-      for (int64_t i = 0; i < n_; ++i) x[i] = 2 * int((w[i >> 5] >> (i & 31)) & 1u) - 1;
+      std::copy(w, w + sign_words, bits.begin());
       const uint32_t* coin = w + sign_words;
       bool forced = false;
       if (forces()) {
@@ -341,14 +413,28 @@ class BooleanTask final : public Task {
       }
       noise_coins[size_t(k)] = Rng::uniform_from(coin[0], coin[1]);
       if (nn) label_coins[size_t(k)] = (coin[2] & 1u) ? 1 : -1;
-      if (forced) force(f, x);
-      if (k < int64_t(teach.size())) std::copy(teach[size_t(k)].begin(), teach[size_t(k)].end(), x);
-      if (!nn) ys[size_t(k)] = label(f, x) ? 1 : -1;
+      if (forced) force(f.forced_row, sign_words, pos, neg, bits);
+      if (k < int64_t(teach.size())) {
+        std::fill(bits.begin(), bits.end(), 0u);
+        for (int64_t i = 0; i < n_; ++i)
+          if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
+      }
+      // Arithmetic, not a branch: the bits are coin flips, so a branch would mispredict half the
+      // time.
+      // Word by word with the bit position as the inner index, so the loop vectorises.
+      int* x = xs.data() + k * n_;
+      for (int64_t j = 0; j < sign_words; ++j) {
+        const uint32_t v = bits[size_t(j)];
+        const int lim = int(std::min<int64_t>(32, n_ - 32 * j));
+        int* xj = x + 32 * j;
+        for (int i = 0; i < lim; ++i) xj[i] = 2 * int((v >> i) & 1u) - 1;
+      }
+      for (int64_t i = 0; i < n_; ++i) xo[k * n_ + i] = float(x[i]);
+      if (!nn)
+        ys[size_t(k)] = (masks ? mask_label(f, sign_words, pos, neg, bits) : label(f, x)) ? 1 : -1;
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
-    float* xo = pb.xs.data() + b * K * n_;
-    for (int64_t i = 0; i < K * n_; ++i) xo[i] = float(xs[size_t(i)]);
     for (int64_t k = 0; k < K; ++k) {
       const int flip = noise_coins[size_t(k)] < noise_ ? -1 : 1;
       pb.ys[size_t(b * K + k)] = float(ys[size_t(k)] * flip);
