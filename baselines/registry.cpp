@@ -47,15 +47,9 @@ std::unique_ptr<Baseline> make_baseline(const std::string& name,
                                         const std::string& label, const std::string& where) {
   const BaselineInfo& info = find_baseline(name);
   const ParamSet params = resolve_params(info.params, raw, where);
-  std::string derived = name, args;
-  for (const auto& spec : info.params)
-    if (raw.count(spec.name))
-      args += fmt::format("{}{}={}", args.empty() ? "" : ",", spec.name,
-                          to_string(params.values().at(spec.name)));
-  if (!args.empty()) derived += "(" + args + ")";
   if (label.find('/') != std::string::npos)
     fail("{}.label: must not contain '/', got '{}'", where, label);
-  return info.make(params, label.empty() ? derived : label);
+  return info.make(params, label.empty() ? derived_label(name, info.params, raw, params) : label);
 }
 
 }  // namespace icl

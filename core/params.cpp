@@ -159,4 +159,16 @@ ParamSet resolve_params(const ParamSpecs& specs, const std::map<std::string, std
   return set;
 }
 
+std::string derived_label(const std::string& name, const ParamSpecs& specs,
+                          const std::map<std::string, std::string>& raw, const ParamSet& params) {
+  std::string args;
+  for (const auto& spec : specs)
+    if (raw.count(spec.name))
+      args.append(args.empty() ? "" : ",")
+          .append(spec.name)
+          .append("=")
+          .append(to_string(params.values().at(spec.name)));
+  return args.empty() ? name : name + "(" + args + ")";
+}
+
 }  // namespace icl

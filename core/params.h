@@ -65,6 +65,11 @@ ParamValue parse_param(const ParamSpec& spec, const std::string& text, const std
 void check_param(const ParamSpec& spec, const ParamValue& v, const std::string& where);
 
 // Resolves raw (name -> text) pairs against specs: defaults fill the rest.
+// "name" or "name(k=v,...)" listing the parameters given explicitly (raw), with their resolved
+// values: the default label of a configured component (baselines, bandit policies).
+std::string derived_label(const std::string& name, const ParamSpecs& specs,
+                          const std::map<std::string, std::string>& raw, const ParamSet& params);
+
 ParamSet resolve_params(const ParamSpecs& specs, const std::map<std::string, std::string>& raw,
                         const std::string& where);
 
