@@ -1,0 +1,133 @@
+// Mazes (TASKS.md §8): DFS mazes are spanning trees, BFS paths are valid and shortest against an
+// independent all-pairs computation, the shortest-path count against brute-force enumeration.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "baselines/maze_bfs.h"
+#include "core/error.h"
+#include "tests/errors.h"
+
+namespace icl {
+namespace {
+
+const RngKey kKey{3, stream_id("maze-test")};
+
+Maze maze(int n, int64_t i, double extra = 0.0) {
+  Rng rng(kKey, uint64_t(i));
+  return generate_maze(n, rng, extra);
+}
+
+// All-pairs distances of the maze's graph by Floyd–Warshall over the connected() relation.
+std::vector<int> all_pairs(const Maze& m) {
+  const int N = m.cells(), inf = 1 << 20;
+  std::vector<int> d(size_t(N * N), inf);
+  for (int a = 0; a < N; ++a) {
+    d[size_t(a * N + a)] = 0;
+    for (int b = 0; b < N; ++b) {
+      const bool adjacent = (std::abs(a - b) == 1 && a / m.n == b / m.n) || std::abs(a - b) == m.n;
+      if (adjacent && m.connected(a, b)) d[size_t(a * N + b)] = 1;
+    }
+  }
+  for (int k = 0; k < N; ++k)
+    for (int a = 0; a < N; ++a)
+      for (int b = 0; b < N; ++b)
+        d[size_t(a * N + b)] =
+            std::min(d[size_t(a * N + b)], d[size_t(a * N + k)] + d[size_t(k * N + b)]);
+  return d;
+}
+
+TEST(Maze, DfsMazesAreSpanningTrees) {
+  for (const int n : {2, 3, 5, 10, 30}) {
+    for (int i = 0; i < 40; ++i) {
+      const Maze m = maze(n, i);
+      EXPECT_EQ(m.passages(), n * n - 1) << n;  // a connected graph with N − 1 edges is a tree
+      const std::vector<int> d = maze_distances(m, 0);
+      EXPECT_EQ(std::count(d.begin(), d.end(), -1), 0) << "unreachable cell, n=" << n;
+      EXPECT_NE(m.origin, m.target);
+      // Walls on the border stay closed.
+      for (int r = 0; r < n; ++r) EXPECT_FALSE(m.open[size_t(r * n + n - 1)] & 1u);
+      for (int c = 0; c < n; ++c) EXPECT_FALSE(m.open[size_t((n - 1) * n + c)] & 2u);
+    }
+  }
+  EXPECT_EQ(maze(10, 4).open, maze(10, 4).open);
+  EXPECT_NE(maze(10, 4).open, maze(10, 5).open);
+}
+
+TEST(Maze, BfsPathsAreValidAndShortest) {
+  for (const double extra : {0.0, 0.3}) {
+    for (int i = 0; i < 60; ++i) {
+      const Maze m = maze(2 + i % 4, i, extra);
+      const std::vector<int> d = all_pairs(m);
+      const std::vector<int> p = shortest_path(m);
+      ASSERT_TRUE(is_valid_path(m, p));
+      EXPECT_EQ(int(p.size()) - 1, d[size_t(m.origin * m.cells() + m.target)]);
+      EXPECT_TRUE(is_shortest_path(m, p));
+      const std::vector<int> bfs = maze_distances(m, m.origin);
+      for (int c = 0; c < m.cells(); ++c)
+        EXPECT_EQ(bfs[size_t(c)], d[size_t(m.origin * m.cells() + c)]);
+    }
+  }
+  // Invalid walks are told apart: a jump, a wrong end, a detour.
+  const Maze m = maze(5, 1);
+  std::vector<int> p = shortest_path(m);
+  std::vector<int> jump{m.origin, m.target};
+  if (p.size() > 2) {
+    EXPECT_FALSE(is_valid_path(m, jump));
+  }
+  std::vector<int> truncated(p.begin(), p.end() - 1);
+  EXPECT_FALSE(is_valid_path(m, truncated));
+  std::vector<int> detour = p;
+  detour.insert(detour.begin() + 1, {p[1], p[0]});
+  EXPECT_TRUE(is_valid_path(m, detour));
+  EXPECT_FALSE(is_shortest_path(m, detour));
+}
+
+TEST(Maze, ShortestPathCountMatchesEnumeration) {
+  int with_cycles = 0;
+  for (int i = 0; i < 40; ++i) {
+    const Maze m = maze(4, i, 0.4);
+    const int target_d = maze_distances(m, m.origin)[size_t(m.target)];
+    long long paths = 0;
+    std::vector<uint8_t> on(size_t(m.cells()), 0);
+    std::function<void(int, int)> walk = [&](int c, int len) {
+      if (len > target_d) return;
+      if (c == m.target) {
+        paths += len == target_d;
+        return;
+      }
+      on[size_t(c)] = 1;
+      int nb[4];
+      const int k = m.neighbours(c, nb);
+      for (int j = 0; j < k; ++j)
+        if (!on[size_t(nb[j])]) walk(nb[j], len + 1);
+      on[size_t(c)] = 0;
+    };
+    walk(m.origin, 0);
+    EXPECT_EQ(count_shortest_paths(m), paths) << i;
+    with_cycles += paths > 1;
+    if (m.passages() == 15) {
+      EXPECT_EQ(paths, 1);
+    }
+  }
+  EXPECT_GT(with_cycles, 5);  // extra openings do make several shortest paths
+  EXPECT_EQ(count_shortest_paths(maze(10, 0)), 1);
+}
+
+TEST(Maze, BadParametersNameThemselves) {
+  Rng rng(kKey, 0);
+  EXPECT_NE(test::error_of([&] { generate_maze(1, rng); }).find("maze.n"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { generate_maze(5, rng, 1.5); }).find("maze.extra"),
+            std::string::npos);
+  // allow_same lets origin = target; 2×2 mazes over many draws hit it.
+  int same = 0;
+  for (int i = 0; i < 200; ++i) {
+    Rng r(kKey, uint64_t(i));
+    const Maze m = generate_maze(2, r, 0.0, true);
+    same += m.origin == m.target;
+  }
+  EXPECT_GT(same, 20);
+}
+
+}  // namespace
+}  // namespace icl
