@@ -11,6 +11,7 @@
 #include "eval/results.h"
 #include "io/h5.h"
 #include "models/model_predictor.h"
+#include "tasks/token_task.h"
 #include "train/checkpoint.h"
 
 namespace icl::cli {
@@ -54,9 +55,8 @@ int cmd_eval(const Args& args) {
   if (!run.has_model) fail("eval: the run in {} trained no model", ckpt);
 
   // The model exactly as trained, then its parameters from the checkpoint.
-  int64_t longest = run.train.points.end;
-  for (const auto& s : run.evals) longest = std::max(longest, s.examples);
-  auto model = make_model(run.model.name, run.model.params, model_io(run.task, longest));
+  auto model =
+      make_model(run.model.name, run.model.params, model_io(run.task, longest_prompt(run)));
   TrainState state;
   read_checkpoint(ckpt, *model, state);
   const auto gpu = open_device(device, run.train.precision == "tf32");
@@ -71,13 +71,23 @@ int cmd_eval(const Args& args) {
   eo.examples = examples > 0 ? examples : run.evals.front().examples;
   eo.batch_size = run.batch_size;
   eo.bootstrap = run.bootstrap;
-  if (eo.examples > model->io().max_examples)
-    fail("--examples: the model was built for at most {} examples, got {}",
-         model->io().max_examples, eo.examples);
-  task->check_examples(eo.examples);
-  if (model->io().dx != task->sample({0, 0}, 0, 1, 1).dx)
-    fail("eval: task {} has inputs of another width than the model was trained on ({})", task_name,
-         model->io().dx);
+  if (const TokenTask* tt = as_token_task(*task)) {
+    // Token runs are evaluated at the run's lengths; the model bounds the longest.
+    if (tt->vocab() != model->io().vocab)
+      fail("eval: task {} has a vocabulary of {} tokens, the model was trained on {}", task_name,
+           tt->vocab(), model->io().vocab);
+    eo.lengths = run.evals.front().lengths;
+  } else {
+    if (model->io().vocab > 0)
+      fail("eval: task {} has vector prompts, the model was trained on token prompts", task_name);
+    if (eo.examples > model->io().max_examples)
+      fail("--examples: the model was built for at most {} examples, got {}",
+           model->io().max_examples, eo.examples);
+    task->check_examples(eo.examples);
+    if (model->io().dx != task->sample({0, 0}, 0, 1, 1).dx)
+      fail("eval: task {} has inputs of another width than the model was trained on ({})",
+           task_name, model->io().dx);
+  }
 
   AtomicH5Output file(out);
   ModelPredictor mp(*model, model->name());

@@ -31,7 +31,9 @@ int cmd_generate(const Args& args) {
   if (!parse("generate", "<task> [--set key=value]... --prompts N [--examples K] --out FILE.h5",
              "Samples prompts and writes them for use from other frameworks: /xs [N,K,dx], /ys "
              "[N,K,dy], /truth [N,t] (each prompt's function, e.g. w), /xq and /yq when queries "
-             "differ from the context points, /x_cov when the task knows the input covariance.",
+             "differ from the context points, /x_cov when the task knows the input covariance. "
+             "Token tasks (parity_check, ...): prompts of length K as /tokens, /targets and "
+             "/loss_mask [N,T].",
              opts, pos, args, vm))
     return 0;
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
@@ -42,7 +44,11 @@ int cmd_generate(const Args& args) {
   task->check_examples(examples);
 
   AtomicH5Output file(out);
-  const PromptBatch pb = task->sample(eval_stream(seed, stream), 0, prompts, examples);
+  // Token evaluations draw each length from its own sub-stream (eval/evaluate.h); the same here.
+  const bool tokens = task->encoding() == Encoding::Token;
+  const RngKey key = tokens ? eval_stream(seed, stream).sub(fmt::format("length{}", examples))
+                            : eval_stream(seed, stream);
+  const PromptBatch pb = task->sample(key, 0, prompts, examples);
   RunInfo info;
   info.seed = seed;
   info.config = fmt::format("generate: {{task: {}, prompts: {}, examples: {}, stream: {}}}",
@@ -59,6 +65,15 @@ int cmd_generate(const Args& args) {
     write_params(g.id(), task->params());
   }
   const int64_t N = pb.batch, K = pb.n_examples;
+  if (tokens) {
+    h5::write(root, "tokens", pb.tokens.data(), {N, pb.seq_len});
+    h5::write(root, "targets", pb.targets.data(), {N, pb.seq_len});
+    h5::write(root, "loss_mask", pb.loss_mask.data(), {N, pb.seq_len});
+    file.commit();
+    fmt::print("wrote {} prompts of {} (length {}, {} tokens each) to {}\n", N, task_name, K,
+               pb.seq_len, out);
+    return 0;
+  }
   h5::write(root, "xs", pb.xs.data(), {N, K, pb.dx});
   h5::write(root, "ys", pb.ys.data(), {N, K, pb.dy});
   if (pb.has_queries()) {

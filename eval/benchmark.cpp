@@ -46,7 +46,10 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
   for (const auto& s : cfg.evals) {
     YAML::Node sn;
     sn["prompts"] = s.prompts;
-    sn["examples"] = s.examples;
+    if (s.lengths.empty())
+      sn["examples"] = s.examples;
+    else
+      for (int64_t L : s.lengths) sn["lengths"].push_back(L);
     sn["task"] = params_node(s.task.name, make_task(s.task.name, s.task.params)->params());
     if (s.spectrum.points > 0) {
       sn["spectrum"]["points"] = s.spectrum.points;
@@ -125,11 +128,13 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
   };
 
   if (cfg.has_model) {
-    gpu = open_device(opt.device, cfg.train.precision == "tf32");
+    // Token tasks train on the CPU only for now (Trainer): "auto" leaves the GPU to others, an
+    // explicit cuda gets the trainer's one-line refusal.
+    const bool tokens = make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token;
+    gpu = open_device(tokens && opt.device == "auto" ? "cpu" : opt.device,
+                      cfg.train.precision == "tf32");
     if (gpu) info.device = fmt::format("{} ({})", gpu->name(), cfg.train.precision);
-    int64_t longest = cfg.train.points.end;
-    for (const auto& s : cfg.evals) longest = std::max(longest, s.examples);
-    model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest));
+    model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)));
     model->init(cfg.seed);
     if (!opt.resume.empty()) read_checkpoint(opt.resume, *model, state);
     if (gpu) model->parameters().to_device(*gpu);
@@ -169,6 +174,7 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     EvalOptions eo;
     eo.prompts = s.prompts;
     eo.examples = s.examples;
+    eo.lengths = s.lengths;
     eo.batch_size = cfg.batch_size;
     eo.bootstrap = cfg.bootstrap;
     eo.progress = opt.progress;

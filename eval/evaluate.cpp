@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "tasks/token_task.h"
 
 namespace icl {
 
@@ -17,8 +18,26 @@ double metric_value(Metric m, double pred, double y) {
       return (pred - y) * (pred - y);
     case Metric::Accuracy:
       return (pred >= 0.0) == (y >= 0.0) ? 1.0 : 0.0;
+    case Metric::ScaledAccuracy:
+      fail("metric scaled_accuracy: computed per prompt over its token positions, not per value");
   }
   return 0.0;
+}
+
+double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, int64_t V,
+                       int64_t answers) {
+  const int64_t T = pb.seq_len;
+  int64_t scored = 0, right = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    const size_t i = size_t(b * T + t);
+    if (!pb.loss_mask[i]) continue;
+    const float* z = logits + t * V;
+    ++scored;
+    right += std::max_element(z, z + V) - z == pb.targets[i];
+  }
+  ICL_ASSERT(scored > 0 && answers >= 2);
+  const double chance = 1.0 / double(answers);
+  return (double(right) / double(scored) - chance) / (1.0 - chance);
 }
 
 CurveStats summarise(const std::vector<double>& e, int64_t P, int64_t K, int64_t R,
@@ -52,9 +71,65 @@ CurveStats summarise(const std::vector<double>& e, int64_t P, int64_t K, int64_t
   return s;
 }
 
+namespace {
+
+EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
+                            const std::vector<const Predictor*>& predictors, const RngKey& key,
+                            const EvalOptions& opt) {
+  const int64_t P = opt.prompts, nL = int64_t(opt.lengths.size()), V = task.vocab();
+  if (nL == 0) fail("eval {}: task {} has token prompts and needs lengths", name, task.name());
+  for (int64_t L : opt.lengths) task.check_examples(L);
+  EvalResult res;
+  res.name = name;
+  res.task = task.name();
+  res.task_params = task.params();
+  res.metric = task.metric();
+  res.prompts = P;
+  res.lengths = opt.lengths;
+  res.examples = nL;
+  res.answers = task.answers();
+
+  std::vector<std::vector<double>> scores(predictors.size(), std::vector<double>(size_t(P * nL)));
+  Progress progress(fmt::format("eval {}", name), P * nL, "prompts");
+  for (int64_t j = 0; j < nL; ++j) {
+    const int64_t L = opt.lengths[size_t(j)];
+    const RngKey stream = key.sub(fmt::format("length{}", L));
+    for (int64_t first = 0; first < P; first += opt.batch_size) {
+      const int64_t B = std::min(opt.batch_size, P - first);
+      const PromptBatch pb = task.sample(stream, first, B, L);
+      for (size_t i = 0; i < predictors.size(); ++i) {
+        const std::vector<float> logits = predictors[i]->predict(pb);
+        ICL_ASSERT(int64_t(logits.size()) == B * pb.seq_len * V);
+        for (int64_t b = 0; b < B; ++b)
+          scores[i][size_t((first + b) * nL + j)] =
+              scaled_accuracy(pb, b, logits.data() + b * pb.seq_len * V, V, res.answers);
+      }
+      if (opt.progress) progress.update(j * P + first + B);
+    }
+  }
+  for (size_t i = 0; i < predictors.size(); ++i) {
+    const Predictor& p = *predictors[i];
+    res.curves.push_back({p.label(),
+                          p.name(),
+                          p.kind(),
+                          p.params(),
+                          summarise(scores[i], P, nL, opt.bootstrap, key.sub("bootstrap")),
+                          {}});
+  }
+  if (opt.progress) progress.finish();
+  return res;
+}
+
+}  // namespace
+
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt) {
+  if (const TokenTask* tt = as_token_task(task))
+    return evaluate_lengths(name, *tt, predictors, key, opt);
+  if (!opt.lengths.empty())
+    fail("eval {}: lengths are for token tasks; {} has vector prompts (use examples)", name,
+         task.name());
   const int64_t P = opt.prompts, K = opt.examples;
   task.check_examples(K);
   EvalResult res;

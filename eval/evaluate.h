@@ -19,8 +19,14 @@ struct CurveStats {
 CurveStats summarise(const std::vector<double>& per_prompt, int64_t prompts, int64_t K,
                      int64_t resamples, const RngKey& key);
 
-// Metric of prediction `pred` for label `y`, before normalisation.
+// Metric of prediction `pred` for label `y`, before normalisation (vector prompts).
 double metric_value(Metric m, double pred, double y);
+
+// Token prompts: the scaled accuracy (acc − 1/|Y|)/(1 − 1/|Y|) of one prompt, acc being the
+// fraction of its scored positions where the largest logit (the first, on ties) is the target.
+// logits [T, V] for the prompt's row b.
+double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, int64_t V,
+                       int64_t answers);
 
 struct PredictorCurve {
   std::string label, name, kind;
@@ -42,16 +48,24 @@ struct EvalResult {
   Metric metric = Metric::SquaredError;
   double normalisation = 1.0;
   int64_t prompts = 0, examples = 0;
+  // Token tasks: the curve's x-axis is the prompt length, one point per entry (then examples is
+  // unused), and answers is |Y|.
+  std::vector<int64_t> lengths;
+  int64_t answers = 0;
   std::vector<PredictorCurve> curves;
   SpectrumConfig spectrum;  // what the curves' spectra were measured with (points = 0: none)
 };
 
 struct EvalOptions {
   int64_t prompts = 1280, examples = 40, batch_size = 256, bootstrap = 1000;
+  std::vector<int64_t> lengths;  // token tasks only: the prompt lengths to evaluate at
   bool progress = true;
 };
 
 // Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").
+// Token tasks are evaluated at each of opt.lengths on `prompts` prompts of that length, prompt i
+// of length L being prompt i of key.sub("length<L>") (independent prompts per length); predictors
+// return logits [B, T, vocab] and each prompt scores its scaled accuracy.
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt);

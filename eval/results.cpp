@@ -42,9 +42,16 @@ void write_eval(hid_t root, const EvalResult& r) {
   h5::attr(g.id(), "metric", std::string(to_string(r.metric)));
   h5::attr(g.id(), "normalisation", r.normalisation);
   h5::attr(g.id(), "prompts", r.prompts);
-  std::vector<int64_t> n(size_t(r.examples));
-  for (int64_t k = 0; k < r.examples; ++k) n[size_t(k)] = k;
-  h5::write(g.id(), "n_examples", n);
+  if (!r.lengths.empty()) {
+    // Scaled accuracy: guessing scores 0 whatever |Y|, the reference line a figure draws.
+    h5::write(g.id(), "length", r.lengths);
+    h5::attr(g.id(), "answers", r.answers);
+    h5::attr(g.id(), "chance", 0.0);
+  } else {
+    std::vector<int64_t> n(size_t(r.examples));
+    for (int64_t k = 0; k < r.examples; ++k) n[size_t(k)] = k;
+    h5::write(g.id(), "n_examples", n);
+  }
   if (r.spectrum.points > 0) {
     std::vector<int64_t> f(size_t(r.spectrum.points / 2 + 1));
     for (size_t m = 0; m < f.size(); ++m) f[m] = int64_t(m);
@@ -85,10 +92,15 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
   std::string metric = to_string(r.metric);
   if (r.metric == Metric::SquaredError && r.normalisation != 1.0)
     metric += fmt::format(" / {:g}", r.normalisation);
-  std::string out = fmt::format("{} ({}, {} prompts): {} by number of in-context examples\n",
-                                r.name, r.task, r.prompts, metric);
+  const bool by_length = !r.lengths.empty();
+  if (by_length) metric += fmt::format(" (|Y| = {})", r.answers);
+  std::string out = fmt::format("{} ({}, {} prompts{}): {} by {}\n", r.name, r.task, r.prompts,
+                                by_length ? " per length" : "", metric,
+                                by_length ? "sequence length" : "number of in-context examples");
   out += fmt::format("  {:<{}}", "predictor", width);
-  for (int64_t c : cols) out += fmt::format(" {:>9}", fmt::format("k={}", c));
+  for (int64_t c : cols)
+    out += fmt::format(
+        " {:>9}", by_length ? fmt::format("L={}", r.lengths[size_t(c)]) : fmt::format("k={}", c));
   out += "\n";
   for (const auto& c : r.curves) {
     out += fmt::format("  {:<{}}", c.label, width);

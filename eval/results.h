@@ -19,13 +19,15 @@ struct RunInfo {
 void write_run_attrs(hid_t root, const RunInfo& info);
 void write_params(hid_t obj, const ParamSet& params);
 // /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task,
-// ...).
+// ...); token evaluations write /eval/<name>/length instead of n_examples, and attrs answers (|Y|)
+// and chance (0: the scaled accuracy of guessing).
 void write_eval(hid_t root, const EvalResult& r);
 
 // Writes a complete results file atomically.
 void write_results(AtomicH5Output& out, const RunInfo& info, const std::vector<EvalResult>& evals);
 
-// "metric at n examples" table: one row per predictor, a few columns of context length.
+// "metric at n examples" table: one row per predictor, a few columns of context length (token
+// evaluations: of sequence length; `columns` then index r.lengths).
 std::string summary_table(const EvalResult& r, const std::vector<int64_t>& columns = {});
 
 }  // namespace icl

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "models/model.h"
 #include "tasks/task.h"
+#include "tasks/token_task.h"
 
 #ifndef ICL_CONFIG_DIR
 #define ICL_CONFIG_DIR "configs"
@@ -302,11 +303,60 @@ SpectrumConfig parse_spectrum(const YAML::Node& n, const std::string& where,
   return sp;
 }
 
+// A list of lengths, or {start, end, step} for start, start + step, ... and end; increasing.
+std::vector<int64_t> parse_lengths(const YAML::Node& n, const std::string& where) {
+  std::vector<int64_t> out;
+  if (n.IsSequence()) {
+    const ParamSpec spec = ParamSpec::integer("length", 1, "", 1, 1e6);
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string w = fmt::format("{}.{}", where, i);
+      if (!n[i].IsScalar()) fail("{}: expected an integer, got {}", w, kind_of(n[i]));
+      out.push_back(std::get<int64_t>(parse_param(spec, n[i].as<std::string>(), w)));
+    }
+  } else if (n.IsMap()) {
+    check_keys(n, where, {"start", "end", "step"});
+    for (const char* key : {"start", "end"})
+      if (!n[key]) fail("{}.{}: required", where, key);
+    const int64_t start = get_int(n, "start", where + ".start", 1, 1, 1e6);
+    const int64_t end = get_int(n, "end", where + ".end", start, start, 1e6);
+    const int64_t step = get_int(n, "step", where + ".step", 1, 1, 1e6);
+    for (int64_t v = start; v < end; v += step) out.push_back(v);
+    out.push_back(end);
+  } else {
+    fail("{}: expected a list of lengths or {{start, end, step}}, got {}", where, kind_of(n));
+  }
+  if (out.empty()) fail("{}: no lengths given", where);
+  for (size_t i = 1; i < out.size(); ++i)
+    if (out[i] <= out[i - 1])
+      fail("{}: lengths must increase, got {} after {}", where, out[i], out[i - 1]);
+  return out;
+}
+
 }  // namespace
 
 ModelIO model_io(const ComponentConfig& task, int64_t max_examples) {
-  const PromptBatch probe = make_task(task.name, task.params, "task")->sample({0, 0}, 0, 1, 1);
+  const auto t = make_task(task.name, task.params, "task");
+  if (const TokenTask* tt = as_token_task(*t)) {
+    // seq_len never decreases with the length, so the longest length has the most tokens.
+    const int64_t longest = std::max(max_examples, tt->max_length());
+    return {0, 1, longest, tt->vocab(), tt->seq_len(longest)};
+  }
+  const PromptBatch probe = t->sample({0, 0}, 0, 1, 1);
   return {probe.dx, probe.dy, max_examples};
+}
+
+int64_t longest_prompt(const BenchmarkConfig& cfg) {
+  // Token sets count only their lengths (their `examples` is unused and not in the resolved
+  // config), so a run and its reloaded config build the same model.
+  const bool token = make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token;
+  int64_t longest = cfg.has_model && !token ? cfg.train.points.end : 0;
+  for (const auto& es : cfg.evals) {
+    if (es.lengths.empty()) longest = std::max(longest, es.examples);
+    for (int64_t L : es.lengths) longest = std::max(longest, L);
+  }
+  if (const auto it = cfg.train.task_ramps.find("max_length"); it != cfg.train.task_ramps.end())
+    longest = std::max({longest, it->second.start, it->second.end});
+  return longest;
 }
 
 BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
@@ -326,11 +376,13 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
 
   const YAML::Node ev = root["eval"];
   if (!ev) fail("config {}: missing 'eval'", source);
-  check_keys(ev, "eval", {"prompts", "examples", "bootstrap", "batch_size", "sets"});
+  check_keys(ev, "eval", {"prompts", "examples", "lengths", "bootstrap", "batch_size", "sets"});
   const int64_t prompts = get_int(ev, "prompts", "eval.prompts", 1280, 1, 1e9);
   const int64_t examples = get_int(ev, "examples", "eval.examples", 40, 1, 1e6);
   cfg.bootstrap = get_int(ev, "bootstrap", "eval.bootstrap", 1000, 20, 1e7);
   cfg.batch_size = get_int(ev, "batch_size", "eval.batch_size", 256, 1, 1e7);
+  const std::vector<int64_t> lengths =
+      ev["lengths"] ? parse_lengths(ev["lengths"], "eval.lengths") : std::vector<int64_t>{};
 
   YAML::Node sets;
   if (ev["sets"] && !ev["sets"].IsNull()) {
@@ -348,9 +400,10 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     if (es.name.empty() || es.name.find('/') != std::string::npos)
       fail("{}: set names must be non-empty and contain no '/'", where);
     const YAML::Node s = kv.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : kv.second;
-    check_keys(s, where, {"task", "prompts", "examples", "spectrum"});
+    check_keys(s, where, {"task", "prompts", "examples", "lengths", "spectrum"});
     es.prompts = get_int(s, "prompts", where + ".prompts", prompts, 1, 1e9);
     es.examples = get_int(s, "examples", where + ".examples", examples, 1, 1e6);
+    es.lengths = s["lengths"] ? parse_lengths(s["lengths"], where + ".lengths") : lengths;
     es.task = cfg.task;
     if (s["task"]) {
       const YAML::Node t = s["task"];
@@ -380,8 +433,21 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     }
   }
   for (const auto& es : cfg.evals) {
-    auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
-    task->check_examples(es.examples);
+    const std::string where = "eval.sets." + es.name;
+    auto task = make_task(es.task.name, es.task.params, where + ".task");
+    if (task->encoding() == Encoding::Token) {
+      if (es.lengths.empty())
+        fail(
+            "{}.lengths: task {} has token prompts; give the lengths to evaluate at (eval.lengths "
+            "or per set: a list, or {{start, end, step}})",
+            where, es.task.name);
+      for (int64_t L : es.lengths) task->check_examples(L);
+    } else {
+      if (!es.lengths.empty())
+        fail("{}.lengths: only for token tasks; {} has vector prompts (use examples)", where,
+             es.task.name);
+      task->check_examples(es.examples);
+    }
   }
   if (root["train"] && !root["model"]) fail("train: given without a 'model' to train");
   if (root["model"]) {
@@ -389,9 +455,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     cfg.model = component(root["model"], "model", false);
     find_model(cfg.model.name);
     cfg.train = parse_train(root["train"], cfg.task, examples);
-    int64_t longest = cfg.train.points.end;
-    for (const auto& es : cfg.evals) longest = std::max(longest, es.examples);
-    make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest), "model");
+    make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)), "model");
   }
   return cfg;
 }

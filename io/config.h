@@ -13,6 +13,9 @@
 //     examples
 //       standard: {}
 //       skewed: {task: {x_cov: skewed}}
+//       long: {lengths: [40, 64, 128, 256]}   token tasks (parity, ...): the prompt lengths the
+//                            curve is drawn at, a list or {start, end, step}; required for them
+//                            (at eval: or per set), refused for vector tasks
 //       fourier: {spectrum: {points: 100, context: 20}}   optional, one-dimensional inputs only:
 //                            each predictor's outputs on `points` grid points of [lo, hi) given a
 //                            prompt's first `context` examples, DFT amplitude averaged over the
@@ -51,6 +54,7 @@ struct EvalSetConfig {
   ComponentConfig task;  // the benchmark's task with this set's overrides applied
   int64_t prompts = 0;
   int64_t examples = 0;
+  std::vector<int64_t> lengths;  // token tasks: the curve's x-axis (examples then unused)
   SpectrumConfig spectrum;
 };
 
@@ -86,8 +90,12 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
                                 const std::string& source);
 
 // The inputs a model for `task` sees (dx, dy from one sampled prompt) with prompts up to
-// max_examples.
+// max_examples; for a token task, its vocabulary and the tokens of its longest prompt (max_examples
+// read as a length, or the task's max_length if longer).
 ModelIO model_io(const ComponentConfig& task, int64_t max_examples);
+// The longest prompt a config's model meets: examples (or lengths) of every evaluation set and of
+// training, including the ends of a curriculum on max_length.
+int64_t longest_prompt(const BenchmarkConfig& cfg);
 
 // Reads a map of scalars as raw parameters ("task.d: expected a scalar, got a map").
 RawParams scalar_map(const YAML::Node& node, const std::string& where,

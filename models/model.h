@@ -4,7 +4,9 @@
 //
 // forward() maps a vector PromptBatch to the prediction at every example, [B, K, dy], in one pass:
 // the prompt is encoded as tokens x_1, (y_1, 0..0), x_2, ... and the read-out is taken at the x
-// tokens, so by causality the prediction for example k sees examples 1..k-1 and x_k only.
+// tokens, so by causality the prediction for example k sees examples 1..k-1 and x_k only. A token
+// PromptBatch (ModelIO::vocab > 0) maps to logits over the vocabulary at every position,
+// [B, T, vocab]; the logits at t see tokens 0..t only.
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,7 +22,9 @@ namespace icl {
 // What the task fixes about a model's inputs and outputs.
 struct ModelIO {
   int64_t dx = 0, dy = 1;    // vector prompts: input and label width
-  int64_t max_examples = 0;  // longest prompt the model must handle (K)
+  int64_t max_examples = 0;  // longest prompt the model must handle (K; token prompts: length)
+  int64_t vocab = 0;         // token prompts: ids 0..vocab-1 (0: vector prompts)
+  int64_t max_tokens = 0;    // token prompts: longest sequence T, padding included
 };
 
 class Model {
@@ -35,7 +39,7 @@ class Model {
   // Fills every parameter from the counter-based stream of `seed` (each parameter from its own
   // sub-stream named after it, so adding a parameter changes no other).
   virtual void init(uint64_t seed) = 0;
-  // Predictions [B, K, dy] for the prompts of pb (vector encoding).
+  // Predictions [B, K, dy] for vector prompts, logits [B, T, vocab] for token prompts.
   virtual Var forward(Graph& g, const PromptBatch& pb) = 0;
   // Scalars of recurrent state per sequence (memory axis of comparisons); 0 for attention models,
   // whose memory grows with the context.

@@ -13,10 +13,17 @@ Arena& ModelPredictor::arena() const {
 }
 
 std::vector<float> ModelPredictor::predict(const PromptBatch& pb) const {
-  const int64_t B = pb.batch, K = pb.n_examples, dy = pb.dy;
-  std::vector<float> out(size_t(B * K * dy));
   Arena& arena = this->arena();
   arena.reset();
+  if (pb.encoding == Encoding::Token) {  // logits [B, T, vocab], every position in one pass
+    Graph g(arena, false);
+    const Var logits = model_.forward(g, pb);
+    std::vector<float> out(size_t(logits.value().numel()));
+    g.read(logits.value(), out.data());
+    return out;
+  }
+  const int64_t B = pb.batch, K = pb.n_examples, dy = pb.dy;
+  std::vector<float> out(size_t(B * K * dy));
   if (!pb.has_queries()) {
     Graph g(arena, false);
     const Var y = model_.forward(g, pb);

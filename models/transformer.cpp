@@ -1,6 +1,9 @@
 // GPT-2-style transformer for vector prompts (Garg et al. 2022): linear read-in of the tokens
 // x_1, (y_1, 0..0), x_2, ... to width C, learned (or no) positional embeddings, L blocks of causal
 // multi-head attention and a GELU MLP, a linear read-out at the x tokens.
+// Token prompts (ModelIO::vocab > 0) replace the linear read-in by a token embedding `embed.w`
+// [vocab, C] (GPT-2's wte, N(0, 0.02)) and read out logits over the vocabulary at every position;
+// the positional table then has one row per token of the longest sequence.
 //
 // Norm placement for a sublayer f (TASKS.md, "Models named in the seed papers"):
 //   pre   x + f(N(x))                         final norm after the last block
@@ -53,11 +56,18 @@ class Transformer final : public Model {
           "model.mix_alpha: with n_layer = {}, mix_alpha = {} makes {} of the blocks post-LN "
           "(mix needs between 1 and n_layer - 1; use placement pre or post instead)",
           L_, p.r("mix_alpha"), post_layers_ == 0 ? "none" : "all");
-    if (io.dx < 1 || io.max_examples < 1)
-      fail("model transformer: needs vector prompts with dx >= 1 and K >= 1");
-    const int64_t tokens = 2 * io.max_examples;
-    store_.add("read_in.w", {io.dx, C_}, true);
-    store_.add("read_in.b", {C_}, false);
+    int64_t tokens = 0;
+    if (io.vocab > 0) {
+      if (io.max_tokens < 1) fail("model transformer: token prompts need max_tokens >= 1");
+      tokens = io.max_tokens;
+      store_.add("embed.w", {io.vocab, C_}, true);
+    } else {
+      if (io.dx < 1 || io.max_examples < 1)
+        fail("model transformer: needs vector prompts with dx >= 1 and K >= 1");
+      tokens = 2 * io.max_examples;
+      store_.add("read_in.w", {io.dx, C_}, true);
+      store_.add("read_in.b", {C_}, false);
+    }
     if (learned_pos_) store_.add("pos", {tokens, C_}, false);
     for (int64_t l = 0; l < L_; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
@@ -75,8 +85,9 @@ class Transformer final : public Model {
       if (placement_ == "peri") add_norm(b + "norm2_out");
     }
     if (final_norm()) add_norm("norm_f");
-    store_.add("read_out.w", {C_, io.dy}, true);
-    store_.add("read_out.b", {io.dy}, false);
+    const int64_t outputs = io.vocab > 0 ? io.vocab : io.dy;
+    store_.add("read_out.w", {C_, outputs}, true);
+    store_.add("read_out.b", {outputs}, false);
   }
 
   void init(uint64_t seed) override {
@@ -99,7 +110,11 @@ class Transformer final : public Model {
   }
 
   Var forward(Graph& g, const PromptBatch& pb) override {
-    ICL_ASSERT(pb.encoding == Encoding::Vector && pb.dx == io().dx && pb.dy == io().dy);
+    if ((pb.encoding == Encoding::Token) != (io().vocab > 0))
+      fail("model transformer: built for {} prompts, given {} prompts",
+           io().vocab > 0 ? "token" : "vector", to_string(pb.encoding));
+    if (pb.encoding == Encoding::Token) return forward_tokens(g, pb);
+    ICL_ASSERT(pb.dx == io().dx && pb.dy == io().dy);
     if (pb.n_examples > io().max_examples)
       fail("model transformer: prompts have {} examples, the model was built for at most {}",
            pb.n_examples, io().max_examples);
@@ -110,18 +125,32 @@ class Transformer final : public Model {
     const Var tok = ops::interleave(g, xs, ys);
     Var h = ops::linear(g, tok, P(g, "read_in.w"), P(g, "read_in.b"));
     if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
-    if (placement_ == "pre") {
-      h = pre_ln_stack(g, h);
-    } else {
-      for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
-      if (final_norm()) h = norm(g, h, "norm_f", 0);
-    }
+    h = backbone(g, h);
     const Var hx = ops::take_positions(g, h, 0, 2, K);
     return ops::linear(g, hx, P(g, "read_out.w"), P(g, "read_out.b"));
   }
 
  private:
+  Var forward_tokens(Graph& g, const PromptBatch& pb) {
+    if (pb.seq_len > io().max_tokens)
+      fail("model transformer: prompts have {} tokens, the model was built for at most {}",
+           pb.seq_len, io().max_tokens);
+    const Tensor tok{
+        const_cast<int32_t*>(pb.tokens.data()), {pb.batch, pb.seq_len}, DType::I32, Device::CPU};
+    Var h = ops::embedding(g, tok, P(g, "embed.w"));
+    if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
+    h = backbone(g, h);
+    return ops::linear(g, h, P(g, "read_out.w"), P(g, "read_out.b"));
+  }
+
   bool final_norm() const { return placement_ != "post"; }
+
+  // The blocks and the final norm, on embedded tokens [B, T, C].
+  Var backbone(Graph& g, Var h) {
+    if (placement_ == "pre") return pre_ln_stack(g, h);
+    for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
+    return final_norm() ? norm(g, h, "norm_f", 0) : h;
+  }
 
   void add_norm(const std::string& prefix) {
     store_.add(prefix + ".g", {C_}, false);
@@ -209,8 +238,8 @@ class Transformer final : public Model {
 void register_transformer(std::vector<ModelInfo>& r) {
   r.push_back(
       {"transformer",
-       "GPT-2-style transformer with Garg et al.'s read-in/read-out; norm placement "
-       "pre|post|peri|mix, LayerNorm|RMSNorm",
+       "GPT-2-style transformer with Garg et al.'s read-in/read-out (token prompts: embedding, "
+       "logits); norm placement pre|post|peri|mix, LayerNorm|RMSNorm",
        {
            ParamSpec::integer("n_layer", 3, "number of blocks", 1, 1024),
            ParamSpec::integer("n_head", 2, "attention heads (must divide n_embd)", 1, 1024),

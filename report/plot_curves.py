@@ -6,8 +6,11 @@ attribute) against the number of in-context examples for each predictor, with
 the 90% bootstrap interval shaded, in the style of Garg et al. 2022 ("What Can
 Transformers Learn In-Context?", Fig. 2): squared error (normalised when the
 group says so), or accuracy on a linear [0, 1] axis with a chance line at 0.5
-(or at the group's "chance" attribute). If /train/loss exists, also draws the
-training loss.
+(or at the group's "chance" attribute). Token-prompt evaluations store a
+"length" axis instead of "n_examples" and are drawn against the sequence
+length, their scaled accuracy with the chance line at 0 and the longest
+training length (the group's "max_length") dashed, as in Grazzi et al. 2025,
+Fig. 6. If /train/loss exists, also draws the training loss.
 
     python3 report/plot_curves.py RESULTS.h5 [--out DIR]
 
@@ -82,9 +85,10 @@ def load(path):
 
 def load_eval(path, name, ev):
     where = f"{path}: /eval/{name}"
-    if not isinstance(ev.get("n_examples"), h5py.Dataset):
-        raise InputError(f"{where} has no n_examples")
-    x = np.asarray(ev["n_examples"][()], dtype=float).ravel()
+    axis = next((a for a in ("n_examples", "length") if isinstance(ev.get(a), h5py.Dataset)), None)
+    if axis is None:
+        raise InputError(f"{where} has no n_examples (or length)")
+    x = np.asarray(ev[axis][()], dtype=float).ravel()
     preds = []
     for pname, pg in ev.items():
         if not isinstance(pg, h5py.Group):
@@ -96,12 +100,13 @@ def load_eval(path, name, ev):
             if isinstance(pg.get(key), h5py.Dataset):
                 curves[key] = np.asarray(pg[key][()], dtype=float).ravel()
                 if len(curves[key]) != len(x):
-                    raise InputError(f"{where}/{pname}/{key} does not match n_examples")
+                    raise InputError(f"{where}/{pname}/{key} does not match {axis}")
         kind = text(pg.attrs.get("kind", "baseline"))
         preds.append((pname, kind, curves))
     if not preds:
         raise InputError(f"{where} has no predictors")
     attrs = {k: ev.attrs[k] for k in ev.attrs}
+    attrs["x_axis"] = axis
     return name, x, attrs, preds
 
 
@@ -157,12 +162,21 @@ def plot_eval(benchmark, ev, colours):
         ax.set_ylim(0, 1)
         chance = float(attrs["chance"]) if "chance" in attrs else CHANCE_ACCURACY
         ax.axhline(chance, color="0.3", ls=":", lw=1.2, zorder=1, label="_chance")
+    elif metric == "scaled_accuracy":
+        # (acc − 1/|Y|)/(1 − 1/|Y|): 1 is perfect, 0 is guessing, below 0 is worse than guessing.
+        ax.set_ylabel("scaled accuracy")
+        bottom = min([0.0] + [float(np.nanmin(c.get("lo", c["mean"]))) for _, _, c in preds])
+        ax.set_ylim(min(-0.05, 1.05 * bottom), 1.05)
     else:
         ax.set_ylabel(metric.replace("_", " "))
     if "chance" in attrs and metric != "accuracy":
         ax.axhline(float(attrs["chance"]), color="0.3", ls=":", lw=1.2, zorder=1)
 
-    ax.set_xlabel("in-context examples")
+    by_length = text(attrs.get("x_axis", "n_examples")) == "length"
+    ax.set_xlabel("sequence length" if by_length else "in-context examples")
+    if by_length and "max_length" in attrs:
+        ax.axvline(float(attrs["max_length"]), color="tab:red", ls="--", lw=1.2, zorder=1,
+                   label="_longest training length")
     if len(x) > 1:
         ax.set_xlim(x.min(), x.max())
     ax.set_title(f"{benchmark} — {name}")

@@ -28,4 +28,15 @@ void PromptBatch::allocate_vector(int64_t b, int64_t k, int64_t dx_, int64_t dy_
   yq.assign(queries ? size_t(b * k * dy) : 0, 0.f);
 }
 
+void PromptBatch::allocate_tokens(int64_t b, int64_t length, int64_t t, int32_t fill) {
+  encoding = Encoding::Token;
+  loss = LossKind::CrossEntropy;
+  batch = b;
+  n_examples = length;
+  seq_len = t;
+  tokens.assign(size_t(b * t), fill);
+  targets.assign(size_t(b * t), -1);
+  loss_mask.assign(size_t(b * t), 0);
+}
+
 }  // namespace icl

@@ -5,8 +5,13 @@
 // (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and
 // the target y_k; distribution shifts that separate in-context points from query points
 // (orthogonal, overlapping, random-quadrant queries) fill xq/yq [B, K, dx|dy], and then example k
-// is scored on (xq_k, yq_k) while the context stays (xs, ys)_0..k-1. Token prompts (later families)
-// use tokens/targets/loss_mask [B, T].
+// is scored on (xq_k, yq_k) while the context stays (xs, ys)_0..k-1.
+//
+// Token prompts (tasks/token_task.h) use tokens/targets/loss_mask [B, T], row-major, T = seq_len:
+// the model reads tokens[b, 0..t] and is scored at the positions t with loss_mask[b, t] = 1 on
+// targets[b, t] (a token id); targets elsewhere are −1. A batch of prompts of different lengths is
+// padded on the right (padding is never scored, and a causal model's earlier positions do not see
+// it). n_examples is then the prompts' length (the curve's x-axis), not a count of examples.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +58,8 @@ struct PromptBatch {
   }
 
   void allocate_vector(int64_t b, int64_t k, int64_t dx_, int64_t dy_, bool queries);
+  // Token encoding, cross-entropy loss, [b, t] of tokens `fill`, targets −1 and loss_mask 0.
+  void allocate_tokens(int64_t b, int64_t length, int64_t t, int32_t fill);
 };
 
 }  // namespace icl

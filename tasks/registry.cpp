@@ -11,8 +11,10 @@ void register_gaussian_mixture_regression(std::vector<TaskInfo>& r);
 void register_nonlinear_regression(std::vector<TaskInfo>& r);
 void register_sequential(std::vector<TaskInfo>& r);
 void register_softmax_regression(std::vector<TaskInfo>& r);
+void register_maze(std::vector<TaskInfo>& r);
 void register_mixture(std::vector<TaskInfo>& r);  // lists the tasks registered before it
 void register_boolean(std::vector<TaskInfo>& r);
+void register_state_tracking(std::vector<TaskInfo>& r);
 
 const std::vector<TaskInfo>& task_registry() {
   static const std::vector<TaskInfo> registry = [] {
@@ -23,14 +25,26 @@ const std::vector<TaskInfo>& task_registry() {
     register_nonlinear_regression(r);
     register_sequential(r);
     register_softmax_regression(r);
+    register_maze(r);
     register_boolean(r);
+    register_state_tracking(r);
     register_mixture(r);  // keep last: its components are the tasks registered above
     return r;
   }();
   return registry;
 }
 
-const char* to_string(Metric m) { return m == Metric::SquaredError ? "squared_error" : "accuracy"; }
+const char* to_string(Metric m) {
+  switch (m) {
+    case Metric::SquaredError:
+      return "squared_error";
+    case Metric::Accuracy:
+      return "accuracy";
+    case Metric::ScaledAccuracy:
+      return "scaled_accuracy";
+  }
+  return "?";
+}
 
 void Task::check_examples(int64_t n_examples) const {
   if (n_examples < 1) fail("n_examples: must be >= 1, got {}", n_examples);

@@ -16,7 +16,11 @@
 
 namespace icl {
 
-enum class Metric { SquaredError, Accuracy };
+// Accuracy: sign agreement with ±1 labels (vector prompts). ScaledAccuracy: token prompts, the
+// fraction of scored positions whose most likely token is the target, rescaled so that guessing
+// among the |Y| possible answers scores 0 and a perfect predictor 1: (acc − 1/|Y|)/(1 − 1/|Y|)
+// (Grazzi et al. 2025, TASKS.md §9).
+enum class Metric { SquaredError, Accuracy, ScaledAccuracy };
 const char* to_string(Metric m);
 
 class Task {
@@ -28,6 +32,8 @@ class Task {
   virtual PromptBatch sample(const RngKey& key, int64_t first, int64_t batch,
                              int64_t n_examples) const = 0;
   virtual Metric metric() const = 0;
+  // Vector prompts unless the task derives from TokenTask (tasks/token_task.h).
+  virtual Encoding encoding() const { return Encoding::Vector; }
   // The metric is divided by this (Garg et al.: d for linear, the sparsity for sparse linear).
   virtual double normalisation() const { return 1.0; }
   // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <=

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "tasks/task.h"
+#include "tasks/token_task.h"
 
 namespace icl {
 namespace {
@@ -80,15 +81,44 @@ bool same_prompts(const PromptBatch& a, const PromptBatch& b) {
          a.tokens == b.tokens && a.targets == b.targets && a.loss_mask == b.loss_mask;
 }
 
+// Token tasks' training prompts (TokenTask::sample_mixed), which their length range shapes; empty
+// for vector tasks.
+PromptBatch training_prompts(const Task& task, int64_t batch) {
+  const TokenTask* tt = as_token_task(task);
+  return tt ? tt->sample_mixed(kKey, 0, batch) : PromptBatch{};
+}
+
+TEST(AllTasks, NamesAreUnique) {
+  std::set<std::string> names;
+  for (const auto& info : task_registry())
+    EXPECT_TRUE(names.insert(info.name).second) << "task " << info.name << " registered twice";
+}
+
 void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, int64_t B) {
   SCOPED_TRACE(info.name + " B=" + std::to_string(B));
   EXPECT_EQ(pb.batch, B);
   EXPECT_EQ(pb.n_examples, kK);
   if (pb.encoding == Encoding::Token) {
+    const TokenTask* tt = as_token_task(task);
+    ASSERT_NE(tt, nullptr) << "token prompts from a task that is no TokenTask";
+    EXPECT_EQ(task.encoding(), Encoding::Token);
+    EXPECT_EQ(pb.loss, LossKind::CrossEntropy);
     EXPECT_GT(pb.seq_len, 0);
     EXPECT_EQ(pb.tokens.size(), size_t(B * pb.seq_len));
     EXPECT_EQ(pb.targets.size(), size_t(B * pb.seq_len));
     EXPECT_EQ(pb.loss_mask.size(), size_t(B * pb.seq_len));
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t scored = 0;
+      for (int64_t t = 0; t < pb.seq_len; ++t) {
+        const size_t i = size_t(b * pb.seq_len + t);
+        EXPECT_TRUE(pb.tokens[i] >= 0 && pb.tokens[i] < tt->vocab()) << "token " << pb.tokens[i];
+        if (!pb.loss_mask[i]) continue;
+        ++scored;
+        EXPECT_TRUE(pb.targets[i] >= 0 && pb.targets[i] < tt->vocab())
+            << "target " << pb.targets[i];
+      }
+      EXPECT_GT(scored, 0) << "prompt " << b << " has no scored position";
+    }
     return;
   }
   EXPECT_GE(pb.dx, 1);
@@ -142,7 +172,8 @@ TEST(AllTasks, ShapesRangesAndBatchIndependence) {
 // accepts (a value refused for the defaults, e.g. active_dims below sparsity, is skipped), for
 // choices every other choice, for booleans the flip. The prompts (xs, ys, xq, yq, truth, tokens)
 // must change at K = 9 or, for parameters that act late in a prompt (e.g. a random prefix
-// longer than 9), at K = 41. 32 prompts, so that a weight moving a class probability changes some.
+// longer than 9), at K = 41; for token tasks the training prompts may change instead (the length
+// range only shapes those). 32 prompts, so that a weight moving a class probability changes some.
 TEST(AllTasks, NoParameterIsSilentlyIgnored) {
   constexpr int64_t B = 32, kLong = 41;
   for (const auto& info : task_registry()) {
@@ -171,7 +202,8 @@ TEST(AllTasks, NoParameterIsSilentlyIgnored) {
           continue;
         }
         ++accepted;
-        bool differs = !same_prompts(ref_task->sample(kKey, 0, B, kK), alt);
+        bool differs = !same_prompts(ref_task->sample(kKey, 0, B, kK), alt) ||
+                       !same_prompts(training_prompts(*ref_task, B), training_prompts(*task, B));
         if (!differs) {
           try {
             differs =

@@ -6,6 +6,8 @@
 
 #include "baselines/maze_bfs.h"
 #include "core/error.h"
+#include "tasks/maze_task.h"
+#include "tasks/token_task.h"
 #include "tests/errors.h"
 
 namespace icl {
@@ -114,10 +116,66 @@ TEST(Maze, ShortestPathCountMatchesEnumeration) {
   EXPECT_EQ(count_shortest_paths(maze(10, 0)), 1);
 }
 
+TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
+  for (const double extra : {0.0, 0.3}) {
+    const auto task = make_task("maze", {{"max_n", "10"}, {"extra", std::to_string(extra)}});
+    const TokenTask& tt = *as_token_task(*task);
+    const MazeTokens t = maze_tokens(10);
+    for (const int64_t n : {2, 5, 7}) {
+      const PromptBatch pb = task->sample(kKey, 0, 7, n);
+      ASSERT_EQ(pb.seq_len, tt.seq_len(n));
+      for (int64_t b = 0; b < 7; ++b) {
+        const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
+        const int32_t* tgt = pb.targets.data() + b * pb.seq_len;
+        const uint8_t* mask = pb.loss_mask.data() + b * pb.seq_len;
+        const Maze m = maze_from_tokens(tok, pb.seq_len, 10, int(n));
+        // The prompt is the maze generated from prompt b's stream.
+        Rng rng(kKey, uint64_t(b));
+        const Maze g = generate_maze(int(n), rng, extra);
+        EXPECT_EQ(m.open, g.open);
+        EXPECT_EQ(m.origin, g.origin);
+        EXPECT_EQ(m.target, g.target);
+        // tokens → maze → tokens.
+        std::vector<int32_t> again(size_t(pb.seq_len), tt.pad()), tg(size_t(pb.seq_len), -1);
+        std::vector<uint8_t> mk(size_t(pb.seq_len), 0);
+        write_maze_tokens(m, t, tt.bos(), again.data(), tg.data(), mk.data());
+        EXPECT_TRUE(std::equal(again.begin(), again.end(), tok));
+        EXPECT_TRUE(std::equal(tg.begin(), tg.end(), tgt));
+        // Scored positions start at PATH; the targets spell the BFS path then END, and before
+        // PATH no cell appears that is not in the adjacency list, origin or target.
+        const int64_t path_at = std::find(tok, tok + pb.seq_len, t.path) - tok;
+        std::vector<int> path;
+        for (int64_t i = 0; i < pb.seq_len; ++i) {
+          if (i < path_at) {
+            EXPECT_EQ(mask[i], 0) << i;
+          }
+          if (!mask[i]) continue;
+          if (tgt[i] == t.end) break;
+          path.push_back(int(tgt[i] / 10) * int(n) + tgt[i] % 10);
+        }
+        EXPECT_TRUE(is_shortest_path(m, path));
+        EXPECT_EQ(tok[path_at + 1], t.cell(m.origin, int(n)));
+      }
+    }
+  }
+  const MazeTokens t = maze_tokens(10);
+  const std::vector<int32_t> bad{t.adj, 0, 22, t.sep, t.origin, 0, t.target, 1};
+  EXPECT_NE(test::error_of([&] { maze_from_tokens(bad.data(), 8, 10, 5); }).find("not neighbours"),
+            std::string::npos);
+}
+
 TEST(Maze, BadParametersNameThemselves) {
   Rng rng(kKey, 0);
   EXPECT_NE(test::error_of([&] { generate_maze(1, rng); }).find("maze.n"), std::string::npos);
   EXPECT_NE(test::error_of([&] { generate_maze(5, rng, 1.5); }).find("maze.extra"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              make_task("maze", {{"max_n", "4"}, {"max_length", "5"}});
+            }).find("max_length"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              make_task("maze", {{"max_n", "8"}})->sample(kKey, 0, 1, 9);
+            }).find("grid size"),
             std::string::npos);
   // allow_same lets origin = target; 2×2 mazes over many draws hit it.
   int same = 0;

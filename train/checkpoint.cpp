@@ -20,8 +20,11 @@ std::string model_signature(const Model& model) {
   for (const auto& [k, v] : model.params().values())
     e << YAML::Key << k << YAML::Value << to_string(v);
   e << YAML::Key << "dx" << YAML::Value << model.io().dx << YAML::Key << "dy" << YAML::Value
-    << model.io().dy << YAML::Key << "max_examples" << YAML::Value << model.io().max_examples
-    << YAML::EndMap;
+    << model.io().dy << YAML::Key << "max_examples" << YAML::Value << model.io().max_examples;
+  if (model.io().vocab > 0)  // vector models keep the signature they always had
+    e << YAML::Key << "vocab" << YAML::Value << model.io().vocab << YAML::Key << "max_tokens"
+      << YAML::Value << model.io().max_tokens;
+  e << YAML::EndMap;
   return e.c_str();
 }
 

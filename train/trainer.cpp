@@ -11,6 +11,7 @@
 #include "eval/evaluate.h"
 #include "kernels/loss.h"
 #include "models/model_predictor.h"
+#include "tasks/token_task.h"
 #include "train/adamw.h"
 
 namespace icl {
@@ -57,8 +58,14 @@ struct Trainer::Gpu {
 Trainer::Trainer(const BenchmarkConfig& cfg, Model& model)
     : cfg_(cfg),
       model_(model),
-      ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")) {
+      ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")),
+      tokens_(make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token) {
   if (CudaContext* ctx = model.parameters().cuda()) {
+    // The captured GPU step stages xs/ys only; token batches would need their tokens, targets and
+    // mask kept at fixed addresses too, which is not built (and not tested) yet.
+    if (tokens_)
+      fail("device cuda: token tasks ({}) train on the CPU only for now; use --device cpu",
+           cfg.task.name);
     arena_ = std::make_unique<Arena>(*ctx);
     gpu_ = std::make_unique<Gpu>(*ctx);
   } else {
@@ -92,10 +99,17 @@ void check_finite(int64_t s, double loss, double norm) {
 }
 }  // namespace
 
+PromptBatch Trainer::train_prompts(int64_t s) {
+  const int64_t B = cfg_.train.batch_size;
+  const RngKey key{cfg_.seed, stream_id("train")};
+  const Task& task = task_at(s);
+  if (const TokenTask* tt = as_token_task(task)) return tt->sample_mixed(key, s * B, B);
+  return task.sample(key, s * B, B, cfg_.train.points.at(s));
+}
+
 // Copies into pb's existing buffers, so that their addresses stay put while the shapes do.
 void Trainer::sample_into(PromptBatch& pb, int64_t s) {
-  const int64_t B = cfg_.train.batch_size, K = cfg_.train.points.at(s);
-  PromptBatch fresh = task_at(s).sample({cfg_.seed, stream_id("train")}, s * B, B, K);
+  PromptBatch fresh = train_prompts(s);
   auto keep = [](auto& dst, const auto& src) { dst.assign(src.begin(), src.end()); };
   std::vector<float> xs = std::move(pb.xs), ys = std::move(pb.ys);
   keep(xs, fresh.xs);
@@ -108,6 +122,12 @@ void Trainer::sample_into(PromptBatch& pb, int64_t s) {
 
 Var Trainer::record_loss(Graph& g, const PromptBatch& pb) {
   const Var pred = model_.forward(g, pb);
+  if (pb.encoding == Encoding::Token) {  // logits [B, T, vocab], scored where loss_mask is set
+    const int64_t N = pb.batch * pb.seq_len;
+    mask_.assign(pb.loss_mask.begin(), pb.loss_mask.end());
+    const Tensor targets{const_cast<int32_t*>(pb.targets.data()), {N}, DType::I32, Device::CPU};
+    return ops::cross_entropy(g, pred, targets, Tensor{mask_.data(), {N}, DType::F32, Device::CPU});
+  }
   const Tensor target{const_cast<float*>(pb.ys.data()),
                       {pb.batch * pb.n_examples * pb.dy},
                       DType::F32,
@@ -128,8 +148,7 @@ double Trainer::step(int64_t s, double* grad_norm) {
 
 double Trainer::cpu_step(int64_t s, double* grad_norm) {
   const TrainConfig& tc = cfg_.train;
-  const int64_t B = tc.batch_size, K = tc.points.at(s);
-  const PromptBatch pb = task_at(s).sample({cfg_.seed, stream_id("train")}, s * B, B, K);
+  const PromptBatch pb = train_prompts(s);
   arena_->reset();
   Graph g(*arena_, true);
   const Var loss = record_loss(g, pb);
@@ -218,6 +237,13 @@ double Trainer::eval_error() {
   EvalOptions opt;
   opt.prompts = cfg_.train.eval_prompts;
   opt.examples = cfg_.train.points.end;
+  if (const TokenTask* tt = as_token_task(*task)) {
+    // In-distribution accuracy: up to 8 lengths spread over the training range.
+    const int64_t lo = tt->min_length(), hi = tt->max_length();
+    const int64_t n = std::min<int64_t>(8, hi - lo + 1);
+    for (int64_t i = 0; i < n; ++i)
+      opt.lengths.push_back(n == 1 ? hi : lo + (hi - lo) * i / (n - 1));
+  }
   opt.batch_size = cfg_.batch_size;
   opt.bootstrap = 20;
   opt.progress = false;
@@ -252,8 +278,13 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
       st.log.eval_error.push_back(last_eval);
     }
     if (progress) {
-      std::string line =
-          fmt::format("loss {:.4f}  eval {:.4f}  K={}", loss, last_eval, tc.points.at(st.step - 1));
+      std::string line;
+      if (const TokenTask* tt = tokens_ ? as_token_task(task_at(st.step - 1)) : nullptr)
+        line = fmt::format("loss {:.4f}  scaled acc {:.4f}  lengths {}-{}", loss, last_eval,
+                           tt->min_length(), tt->max_length());
+      else
+        line = fmt::format("loss {:.4f}  eval {:.4f}  K={}", loss, last_eval,
+                           tc.points.at(st.step - 1));
       if (ramps_dims_) line.append(fmt::format(" dims={}", tc.dims.at(st.step - 1)));
       for (const auto& [name, ramp] : tc.task_ramps)
         line.append(fmt::format(" {}={}", name, ramp.at(st.step - 1)));

@@ -28,7 +28,9 @@ struct TrainLog {
   std::vector<int64_t> step;  // 1-based: the loss of step s is the loss before update s
   std::vector<double> loss, lr, seconds, grad_norm;
   std::vector<int64_t> eval_step;
-  std::vector<double> eval_error;  // mean normalised error over k on the fixed evaluation prompts
+  // Mean normalised error over k on the fixed evaluation prompts; for token tasks the mean scaled
+  // accuracy over up to 8 lengths of the training range (higher is better).
+  std::vector<double> eval_error;
 };
 
 struct TrainState {
@@ -57,6 +59,9 @@ class Trainer {
   struct Gpu;  // device-side state of the CUDA path
   double eval_error();
   const Task& task_at(int64_t step);  // the task with the curriculum's values at this step
+  // Prompts s·B .. s·B + B − 1 of the "train" stream: the curriculum's K for vector tasks, a
+  // padded batch of mixed lengths for token tasks (TokenTask::sample_mixed).
+  PromptBatch train_prompts(int64_t step);
   void sample_into(PromptBatch& pb, int64_t step);
   double cpu_step(int64_t s, double* grad_norm);
   // GPU: enqueue step s on the prompts in gpu_->staged; finish() waits and checks it.
@@ -68,6 +73,8 @@ class Trainer {
   Model& model_;
   std::unique_ptr<Arena> arena_;
   bool ramps_dims_;                   // the task has active_dims for the curriculum to set
+  bool tokens_;                       // token prompts (trained on the CPU only)
+  std::vector<float> mask_;           // loss_mask of the current token step, as the loss reads it
   std::unique_ptr<Task> task_;        // rebuilt only when the curriculum moves
   std::vector<int64_t> task_values_;  // the ramped parameters task_ was built with
   std::unique_ptr<Gpu> gpu_;

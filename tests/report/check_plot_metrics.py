@@ -4,7 +4,8 @@
     check_plot_metrics.py WORKDIR
 
 Writes a results file with an accuracy evaluation (no chance attribute), an
-accuracy evaluation with chance = 0.25 and a normalised squared-error one,
+accuracy evaluation with chance = 0.25, a normalised squared-error one and a
+token-prompt one (scaled accuracy over a length axis),
 inspects the axes plot_curves builds for each, then runs its command line and
 checks the figures exist. Exit 0: pass, 1: a check failed (message on stderr),
 77: numpy/h5py/matplotlib missing (the test is skipped).
@@ -50,6 +51,29 @@ def write_results(path):
                 p.create_dataset("mean", data=mean)
                 p.create_dataset("lo", data=mean * 0.9)
                 p.create_dataset("hi", data=mean * 1.1)
+        g = f.create_group("eval/scaled")
+        g.attrs["metric"] = "scaled_accuracy"
+        g.attrs["chance"] = 0.0
+        g.attrs["answers"] = 2
+        g.attrs["max_length"] = 40
+        length = np.arange(40, 257, 24, dtype=np.int64)
+        g.create_dataset("length", data=length)
+        p = g.create_group("transformer")
+        p.attrs["kind"] = "model"
+        mean = np.linspace(0.9, -0.2, len(length))
+        for key, v in (("mean", mean), ("lo", mean - 0.05), ("hi", mean + 0.05)):
+            p.create_dataset(key, data=v)
+
+
+def vlines(ax):
+    """x positions of the vertical reference lines on the axes."""
+    out = []
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        x = np.asarray(line.get_xdata(), dtype=float)
+        if len(x) == 2 and x[0] == x[1] and y[0] == 0 and y[1] == 1:  # axvline: axes coords
+            out.append(float(x[0]))
+    return out
 
 
 def hlines(ax):
@@ -98,10 +122,19 @@ def main():
     check(0.5 not in hlines(err), "a chance line on an error plot")
     check(hlines(err) == [1.0], f"normalised error reference lines at {hlines(err)}, want [1.0]")
 
+    sc = axes["scaled"]
+    check(sc.get_ylabel() == "scaled accuracy", f"scaled y label is {sc.get_ylabel()!r}")
+    check(sc.get_xlabel() == "sequence length", f"length x label is {sc.get_xlabel()!r}")
+    check(hlines(sc) == [0.0], f"scaled accuracy reference lines at {hlines(sc)}, want [0.0]")
+    check(vlines(sc) == [40.0], f"training-length marker at {vlines(sc)}, want [40.0]")
+    lo, hi = sc.get_ylim()
+    check(lo <= -0.25 and hi >= 1.0, f"scaled accuracy y range {sc.get_ylim()} cuts the curve")
+    check(axes["acc"].get_xlabel() == "in-context examples", "examples axis label changed")
+
     out = os.path.join(work, "figs")
     rc = plot_curves.main([path, "--out", out])
     check(rc == 0, f"plot_curves exited {rc}")
-    for name in ("acc", "acc_chance", "err"):
+    for name in ("acc", "acc_chance", "err", "scaled"):
         for ext in ("png", "pdf"):
             f = os.path.join(out, f"{name}.{ext}")
             check(os.path.isfile(f) and os.path.getsize(f) > 1000, f"{f} missing or empty")

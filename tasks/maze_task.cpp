@@ -1,0 +1,147 @@
+// DFS mazes as token prompts (Nolte et al. 2024, TASKS.md §8). The prompt's length is the grid
+// size n; cells are tokens r·max_n + c, so a cell keeps its token across grid sizes.
+//
+//   BOS ADJ (a b SEP)×passages ORIGIN o TARGET t PATH p_0 p_1 .. p_L END
+//
+// The adjacency list holds every open passage once (a < b) in increasing order of (a, b), so the
+// tokens are a function of the maze and decode back to it (maze_from_tokens). The answer is the
+// BFS shortest path p_0 = o .. p_L = t: next-token targets sit at PATH and at every path token
+// (the next cell, END after the target), and nothing before PATH is scored. Padding follows END up
+// to seq_len(n), which bounds the passages (all interior walls when extra openings are on) and the
+// path (n² cells).
+// Metric: accuracy at the scored positions (per-token accuracy under teacher forcing).
+#include <fmt/format.h>
+
+#include "baselines/maze_bfs.h"
+#include "core/error.h"
+#include "tasks/maze_task.h"
+#include "tasks/token_task.h"
+
+namespace icl {
+namespace {
+
+class MazeTask final : public TokenTask {
+ public:
+  MazeTask(const std::string& name, const ParamSet& p)
+      : TokenTask(name, p, maze_vocab(p.i("max_n")), maze_vocab(p.i("max_n")) - 2),
+        max_n_(p.i("max_n")),
+        extra_(p.r("extra")) {
+    if (max_length() > max_n_)
+      fail("{}.max_length: grids up to max_n = {} have tokens, got {}", name, max_n_, max_length());
+    if (min_length() < 2) fail("{}.min_length: a maze needs n >= 2, got {}", name, min_length());
+  }
+
+  Metric metric() const override { return Metric::Accuracy; }
+  void check_examples(int64_t n) const override {
+    if (n < 2 || n > max_n_) fail("{}: grid size n must be in [2, {}], got {}", name(), max_n_, n);
+  }
+
+  int64_t seq_len(int64_t n) const override {
+    const int64_t walls = extra_ > 0.0 ? 2 * n * (n - 1) : n * n - 1;
+    return 2 + 3 * walls + 5 + n * n + 1;
+  }
+
+ protected:
+  void write_prompt(Rng& rng, int64_t n, int32_t* tokens, int32_t* targets,
+                    uint8_t* mask) const override {
+    const Maze m = generate_maze(int(n), rng, extra_);
+    const int64_t i = write_maze_tokens(m, maze_tokens(max_n_), bos(), tokens, targets, mask);
+    ICL_ASSERT(i <= seq_len(n));
+  }
+
+ private:
+  int64_t max_n_;
+  double extra_;
+};
+
+}  // namespace
+
+int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens,
+                          int32_t* targets, uint8_t* mask) {
+  const int n = m.n;
+  int64_t i = 0;
+  tokens[i++] = bos;
+  tokens[i++] = t.adj;
+  for (int c = 0; c < m.cells(); ++c) {
+    int nb[4];
+    const int k = m.neighbours(c, nb);
+    for (int j = 0; j < k; ++j)
+      if (nb[j] > c) {
+        tokens[i++] = t.cell(c, n);
+        tokens[i++] = t.cell(nb[j], n);
+        tokens[i++] = t.sep;
+      }
+  }
+  tokens[i++] = t.origin;
+  tokens[i++] = t.cell(m.origin, n);
+  tokens[i++] = t.target;
+  tokens[i++] = t.cell(m.target, n);
+  tokens[i++] = t.path;
+  const std::vector<int> path = shortest_path(m);
+  for (size_t j = 0; j <= path.size(); ++j) {
+    // Position i − 1 (PATH or the previous cell) predicts this token.
+    const int32_t next = j < path.size() ? t.cell(path[j], n) : t.end;
+    targets[i - 1] = next;
+    mask[i - 1] = 1;
+    tokens[i++] = next;
+  }
+  return i;
+}
+
+int64_t maze_vocab(int64_t max_n) { return max_n * max_n + 6 + 2; }
+
+MazeTokens maze_tokens(int64_t max_n) {
+  const int32_t cells = int32_t(max_n * max_n);
+  return {int32_t(max_n), cells, cells + 1, cells + 2, cells + 3, cells + 4, cells + 5};
+}
+
+Maze maze_from_tokens(const int32_t* tokens, int64_t T, int64_t max_n, int n) {
+  const MazeTokens t = maze_tokens(max_n);
+  auto cell = [&](int32_t tok) {
+    const int r = tok / t.max_n, c = tok % t.max_n;
+    if (tok < 0 || tok >= t.adj || r >= n || c >= n)
+      fail("maze tokens: {} is not a cell of a {}x{} grid", tok, n, n);
+    return r * n + c;
+  };
+  Maze m;
+  m.n = n;
+  m.open.assign(size_t(n * n), 0);
+  int64_t i = 0;
+  while (i < T && tokens[i] != t.adj) ++i;
+  if (i == T) fail("maze tokens: no adjacency list");
+  ++i;
+  while (i + 2 < T && tokens[i] != t.origin) {
+    const int a = cell(tokens[i]), b = cell(tokens[i + 1]);
+    if (tokens[i + 2] != t.sep)
+      fail("maze tokens: passage {} {} not followed by a separator", a, b);
+    const int lo = std::min(a, b), hi = std::max(a, b);
+    if (hi == lo + 1 && hi % n != 0) {
+      m.open[size_t(lo)] |= 1u;
+    } else if (hi == lo + n) {
+      m.open[size_t(lo)] |= 2u;
+    } else {
+      fail("maze tokens: cells {} and {} are not neighbours", a, b);
+    }
+    i += 3;
+  }
+  if (i + 3 >= T || tokens[i] != t.origin || tokens[i + 2] != t.target)
+    fail("maze tokens: origin and target missing");
+  m.origin = cell(tokens[i + 1]);
+  m.target = cell(tokens[i + 3]);
+  return m;
+}
+
+void register_maze(std::vector<TaskInfo>& r) {
+  ParamSpecs p = token_length_params(5, 5);
+  p.push_back(ParamSpec::integer("max_n", 30, "largest grid the vocabulary has cells for", 2, 200));
+  p.push_back(ParamSpec::real(
+      "extra", 0.0, "probability of opening each remaining wall (0: DFS mazes, trees)", 0.0, 1.0));
+  r.push_back({"maze",
+               "shortest path through a DFS maze on an n×n grid, prompt = adjacency list + origin "
+               "+ target, answer = the path (Nolte et al. 2024)",
+               std::move(p), [](const std::string& n, const ParamSet& ps) -> std::unique_ptr<Task> {
+                 return std::make_unique<MazeTask>(n, ps);
+               }});
+}
+
+}  // namespace icl
