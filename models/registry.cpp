@@ -7,11 +7,15 @@ namespace icl {
 
 // One line per model file.
 void register_transformer(std::vector<ModelInfo>& r);
+void register_recurrent(std::vector<ModelInfo>& r);
+void register_lsa(std::vector<ModelInfo>& r);
 
 const std::vector<ModelInfo>& model_registry() {
   static const std::vector<ModelInfo> registry = [] {
     std::vector<ModelInfo> r;
     register_transformer(r);
+    register_recurrent(r);
+    register_lsa(r);
     return r;
   }();
   return registry;

@@ -45,6 +45,9 @@ void write_checkpoint(hid_t root, const Model& model, const TrainState& state, u
   h5::attr(g.id(), "seed", int64_t(seed));
   h5::attr(g.id(), "model", model.name());
   h5::attr(g.id(), "model_config", model_signature(model));
+  // Recurrent state per sequence (the memory axis of model comparisons; 0 for attention models).
+  h5::attr(g.id(), "state_size", model.state_size());
+  h5::attr(g.id(), "parameters", model.parameters().count());
   for (const auto& [group, member] : kArrays) {
     const h5::Handle sub = h5::create_group(g.id(), group);
     for (const auto& p : model.parameters().all()) {

@@ -1,0 +1,83 @@
+#include "models/io_layers.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/embedding.h"
+#include "kernels/linear.h"
+#include "kernels/select.h"
+
+namespace icl {
+
+IoLayers::IoLayers(ParameterStore& store, const ModelIO& io, int64_t width, bool learned_pos,
+                   std::string model)
+    : store_(store), io_(io), width_(width), learned_pos_(learned_pos), model_(std::move(model)) {
+  int64_t tokens = 0;
+  if (io.vocab > 0) {
+    if (io.max_tokens < 1) fail("model {}: token prompts need max_tokens >= 1", model_);
+    tokens = io.max_tokens;
+    store_.add("embed.w", {io.vocab, width}, true);
+  } else {
+    if (io.dx < 1 || io.max_examples < 1)
+      fail("model {}: needs vector prompts with dx >= 1 and K >= 1", model_);
+    tokens = 2 * io.max_examples;
+    store_.add("read_in.w", {io.dx, width}, true);
+    store_.add("read_in.b", {width}, false);
+  }
+  if (learned_pos) store_.add("pos", {tokens, width}, false);
+  const int64_t outputs = io.vocab > 0 ? io.vocab : io.dy;
+  store_.add("read_out.w", {width, outputs}, true);
+  store_.add("read_out.b", {outputs}, false);
+}
+
+bool IoLayers::init(Parameter& p, uint64_t seed) const {
+  const std::string& n = p.name;
+  if (n.starts_with("read_in."))
+    init_uniform(p, seed, 1.0 / std::sqrt(double(io_.dx)));
+  else if (n.starts_with("read_out."))
+    init_uniform(p, seed, 1.0 / std::sqrt(double(width_)));
+  else if (n == "embed.w" || n == "pos")
+    init_normal(p, seed, 0.02);
+  else
+    return false;
+  return true;
+}
+
+Var IoLayers::P(Graph& g, const std::string& name) const {
+  Parameter* p = store_.find(name);
+  ICL_ASSERT(p != nullptr);
+  return use(g, *p);
+}
+
+Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
+  if ((pb.encoding == Encoding::Token) != (io_.vocab > 0))
+    fail("model {}: built for {} prompts, given {} prompts", model_,
+         io_.vocab > 0 ? "token" : "vector", to_string(pb.encoding));
+  Var h;
+  if (pb.encoding == Encoding::Token) {
+    if (pb.seq_len > io_.max_tokens)
+      fail("model {}: prompts have {} tokens, the model was built for at most {}", model_,
+           pb.seq_len, io_.max_tokens);
+    const Tensor tok{
+        const_cast<int32_t*>(pb.tokens.data()), {pb.batch, pb.seq_len}, DType::I32, Device::CPU};
+    h = ops::embedding(g, tok, P(g, "embed.w"));
+  } else {
+    ICL_ASSERT(pb.dx == io_.dx && pb.dy == io_.dy);
+    if (pb.n_examples > io_.max_examples)
+      fail("model {}: prompts have {} examples, the model was built for at most {}", model_,
+           pb.n_examples, io_.max_examples);
+    const int64_t B = pb.batch, K = pb.n_examples;
+    const Tensor xs{const_cast<float*>(pb.xs.data()), {B, K, pb.dx}, DType::F32, Device::CPU};
+    const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
+    h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
+  }
+  if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
+  return h;
+}
+
+Var IoLayers::read_out(Graph& g, const PromptBatch& pb, Var h) const {
+  if (pb.encoding == Encoding::Vector) h = ops::take_positions(g, h, 0, 2, pb.n_examples);
+  return ops::linear(g, h, P(g, "read_out.w"), P(g, "read_out.b"));
+}
+
+}  // namespace icl

@@ -1,0 +1,110 @@
+#include "models/mixer.h"
+
+#include "core/error.h"
+#include "core/registry.h"
+#include "kernels/linear.h"
+#include "kernels/rmsnorm.h"
+#include "models/model.h"
+
+namespace icl {
+
+// One line per mixer file.
+void register_mixer_linear_attention(std::vector<MixerInfo>& r);
+void register_mixer_retnet(std::vector<MixerInfo>& r);
+void register_mixer_gla(std::vector<MixerInfo>& r);
+void register_mixer_mamba(std::vector<MixerInfo>& r);
+void register_mixer_deltanet(std::vector<MixerInfo>& r);
+void register_mixer_mlstm(std::vector<MixerInfo>& r);
+
+const std::vector<MixerInfo>& mixer_registry() {
+  static const std::vector<MixerInfo> registry = [] {
+    std::vector<MixerInfo> r;
+    register_mixer_linear_attention(r);
+    register_mixer_retnet(r);
+    register_mixer_gla(r);
+    register_mixer_mamba(r);
+    register_mixer_deltanet(r);
+    register_mixer_mlstm(r);
+    return r;
+  }();
+  return registry;
+}
+
+const MixerInfo& find_mixer(const std::string& name) {
+  return find_named(mixer_registry(), name, "mixer");
+}
+
+ParamSpecs recurrence_param_specs() {
+  return {
+      ParamSpec::choice("form", "chunked", {"chunked", "recurrent"},
+                        "mixer recurrence: chunked (training form) or step by step (reference)"),
+      ParamSpec::integer("chunk", 64, "chunk length of the chunked form", 1, 1 << 20),
+  };
+}
+
+ParamSpec eigen_param_spec() {
+  return ParamSpec::choice("eigen", "positive", {"positive", "negative"},
+                           "deltanet, mamba: state-transition eigenvalues in [0, 1] (positive) "
+                           "or [−1, 1] (negative, Grazzi et al. 2025)");
+}
+
+Mixer::Mixer(const MixerContext& c) : store_(c.store), prefix_(c.prefix), C_(c.width), H_(c.heads) {
+  rec_.form =
+      c.params.s("form") == "recurrent" ? RecurrenceForm::Recurrent : RecurrenceForm::Chunked;
+  rec_.chunk = c.params.i("chunk");
+}
+
+Parameter& Mixer::add(const std::string& name, Shape shape, bool decay) {
+  return store_.add(prefix_ + name, shape, decay);
+}
+
+Var Mixer::P(Graph& g, const std::string& name) {
+  Parameter* p = store_.find(prefix_ + name);
+  ICL_ASSERT(p != nullptr);
+  return use(g, *p);
+}
+
+Var Mixer::project(Graph& g, Var x, const std::string& name) {
+  return ops::linear(g, x, P(g, "w_" + name));
+}
+
+void Mixer::add_output(int64_t width) {
+  add("out_norm.g", {width}, false);
+  add("w_out", {width, C_}, true);
+}
+
+Var Mixer::output(Graph& g, Var o) {
+  return ops::linear(g, ops::rmsnorm(g, o, P(g, "out_norm.g")), P(g, "w_out"));
+}
+
+Var Mixer::constant_gates(Graph& g, int64_t B, int64_t T, const std::vector<float>& per_head) {
+  // Filled on the host, so a GPU step is refused here, before it would write device memory.
+  if (g.on_cuda()) fail("the recurrent mixers have no CUDA kernels yet");
+  const int64_t H = int64_t(per_head.size());
+  const Tensor t = g.arena().tensor({B, T, H});
+  for (int64_t i = 0; i < B * T; ++i)
+    for (int64_t h = 0; h < H; ++h) t.f()[i * H + h] = per_head[size_t(h)];
+  return g.constant(t);
+}
+
+std::vector<std::pair<std::string, Parameter*>> Mixer::own() const {
+  std::vector<std::pair<std::string, Parameter*>> r;
+  for (const auto& p : store_.all())
+    if (p->name.starts_with(prefix_)) r.emplace_back(p->name.substr(prefix_.size()), p.get());
+  return r;
+}
+
+// GPT-2's scheme: weight matrices N(0, 0.02), biases 0, norm gains 1. Mixers with parameters of
+// another kind (decay rates, step sizes) set those after calling this.
+void Mixer::init(uint64_t seed) {
+  for (auto& [name, p] : own()) {
+    if (name.ends_with(".g"))
+      init_constant(*p, 1.f);
+    else if (name.starts_with("b_"))
+      init_constant(*p, 0.f);
+    else
+      init_normal(*p, seed, 0.02);
+  }
+}
+
+}  // namespace icl

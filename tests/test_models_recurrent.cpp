@@ -1,0 +1,357 @@
+// The recurrent stack (models/recurrent_stack.cpp) with every mixer (models/mixer_*.cpp) and the
+// one-layer linear self-attention model (models/lsa.cpp): whole-model gradient checks, chunked vs
+// recurrent forms, extreme gates, state sizes, config errors, and bit-identical training runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/loss.h"
+#include "models/model.h"
+#include "tasks/task.h"
+#include "tasks/token_task.h"
+#include "tests/errors.h"
+#include "tests/train_fixture.h"
+
+namespace icl {
+namespace {
+
+using Raw = std::map<std::string, std::string>;
+
+const std::vector<Raw> kMixers = {
+    {{"mixer", "linear_attention"}},
+    {{"mixer", "linear_attention"}, {"feature_map", "identity"}},
+    {{"mixer", "retnet"}},
+    {{"mixer", "gla"}},
+    {{"mixer", "mamba"}, {"d_state", "3"}},
+    {{"mixer", "mamba"}, {"d_state", "3"}, {"eigen", "negative"}},
+    {{"mixer", "deltanet"}},
+    {{"mixer", "deltanet"}, {"eigen", "negative"}},
+    {{"mixer", "mlstm"}},
+};
+
+std::string label(const Raw& raw) {
+  std::string s;
+  for (const auto& [k, v] : raw) s += k + "=" + v + " ";
+  return s;
+}
+
+Raw with(Raw raw, const Raw& more) {
+  for (const auto& [k, v] : more) raw[k] = v;
+  return raw;
+}
+
+double loss_of(Model& m, const PromptBatch& pb, Arena& arena, bool backward) {
+  arena.reset();
+  Graph g(arena, backward);
+  const Var pred = m.forward(g, pb);
+  const Tensor target{
+      const_cast<float*>(pb.ys.data()), {pb.batch * pb.n_examples}, DType::F32, Device::CPU};
+  const Var loss = ops::mse_loss(g, pred, target, {});
+  if (backward) {
+    m.parameters().zero_grad();
+    g.backward(loss);
+  }
+  return loss.f()[0];
+}
+
+std::vector<float> outputs(Model& m, const PromptBatch& pb, Arena& arena) {
+  arena.reset();
+  Graph g(arena, false);
+  const Var y = m.forward(g, pb);
+  return std::vector<float>(y.f(), y.f() + y.shape().numel());
+}
+
+// As tests/test_model_gradcheck.cpp: per parameter tensor, the derivative along random directions
+// against central differences of the fp32 loss. Only the blocks' weights are scaled up: a larger
+// read-out would make the loss O(100), and its fp32 rounding over the step a few percent of the
+// smaller directional derivatives (the gates' low-rank projections).
+void gradcheck(Model& m, const PromptBatch& pb, float weight_scale = 12.f) {
+  for (auto& p : m.parameters().all())
+    if (p->name.starts_with("blocks.") && p->name.find(".w") != std::string::npos)
+      for (auto& v : p->value) v *= weight_scale;
+  Arena arena;
+  loss_of(m, pb, arena, true);
+  Rng rng({3, stream_id("gradcheck")}, 0);
+  for (auto& p : m.parameters().all()) {
+    const AlignedFloats analytic = p->grad, saved = p->value;
+    double gnorm = 0;
+    for (float v : analytic) gnorm += double(v) * v;
+    gnorm = std::sqrt(gnorm);
+    for (int trial = 0; trial < 3; ++trial) {
+      std::vector<float> dir(saved.size());
+      double expect = 0;
+      for (size_t i = 0; i < dir.size(); ++i) {
+        dir[i] = float(rng.normal());
+        expect += double(dir[i]) * analytic[i];
+      }
+      const float h = 2e-3f;
+      for (size_t i = 0; i < dir.size(); ++i) p->value[i] = saved[i] + h * dir[i];
+      const double up = loss_of(m, pb, arena, false);
+      for (size_t i = 0; i < dir.size(); ++i) p->value[i] = saved[i] - h * dir[i];
+      const double down = loss_of(m, pb, arena, false);
+      p->value = saved;
+      const double fd = (up - down) / (2.0 * h);
+      EXPECT_NEAR(fd, expect, 2e-2 * gnorm + 2e-4) << p->name << " trial " << trial;
+    }
+  }
+}
+
+const Raw kSmall = {
+    {"n_layer", "2"}, {"n_head", "2"}, {"n_embd", "6"}, {"mlp_ratio", "2"}, {"chunk", "4"}};
+
+TEST(RecurrentModels, GradientMatchesFiniteDifferences) {
+  const auto task = make_task("linear_regression", {{"d", "3"}});
+  const PromptBatch pb = task->sample({1, 2}, 0, 2, 5);
+  for (const Raw& mixer : kMixers)
+    for (const std::string form : {"chunked", "recurrent"}) {
+      SCOPED_TRACE(label(mixer) + form);
+      auto m = make_model("recurrent", with(with(kSmall, mixer), {{"form", form}}), {3, 1, 5});
+      m->init(7);
+      // mLSTM's normaliser max(|nᵀq|, 1) has a kink; with weights 12× the init's the denominators
+      // spread so widely that some sit within a step of it, so its weights are scaled less.
+      gradcheck(*m, pb, mixer.at("mixer") == "mlstm" ? 3.f : 12.f);
+    }
+}
+
+TEST(RecurrentModels, GradientWithRmsNormNoMlpAndPositions) {
+  const auto task = make_task("linear_regression", {{"d", "3"}});
+  const PromptBatch pb = task->sample({1, 2}, 0, 2, 5);
+  auto m = make_model(
+      "recurrent",
+      with(kSmall,
+           {{"mixer", "deltanet"}, {"norm", "rmsnorm"}, {"mlp_ratio", "0"}, {"pos", "learned"}}),
+      {3, 1, 5});
+  m->init(7);
+  gradcheck(*m, pb);
+}
+
+TEST(RecurrentModels, ChunkedAndRecurrentFormsAgree) {
+  const auto task = make_task("linear_regression", {{"d", "4"}});
+  // 2K = 74 tokens: chunks of 16 leave a partial last chunk.
+  const PromptBatch pb = task->sample({5, 6}, 0, 3, 37);
+  Arena arena;
+  for (const Raw& mixer : kMixers) {
+    SCOPED_TRACE(label(mixer));
+    const Raw base = with(mixer, {{"n_embd", "8"}, {"n_head", "2"}, {"chunk", "16"}});
+    auto chunked = make_model("recurrent", with(base, {{"form", "chunked"}}), {4, 1, 37});
+    auto recurrent = make_model("recurrent", with(base, {{"form", "recurrent"}}), {4, 1, 37});
+    chunked->init(11);
+    recurrent->init(11);
+    // Larger weights than the init's make the state, not the skip path, carry the output.
+    for (auto* m : {chunked.get(), recurrent.get()})
+      for (auto& p : m->parameters().all())
+        if (p->name.find(".w") != std::string::npos)
+          for (auto& v : p->value) v *= 20.f;
+    const auto a = outputs(*chunked, pb, arena), b = outputs(*recurrent, pb, arena);
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      err = std::max(err, double(std::abs(a[i] - b[i])));
+      scale = std::max(scale, double(std::abs(b[i])));
+    }
+    EXPECT_LT(err, 1e-5 * scale) << "max |chunked - recurrent| " << err << ", max |y| " << scale;
+  }
+}
+
+// Biases pushed to ±40 saturate every gate: decays → 0 and → 1, β → 0 and → 2, transitions
+// → −1 in the negative range; inputs scaled by 1e3. Outputs and gradients stay finite.
+TEST(RecurrentModels, ExtremeGatesStayFinite) {
+  const auto task = make_task("linear_regression", {{"d", "3"}});
+  PromptBatch pb = task->sample({1, 2}, 0, 2, 40);
+  for (auto& x : pb.xs) x *= 1e3f;
+  Arena arena;
+  for (const Raw& mixer : kMixers)
+    for (const float bias : {-40.f, 40.f}) {
+      SCOPED_TRACE(label(mixer) + std::to_string(bias));
+      auto m = make_model("recurrent", with(with(kSmall, mixer), {{"chunk", "16"}}), {3, 1, 40});
+      m->init(3);
+      for (auto& p : m->parameters().all())
+        if (p->name.ends_with("b_beta") || p->name.ends_with("b_dt") ||
+            p->name.ends_with("b_alpha") || p->name.ends_with("b_f") || p->name.ends_with("b_i"))
+          for (auto& v : p->value) v = bias;
+      const double loss = loss_of(*m, pb, arena, true);
+      EXPECT_TRUE(std::isfinite(loss));
+      for (auto& p : m->parameters().all())
+        for (float v : p->grad) ASSERT_TRUE(std::isfinite(v)) << p->name;
+    }
+}
+
+// Token prompts: the embedding read-in and per-position logits, causal for every mixer (changing
+// token 5 of a prompt leaves the logits at 0..4 alone), and an untouched prompt unchanged.
+TEST(RecurrentModels, TokenPromptLogitsAreCausal) {
+  const auto task = make_task("parity_check", {{"min_length", "3"}, {"max_length", "12"}});
+  const TokenTask& tt = *as_token_task(*task);
+  const int64_t V = tt.vocab();
+  PromptBatch pb = task->sample({1, 2}, 0, 2, 11);
+  ModelIO io;
+  io.vocab = V;
+  io.max_tokens = pb.seq_len;
+  io.max_examples = 11;
+  Arena arena;
+  for (const Raw& mixer : kMixers) {
+    SCOPED_TRACE(label(mixer));
+    auto m = make_model("recurrent", with(with(kSmall, mixer), {{"n_embd", "8"}}), io);
+    m->init(5);
+    EXPECT_NE(m->parameters().find("embed.w"), nullptr);
+    PromptBatch changed = pb;
+    const std::vector<float> a = outputs(*m, pb, arena);
+    ASSERT_EQ(a.size(), size_t(2 * pb.seq_len * V));
+    changed.tokens[size_t(pb.seq_len + 5)] = 1 - changed.tokens[size_t(pb.seq_len + 5)];
+    const std::vector<float> b = outputs(*m, changed, arena);
+    for (int64_t t = 0; t < pb.seq_len; ++t)
+      for (int64_t v = 0; v < V; ++v) {
+        const size_t i0 = size_t(t * V + v), i1 = size_t((pb.seq_len + t) * V + v);
+        EXPECT_EQ(a[i0], b[i0]);
+        if (t < 5) {
+          EXPECT_EQ(a[i1], b[i1]) << t;
+        }
+      }
+    double moved = 0;
+    for (int64_t v = 0; v < V; ++v) {
+      const size_t i = size_t((pb.seq_len + 5) * V + v);
+      moved += std::abs(a[i] - b[i]);
+    }
+    EXPECT_GT(moved, 0.0);
+  }
+}
+
+TEST(RecurrentModels, StateSizes) {
+  const ModelIO io{5, 1, 10};
+  const Raw base = {{"n_layer", "2"}, {"n_head", "2"}, {"n_embd", "8"}};
+  // H · dk · dv per layer with dk = dv = C / H = 4: 2 · 4 · 4 = 32, two layers.
+  for (const char* mixer : {"linear_attention", "retnet", "gla", "deltanet"})
+    EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", mixer}}), io)->state_size(), 64)
+        << mixer;
+  // Mamba: H · d_state · (C / H) = 2 · 16 · 4 = 128 per layer.
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mamba"}}), io)->state_size(), 256);
+  EXPECT_EQ(
+      make_model("recurrent", with(base, {{"mixer", "mamba"}, {"d_state", "3"}}), io)->state_size(),
+      48);
+  // mLSTM: the matrix memory and the normaliser, 2 · 4 · (4 + 1) = 40 per layer.
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mlstm"}}), io)->state_size(), 80);
+  // LSA: the running Σ z_i v_i, (d + 1) · 1.
+  EXPECT_EQ(make_model("lsa", {}, io)->state_size(), 6);
+  EXPECT_EQ(make_model("transformer", {}, io)->state_size(), 0);
+}
+
+TEST(RecurrentModels, BadConfigNamesTheKey) {
+  const ModelIO io{3, 1, 5};
+  std::string e = test::error_of([&] { make_model("recurrent", {{"mixer", "lstmx"}}, io); });
+  EXPECT_NE(e.find("model.mixer"), std::string::npos) << e;
+  EXPECT_NE(e.find("deltanet"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  e = test::error_of([&] { make_model("recurrent", {{"eigen", "bogus"}}, io); });
+  EXPECT_NE(e.find("model.eigen"), std::string::npos) << e;
+  EXPECT_NE(e.find("negative"), std::string::npos) << e;
+  e = test::error_of([&] { make_model("recurrent", {{"form", "parallel"}}, io); });
+  EXPECT_NE(e.find("model.form"), std::string::npos) << e;
+  e = test::error_of([&] { make_model("recurrent", {{"n_embd", "6"}, {"n_head", "4"}}, io); });
+  EXPECT_NE(e.find("model.n_head"), std::string::npos) << e;
+  e = test::error_of([&] { make_model("recurrent", {{"chunk", "0"}}, io); });
+  EXPECT_NE(e.find("model.chunk"), std::string::npos) << e;
+}
+
+// The LSA at its closed-form optimum computes the one-step estimator x_kᵀ Σ_{i<k} y_i x_i / c.
+TEST(LsaModel, ComputesThePreconditionedGdStep) {
+  const int64_t d = 3, K = 8;
+  const auto task = make_task("linear_regression", {{"d", "3"}});
+  const PromptBatch pb = task->sample({2, 3}, 0, 4, K);
+  auto m = make_model("lsa", {}, {d, 1, K});
+  m->init(1);
+  const float c = 0.37f;
+  for (auto& p : m->parameters().all()) {
+    std::fill(p->value.begin(), p->value.end(), 0.f);
+    if (p->name == "attn.w_kq")
+      for (int64_t j = 0; j < d; ++j) p->value[size_t(j * (d + 1) + j)] = c;
+    if (p->name == "attn.w_pv") p->value[size_t(d)] = 1.f;
+  }
+  Arena arena;
+  const auto y = outputs(*m, pb, arena);
+  for (int64_t b = 0; b < pb.batch; ++b)
+    for (int64_t k = 0; k < K; ++k) {
+      double want = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        double xx = 0;
+        for (int64_t j = 0; j < d; ++j)
+          xx += pb.xs[size_t((b * K + i) * d + j)] * pb.xs[size_t((b * K + k) * d + j)];
+        want += pb.ys[size_t(b * K + i)] * xx;
+      }
+      if (k > 0) want *= c / double(k);
+      EXPECT_NEAR(y[size_t(b * K + k)], want, 1e-5 * (1 + std::abs(want))) << b << " " << k;
+    }
+}
+
+TEST(LsaModel, GradientMatchesFiniteDifferences) {
+  const auto task = make_task("linear_regression", {{"d", "3"}});
+  const PromptBatch pb = task->sample({1, 2}, 0, 3, 6);
+  auto m = make_model("lsa", {}, {3, 1, 6});
+  m->init(4);
+  gradcheck(*m, pb);
+}
+
+// Every mixer trains end to end through run_benchmark (the quickstart benchmark with a tiny
+// model), and a rerun gives bit-identical losses.
+TEST(RecurrentModels, TrainBitIdenticallyTwice) {
+  const std::vector<std::vector<std::string>> mixers = {
+      {"model.mixer=linear_attention"},
+      {"model.mixer=retnet"},
+      {"model.mixer=gla"},
+      {"model.mixer=mamba", "model.eigen=negative"},
+      {"model.mixer=deltanet", "model.eigen=negative"},
+      {"model.mixer=mlstm"}};
+  test::Dir dir("recurrent");
+  for (const auto& mixer : mixers) {
+    SCOPED_TRACE(mixer[0]);
+    std::vector<std::string> o = {"model.name=recurrent", "model.chunk=4"};
+    o.insert(o.end(), mixer.begin(), mixer.end());
+    test::run(o, dir / "a.h5");
+    test::run(o, dir / "b.h5");
+    const auto a = test::losses(dir / "a.h5"), b = test::losses(dir / "b.h5");
+    ASSERT_EQ(a.size(), 12u);
+    EXPECT_EQ(a, b);
+    for (double l : a) EXPECT_TRUE(std::isfinite(l));
+    // The memory axis is recorded with the checkpoint: the model's recurrent state per sequence.
+    const h5::Handle f = h5::open_file(dir / "a.h5");
+    const h5::Handle g = h5::open_group(f.id(), "checkpoint");
+    const BenchmarkConfig cfg = load_benchmark("quickstart", [&] {
+      std::vector<std::string> all = test::kTiny;
+      all.insert(all.end(), o.begin(), o.end());
+      return all;
+    }());
+    const auto model =
+        make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)));
+    EXPECT_GT(model->state_size(), 0);
+    EXPECT_EQ(h5::read_attr_int(g.id(), "state_size"), model->state_size());
+    EXPECT_EQ(h5::read_attr_int(g.id(), "parameters"), model->parameters().count());
+  }
+  // Attention models carry no fixed-size state.
+  test::run({}, dir / "t.h5");
+  const h5::Handle f = h5::open_file(dir / "t.h5");
+  EXPECT_EQ(h5::read_attr_int(h5::open_group(f.id(), "checkpoint").id(), "state_size"), 0);
+}
+
+// Its benchmark (configs/ahn2023), shrunk.
+std::vector<double> train_lsa(const std::string& out) {
+  const BenchmarkConfig cfg =
+      load_benchmark("ahn2023/lsa_linear_regression_quick",
+                     {"task.d=3", "eval.prompts=32", "eval.examples=6", "eval.bootstrap=20",
+                      "train.steps=12", "train.batch_size=4", "train.eval_every=5",
+                      "train.eval_prompts=8", "train.checkpoint_every=4", "train.warmup=2"});
+  {
+    AtomicH5Output file(out);
+    RunOptions ro;
+    ro.progress = false;
+    run_benchmark(cfg, file, ro);
+  }
+  return test::losses(out);
+}
+
+TEST(LsaModel, TrainsThroughTheBenchmarkRunner) {
+  test::Dir dir("lsa");
+  const auto a = train_lsa(dir / "a.h5"), b = train_lsa(dir / "b.h5");
+  ASSERT_EQ(a.size(), 12u);
+  EXPECT_EQ(a, b);
+  for (double l : a) EXPECT_TRUE(std::isfinite(l));
+}
+
+}  // namespace
+}  // namespace icl
