@@ -80,7 +80,6 @@ constexpr int kTerms = 3;  // dnf3 / cnf3
 // One prompt's function: rows of integer weights (one per term or clause) and a threshold.
 struct Function {
   std::vector<std::vector<int>> rows;
-  std::vector<int> l1;  // ‖row‖₁ of each row, computed once per prompt instead of per example
   double threshold = 0.0;
   int forced_row = 0;  // the term/clause made true/false by forcing (dnf3, cnf3)
 };
@@ -90,20 +89,6 @@ int dot(const int* w, const int* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) s += w[i] * x[i];
   return s;
 }
-int l1(const std::vector<int>& w) {
-  int s = 0;
-  for (int v : w) s += std::abs(v);
-  return s;
-}
-// w·x − (‖w‖₁ − 1) is 1 when all literals hold and <= −1 otherwise.
-bool conjunction_holds(const int* w, int w_l1, const int* x, int64_t n) {
-  return dot(w, x, n) - (w_l1 - 1) > 0;
-}
-// w·x + ‖w‖₁ − 1 is >= 1 when some literal holds and −1 when none does.
-bool disjunction_holds(const int* w, int w_l1, const int* x, int64_t n) {
-  return dot(w, x, n) + (w_l1 - 1) > 0;
-}
-
 // k distinct coordinates of 0..n-1, uniformly (partial Fisher-Yates), in draw order.
 std::vector<int64_t> choose(Rng& rng, int64_t n, int64_t k) {
   std::vector<int64_t> idx(static_cast<size_t>(n));
@@ -229,38 +214,9 @@ class BooleanTask final : public Task {
     return f;
   }
 
-  bool label(const Function& f, const int* x) const {
-    auto conj = [&](size_t r) { return conjunction_holds(f.rows[r].data(), f.l1[r], x, n_); };
-    auto disj = [&](size_t r) { return disjunction_holds(f.rows[r].data(), f.l1[r], x, n_); };
-    switch (kind_) {
-      case Kind::Conjunction:
-        return conj(0);
-      case Kind::Disjunction:
-      case Kind::SparseDisjunction:
-        return disj(0);
-      case Kind::Dnf:
-        for (size_t r = 0; r < f.rows.size(); ++r)
-          if (conj(r)) return true;
-        return false;
-      case Kind::Cnf:
-        for (size_t r = 0; r < f.rows.size(); ++r)
-          if (!disj(r)) return false;
-        return true;
-      case Kind::Majority:
-      case Kind::SparseThreshold:
-      case Kind::IntegerHalfspace:
-        return double(dot(f.rows[0].data(), x, n_)) - f.threshold > 0.0;
-      case Kind::Parity:
-      case Kind::SparseParity: {
-        int ones = 0;
-        for (int64_t i = 0; i < n_; ++i) ones += f.rows[0][size_t(i)] && x[i] > 0;
-        return ones % 2 == 1;
-      }
-      case Kind::NearestNeighbour:
-        break;
-    }
-    ICL_ASSERT(false);
-    return false;
+  // The threshold classes' label, sign(w·x − b); the literal classes label from bit masks.
+  bool threshold_label(const Function& f, const int* x) const {
+    return double(dot(f.rows[0].data(), x, n_)) - f.threshold > 0.0;
   }
 
   // Forcing makes the chosen term true (conjunction, dnf3) or the clause false (disjunctions,
@@ -368,7 +324,6 @@ class BooleanTask final : public Task {
   void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
     const int64_t K = pb.n_examples;
     Function f = draw_function(rng);
-    for (const auto& w : f.rows) f.l1.push_back(l1(w));
     std::vector<std::vector<int>> teach;
     if (teaching_) {
       if (kind_ == Kind::Conjunction) teaching_rows(f.rows[0], monotone_, teach);
@@ -431,7 +386,8 @@ class BooleanTask final : public Task {
       }
       for (int64_t i = 0; i < n_; ++i) xo[k * n_ + i] = float(x[i]);
       if (!nn)
-        ys[size_t(k)] = (masks ? mask_label(f, sign_words, pos, neg, bits) : label(f, x)) ? 1 : -1;
+        ys[size_t(k)] =
+            (masks ? mask_label(f, sign_words, pos, neg, bits) : threshold_label(f, x)) ? 1 : -1;
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
