@@ -52,6 +52,11 @@ int cmd_run(const Args& args) {
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
   RunOptions ro;
   ro.on_start = [&] {
+    if (cfg.bandit) {
+      fmt::print(stderr, "icl run {}: {} policies on {} bandit environments, seed {}\n", cfg.name,
+                 cfg.policies.size(), cfg.environments, cfg.seed);
+      return;
+    }
     fmt::print(stderr, "icl run {}: {}{} evaluation set(s), {} baseline(s), seed {}\n", cfg.name,
                cfg.has_model
                    ? fmt::format("training {} for {} steps, ", cfg.model.name, cfg.train.steps)
@@ -73,8 +78,11 @@ int cmd_run(const Args& args) {
     fmt::print("trained {} for {} steps, final training loss {:.5f}\n", cfg.model.name,
                res.trained_steps, res.final_loss);
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
+  if (!res.regret.empty())
+    fmt::print("{}\n",
+               regret_table(make_bandit_setup(cfg.bandit_params), cfg.environments, res.regret));
   fmt::print("wrote {} in {}\n", out, format_duration(res.seconds));
-  if (!vm.count("no-figures") && !res.evals.empty()) {
+  if (!vm.count("no-figures") && (!res.evals.empty() || !res.regret.empty())) {
     const fs::path p(out);
     const std::string dir = (p.parent_path() / (p.stem().string() + "_figures")).string();
     std::fflush(stdout);  // the table before the figure script's own lines, also in a log

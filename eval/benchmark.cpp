@@ -6,6 +6,8 @@
 
 #include "baselines/baseline.h"
 #include "core/device.h"
+#include "core/progress.h"
+#include "eval/bandit_rollout.h"
 #include "eval/results.h"
 #include "eval/spectrum.h"
 #include "models/model_predictor.h"
@@ -39,6 +41,23 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
   root["benchmark"] = cfg.name;
   root["description"] = cfg.description;
   root["seed"] = cfg.seed;
+  if (cfg.bandit) {
+    const BanditSetup b = make_bandit_setup(cfg.bandit_params);
+    root["bandit"]["setup"] = b.kind;
+    root["bandit"]["arms"] = b.arms;
+    root["bandit"]["dim"] = b.dim;
+    root["bandit"]["horizon"] = b.horizon;
+    root["bandit"]["noise_std"] = b.noise;
+    root["rollout"]["environments"] = cfg.environments;
+    for (const auto& p : cfg.policies) {
+      YAML::Node pn = params_node(p.name, make_bandit_policy(p.name, p.params).params);
+      pn["label"] = p.label;
+      root["policies"].push_back(pn);
+    }
+    YAML::Emitter e;
+    e << root;
+    return e.c_str();
+  }
   root["task"] = params_node(cfg.task.name, make_task(cfg.task.name, cfg.task.params)->params());
   YAML::Node ev;
   ev["bootstrap"] = cfg.bootstrap;
@@ -107,8 +126,37 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
   return e.c_str();
 }
 
+RngKey bandit_stream(uint64_t seed) { return {seed, stream_id("bandit")}; }
+
+// Every policy rolled out on the same environments and reward noise (eval/bandit_rollout.h).
+static BenchmarkResult run_bandit(const BenchmarkConfig& cfg, AtomicH5Output& out,
+                                  const RunOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RunInfo info;
+  info.benchmark = cfg.name;
+  info.seed = cfg.seed;
+  info.config = resolved_config_yaml(cfg);
+  const BanditSetup setup = make_bandit_setup(cfg.bandit_params);
+  if (opt.on_start) opt.on_start();
+  BenchmarkResult res;
+  Progress bar("rollout", int64_t(cfg.policies.size()), "policies");
+  for (const auto& p : cfg.policies) {
+    const BanditPolicySpec spec = make_bandit_policy(p.name, p.params, p.label);
+    res.regret.push_back(
+        rollout(setup, bandit_stream(cfg.seed), spec, {cfg.environments, cfg.environments}));
+    if (opt.progress) bar.update(int64_t(res.regret.size()), spec.label);
+  }
+  if (opt.progress) bar.finish();
+  write_run_attrs(out.root(), info);
+  write_regret(out.root(), setup, cfg.environments, res.regret);
+  out.commit();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
 BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
                               const RunOptions& opt) {
+  if (cfg.bandit) return run_bandit(cfg, out, opt);
   const auto t0 = std::chrono::steady_clock::now();
   RunInfo info;
   info.benchmark = cfg.name;

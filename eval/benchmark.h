@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/bandit_rollout.h"
 #include "eval/evaluate.h"
 #include "io/atomic_output.h"
 #include "io/config.h"
@@ -13,13 +14,16 @@ namespace icl {
 
 // Prompt stream of evaluation set `set` under `seed`; `icl generate --stream` uses the same one.
 RngKey eval_stream(uint64_t seed, const std::string& set);
+// Environments, reward noise and policy randomness of a bandit benchmark under `seed`.
+RngKey bandit_stream(uint64_t seed);
 
 // The config with every default filled in, as YAML text (stored in results.h5).
 std::string resolved_config_yaml(const BenchmarkConfig& cfg);
 
 struct BenchmarkResult {
-  std::vector<EvalResult> evals;  // empty when training stopped early (--until)
-  int64_t trained_steps = 0;      // 0 without a model
+  std::vector<EvalResult> evals;    // empty when training stopped early (--until)
+  std::vector<RegretCurve> regret;  // bandit benchmarks: one curve per policy
+  int64_t trained_steps = 0;        // 0 without a model
   double final_loss = 0.0;
   double seconds = 0.0;
 };

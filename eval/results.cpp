@@ -110,4 +110,49 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
   return out;
 }
 
+void write_regret(hid_t root, const BanditSetup& setup, int64_t environments,
+                  const std::vector<RegretCurve>& curves) {
+  const h5::Handle g = h5::create_group(root, "bandit");
+  h5::attr(g.id(), "metric", std::string("cumulative_regret"));
+  h5::attr(g.id(), "setup", setup.kind);
+  h5::attr(g.id(), "arms", setup.arms);
+  h5::attr(g.id(), "dim", setup.dim);
+  h5::attr(g.id(), "horizon", setup.horizon);
+  h5::attr(g.id(), "noise_std", setup.noise);
+  h5::attr(g.id(), "environments", environments);
+  std::vector<int64_t> step(size_t(setup.horizon));
+  for (int64_t t = 0; t < setup.horizon; ++t) step[size_t(t)] = t + 1;
+  h5::write(g.id(), "step", step.data(), {setup.horizon});
+  for (const auto& c : curves) {
+    const h5::Handle p = h5::create_group(g.id(), c.label);
+    h5::write(p.id(), "mean", c.mean.data(), {setup.horizon});
+    h5::write(p.id(), "sem", c.sem.data(), {setup.horizon});
+  }
+}
+
+std::string regret_table(const BanditSetup& setup, int64_t environments,
+                         const std::vector<RegretCurve>& curves) {
+  const int64_t T = setup.horizon;
+  std::vector<int64_t> cols;
+  for (int64_t c : {T / 4, T / 2, (3 * T) / 4, T})
+    if (c >= 1 && (cols.empty() || cols.back() != c)) cols.push_back(c);
+  size_t width = 9;
+  for (const auto& c : curves) width = std::max(width, c.label.size());
+  std::string out = fmt::format(
+      "{} linear bandit ({} arms, d = {}, noise {:g}), {} environments: cumulative regret "
+      "(mean ± SEM) by step\n",
+      setup.kind, setup.arms, setup.dim, setup.noise, environments);
+  out += fmt::format("  {:<{}}", "policy", width);
+  for (int64_t c : cols) out += fmt::format(" {:>15}", fmt::format("t={}", c));
+  out += "\n";
+  for (const auto& c : curves) {
+    out += fmt::format("  {:<{}}", c.label, width);
+    for (int64_t t : cols)
+      out += fmt::format(
+          " {:>15}", fmt::format("{:.2f} ± {:.2f}", c.mean[size_t(t - 1)], c.sem[size_t(t - 1)]));
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace icl

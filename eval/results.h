@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/bandit_rollout.h"
 #include "eval/evaluate.h"
 #include "io/atomic_output.h"
 
@@ -22,6 +23,14 @@ void write_params(hid_t obj, const ParamSet& params);
 // ...); token evaluations write /eval/<name>/length instead of n_examples, and attrs answers (|Y|)
 // and chance (0: the scaled accuracy of guessing).
 void write_eval(hid_t root, const EvalResult& r);
+// /bandit/step [T] (1..T) and /bandit/<policy>/{mean,sem} [T], the cumulative regret after each
+// step over the environments; attrs of /bandit: metric "cumulative_regret", the setup's
+// parameters and the number of environments.
+void write_regret(hid_t root, const BanditSetup& setup, int64_t environments,
+                  const std::vector<RegretCurve>& curves);
+// The summary printed after a bandit run: cumulative regret (mean ± SEM) at a few steps.
+std::string regret_table(const BanditSetup& setup, int64_t environments,
+                         const std::vector<RegretCurve>& curves);
 
 // Writes a complete results file atomically.
 void write_results(AtomicH5Output& out, const RunInfo& info, const std::vector<EvalResult>& evals);

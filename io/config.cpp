@@ -7,9 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "baselines/bandit_policy.h"
 #include "baselines/baseline.h"
 #include "core/error.h"
 #include "models/model.h"
+#include "tasks/linear_bandit.h"
 #include "tasks/task.h"
 #include "tasks/token_task.h"
 
@@ -359,6 +361,37 @@ int64_t longest_prompt(const BenchmarkConfig& cfg) {
   return longest;
 }
 
+// The bandit sections: environments checked by make_bandit_setup, every policy constructed.
+static void parse_bandit(const YAML::Node& root, BenchmarkConfig& cfg) {
+  cfg.bandit = true;
+  const YAML::Node b = root["bandit"];
+  if (!b.IsMap() && !b.IsNull()) fail("bandit: expected a map of parameters, got {}", kind_of(b));
+  if (b.IsMap()) cfg.bandit_params = scalar_map(b, "bandit");
+  make_bandit_setup(cfg.bandit_params, "bandit");
+  const YAML::Node r = root["rollout"];
+  if (r && !r.IsNull()) {
+    check_keys(r, "rollout", {"environments"});
+    cfg.environments = get_int(r, "environments", "rollout.environments", 200, 2, 1e7);
+  }
+  const YAML::Node pl = root["policies"];
+  if (!pl || !pl.IsSequence() || pl.size() == 0)
+    fail("policies: expected a non-empty list of bandit policies (known: {})", [] {
+      std::string known;
+      for (const auto& i : bandit_policy_registry())
+        known.append(known.empty() ? "" : ", ").append(i.name);
+      return known;
+    }());
+  std::set<std::string> labels;
+  for (size_t i = 0; i < pl.size(); ++i) {
+    const std::string where = "policies." + std::to_string(i);
+    ComponentConfig c = component(pl[i], where, true);
+    c.label = make_bandit_policy(c.name, c.params, c.label, where).label;
+    if (!labels.insert(c.label).second)
+      fail("{}: label '{}' is used twice (give one a label)", where, c.label);
+    cfg.policies.push_back(c);
+  }
+}
+
 BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
                                 const std::string& source) {
   BenchmarkConfig cfg;
@@ -366,9 +399,17 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   cfg.source = source;
   if (!root.IsMap())
     fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
-  check_keys(root, "", {"description", "seed", "task", "eval", "baselines", "model", "train"});
+  if (root["bandit"]) {
+    check_keys(root, "", {"description", "seed", "bandit", "rollout", "policies"});
+  } else {
+    check_keys(root, "", {"description", "seed", "task", "eval", "baselines", "model", "train"});
+  }
   cfg.description = get_string(root, "description", "description", "");
   cfg.seed = uint64_t(get_int(root, "seed", "seed", 0, 0, 1e18));
+  if (root["bandit"]) {
+    parse_bandit(root, cfg);
+    return cfg;
+  }
 
   if (!root["task"]) fail("config {}: missing 'task'", source);
   cfg.task = component(root["task"], "task", false);

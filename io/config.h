@@ -71,6 +71,15 @@ struct BenchmarkConfig {
   bool has_model = false;
   ComponentConfig model;
   TrainConfig train;
+
+  // Bandit benchmarks (TASKS.md §7) instead of task/eval/baselines:
+  //   bandit: {setup: lin, horizon: 200, ...}   environments (tasks/linear_bandit.h)
+  //   rollout: {environments: 200}
+  //   policies: [linucb, {name: thompson, noise_std: 1.5}, random]
+  bool bandit = false;
+  RawParams bandit_params;
+  int64_t environments = 200;
+  std::vector<ComponentConfig> policies;
 };
 
 // Where named benchmarks live: $ICL_CONFIGS, else the source tree's configs/.

@@ -10,7 +10,9 @@ group says so), or accuracy on a linear [0, 1] axis with a chance line at 0.5
 "length" axis instead of "n_examples" and are drawn against the sequence
 length, their scaled accuracy with the chance line at 0 and the longest
 training length (the group's "max_length") dashed, as in Grazzi et al. 2025,
-Fig. 6. If /train/loss exists, also draws the training loss.
+Fig. 6. If /train/loss exists, also draws the training loss. A bandit run's
+/bandit group gives bandit_regret: each policy's cumulative regret against the
+step, mean ± SEM over the environments (Lee et al. 2023, Lin et al. 2024).
 
     python3 report/plot_curves.py RESULTS.h5 [--out DIR]
 
@@ -69,8 +71,9 @@ def load(path):
             for name, ev in group.items():
                 if isinstance(ev, h5py.Group):
                     evals.append(load_eval(path, name, ev))
-        if not evals:
-            raise InputError(f"{path} has no /eval results")
+        bandit = load_bandit(path, f["bandit"]) if isinstance(f.get("bandit"), h5py.Group) else None
+        if not evals and bandit is None:
+            raise InputError(f"{path} has no /eval or /bandit results")
         train = None
         if isinstance(f.get("train/loss"), h5py.Dataset):
             loss = np.asarray(f["train/loss"][()], dtype=float).ravel()
@@ -80,7 +83,47 @@ def load(path):
             if len(step) != len(loss):
                 raise InputError(f"{path}: /train/step and /train/loss differ in length")
             train = (step, loss)
-    return benchmark, evals, train
+    return benchmark, evals, train, bandit
+
+
+def load_bandit(path, g):
+    """/bandit/step and /bandit/<policy>/{mean,sem}: cumulative regret per step."""
+    if not isinstance(g.get("step"), h5py.Dataset):
+        raise InputError(f"{path}: /bandit has no step")
+    step = np.asarray(g["step"][()], dtype=float).ravel()
+    curves = []
+    for name, c in g.items():
+        if not isinstance(c, h5py.Group):
+            continue
+        if not all(isinstance(c.get(k), h5py.Dataset) for k in ("mean", "sem")):
+            raise InputError(f"{path}: /bandit/{name} needs mean and sem")
+        mean = np.asarray(c["mean"][()], dtype=float).ravel()
+        sem = np.asarray(c["sem"][()], dtype=float).ravel()
+        if len(mean) != len(step) or len(sem) != len(step):
+            raise InputError(f"{path}: /bandit/{name} differs in length from /bandit/step")
+        curves.append((name, mean, sem))
+    if not curves:
+        raise InputError(f"{path}: /bandit holds no policy")
+    title = (f"{text(g.attrs.get('setup', ''))} bandit, {text(g.attrs.get('environments', '?'))} "
+             "environments")
+    return step, curves, title
+
+
+def plot_bandit(benchmark, bandit):
+    step, curves, title = bandit
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for i, (name, mean, sem) in enumerate(curves):
+        colour = plt.get_cmap("tab10")(i % 10)
+        ax.plot(step, mean, color=colour, lw=1.8, label=name)
+        ax.fill_between(step, mean - sem, mean + sem, color=colour, alpha=0.2, lw=0)
+    ax.set_xlabel("step")
+    ax.set_ylabel("cumulative regret (mean ± SEM)")
+    ax.set_xlim(step.min(), step.max())
+    ax.set_title(f"{benchmark} — {title}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def load_eval(path, name, ev):
@@ -224,7 +267,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     try:
-        benchmark, evals, train = load(args.results)
+        benchmark, evals, train, bandit = load(args.results)
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
@@ -238,6 +281,8 @@ def main(argv=None):
         save(plot_eval(benchmark, ev, colours), out, ev[0])
     if train is not None:
         save(plot_train(benchmark, train), out, "train_loss")
+    if bandit is not None:
+        save(plot_bandit(benchmark, bandit), out, "bandit_regret")
     return 0
 
 

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "core/device.h"
+#include "eval/benchmark.h"
 #include "io/h5.h"
 
 namespace {
@@ -352,6 +353,32 @@ TEST_F(CliRun, EvalOfATrainedCheckpointUnderAShift) {
   EXPECT_EQ(icl::h5::read<double>(f.id(), "eval/skewed/transformer/mean").size(), 15u);
   expect_user_error({"eval", "--checkpoint", "run.h5", "--set", "d=7", "--out", "X.h5"},
                     {"inputs of another width"});
+}
+
+// A bandit benchmark end to end: the regret table on stdout, /bandit in results.h5 (the same curve
+// as a rollout in-process on the benchmark's stream), and the regret figure.
+TEST_F(CliRun, BanditBenchmarkWritesRegretCurvesAndAFigure) {
+  const Result r = icl({"run", "lin2024/linear_bandit_baselines", "--set", "bandit.horizon=40",
+                        "--set", "rollout.environments=30", "--out", "b.h5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("cumulative regret (mean ± SEM)"));
+  EXPECT_THAT(r.out, HasSubstr("linucb"));
+  const icl::h5::Handle f = icl::h5::open_file((work() / "b.h5").string());
+  const auto mean = icl::h5::read<double>(f.id(), "bandit/linucb/mean");
+  ASSERT_EQ(mean.size(), 40u);
+  EXPECT_EQ(icl::h5::read<int64_t>(f.id(), "bandit/step").back(), 40);
+  const icl::BanditSetup setup = icl::make_bandit_setup({{"setup", "lin"}, {"horizon", "40"}});
+  const icl::RegretCurve c = icl::rollout(
+      setup, icl::bandit_stream(0),
+      icl::make_bandit_policy("linucb", {{"lambda", "1"}, {"alpha", "2"}}, "linucb"), {30, 30});
+  EXPECT_EQ(mean, c.mean);
+  EXPECT_LT(mean.back(), icl::h5::read<double>(f.id(), "bandit/random/mean").back());
+  EXPECT_TRUE(fs::exists(work() / "b_figures" / "bandit_regret.png"));
+  expect_user_error(
+      {"run", "lin2024/linear_bandit_baselines", "--set", "bandit.arms=0", "--out", "X.h5"},
+      {"bandit.arms"});
+  expect_user_error({"run", "lin2024/linear_bandit_baselines", "--until", "3", "--out", "X.h5"},
+                    {"trains no model"});
 }
 
 TEST_F(CliErrors, NonScalarConfigFieldsNameTheField) {

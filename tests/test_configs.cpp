@@ -13,9 +13,12 @@
 #include <set>
 #include <string>
 
+#include "baselines/bandit_policy.h"
 #include "baselines/baseline.h"
 #include "core/error.h"
+#include "eval/benchmark.h"
 #include "io/config.h"
+#include "tasks/linear_bandit.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
 
@@ -83,6 +86,16 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
     EXPECT_EQ(cfg.name, name);
     EXPECT_FALSE(cfg.description.empty()) << "no description (icl list shows it)";
     EXPECT_EQ(cfg.description.find('\n'), std::string::npos) << "description is not one line";
+    if (cfg.bandit) {  // policies instead of a task: each is constructed, labels are distinct
+      ASSERT_FALSE(cfg.policies.empty());
+      std::set<std::string> labels;
+      for (const auto& p : cfg.policies) {
+        EXPECT_NO_THROW(make_bandit_policy(p.name, p.params, p.label).make());
+        EXPECT_TRUE(labels.insert(p.label).second);
+      }
+      EXPECT_NO_THROW(make_bandit_setup(cfg.bandit_params));
+      continue;
+    }
     EXPECT_FALSE(cfg.task.name.empty());
     ASSERT_FALSE(cfg.evals.empty());
     std::set<std::string> set_names;
@@ -353,6 +366,45 @@ TEST(ConfigParse, CurriculumOnAnyIntegerTaskParameter) {
   EXPECT_THAT(msg, HasSubstr("train.curriculum.N"));
   msg = error_of([&] { parse(head + "train: {curriculum: {N: {start: 5, end: 1, inc: 1}}}\n"); });
   EXPECT_THAT(msg, HasSubstr("never reaches end"));
+}
+
+TEST(ConfigParse, BanditBenchmarks) {
+  const BenchmarkConfig cfg = parse(
+      "description: b\n"
+      "bandit: {setup: dpt, horizon: 30}\n"
+      "rollout: {environments: 20}\n"
+      "policies: [linucb, {name: thompson, noise_std: 0.3, label: ts}, random]\n");
+  EXPECT_TRUE(cfg.bandit);
+  EXPECT_EQ(cfg.environments, 20);
+  ASSERT_EQ(cfg.policies.size(), 3u);
+  EXPECT_EQ(cfg.policies[0].label, "linucb");
+  EXPECT_EQ(cfg.policies[1].label, "ts");
+  EXPECT_EQ(make_bandit_setup(cfg.bandit_params).dim, 2);
+  const std::string resolved = resolved_config_yaml(cfg);
+  EXPECT_THAT(resolved, HasSubstr("horizon: 30"));
+  EXPECT_THAT(resolved, HasSubstr("dim: 2"));  // DPT's default, filled in
+  struct Case {
+    const char* yaml;
+    const char* says;
+  };
+  for (const Case& c : {
+           Case{"bandit: {}\npolicies: [linucb]\ntask: {name: linear_regression}\n",
+                "unknown key 'task'"},
+           Case{"bandit: {arms: 0}\npolicies: [linucb]\n", "bandit.arms"},
+           Case{"bandit: {horizon: 0}\npolicies: [linucb]\n", "bandit.horizon"},
+           Case{"bandit: {noise_std: -1}\npolicies: [linucb]\n", "bandit.noise_std"},
+           Case{"bandit: {}\npolicies: []\n", "known: linucb"},
+           Case{"bandit: {}\npolicies: [ucb]\n", "unknown policy 'ucb'"},
+           Case{"bandit: {}\npolicies: [{name: linucb, alpha: -2}]\n", "policies.0.alpha"},
+           Case{"bandit: {}\npolicies: [random, random]\n", "used twice"},
+           Case{"bandit: {}\nrollout: {environments: 1}\npolicies: [random]\n",
+                "rollout.environments"},
+       }) {
+    SCOPED_TRACE(c.yaml);
+    const std::string msg = error_of([&] { parse(c.yaml); });
+    EXPECT_THAT(msg, HasSubstr(c.says));
+    EXPECT_THAT(msg, Not(HasSubstr("\n")));
+  }
 }
 
 TEST(ConfigParse, ErrorsAreOneLine) {
