@@ -98,7 +98,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     path = os.path.join(work, "R.h5")
     write_results(path)
-    benchmark, evals, _ = plot_curves.load(path)
+    benchmark, evals, _, _ = plot_curves.load(path)
     colours = plot_curves.colour_map(evals)
     axes = {}
     for ev in evals:
