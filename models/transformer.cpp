@@ -24,11 +24,10 @@
 #include "kernels/add_norm.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
-#include "kernels/embedding.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
-#include "kernels/select.h"
+#include "models/io_layers.h"
 #include "models/model.h"
 
 namespace icl {
@@ -49,26 +48,14 @@ class Transformer final : public Model {
         relu_attention_(p.s("attention") == "relu"),
         post_layers_(placement_ == "post"  ? L_
                      : placement_ == "mix" ? int64_t(std::floor(p.r("mix_alpha") * double(L_)))
-                                           : 0) {
+                                           : 0),
+        io_layers_(store_, io, C_, learned_pos_, "transformer") {
     if (C_ % H_ != 0) fail("model.n_head: must divide n_embd = {}, got {}", C_, H_);
     if (placement_ == "mix" && (post_layers_ == 0 || post_layers_ == L_))
       fail(
           "model.mix_alpha: with n_layer = {}, mix_alpha = {} makes {} of the blocks post-LN "
           "(mix needs between 1 and n_layer - 1; use placement pre or post instead)",
           L_, p.r("mix_alpha"), post_layers_ == 0 ? "none" : "all");
-    int64_t tokens = 0;
-    if (io.vocab > 0) {
-      if (io.max_tokens < 1) fail("model transformer: token prompts need max_tokens >= 1");
-      tokens = io.max_tokens;
-      store_.add("embed.w", {io.vocab, C_}, true);
-    } else {
-      if (io.dx < 1 || io.max_examples < 1)
-        fail("model transformer: needs vector prompts with dx >= 1 and K >= 1");
-      tokens = 2 * io.max_examples;
-      store_.add("read_in.w", {io.dx, C_}, true);
-      store_.add("read_in.b", {C_}, false);
-    }
-    if (learned_pos_) store_.add("pos", {tokens, C_}, false);
     for (int64_t l = 0; l < L_; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
       add_norm(b + "norm1");
@@ -85,19 +72,14 @@ class Transformer final : public Model {
       if (placement_ == "peri") add_norm(b + "norm2_out");
     }
     if (final_norm()) add_norm("norm_f");
-    const int64_t outputs = io.vocab > 0 ? io.vocab : io.dy;
-    store_.add("read_out.w", {C_, outputs}, true);
-    store_.add("read_out.b", {outputs}, false);
   }
 
   void init(uint64_t seed) override {
     const double resid_std = 0.02 / std::sqrt(2.0 * double(L_));
     for (auto& p : store_.all()) {
       const std::string& n = p->name;
-      if (n.starts_with("read_in."))
-        init_uniform(*p, seed, 1.0 / std::sqrt(double(io().dx)));
-      else if (n.starts_with("read_out."))
-        init_uniform(*p, seed, 1.0 / std::sqrt(double(C_)));
+      if (io_layers_.init(*p, seed))
+        continue;
       else if (n.ends_with(".g"))
         init_constant(*p, 1.f);
       else if (n.ends_with(".b") || n.find(".b_") != std::string::npos)
@@ -110,39 +92,10 @@ class Transformer final : public Model {
   }
 
   Var forward(Graph& g, const PromptBatch& pb) override {
-    if ((pb.encoding == Encoding::Token) != (io().vocab > 0))
-      fail("model transformer: built for {} prompts, given {} prompts",
-           io().vocab > 0 ? "token" : "vector", to_string(pb.encoding));
-    if (pb.encoding == Encoding::Token) return forward_tokens(g, pb);
-    ICL_ASSERT(pb.dx == io().dx && pb.dy == io().dy);
-    if (pb.n_examples > io().max_examples)
-      fail("model transformer: prompts have {} examples, the model was built for at most {}",
-           pb.n_examples, io().max_examples);
-    const int64_t B = pb.batch, K = pb.n_examples, dx = pb.dx;
-    // Tokens x_k and (y_k, 0, ..., 0), padded to dx.
-    const Tensor xs{const_cast<float*>(pb.xs.data()), {B, K, dx}, DType::F32, Device::CPU};
-    const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
-    const Var tok = ops::interleave(g, xs, ys);
-    Var h = ops::linear(g, tok, P(g, "read_in.w"), P(g, "read_in.b"));
-    if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
-    h = backbone(g, h);
-    const Var hx = ops::take_positions(g, h, 0, 2, K);
-    return ops::linear(g, hx, P(g, "read_out.w"), P(g, "read_out.b"));
+    return io_layers_.read_out(g, pb, backbone(g, io_layers_.read_in(g, pb)));
   }
 
  private:
-  Var forward_tokens(Graph& g, const PromptBatch& pb) {
-    if (pb.seq_len > io().max_tokens)
-      fail("model transformer: prompts have {} tokens, the model was built for at most {}",
-           pb.seq_len, io().max_tokens);
-    const Tensor tok{
-        const_cast<int32_t*>(pb.tokens.data()), {pb.batch, pb.seq_len}, DType::I32, Device::CPU};
-    Var h = ops::embedding(g, tok, P(g, "embed.w"));
-    if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
-    h = backbone(g, h);
-    return ops::linear(g, h, P(g, "read_out.w"), P(g, "read_out.b"));
-  }
-
   bool final_norm() const { return placement_ != "post"; }
 
   // The blocks and the final norm, on embedded tokens [B, T, C].
@@ -231,6 +184,7 @@ class Transformer final : public Model {
   std::string placement_;
   bool ln_scaling_, relu_attention_;
   int64_t post_layers_;
+  IoLayers io_layers_;  // read-in, positions and read-out (models/io_layers.h)
 };
 
 }  // namespace
