@@ -18,6 +18,7 @@ void register_cart(std::vector<BaselineInfo>& r);
 void register_mlp_gd(std::vector<BaselineInfo>& r);
 void register_boolean_learners(std::vector<BaselineInfo>& r);
 void register_softmax_gd(std::vector<BaselineInfo>& r);
+void register_maze_bfs(std::vector<BaselineInfo>& r);
 
 const std::vector<BaselineInfo>& baseline_registry() {
   static const std::vector<BaselineInfo> registry = [] {
@@ -33,6 +34,7 @@ const std::vector<BaselineInfo>& baseline_registry() {
     register_mlp_gd(r);
     register_boolean_learners(r);
     register_softmax_gd(r);
+    register_maze_bfs(r);
     return r;
   }();
   return registry;

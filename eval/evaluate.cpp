@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "eval/maze_decode.h"
 #include "tasks/token_task.h"
 
 namespace icl {
@@ -90,6 +91,10 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
   res.answers = task.answers();
 
   std::vector<std::vector<double>> scores(predictors.size(), std::vector<double>(size_t(P * nL)));
+  const int64_t max_n = opt.path_metrics ? maze_max_n(task) : 0;
+  std::vector<std::vector<double>> exact(max_n ? predictors.size() : 0,
+                                         std::vector<double>(size_t(P * nL))),
+      valid = exact;
   Progress progress(fmt::format("eval {}", name), P * nL, "prompts");
   for (int64_t j = 0; j < nL; ++j) {
     const int64_t L = opt.lengths[size_t(j)];
@@ -103,6 +108,12 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
         for (int64_t b = 0; b < B; ++b)
           scores[i][size_t((first + b) * nL + j)] =
               scaled_accuracy(pb, b, logits.data() + b * pb.seq_len * V, V, res.answers);
+        if (max_n == 0) continue;
+        const std::vector<PathScore> paths = maze_path_scores(*predictors[i], pb, max_n);
+        for (int64_t b = 0; b < B; ++b) {
+          exact[i][size_t((first + b) * nL + j)] = paths[size_t(b)].exact;
+          valid[i][size_t((first + b) * nL + j)] = paths[size_t(b)].valid;
+        }
       }
       if (opt.progress) progress.update(j * P + first + B);
     }
@@ -114,7 +125,12 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                           p.kind(),
                           p.params(),
                           summarise(scores[i], P, nL, opt.bootstrap, key.sub("bootstrap")),
+                          {},
                           {}});
+    if (max_n == 0) continue;
+    auto& extra = res.curves.back().extra;
+    extra.emplace_back(kExactPath, summarise(exact[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
+    extra.emplace_back(kValidPath, summarise(valid[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
   }
   if (opt.progress) progress.finish();
   return res;
@@ -164,6 +180,7 @@ EvalResult evaluate(const std::string& name, const Task& task,
                           p.kind(),
                           p.params(),
                           summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap")),
+                          {},
                           {}});
   }
   if (opt.progress) progress.finish();

@@ -3,6 +3,7 @@
 // its mean with a 90% bootstrap interval over prompts (Garg et al.: 1000 resamples, 5th and 95th
 // percentile of the resampled means).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -33,6 +34,9 @@ struct PredictorCurve {
   ParamSet params;
   CurveStats stats;
   std::vector<double> spectrum;  // [points/2 + 1] (eval/spectrum.h), empty unless asked for
+  // Further metrics of the same prompts by name, each per length with its bootstrap interval: the
+  // maze task's path metrics exact_path and valid_path (eval/maze_decode.h); empty otherwise.
+  std::vector<std::pair<std::string, CurveStats>> extra;
 };
 
 // An evaluation set's optional spectrum measurement (config key eval.sets.<set>.spectrum).
@@ -60,12 +64,16 @@ struct EvalOptions {
   int64_t prompts = 1280, examples = 40, batch_size = 256, bootstrap = 1000;
   std::vector<int64_t> lengths;  // token tasks only: the prompt lengths to evaluate at
   bool progress = true;
+  // Maze task: decode every path greedily for exact_path and valid_path (several forward passes
+  // per prompt, so training's periodic evaluation turns it off).
+  bool path_metrics = true;
 };
 
 // Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").
 // Token tasks are evaluated at each of opt.lengths on `prompts` prompts of that length, prompt i
 // of length L being prompt i of key.sub("length<L>") (independent prompts per length); predictors
-// return logits [B, T, vocab] and each prompt scores its scaled accuracy.
+// return logits [B, T, vocab] and each prompt scores its scaled accuracy. The maze task adds the
+// greedily decoded paths' exact_path and valid_path fractions (PredictorCurve::extra).
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt);

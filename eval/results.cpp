@@ -71,7 +71,19 @@ void write_eval(hid_t root, const EvalResult& r) {
     h5::write(pg.id(), "lo", c.stats.lo);
     h5::write(pg.id(), "hi", c.stats.hi);
     if (!c.spectrum.empty()) h5::write(pg.id(), "spectrum", c.spectrum);
+    for (const auto& [metric, stats] : c.extra) {
+      const h5::Handle mg = h5::create_group(pg.id(), metric);
+      h5::attr(mg.id(), "metric", metric);
+      h5::write(mg.id(), "mean", stats.mean);
+      h5::write(mg.id(), "lo", stats.lo);
+      h5::write(mg.id(), "hi", stats.hi);
+    }
   }
+  // Readers find the further metrics' groups by name here rather than by guessing subgroups.
+  std::string extra;
+  if (!r.curves.empty())
+    for (const auto& m : r.curves.front().extra) extra += (extra.empty() ? "" : " ") + m.first;
+  if (!extra.empty()) h5::attr(g.id(), "extra_metrics", extra);
 }
 
 void write_results(AtomicH5Output& out, const RunInfo& info, const std::vector<EvalResult>& evals) {
@@ -88,7 +100,10 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
       if (cols.empty() || cols.back() != c) cols.push_back(c);
   }
   size_t width = 9;
-  for (const auto& c : r.curves) width = std::max(width, c.label.size());
+  for (const auto& c : r.curves) {
+    width = std::max(width, c.label.size());
+    for (const auto& m : c.extra) width = std::max(width, c.label.size() + 1 + m.first.size());
+  }
   std::string metric = to_string(r.metric);
   if (r.metric == Metric::SquaredError && r.normalisation != 1.0)
     metric += fmt::format(" / {:g}", r.normalisation);
@@ -106,6 +121,11 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
     out += fmt::format("  {:<{}}", c.label, width);
     for (int64_t k : cols) out += fmt::format(" {:>9.4f}", c.stats.mean[size_t(k)]);
     out += "\n";
+    for (const auto& [name, stats] : c.extra) {
+      out += fmt::format("  {:<{}}", c.label + " " + name, width);
+      for (int64_t k : cols) out += fmt::format(" {:>9.4f}", stats.mean[size_t(k)]);
+      out += "\n";
+    }
   }
   return out;
 }

@@ -21,7 +21,9 @@ void write_run_attrs(hid_t root, const RunInfo& info);
 void write_params(hid_t obj, const ParamSet& params);
 // /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task,
 // ...); token evaluations write /eval/<name>/length instead of n_examples, and attrs answers (|Y|)
-// and chance (0: the scaled accuracy of guessing).
+// and chance (0: the scaled accuracy of guessing). Further metrics of a curve (the maze task's
+// exact_path, valid_path) go to /eval/<name>/<predictor>/<metric>/{mean,lo,hi}, listed in the
+// attr extra_metrics of /eval/<name>.
 void write_eval(hid_t root, const EvalResult& r);
 // /bandit/step [T] (1..T) and /bandit/<policy>/{mean,sem} [T], the cumulative regret after each
 // step over the environments; attrs of /bandit: metric "cumulative_regret", the setup's

@@ -126,6 +126,10 @@ def plot_bandit(benchmark, bandit):
     return fig
 
 
+# Maze path metrics (Nolte et al. 2024): fractions of greedily decoded paths, drawn on [0, 1].
+PATH_METRICS = {"exact_path": "exact-path accuracy", "valid_path": "valid-path fraction"}
+
+
 def load_eval(path, name, ev):
     where = f"{path}: /eval/{name}"
     axis = next((a for a in ("n_examples", "length") if isinstance(ev.get(a), h5py.Dataset)), None)
@@ -144,6 +148,15 @@ def load_eval(path, name, ev):
                 curves[key] = np.asarray(pg[key][()], dtype=float).ravel()
                 if len(curves[key]) != len(x):
                     raise InputError(f"{where}/{pname}/{key} does not match {axis}")
+        # Further metrics (the maze task's exact_path, valid_path) sit in subgroups named by the
+        # evaluation's extra_metrics attribute, each drawn as its own figure.
+        curves["extra"] = {}
+        for metric in text(ev.attrs.get("extra_metrics", "")).split():
+            mg = pg.get(metric)
+            if not isinstance(mg, h5py.Group) or not isinstance(mg.get("mean"), h5py.Dataset):
+                raise InputError(f"{where}/{pname} has no {metric}/mean")
+            curves["extra"][metric] = {k: np.asarray(mg[k][()], dtype=float).ravel()
+                                       for k in ("mean", "lo", "hi") if k in mg}
         kind = text(pg.attrs.get("kind", "baseline"))
         preds.append((pname, kind, curves))
     if not preds:
@@ -180,7 +193,9 @@ def plot_eval(benchmark, ev, colours):
     for pname, kind, c in sorted(preds, key=sort_key):
         colour, style = colours[pname]
         z = 3 if kind == "model" else 2
-        ax.plot(x, c["mean"], style, color=colour, lw=2, label=pname, zorder=z)
+        # A single length (e.g. one grid size) has no line to draw: mark the point.
+        ax.plot(x, c["mean"], style, color=colour, lw=2, label=pname, zorder=z,
+                marker="o" if len(x) == 1 else None)
         if "lo" in c and "hi" in c:
             ax.fill_between(x, c["lo"], c["hi"], color=colour, alpha=0.2, lw=0, zorder=z - 1)
         finite = c["mean"][np.isfinite(c["mean"])]
@@ -210,13 +225,18 @@ def plot_eval(benchmark, ev, colours):
         ax.set_ylabel("scaled accuracy")
         bottom = min([0.0] + [float(np.nanmin(c.get("lo", c["mean"]))) for _, _, c in preds])
         ax.set_ylim(min(-0.05, 1.05 * bottom), 1.05)
+    elif metric in PATH_METRICS:
+        ax.set_ylabel(PATH_METRICS[metric])
+        ax.set_ylim(-0.02, 1.05)
     else:
         ax.set_ylabel(metric.replace("_", " "))
-    if "chance" in attrs and metric != "accuracy":
+    if "chance" in attrs and metric != "accuracy" and metric not in PATH_METRICS:
         ax.axhline(float(attrs["chance"]), color="0.3", ls=":", lw=1.2, zorder=1)
 
     by_length = text(attrs.get("x_axis", "n_examples")) == "length"
-    ax.set_xlabel("sequence length" if by_length else "in-context examples")
+    maze = text(attrs.get("task", "")) == "maze"
+    ax.set_xlabel("grid size n" if maze else "sequence length" if by_length
+                  else "in-context examples")
     if by_length and "max_length" in attrs:
         ax.axvline(float(attrs["max_length"]), color="tab:red", ls="--", lw=1.2, zorder=1,
                    label="_longest training length")
@@ -279,6 +299,11 @@ def main(argv=None):
     colours = colour_map(evals)
     for ev in evals:
         save(plot_eval(benchmark, ev, colours), out, ev[0])
+        name, x, attrs, preds = ev
+        for metric in text(attrs.get("extra_metrics", "")).split():
+            sub = (name, x, dict(attrs, metric=metric),
+                   [(p, k, c["extra"][metric]) for p, k, c in preds])
+            save(plot_eval(benchmark, sub, colours), out, f"{name}_{metric}")
     if train is not None:
         save(plot_train(benchmark, train), out, "train_loss")
     if bandit is not None:

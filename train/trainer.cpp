@@ -247,6 +247,7 @@ double Trainer::eval_error() {
   opt.batch_size = cfg_.batch_size;
   opt.bootstrap = 20;
   opt.progress = false;
+  opt.path_metrics = false;
   const EvalResult r =
       evaluate("train_eval", *task, {&pred}, eval_stream(cfg_.seed, "train_eval"), opt);
   double s = 0;

@@ -1,0 +1,330 @@
+// Maze path metrics (TASKS.md §8, issue 8): exact and valid paths scored on BFS paths, detours,
+// jumps, truncations and foreign tokens; any shortest path is exact in a maze with cycles; greedy
+// decoding through the Predictor call (stop, cap, independence of the batch size); the BFS
+// reference scores 1 and a corrupted one less; a tiny maze benchmark writes the path metrics into
+// results.h5 and the summary table.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "baselines/baseline.h"
+#include "baselines/maze_bfs.h"
+#include "eval/benchmark.h"
+#include "eval/evaluate.h"
+#include "eval/maze_decode.h"
+#include "eval/results.h"
+#include "io/h5.h"
+#include "tasks/maze_task.h"
+#include "tasks/token_task.h"
+
+namespace icl {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HasSubstr;
+
+const RngKey kKey{11, stream_id("maze-decode-test")};
+constexpr int64_t kMaxN = 8;
+
+Maze maze(int n, int64_t i, double extra = 0.0) {
+  Rng rng(kKey, uint64_t(i));
+  return generate_maze(n, rng, extra);
+}
+
+// The tokens a decoder would generate for `path`, ended by END unless `end` is false.
+std::vector<int32_t> tokens_of(const std::vector<int>& path, int n, bool end = true) {
+  const MazeTokens t = maze_tokens(kMaxN);
+  std::vector<int32_t> out;
+  for (int c : path) out.push_back(t.cell(c, n));
+  if (end) out.push_back(t.end);
+  return out;
+}
+
+bool exact(const Maze& m, const std::vector<int32_t>& g) {
+  return score_maze_path(m, g, maze_tokens(kMaxN)).exact;
+}
+bool valid(const Maze& m, const std::vector<int32_t>& g) {
+  return score_maze_path(m, g, maze_tokens(kMaxN)).valid;
+}
+
+// A maze (a tree) whose BFS path has at least `len` cells and passes a side branch at some cell.
+struct Fixture {
+  Maze m;
+  std::vector<int> path;
+  size_t at = 0;  // path[at] has an open neighbour off the path
+  int side = -1;
+};
+
+Fixture tree_with_branch(int n) {
+  for (int64_t i = 0;; ++i) {
+    Fixture f{maze(n, i), {}, 0, -1};
+    f.path = shortest_path(f.m);
+    if (f.path.size() < 4) continue;
+    for (size_t k = 1; k + 1 < f.path.size() && f.side < 0; ++k) {
+      int nb[4];
+      const int c = f.m.neighbours(f.path[k], nb);
+      for (int j = 0; j < c; ++j)
+        if (nb[j] != f.path[k - 1] && nb[j] != f.path[k + 1]) {
+          f.at = k;
+          f.side = nb[j];
+          break;
+        }
+    }
+    if (f.side >= 0) return f;
+  }
+}
+
+TEST(MazePathScore, BfsPathsAreExactAndValid) {
+  for (int n : {2, 3, 5, 8})
+    for (int64_t i = 0; i < 20; ++i) {
+      const Maze m = maze(n, i);
+      const auto g = tokens_of(shortest_path(m), n);
+      EXPECT_TRUE(exact(m, g)) << n << " " << i;
+      EXPECT_TRUE(valid(m, g)) << n << " " << i;
+    }
+}
+
+TEST(MazePathScore, DetoursAreValidButNotExact) {
+  const Fixture f = tree_with_branch(6);
+  std::vector<int> detour(f.path.begin(), f.path.begin() + long(f.at) + 1);
+  detour.push_back(f.side);
+  detour.insert(detour.end(), f.path.begin() + long(f.at), f.path.end());
+  EXPECT_TRUE(valid(f.m, tokens_of(detour, 6)));
+  EXPECT_FALSE(exact(f.m, tokens_of(detour, 6)));
+  // Stepping in place is no legal move.
+  std::vector<int> stutter = f.path;
+  stutter.insert(stutter.begin() + 1, f.path[0]);
+  EXPECT_FALSE(valid(f.m, tokens_of(stutter, 6)));
+}
+
+TEST(MazePathScore, JumpsTruncationsAndForeignTokensAreNeither) {
+  const Fixture f = tree_with_branch(6);
+  const auto both = [&](const std::vector<int32_t>& g) { return exact(f.m, g) || valid(f.m, g); };
+  std::vector<int> jump = f.path;
+  jump.erase(jump.begin() + 1);  // skips a cell: origin to a cell two steps away
+  EXPECT_FALSE(both(tokens_of(jump, 6)));
+  std::vector<int> through_wall = f.path;
+  through_wall[1] = f.side;  // a side neighbour of a later cell, not of the origin in general
+  if (!f.m.connected(f.path[0], f.side) || !f.m.connected(f.side, f.path[2])) {
+    EXPECT_FALSE(both(tokens_of(through_wall, 6)));
+  }
+  const std::vector<int> truncated(f.path.begin(), f.path.end() - 1);
+  EXPECT_FALSE(both(tokens_of(truncated, 6)));      // stops short of the target
+  EXPECT_FALSE(both(tokens_of(f.path, 6, false)));  // never says END
+  EXPECT_FALSE(both(tokens_of({}, 6)));             // END at once
+  std::vector<int> past = f.path;
+  past.push_back(f.path[f.path.size() - 2]);  // walks on after the target
+  EXPECT_FALSE(both(tokens_of(past, 6)));
+  const MazeTokens t = maze_tokens(kMaxN);
+  auto marker = tokens_of(f.path, 6);
+  marker.insert(marker.begin() + 1, t.sep);
+  EXPECT_FALSE(both(marker));
+  auto outside = tokens_of(f.path, 6);
+  outside[1] = int32_t(6 * kMaxN + 7);  // row 6, column 7: a cell of a larger grid only
+  EXPECT_FALSE(both(outside));
+  // What follows END is not part of the path.
+  auto tail = tokens_of(f.path, 6);
+  tail.push_back(t.sep);
+  EXPECT_TRUE(exact(f.m, tail));
+}
+
+TEST(MazePathScore, AnyShortestPathIsExactWithCycles) {
+  int found = 0;
+  for (int64_t i = 0; i < 200 && found < 5; ++i) {
+    const Maze m = maze(6, i, 0.4);
+    if (count_shortest_paths(m) < 2) continue;
+    // Walk towards the target taking the last closer neighbour, not the first as BFS does.
+    const std::vector<int> d = maze_distances(m, m.target);
+    std::vector<int> other{m.origin};
+    while (other.back() != m.target) {
+      int nb[4];
+      const int k = m.neighbours(other.back(), nb);
+      int next = -1;
+      for (int j = 0; j < k; ++j)
+        if (d[size_t(nb[j])] == d[size_t(other.back())] - 1) next = nb[j];
+      other.push_back(next);
+    }
+    if (other == shortest_path(m)) continue;
+    ++found;
+    EXPECT_TRUE(exact(m, tokens_of(other, 6))) << i;
+    EXPECT_TRUE(exact(m, tokens_of(shortest_path(m), 6))) << i;
+  }
+  EXPECT_GT(found, 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Decoding through the Predictor call.
+
+class Scripted : public Predictor {
+ public:
+  // Scores token (last token + step) mod V: a predictor whose answer depends on its input.
+  explicit Scripted(int64_t V, int32_t step) : V_(V), step_(step) {}
+  std::string label() const override { return "scripted"; }
+  std::string name() const override { return "scripted"; }
+  const char* kind() const override { return "baseline"; }
+  const ParamSet& params() const override { return params_; }
+  std::vector<float> predict(const PromptBatch& pb) const override {
+    ++calls;
+    std::vector<float> out(size_t(pb.batch * pb.seq_len * V_), 0.f);
+    for (int64_t i = 0; i < pb.batch * pb.seq_len; ++i)
+      out[size_t(i * V_ + (pb.tokens[size_t(i)] + step_) % V_)] = 1.f;
+    return out;
+  }
+  mutable int calls = 0;
+
+ private:
+  int64_t V_;
+  int32_t step_;
+  ParamSet params_;
+};
+
+TEST(GreedyDecode, StopsAtTheStopTokenOrTheCapWhateverTheBatchSize) {
+  const Scripted counter(10, 1);
+  const std::vector<std::vector<int32_t>> prefixes{{0, 3}, {5}, {1, 1, 1, 8}, {9, 9, 7}};
+  // From its last token each prefix counts up by one; 7 is the stop token.
+  const std::vector<std::vector<int32_t>> want{
+      {4, 5, 6, 7}, {6, 7}, {9, 0, 1, 2, 3, 4}, {8, 9, 0, 1, 2, 3}};
+  for (int64_t bs : {1, 3, 4, 256}) {
+    const auto got = greedy_decode(counter, prefixes, 7, 9, 6, 2, bs);
+    EXPECT_EQ(got, want) << "batch size " << bs;
+  }
+  EXPECT_EQ(greedy_decode(counter, prefixes, 7, 9, 0, 2), std::vector<std::vector<int32_t>>(4));
+}
+
+PromptBatch maze_batch(int64_t n, int64_t B) {
+  const auto task = make_task("maze", {{"min_length", "2"},
+                                       {"max_length", std::to_string(kMaxN)},
+                                       {"max_n", std::to_string(kMaxN)}});
+  return task->sample(kKey.sub("batch"), 0, B, n);
+}
+
+// The BFS reference with its answer at the origin cut short (END right after the origin) for
+// origins whose token is even: those paths are neither exact nor valid.
+class CutShort : public Predictor {
+ public:
+  explicit CutShort(const Predictor& bfs) : bfs_(bfs) {}
+  std::string label() const override { return "cut_short"; }
+  std::string name() const override { return "cut_short"; }
+  const char* kind() const override { return "baseline"; }
+  const ParamSet& params() const override { return bfs_.params(); }
+  std::vector<float> predict(const PromptBatch& pb) const override {
+    std::vector<float> z = bfs_.predict(pb);
+    const MazeTokens t = maze_tokens(kMaxN);
+    const int64_t T = pb.seq_len, V = maze_vocab(kMaxN);
+    for (int64_t b = 0; b < pb.batch; ++b) {
+      const int32_t* row = pb.tokens.data() + b * T;
+      const int64_t path = std::find(row, row + T, t.path) - row;
+      if (path + 1 < T && row[path + 1] % 2 == 0) z[size_t((b * T + path + 1) * V + t.end)] = 2.f;
+    }
+    return z;
+  }
+
+ private:
+  const Predictor& bfs_;
+};
+
+TEST(MazePathScores, BfsReferenceIsExactAndACorruptedOneIsNot) {
+  const auto bfs = make_baseline("maze_bfs", {});
+  const MazeTokens t = maze_tokens(kMaxN);
+  for (int64_t n : {2, 4, 7}) {
+    const PromptBatch pb = maze_batch(n, 24);
+    const std::vector<float> z = bfs->predict(pb);
+    const int64_t V = maze_vocab(kMaxN);
+    for (int64_t b = 0; b < pb.batch; ++b)  // teacher forced: every path token right
+      EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
+    for (const PathScore& s : maze_path_scores(*bfs, pb, kMaxN)) {
+      EXPECT_TRUE(s.exact) << n;
+      EXPECT_TRUE(s.valid) << n;
+    }
+    const CutShort cut(*bfs);
+    const auto scores = maze_path_scores(cut, pb, kMaxN);
+    int expected = 0, got = 0;
+    for (int64_t b = 0; b < pb.batch; ++b) {
+      const int32_t* row = pb.tokens.data() + b * pb.seq_len;
+      const bool odd = *(std::find(row, row + pb.seq_len, t.path) + 1) % 2 == 1;
+      expected += odd;
+      got += scores[size_t(b)].exact;
+      EXPECT_EQ(scores[size_t(b)].valid, odd);
+    }
+    EXPECT_EQ(got, expected) << n;
+    EXPECT_LT(got, int(pb.batch)) << n;
+  }
+}
+
+TEST(MazePathScores, OnlyTheMazeTaskHasThem) {
+  EXPECT_EQ(maze_max_n(*make_task("maze", {{"max_n", "12"}})), 12);
+  EXPECT_EQ(maze_max_n(*make_task("parity_check", {})), 0);
+  EXPECT_EQ(maze_max_n(*make_task("linear_regression", {})), 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// End to end: a tiny maze benchmark.
+
+TEST(MazeBenchmark, WritesPathMetricsByGridSize) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("icl_maze_decode_{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cfg_path = (dir / "tiny.yaml").string(), out = (dir / "tiny.h5").string();
+  std::ofstream(cfg_path) << "description: tiny maze run for the tests\n"
+                             "seed: 2\n"
+                             "task: {name: maze, min_length: 3, max_length: 4, max_n: 4}\n"
+                             "eval:\n"
+                             "  prompts: 12\n"
+                             "  bootstrap: 20\n"
+                             "  batch_size: 5\n"
+                             "  sets:\n"
+                             "    held_out: {lengths: [3, 4]}\n"
+                             "baselines: [maze_bfs]\n"
+                             "model: {name: transformer, n_layer: 1, n_head: 2, n_embd: 8}\n"
+                             "train: {steps: 3, batch_size: 4, lr: 1.0e-2, warmup: 1,\n"
+                             "        eval_every: 3, eval_prompts: 4, checkpoint_every: 3}\n";
+  const BenchmarkConfig cfg = load_benchmark(cfg_path);
+  BenchmarkResult res;
+  {
+    AtomicH5Output file(out);
+    RunOptions ro;
+    ro.progress = false;
+    res = run_benchmark(cfg, file, ro);
+  }
+  ASSERT_EQ(res.evals.size(), 1u);
+  const std::string table = summary_table(res.evals[0]);
+  EXPECT_THAT(table, HasSubstr("maze_bfs exact_path"));
+  EXPECT_THAT(table, HasSubstr("transformer valid_path"));
+
+  const h5::Handle f = h5::open_file(out);
+  EXPECT_EQ(h5::read<int64_t>(f.id(), "eval/held_out/length"), (std::vector<int64_t>{3, 4}));
+  for (const char* metric : {"exact_path", "valid_path"}) {
+    const std::string bfs = fmt::format("eval/held_out/maze_bfs/{}/", metric);
+    for (const char* k : {"mean", "lo", "hi"})
+      EXPECT_EQ(h5::read<double>(f.id(), bfs + k), (std::vector<double>{1.0, 1.0})) << bfs << k;
+    const std::string model = fmt::format("eval/held_out/transformer/{}/", metric);
+    const auto mean = h5::read<double>(f.id(), model + "mean");
+    const auto lo = h5::read<double>(f.id(), model + "lo");
+    const auto hi = h5::read<double>(f.id(), model + "hi");
+    ASSERT_EQ(mean.size(), 2u);
+    for (size_t j = 0; j < 2; ++j) {
+      EXPECT_GE(mean[j], 0.0);
+      EXPECT_LE(mean[j], 1.0);
+      EXPECT_LE(lo[j], mean[j]);
+      EXPECT_GE(hi[j], mean[j]);
+    }
+  }
+  // The model's exact paths are a subset of its valid ones, prompt by prompt, so on average too.
+  const auto& curves = res.evals[0].curves;
+  ASSERT_EQ(curves[0].label, "transformer");
+  ASSERT_EQ(curves[0].extra.size(), 2u);
+  for (size_t j = 0; j < 2; ++j)
+    EXPECT_LE(curves[0].extra[0].second.mean[j], curves[0].extra[1].second.mean[j]);
+  EXPECT_EQ(h5::read<double>(f.id(), "eval/held_out/maze_bfs/mean"),
+            (std::vector<double>{1.0, 1.0}));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace icl
