@@ -77,5 +77,11 @@ class ParameterStore {
 
 // The parameter as a leaf of this step's graph.
 inline Var use(Graph& g, Parameter& p) { return g.leaf(p.value_tensor(), p.grad_tensor()); }
+// The same by name; the parameter must exist (models look up only what they added).
+inline Var use(Graph& g, ParameterStore& store, const std::string& name) {
+  Parameter* p = store.find(name);
+  ICL_ASSERT(p != nullptr);
+  return use(g, *p);
+}
 
 }  // namespace icl

@@ -43,11 +43,7 @@ bool IoLayers::init(Parameter& p, uint64_t seed) const {
   return true;
 }
 
-Var IoLayers::P(Graph& g, const std::string& name) const {
-  Parameter* p = store_.find(name);
-  ICL_ASSERT(p != nullptr);
-  return use(g, *p);
-}
+Var IoLayers::P(Graph& g, const std::string& name) const { return use(g, store_, name); }
 
 Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
   if ((pb.encoding == Encoding::Token) != (io_.vocab > 0))

@@ -58,11 +58,7 @@ Parameter& Mixer::add(const std::string& name, Shape shape, bool decay) {
   return store_.add(prefix_ + name, shape, decay);
 }
 
-Var Mixer::P(Graph& g, const std::string& name) {
-  Parameter* p = store_.find(prefix_ + name);
-  ICL_ASSERT(p != nullptr);
-  return use(g, *p);
-}
+Var Mixer::P(Graph& g, const std::string& name) { return use(g, store_, prefix_ + name); }
 
 Var Mixer::project(Graph& g, Var x, const std::string& name) {
   return ops::linear(g, x, P(g, "w_" + name));

@@ -18,6 +18,7 @@
 #include "kernels/rmsnorm.h"
 #include "models/io_layers.h"
 #include "models/mixer.h"
+#include "models/mlp.h"
 #include "models/model.h"
 
 namespace icl {
@@ -41,10 +42,7 @@ class RecurrentStack final : public Model {
       mixers_.push_back(mixer.make(MixerContext{p, C_, H_, store_, b + "mixer."}));
       if (hidden_ > 0) {
         add_norm(b + "norm2");
-        store_.add(b + "mlp.w_in", {C_, hidden_}, true);
-        store_.add(b + "mlp.b_in", {hidden_}, false);
-        store_.add(b + "mlp.w_out", {hidden_, C_}, true);
-        store_.add(b + "mlp.b_out", {C_}, false);
+        add_mlp(store_, b, C_, hidden_);
       }
     }
     add_norm("norm_f");
@@ -72,11 +70,7 @@ class RecurrentStack final : public Model {
     for (int64_t l = 0; l < L_; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
       x = ops::add(g, x, mixers_[size_t(l)]->forward(g, norm(g, x, b + "norm1")));
-      if (hidden_ > 0) {
-        const Var u = ops::gelu(
-            g, ops::linear(g, norm(g, x, b + "norm2"), P(g, b + "mlp.w_in"), P(g, b + "mlp.b_in")));
-        x = ops::add(g, x, ops::linear(g, u, P(g, b + "mlp.w_out"), P(g, b + "mlp.b_out")));
-      }
+      if (hidden_ > 0) x = ops::add(g, x, mlp(g, store_, norm(g, x, b + "norm2"), b));
     }
     return io_layers_.read_out(g, pb, norm(g, x, "norm_f"));
   }
@@ -93,11 +87,7 @@ class RecurrentStack final : public Model {
     if (!rms_) store_.add(prefix + ".b", {C_}, false);
   }
 
-  Var P(Graph& g, const std::string& name) {
-    Parameter* p = store_.find(name);
-    ICL_ASSERT(p != nullptr);
-    return use(g, *p);
-  }
+  Var P(Graph& g, const std::string& name) { return use(g, store_, name); }
 
   Var norm(Graph& g, Var x, const std::string& prefix) {
     return rms_ ? ops::rmsnorm(g, x, P(g, prefix + ".g"))

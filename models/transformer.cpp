@@ -28,6 +28,7 @@
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
 #include "models/io_layers.h"
+#include "models/mlp.h"
 #include "models/model.h"
 
 namespace icl {
@@ -65,10 +66,7 @@ class Transformer final : public Model {
       store_.add(b + "attn.b_out", {C_}, false);
       if (placement_ == "peri") add_norm(b + "norm1_out");
       add_norm(b + "norm2");
-      store_.add(b + "mlp.w_in", {C_, hidden_}, true);
-      store_.add(b + "mlp.b_in", {hidden_}, false);
-      store_.add(b + "mlp.w_out", {hidden_, C_}, true);
-      store_.add(b + "mlp.b_out", {C_}, false);
+      add_mlp(store_, b, C_, hidden_);
       if (placement_ == "peri") add_norm(b + "norm2_out");
     }
     if (final_norm()) add_norm("norm_f");
@@ -110,11 +108,7 @@ class Transformer final : public Model {
     if (!rms_) store_.add(prefix + ".b", {C_}, false);
   }
 
-  Var P(Graph& g, const std::string& name) {
-    Parameter* p = store_.find(name);
-    ICL_ASSERT(p != nullptr);
-    return use(g, *p);
-  }
+  Var P(Graph& g, const std::string& name) { return use(g, store_, name); }
 
   // Norm `prefix` applied to x; in block `layer` (0 = not in a block) with ln_scaling, × 1/√layer.
   Var norm(Graph& g, Var x, const std::string& prefix, int64_t layer) {
@@ -141,7 +135,7 @@ class Transformer final : public Model {
       const std::string b = fmt::format("blocks.{}.", l);
       ops::AddNorm r = add_norm(g, x, attention(g, n, b), b + "norm2", l + 1);
       const bool last = l + 1 == L_;
-      r = add_norm(g, r.sum, mlp(g, r.normed, b),
+      r = add_norm(g, r.sum, mlp(g, store_, r.normed, b),
                    last ? std::string("norm_f") : fmt::format("blocks.{}.norm1", l + 1),
                    last ? 0 : l + 2);
       x = r.sum;
@@ -157,26 +151,21 @@ class Transformer final : public Model {
     return ops::linear(g, a, P(g, b + "attn.w_out"), P(g, b + "attn.b_out"));
   }
 
-  Var mlp(Graph& g, Var x, const std::string& b) {
-    const Var u = ops::gelu(g, ops::linear(g, x, P(g, b + "mlp.w_in"), P(g, b + "mlp.b_in")));
-    return ops::linear(g, u, P(g, b + "mlp.w_out"), P(g, b + "mlp.b_out"));
-  }
-
   Var block(Graph& g, Var x, int64_t l) {
     const std::string b = fmt::format("blocks.{}.", l);
     const int64_t layer = l + 1;
     if (l < post_layers_) {  // post-LN
       x = norm(g, ops::add(g, x, attention(g, x, b)), b + "norm1", layer);
-      return norm(g, ops::add(g, x, mlp(g, x, b)), b + "norm2", layer);
+      return norm(g, ops::add(g, x, mlp(g, store_, x, b)), b + "norm2", layer);
     }
     if (placement_ == "peri") {
       x = ops::add(
           g, x, norm(g, attention(g, norm(g, x, b + "norm1", layer), b), b + "norm1_out", layer));
-      return ops::add(g, x,
-                      norm(g, mlp(g, norm(g, x, b + "norm2", layer), b), b + "norm2_out", layer));
+      return ops::add(
+          g, x, norm(g, mlp(g, store_, norm(g, x, b + "norm2", layer), b), b + "norm2_out", layer));
     }
     x = ops::add(g, x, attention(g, norm(g, x, b + "norm1", layer), b));  // pre-LN
-    return ops::add(g, x, mlp(g, norm(g, x, b + "norm2", layer), b));
+    return ops::add(g, x, mlp(g, store_, norm(g, x, b + "norm2", layer), b));
   }
 
   int64_t L_, H_, C_, hidden_;
