@@ -1,50 +1,68 @@
 #include "core/rng.h"
 
+#include <algorithm>
 #include <numbers>
 
+#include "core/vec_math.h"
+
 namespace icl {
+
+namespace {
+// Philox blocks draw .. draw + kLanes − 1 of one element in structure-of-arrays form: each round is
+// the same few operations on kLanes independent counters, which GCC turns into vector multiplies
+// and xors. Integer arithmetic only, so the words are exactly those of Rng::block(draw + l).
+template <size_t kLanes>
+void philox_lanes(uint64_t draw, uint32_t index_lo, uint32_t index_hi, uint32_t stream,
+                  Philox4x32Key key, size_t lanes, uint32_t* out) {
+  using namespace philox_detail;
+  uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) {
+    const uint64_t d = draw + l;
+    c0[l] = uint32_t(d);
+    c1[l] = index_lo;
+    c2[l] = index_hi ^ uint32_t(d >> 32);
+    c3[l] = stream;
+  }
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const uint64_t p0 = uint64_t(M0) * c0[l];
+      const uint64_t p1 = uint64_t(M1) * c2[l];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[l] ^ k0;
+      const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[l] ^ k1;
+      c1[l] = uint32_t(p1);
+      c3[l] = uint32_t(p0);
+      c0[l] = n0;
+      c2[l] = n2;
+    }
+    k0 += W0;
+    k1 += W1;
+  }
+  for (size_t l = 0; l < lanes; ++l) {
+    out[4 * l + 0] = c0[l];
+    out[4 * l + 1] = c1[l];
+    out[4 * l + 2] = c2[l];
+    out[4 * l + 3] = c3[l];
+  }
+}
+}  // namespace
 
 void Rng::next_u32s(uint32_t* out, size_t n) {
   while (n > 0 && pos_ < 4) {  // what is left of the current block comes first
     *out++ = buf_[size_t(pos_++)];
     --n;
   }
-  // Whole blocks, kLanes at a time in structure-of-arrays form: each round is the same few
-  // operations on kLanes independent counters, which GCC turns into vector multiplies and xors.
-  // Integer arithmetic only, so the words are exactly those of block(draw_), block(draw_ + 1), ...
-  constexpr size_t kLanes = 16;
-  using namespace philox_detail;
+  // Whole blocks, 16 at a time; a tail of up to 4 or 8 blocks on narrower lanes, so short fetches
+  // (a prompt's few dozen words) do not pay for 16.
   while (n >= 4) {
-    const size_t lanes = n / 4 < kLanes ? n / 4 : kLanes;
-    uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-    for (size_t l = 0; l < kLanes; ++l) {
-      const uint64_t d = draw_ + l;
-      c0[l] = uint32_t(d);
-      c1[l] = index_lo_;
-      c2[l] = index_hi_ ^ uint32_t(d >> 32);
-      c3[l] = stream_;
-    }
-    uint32_t k0 = key_[0], k1 = key_[1];
-    for (int round = 0; round < 10; ++round) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const uint64_t p0 = uint64_t(M0) * c0[l];
-        const uint64_t p1 = uint64_t(M1) * c2[l];
-        const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[l] ^ k0;
-        const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[l] ^ k1;
-        c1[l] = uint32_t(p1);
-        c3[l] = uint32_t(p0);
-        c0[l] = n0;
-        c2[l] = n2;
-      }
-      k0 += W0;
-      k1 += W1;
-    }
-    for (size_t l = 0; l < lanes; ++l) {
-      out[4 * l + 0] = c0[l];
-      out[4 * l + 1] = c1[l];
-      out[4 * l + 2] = c2[l];
-      out[4 * l + 3] = c3[l];
-    }
+    const size_t blocks = n / 4;
+    const size_t lanes = std::min<size_t>(blocks, 16);
+    if (lanes > 8)
+      philox_lanes<16>(draw_, index_lo_, index_hi_, stream_, key_, lanes, out);
+    else if (lanes > 4)
+      philox_lanes<8>(draw_, index_lo_, index_hi_, stream_, key_, lanes, out);
+    else
+      philox_lanes<4>(draw_, index_lo_, index_hi_, stream_, key_, lanes, out);
     draw_ += lanes;
     out += 4 * lanes;
     n -= 4 * lanes;
@@ -55,13 +73,48 @@ void Rng::next_u32s(uint32_t* out, size_t n) {
   }
 }
 
+// Inline so that the loop in normals() vectorises; normal_pair() runs the same arithmetic on one
+// pair, hence the same values.
+inline void Rng::box_muller(const uint32_t* w, double& first, double& second) {
+  // 1 − u in (0, 1] keeps the log finite; 2πu − π in [−π, π) is sincos_taylor's range, and
+  // cos/sin of 2πu are minus those of 2πu − π.
+  const double r = std::sqrt(-2.0 * log_series(1.0 - uniform_from(w[0], w[1])));
+  double s, c;
+  sincos_taylor(2.0 * std::numbers::pi * uniform_from(w[2], w[3]) - std::numbers::pi, s, c);
+  first = -r * c;
+  second = -r * s;
+}
+
 double Rng::normal_pair() {
-  // 1 - u in (0, 1] keeps the log finite.
-  const double r = std::sqrt(-2.0 * std::log(1.0 - uniform()));
-  const double t = 2.0 * std::numbers::pi * uniform();
-  spare_ = r * std::sin(t);
+  uint32_t w[4];
+  for (auto& v : w) v = next_u32();
+  double first;
+  box_muller(w, first, spare_);
   has_spare_ = true;
-  return r * std::cos(t);
+  return first;
+}
+
+void Rng::normals(double* out, size_t n) {
+  if (n > 0 && has_spare_) {
+    has_spare_ = false;
+    *out++ = spare_;
+    --n;
+  }
+  constexpr size_t kPairs = 64;
+  uint32_t words[4 * kPairs];
+  double first[kPairs], second[kPairs];
+  while (n >= 2) {
+    const size_t pairs = std::min(n / 2, kPairs);
+    next_u32s(words, 4 * pairs);
+    for (size_t p = 0; p < pairs; ++p) box_muller(words + 4 * p, first[p], second[p]);
+    for (size_t p = 0; p < pairs; ++p) {
+      out[2 * p] = first[p];
+      out[2 * p + 1] = second[p];
+    }
+    out += 2 * pairs;
+    n -= 2 * pairs;
+  }
+  if (n == 1) *out = normal_pair();
 }
 
 uint64_t Rng::below(uint64_t n) {

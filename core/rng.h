@@ -87,8 +87,10 @@ class Rng {
   }
   double uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }  // [0, 1), 53 random bits
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  // N(0, 1), Box-Muller in double precision; the second value of each pair is kept for the next
-  // call.
+  // N(0, 1), Box-Muller in double precision from four words per pair (u₁ from the first two, u₂
+  // from the last two); the second value of each pair is kept for the next call. log and sin/cos
+  // come from core/vec_math.h, so the values are the same on every machine and normals() can
+  // compute many pairs at once in SIMD lanes.
   double normal() {
     if (has_spare_) {
       has_spare_ = false;
@@ -96,6 +98,9 @@ class Rng {
     }
     return normal_pair();
   }
+  // n calls of normal(), bit for bit, leaving the Rng in the same state (spare included); whole
+  // pairs are computed many at a time (their words through next_u32s, the arithmetic vectorised).
+  void normals(double* out, size_t n);
   uint64_t below(uint64_t n);  // uniform integer in [0, n), unbiased (rejection)
   bool bernoulli(double p) { return uniform() < p; }
   double sign() { return (next_u32() & 1u) ? 1.0 : -1.0; }
@@ -113,6 +118,8 @@ class Rng {
     pos_ = 0;
   }
   double normal_pair();  // draws a new pair: returns the first, keeps the second in spare_
+  // The Box–Muller pair of the four words w[0..3].
+  static void box_muller(const uint32_t* w, double& first, double& second);
 
   Philox4x32Key key_;
   uint32_t index_lo_, index_hi_, stream_;

@@ -44,7 +44,8 @@
 // every label); truth keeps the noiseless function. The draws of a prompt do not depend on p, so a
 // noisy prompt is its noiseless twin with some labels flipped. Draw order: the function, then each
 // example's n signs, its forcing coin, its noise coin (and nearest_neighbour's label coin), so a
-// longer prompt extends a shorter one.
+// longer prompt extends a shorter one. A sign is one bit of a word, a coin or a literal one word (a
+// uniform with 32 bits, compared with the probability).
 //
 // truth: the weights w (n values; literals as ±1, parity/sparse_parity the indicator of S),
 // sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
@@ -99,9 +100,13 @@ std::vector<int64_t> choose(Rng& rng, int64_t n, int64_t k) {
   return idx;
 }
 
-// np.random.choice([0, 1, −1], p = [1 − 2q, q, q]); monotone: [0, 1] with p = [1 − 2q, 2q].
-int literal(Rng& rng, double q, bool monotone) {
-  const double u = rng.uniform();
+// u = word·2⁻³², uniform on [0, 1) to 32 bits: plenty for comparing with a probability, and one
+// Philox word instead of two (Philox is a third of a Boolean prompt's cost).
+double uniform32(uint32_t word) { return double(word) * 0x1.0p-32; }
+
+// np.random.choice([0, 1, −1], p = [1 − 2q, q, q]) from a uniform u; monotone: [0, 1] with
+// p = [1 − 2q, 2q].
+int literal(double u, double q, bool monotone) {
   if (u < 1.0 - 2.0 * q) return 0;
   if (monotone) return 1;
   return u < 1.0 - q ? 1 : -1;
@@ -161,9 +166,13 @@ class BooleanTask final : public Task {
 
   Function draw_function(Rng& rng) const {
     Function f;
+    // n literal() draws, their words fetched in one block.
     auto row = [&](double q, bool monotone) {
+      thread_local std::vector<uint32_t> words;
+      words.resize(size_t(n_));
+      rng.next_u32s(words.data(), words.size());
       std::vector<int> w(static_cast<size_t>(n_));
-      for (auto& v : w) v = literal(rng, q, monotone);
+      for (size_t i = 0; i < w.size(); ++i) w[i] = literal(uniform32(words[i]), q, monotone);
       return w;
     };
     auto subset = [&](int64_t k) {
@@ -332,13 +341,13 @@ class BooleanTask final : public Task {
     }
 
     // Every example takes the same number of words, in this order: the n signs (bit i % 32 of
-    // word i / 32), the forcing coin (a uniform: two words), the noise coin (two words),
-    // nearest_neighbour's label coin (one word).
+    // word i / 32), the forcing coin, the noise coin, nearest_neighbour's label coin (one word
+    // each).
     // So the words of all K examples are fetched in one next_u32s call (the same stream as drawing
     // example by example, but Philox runs on many counters at once) and decoded below.
     const bool nn = kind_ == Kind::NearestNeighbour;
     const int64_t sign_words = (n_ + 31) / 32;
-    const int64_t per = sign_words + (forces() ? 2 : 0) + 2 + (nn ? 1 : 0);
+    const int64_t per = sign_words + (forces() ? 1 : 0) + 1 + (nn ? 1 : 0);
     // Scratch reused across the prompts a thread generates: no allocation per prompt.
     thread_local std::vector<uint32_t> words;
     thread_local std::vector<int> xs, ys, label_coins;  // xs [K, n]; ys noiseless ±1
@@ -363,11 +372,11 @@ class BooleanTask final : public Task {
       const uint32_t* coin = w + sign_words;
       bool forced = false;
       if (forces()) {
-        forced = Rng::uniform_from(coin[0], coin[1]) < force_;  // rng.bernoulli(force_)
-        coin += 2;
+        forced = uniform32(coin[0]) < force_;
+        coin += 1;
       }
-      noise_coins[size_t(k)] = Rng::uniform_from(coin[0], coin[1]);
-      if (nn) label_coins[size_t(k)] = (coin[2] & 1u) ? 1 : -1;
+      noise_coins[size_t(k)] = uniform32(coin[0]);
+      if (nn) label_coins[size_t(k)] = (coin[1] & 1u) ? 1 : -1;
       if (forced) force(f.forced_row, sign_words, pos, neg, bits);
       if (k < int64_t(teach.size())) {
         std::fill(bits.begin(), bits.end(), 0u);
@@ -376,15 +385,18 @@ class BooleanTask final : public Task {
       }
       // Arithmetic, not a branch: the bits are coin flips, so a branch would mispredict half the
       // time.
-      // Word by word with the bit position as the inner index, so the loop vectorises.
-      int* x = xs.data() + k * n_;
+      // Word by word with the bit position as the inner index, so the loop vectorises. The
+      // integer signs are kept only for the classes that compute with them.
+      float* xf = xo + k * n_;
       for (int64_t j = 0; j < sign_words; ++j) {
         const uint32_t v = bits[size_t(j)];
         const int lim = int(std::min<int64_t>(32, n_ - 32 * j));
-        int* xj = x + 32 * j;
-        for (int i = 0; i < lim; ++i) xj[i] = 2 * int((v >> i) & 1u) - 1;
+        float* xj = xf + 32 * j;
+        for (int i = 0; i < lim; ++i) xj[i] = float(2 * int((v >> i) & 1u) - 1);
       }
-      for (int64_t i = 0; i < n_; ++i) xo[k * n_ + i] = float(x[i]);
+      int* x = xs.data() + k * n_;
+      if (!masks || nn)
+        for (int64_t i = 0; i < n_; ++i) x[i] = int(xf[i]);
       if (!nn)
         ys[size_t(k)] =
             (masks ? mask_label(f, sign_words, pos, neg, bits) : threshold_label(f, x)) ? 1 : -1;

@@ -62,33 +62,40 @@ class FourierSeries final : public Task {
     // when noise_std > 0 (so noisy and noiseless runs see the same functions and inputs). A prompt
     // with K+1 examples extends the one with K.
     const int64_t np = mixture_ ? 1 + int64_t(rng.below(uint64_t(n_))) : n_;
-    Eigen::VectorXd c(2 * n_ + 1);
-    for (int64_t i = 0; i < c.size(); ++i) c(i) = rng.normal();
-    if (!intercept_) c(0) = 0.0;
-    const double scale = 1.0 / std::sqrt(double(np));
-    Eigen::VectorXd coef(2 * np + 1);  // in the basis of tasks/fourier.h for frequency np
-    coef(0) = c(0) * scale;
-    for (int64_t n = 1; n <= np; ++n) {
-      coef(n) = c(n) * scale;
-      coef(np + n) = c(n_ + n) * scale;
-    }
     const int64_t K = pb.n_examples;
+    // Scratch reused across the prompts a thread generates: no allocation per prompt.
+    thread_local std::vector<double> c, coef, s1, c1, sn, cn, y, noise;
+    thread_local std::vector<uint32_t> words;
+    c.resize(size_t(2 * n_ + 1));
+    coef.resize(size_t(2 * np + 1));
+    for (auto* v : {&s1, &c1, &sn, &cn, &y, &noise}) v->resize(size_t(K));
+    words.resize(size_t(2 * K));
+    rng.normals(c.data(), c.size());
+    if (!intercept_) c[0] = 0.0;
+    const double scale = 1.0 / std::sqrt(double(np));
+    coef[0] = c[0] * scale;  // in the basis of tasks/fourier.h for frequency np
+    for (int64_t n = 1; n <= np; ++n) {
+      coef[size_t(n)] = c[size_t(n)] * scale;
+      coef[size_t(np + n)] = c[size_t(n_ + n)] * scale;
+    }
     float* xs = pb.xs.data() + b * K;
     float* ys = pb.ys.data() + b * K;
     // f at all K inputs at once, the examples in the inner loops (they vectorise): the base angle's
     // sin/cos, then the harmonics by rotation exactly as fourier_features computes them, so the
     // stored labels are those the Bayesian baselines' features give.
-    thread_local std::vector<double> s1, c1, sn, cn, y;
-    for (auto* v : {&s1, &c1, &sn, &cn, &y}) v->resize(size_t(K));
-    for (int64_t k = 0; k < K; ++k) xs[k] = float(rng.uniform(-L_, L_));
+    // x_k = rng.uniform(−L, L), from words fetched in one block.
+    rng.next_u32s(words.data(), words.size());
+    for (int64_t k = 0; k < K; ++k)
+      xs[k] =
+          float(-L_ + 2.0 * L_ * Rng::uniform_from(words[size_t(2 * k)], words[size_t(2 * k + 1)]));
     const double w = std::numbers::pi / L_;
     // |w·x| <= π up to x's rounding to float, inside sincos_pi's Taylor range: the same values.
     for (size_t k = 0; k < size_t(K); ++k) sincos_taylor(w * double(xs[k]), s1[k], c1[k]);
     std::copy(s1.begin(), s1.end(), sn.begin());
     std::copy(c1.begin(), c1.end(), cn.begin());
-    std::fill(y.begin(), y.end(), coef(0));
+    std::fill(y.begin(), y.end(), coef[0]);
     for (int64_t n = 1; n <= np; ++n) {
-      const double a = coef(n), bn = coef(np + n);
+      const double a = coef[size_t(n)], bn = coef[size_t(np + n)];
       for (size_t k = 0; k < size_t(K); ++k) {
         y[k] += a * cn[k] + bn * sn[k];
         const double next_c = cn[k] * c1[k] - sn[k] * s1[k];
@@ -96,11 +103,14 @@ class FourierSeries final : public Task {
         cn[k] = next_c;
       }
     }
-    for (int64_t k = 0; k < K; ++k)
-      ys[k] = float(y[size_t(k)] + (noise_ > 0.0 ? noise_ * noise_rng.normal() : 0.0));
+    if (noise_ > 0.0) {
+      noise_rng.normals(noise.data(), noise.size());
+      for (size_t k = 0; k < size_t(K); ++k) y[k] += noise_ * noise[k];
+    }
+    for (int64_t k = 0; k < K; ++k) ys[k] = float(y[size_t(k)]);
     float* t = pb.truth.data() + b * pb.truth_dim;
-    for (int64_t n = 0; n <= np; ++n) t[n] = float(coef(n));
-    for (int64_t n = 1; n <= np; ++n) t[n_ + n] = float(coef(np + n));
+    for (int64_t n = 0; n <= np; ++n) t[n] = float(coef[size_t(n)]);
+    for (int64_t n = 1; n <= np; ++n) t[n_ + n] = float(coef[size_t(np + n)]);
     t[2 * n_ + 1] = float(np);
   }
 

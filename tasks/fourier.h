@@ -9,46 +9,12 @@
 #include <cstdint>
 #include <numbers>
 
+#include "core/vec_math.h"
+
 namespace icl {
 
 inline int64_t fourier_dim(int64_t n_freq, bool intercept) {
   return 2 * n_freq + (intercept ? 1 : 0);
-}
-
-namespace fourier_detail {
-// Taylor coefficients (−1)^j/(2j+1)! of sin and (−1)^j/(2j)! of cos, computed at compile time.
-struct Taylor {
-  double sin[14], cos[15];
-};
-constexpr Taylor taylor() {
-  Taylor t{};
-  double factorial = 1.0;
-  for (int n = 0; n <= 28; ++n) {
-    if (n > 0) factorial *= double(n);
-    const double v = ((n / 2) % 2 ? -1.0 : 1.0) / factorial;
-    if (n % 2) {
-      t.sin[n / 2] = v;
-    } else {
-      t.cos[n / 2] = v;
-    }
-  }
-  return t;
-}
-inline constexpr Taylor kTaylor = taylor();
-}  // namespace fourier_detail
-
-// sin t and cos t from their Taylor series to degree 27 and 28: for |t| <= π the truncation is
-// below 1e-16 and the rounding a few 1e-15 (and barely more just past π, where float inputs can
-// land). Plain multiply-adds without branches, so a loop over many t vectorises, which libm's
-// sincos calls do not.
-inline void sincos_taylor(double t, double& s, double& c) {
-  const auto& k = fourier_detail::kTaylor;
-  const double u = t * t;
-  double ps = k.sin[13], pc = k.cos[14];
-  for (int j = 12; j >= 0; --j) ps = ps * u + k.sin[j];
-  for (int j = 13; j >= 0; --j) pc = pc * u + k.cos[j];
-  s = t * ps;
-  c = pc;
 }
 
 // sincos_taylor within [−π, π] (slightly widened for inputs rounded to float), libm beyond.
