@@ -8,7 +8,6 @@ float* grad_or_null(Graph& g, Var v) { return v.n && v.needs_grad() ? g.grad(v).
 
 RecurrenceResult gated_linear_attention(Graph& g, Var q, Var k, Var v, Var gates, int64_t heads,
                                         Var initial, RecurrenceOptions opt) {
-  if (g.on_cuda()) fail("op gated_linear_attention has no CUDA kernel yet");
   const Shape &sq = q.shape(), &sv = v.shape(), &sa = gates.shape();
   ICL_ASSERT(sq.rank == 3 && heads > 0 && sq[2] % heads == 0 && k.shape() == sq);
   ICL_ASSERT(sv.rank == 3 && sv[0] == sq[0] && sv[1] == sq[1] && sv[2] % heads == 0);
@@ -24,6 +23,26 @@ RecurrenceResult gated_linear_attention(Graph& g, Var q, Var k, Var v, Var gates
   r.out = g.output({d.B, d.T, d.H * d.dv}, grad);
   if (opt.final_state) r.state = g.output({d.B, d.H, d.dk, d.dv}, grad);
   const Tensor saved = grad ? g.arena().tensor({d.B * d.H, d.chunks(), d.dk, d.dv}) : Tensor{};
+#ifdef ICL_WITH_CUDA
+  if (g.on_cuda()) {
+    const Tensor scratch =
+        grad ? g.arena().tensor({cuda::gated_linear_attention_scratch(d)}) : Tensor{};
+    cuda::gated_linear_attention_forward(g.cuda(), r.out.f(), r.state.n ? r.state.f() : nullptr,
+                                         saved.f(), q.f(), k.f(), v.f(), gates.f(), gate_width,
+                                         initial.n ? initial.f() : nullptr, d);
+    if (grad) {
+      const Var y = r.out, state = r.state;
+      g.record([&g, q, k, v, gates, initial, y, state, saved, scratch, d, gate_width] {
+        cuda::gated_linear_attention_backward(
+            g.cuda(), grad_or_null(g, q), grad_or_null(g, k), grad_or_null(g, v),
+            grad_or_null(g, gates), grad_or_null(g, initial), g.grad(y).f(),
+            state.n ? g.grad(state).f() : nullptr, q.f(), k.f(), v.f(), gates.f(), gate_width,
+            saved.f(), scratch.f(), d);
+      });
+    }
+    return r;
+  }
+#endif
   kern::gated_linear_attention_forward(r.out.f(), r.state.n ? r.state.f() : nullptr, saved.f(),
                                        q.f(), k.f(), v.f(), gates.f(), gate_width,
                                        initial.n ? initial.f() : nullptr, d, opt.form);

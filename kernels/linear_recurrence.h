@@ -49,6 +49,7 @@
 #include <cstdint>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -329,6 +330,23 @@ void gated_linear_attention_backward(T* dq, T* dk, T* dv, T* dgates, T* dinitial
 
 }  // namespace kern
 
+// The CUDA twins (kernels/linear_recurrence.cu): the recurrent arithmetic for either form, on
+// device pointers, enqueued on the context's stream; gradients accumulate (+=) as in kern::. The
+// backward needs `scratch` of gated_linear_attention_scratch(d) floats for the recomputed states.
+namespace cuda {
+int64_t gated_linear_attention_scratch(const RecurrenceDims& d);
+void gated_linear_attention_forward(const CudaContext& ctx, float* out, float* final_state,
+                                    float* chunk_states, const float* q, const float* k,
+                                    const float* v, const float* gates, int64_t gate_width,
+                                    const float* initial, const RecurrenceDims& d);
+void gated_linear_attention_backward(const CudaContext& ctx, float* dq, float* dk, float* dv,
+                                     float* dgates, float* dinitial, const float* dout,
+                                     const float* dfinal, const float* q, const float* k,
+                                     const float* v, const float* gates, int64_t gate_width,
+                                     const float* chunk_states, float* scratch,
+                                     const RecurrenceDims& d);
+}  // namespace cuda
+
 namespace ops {
 
 struct RecurrenceOptions {
@@ -344,7 +362,8 @@ struct RecurrenceResult {
 };
 
 // q, k [B, T, H·dk], v [B, T, H·dv] (the [B, T, H, d] layout above), gates [B, T, H] or
-// [B, T, H·dk], initial [B, H, dk, dv] or an empty Var (zeros). Runs on the CPU only for now.
+// [B, T, H·dk], initial [B, H, dk, dv] or an empty Var (zeros). On a GPU the recurrent arithmetic
+// runs for either form (kernels/linear_recurrence.cu).
 RecurrenceResult gated_linear_attention(Graph& g, Var q, Var k, Var v, Var gates, int64_t heads,
                                         Var initial = {}, RecurrenceOptions opt = {});
 
