@@ -8,7 +8,6 @@ float* grad_or_null(Graph& g, Var v) { return v.n && v.needs_grad() ? g.grad(v).
 
 RecurrenceResult delta_rule(Graph& g, Var q, Var k, Var v, Var beta, int64_t heads, Var initial,
                             RecurrenceOptions opt) {
-  if (g.on_cuda()) fail("op delta_rule has no CUDA kernel yet");
   const Shape &sq = q.shape(), &sv = v.shape();
   ICL_ASSERT(sq.rank == 3 && heads > 0 && sq[2] % heads == 0 && k.shape() == sq);
   ICL_ASSERT(sv.rank == 3 && sv[0] == sq[0] && sv[1] == sq[1] && sv[2] % heads == 0);
@@ -22,6 +21,24 @@ RecurrenceResult delta_rule(Graph& g, Var q, Var k, Var v, Var beta, int64_t hea
   r.out = g.output({d.B, d.T, d.H * d.dv}, grad);
   if (opt.final_state) r.state = g.output({d.B, d.H, d.dv, d.dk}, grad);
   const Tensor saved = grad ? g.arena().tensor({d.B * d.H, d.chunks(), d.dv, d.dk}) : Tensor{};
+#ifdef ICL_WITH_CUDA
+  if (g.on_cuda()) {
+    const Tensor scratch = grad ? g.arena().tensor({cuda::delta_rule_scratch(d)}) : Tensor{};
+    cuda::delta_rule_forward(g.cuda(), r.out.f(), r.state.n ? r.state.f() : nullptr, saved.f(),
+                             q.f(), k.f(), v.f(), beta.f(), initial.n ? initial.f() : nullptr, d);
+    if (grad) {
+      const Var y = r.out, state = r.state;
+      g.record([&g, q, k, v, beta, initial, y, state, saved, scratch, d] {
+        cuda::delta_rule_backward(g.cuda(), grad_or_null(g, q), grad_or_null(g, k),
+                                  grad_or_null(g, v), grad_or_null(g, beta),
+                                  grad_or_null(g, initial), g.grad(y).f(),
+                                  state.n ? g.grad(state).f() : nullptr, q.f(), k.f(), v.f(),
+                                  beta.f(), saved.f(), scratch.f(), d);
+      });
+    }
+    return r;
+  }
+#endif
   kern::delta_rule_forward(r.out.f(), r.state.n ? r.state.f() : nullptr, saved.f(), q.f(), k.f(),
                            v.f(), beta.f(), initial.n ? initial.f() : nullptr, d, opt.form);
   if (grad) {

@@ -179,11 +179,25 @@ void delta_rule_backward(T* dq, T* dk, T* dv, T* dbeta, T* dinitial, const T* do
 
 }  // namespace kern
 
+// The CUDA twins (kernels/delta_rule.cu): the recurrent arithmetic for either form, on device
+// pointers, enqueued on the context's stream; gradients accumulate (+=) as in kern::. The backward
+// needs `scratch` of delta_rule_scratch(d) floats for the recomputed states.
+namespace cuda {
+int64_t delta_rule_scratch(const RecurrenceDims& d);
+void delta_rule_forward(const CudaContext& ctx, float* out, float* final_state, float* chunk_states,
+                        const float* q, const float* k, const float* v, const float* beta,
+                        const float* initial, const RecurrenceDims& d);
+void delta_rule_backward(const CudaContext& ctx, float* dq, float* dk, float* dv, float* dbeta,
+                         float* dinitial, const float* dout, const float* dfinal, const float* q,
+                         const float* k, const float* v, const float* beta,
+                         const float* chunk_states, float* scratch, const RecurrenceDims& d);
+}  // namespace cuda
+
 namespace ops {
 
 // q, k [B, T, H·dk], v [B, T, H·dv], beta [B, T, H], initial [B, H, dv, dk] or an empty Var
-// (zeros). Returns out [B, T, H·dv] and, when opt.final_state, the state [B, H, dv, dk]. Runs on
-// the CPU only for now.
+// (zeros). Returns out [B, T, H·dv] and, when opt.final_state, the state [B, H, dv, dk]. On a GPU
+// the recurrent arithmetic runs for either form (kernels/delta_rule.cu).
 RecurrenceResult delta_rule(Graph& g, Var q, Var k, Var v, Var beta, int64_t heads,
                             Var initial = {}, RecurrenceOptions opt = {});
 

@@ -14,23 +14,15 @@
 //     dS += q_t do_tᵀ;  dq_t = S_t do_t;  dk_t = dS v_t;  dv_t = dSᵀ k_t;
 //     da_t[d] = Σ_e dS[d,e] S_{t−1}[d,e];  dS = diag(a_t) dS.
 #include "core/cuda_check.h"
-#include "core/error.h"
 #include "kernels/linear_recurrence.h"
+#include "kernels/recurrence.cuh"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-
-struct Dims {
-  int64_t B, T, H, dk, dv, chunk, gw;
-  __device__ int64_t chunks() const { return (T + chunk - 1) / chunk; }
-  // Offsets of row (b, t, h) in the [B, T, H, w] tensors.
-  __device__ int64_t row(int64_t b, int64_t t, int64_t h, int64_t w) const {
-    return ((b * T + t) * H + h) * w;
-  }
-};
+using recurrence::Dims;
+using recurrence::kThreads;
 
 // Loads the rows of step t that a phase needs into shared memory (null destinations are skipped);
 // a, of width dk, repeats a scalar gate.
@@ -142,20 +134,8 @@ __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dgates, 
 }
 
 size_t shared_bytes(const RecurrenceDims& d, bool backward) {
-  return sizeof(float) * size_t(d.dk * d.dv + 3 * d.dk + d.dv + (backward ? d.dv + d.dk : 0));
-}
-
-Dims dims(const RecurrenceDims& d, int64_t gate_width) {
-  return {d.B, d.T, d.H, d.dk, d.dv, d.chunk, gate_width};
-}
-
-// The state must fit a block's default 48 KiB of shared memory (dk·dv up to about 11k).
-void check_fits(const RecurrenceDims& d, bool backward) {
-  if (shared_bytes(d, backward) > 48 * 1024)
-    fail(
-        "op gated_linear_attention on CUDA: a head's state dk·dv = {}·{} does not fit in shared "
-        "memory (at most about 11000 scalars)",
-        d.dk, d.dv);
+  return recurrence::shared_bytes("gated_linear_attention", d,
+                                  d.dk * d.dv + 3 * d.dk + d.dv + (backward ? d.dv + d.dk : 0));
 }
 
 }  // namespace
@@ -168,9 +148,8 @@ void gated_linear_attention_forward(const CudaContext& ctx, float* out, float* f
                                     float* chunk_states, const float* q, const float* k,
                                     const float* v, const float* gates, int64_t gate_width,
                                     const float* initial, const RecurrenceDims& d) {
-  check_fits(d, false);
   forward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, false), ctx.stream()>>>(
-      out, final_state, chunk_states, q, k, v, gates, initial, dims(d, gate_width));
+      out, final_state, chunk_states, q, k, v, gates, initial, recurrence::dims(d, gate_width));
   CUDA_CHECK(cudaGetLastError());
 }
 
@@ -180,11 +159,10 @@ void gated_linear_attention_backward(const CudaContext& ctx, float* dq, float* d
                                      const float* v, const float* gates, int64_t gate_width,
                                      const float* chunk_states, float* scratch,
                                      const RecurrenceDims& d) {
-  check_fits(d, true);
   ICL_ASSERT(chunk_states && scratch);
   backward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, true), ctx.stream()>>>(
       dq, dk, dv, dgates, dinitial, dout, dfinal, q, k, v, gates, chunk_states, scratch,
-      dims(d, gate_width));
+      recurrence::dims(d, gate_width));
   CUDA_CHECK(cudaGetLastError());
 }
 

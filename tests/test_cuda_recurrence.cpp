@@ -1,15 +1,17 @@
-// CUDA twin of the gated linear recurrence against the CPU's recurrent form (kern::, fp32) on
-// fresh random inputs: gates of width 1 and dk, with and without an initial state and a final-state
-// gradient, lengths that are and are not multiples of the chunk. Forward outputs start poisoned
-// (an unwritten element fails); gradients accumulate, so their buffers start from the same random
-// values on both sides. Tolerance 1e-5 relative: the GPU fuses multiply-adds and sums the state
-// updates in the same order, the reductions in another.
+// CUDA twins of the gated linear recurrence and of the delta rule against the CPU's recurrent form
+// (kern::, fp32) on fresh random inputs: gates of width 1 and dk (the delta rule: β in (0, 2)),
+// with and without an initial state and a final-state gradient, lengths that are and are not
+// multiples of the chunk. Forward outputs start poisoned (an unwritten element fails); gradients
+// accumulate, so their buffers start from the same random values on both sides. Tolerance 1e-5
+// relative: the GPU fuses multiply-adds and sums the state updates in the same order, the
+// reductions in another.
 #ifdef ICL_WITH_CUDA
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "kernels/delta_rule.h"
 #include "kernels/linear_recurrence.h"
 #include "tests/cuda_harness.h"
 
@@ -80,6 +82,65 @@ void run_case(const Case& c) {
   expect_close(g_dv.download(), dv, 1e-5, tag + " dv");
   expect_close(g_da.download(), da, 1e-5, tag + " dgates");
   if (c.initial) expect_close(g_ds0.download(), ds0, 1e-5, tag + " dinitial");
+}
+
+// The delta rule: state [dv, dk], one β per head in (0, 2) (eigenvalues of I − β k kᵀ in [−1, 1]
+// for unit keys; these keys are not unit, which the rule does not require).
+void run_delta_case(const Case& c) {
+  const RecurrenceDims d{c.B, c.T, c.H, c.dk, c.dv, c.chunk};
+  const std::string tag = "delta" + c.name();
+  const size_t nqk = size_t(c.B * c.T * c.H * c.dk), nv = size_t(c.B * c.T * c.H * c.dv),
+               nb = size_t(c.B * c.T * c.H), ns = size_t(c.B * c.H * c.dk * c.dv),
+               nsaved = size_t(c.B * c.H * d.chunks() * c.dk * c.dv);
+  const auto q = random_vector(nqk, tag + "q", 0.5), k = random_vector(nqk, tag + "k", 0.3),
+             v = random_vector(nv, tag + "v");
+  std::vector<float> beta = random_vector(nb, tag + "b");
+  for (auto& x : beta) x = 2.f / (1.f + std::exp(-x));
+  const auto init = c.initial ? random_vector(ns, tag + "s0") : std::vector<float>{};
+  const auto dout = random_vector(nv, tag + "do");
+  const auto dfinal = c.dfinal ? random_vector(ns, tag + "dsT") : std::vector<float>{};
+
+  std::vector<float> out(nv), state(ns), saved(nsaved);
+  kern::delta_rule_forward(out.data(), state.data(), saved.data(), q.data(), k.data(), v.data(),
+                           beta.data(), c.initial ? init.data() : nullptr, d,
+                           RecurrenceForm::Recurrent);
+  std::vector<float> dq = random_vector(nqk, tag + "dq0"), dk = random_vector(nqk, tag + "dk0"),
+                     dv = random_vector(nv, tag + "dv0"), db = random_vector(nb, tag + "db0"),
+                     ds0 = random_vector(ns, tag + "ds00");
+  DeviceBuffer g_dq(dq), g_dk(dk), g_dv(dv), g_db(db), g_ds0(ds0);
+  kern::delta_rule_backward(dq.data(), dk.data(), dv.data(), db.data(),
+                            c.initial ? ds0.data() : nullptr, dout.data(),
+                            c.dfinal ? dfinal.data() : nullptr, q.data(), k.data(), v.data(),
+                            beta.data(), saved.data(), d, RecurrenceForm::Recurrent);
+
+  DeviceBuffer g_q(q), g_k(k), g_v(v), g_b(beta), g_dout(dout);
+  DeviceBuffer g_init(c.initial ? init : std::vector<float>(1)),
+      g_dfinal(c.dfinal ? dfinal : std::vector<float>(1));
+  DeviceBuffer g_out(nv), g_state(ns), g_saved(nsaved),
+      g_scratch(size_t(cuda::delta_rule_scratch(d)));
+  cuda::delta_rule_forward(ctx(), g_out.get(), g_state.get(), g_saved.get(), g_q.get(), g_k.get(),
+                           g_v.get(), g_b.get(), c.initial ? g_init.get() : nullptr, d);
+  cuda::delta_rule_backward(ctx(), g_dq.get(), g_dk.get(), g_dv.get(), g_db.get(),
+                            c.initial ? g_ds0.get() : nullptr, g_dout.get(),
+                            c.dfinal ? g_dfinal.get() : nullptr, g_q.get(), g_k.get(), g_v.get(),
+                            g_b.get(), g_saved.get(), g_scratch.get(), d);
+  ctx().synchronize();
+  expect_close(g_out.download(), out, 1e-5, tag + " out");
+  expect_close(g_state.download(), state, 1e-5, tag + " final state");
+  expect_close(g_saved.download(), saved, 1e-5, tag + " chunk states");
+  expect_close(g_dq.download(), dq, 1e-5, tag + " dq");
+  expect_close(g_dk.download(), dk, 1e-5, tag + " dk");
+  expect_close(g_dv.download(), dv, 1e-5, tag + " dv");
+  expect_close(g_db.download(), db, 1e-5, tag + " dbeta");
+  if (c.initial) expect_close(g_ds0.download(), ds0, 1e-5, tag + " dinitial");
+}
+
+TEST(CudaRecurrence, DeltaRuleMatchesTheCpu) {
+  ICL_REQUIRE_GPU();
+  for (const Case& c :
+       {Case{1, 1, 1, 1, 1, 4, 1, false, false}, Case{2, 63, 3, 8, 5, 16, 1, true, true},
+        Case{3, 100, 2, 16, 16, 64, 1, false, true}, Case{1, 130, 1, 64, 64, 64, 1, true, true}})
+    run_delta_case(c);
 }
 
 TEST(CudaRecurrence, GatedLinearAttentionMatchesTheCpu) {
