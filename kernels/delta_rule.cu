@@ -49,12 +49,11 @@ __global__ void forward_kernel(float* out, float* final_state, float* chunk_stat
   extern __shared__ float sh[];
   const int64_t n = d.dk * d.dv, bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
   float *S = sh, *qs = S + n, *ks = qs + d.dk, *vs = ks + d.dk, *us = vs + d.dv;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) S[i] = initial ? initial[bh * n + i] : 0.f;
+  recurrence::copy_state(S, initial ? initial + bh * n : nullptr, n);
   __syncthreads();
   for (int64_t t = 0; t < d.T; ++t) {
     if (t % d.chunk == 0 && chunk_states)
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-        chunk_states[(bh * d.chunks() + t / d.chunk) * n + i] = S[i];
+      recurrence::copy_state(chunk_states + (bh * d.chunks() + t / d.chunk) * n, S, n);
     load_rows(d, b, t, h, q, k, v, nullptr, qs, ks, vs, nullptr);
     __syncthreads();
     residual(d, S, ks, vs, beta[d.row(b, t, h, 1)], us);
@@ -68,8 +67,7 @@ __global__ void forward_kernel(float* out, float* final_state, float* chunk_stat
     }
     __syncthreads();
   }
-  if (final_state)
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) final_state[bh * n + i] = S[i];
+  if (final_state) recurrence::copy_state(final_state + bh * n, S, n);
 }
 
 __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dbeta, float* dinitial,
@@ -81,11 +79,10 @@ __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dbeta, f
   float *dS = sh, *qs = dS + n, *ks = qs + d.dk, *vs = ks + d.dk, *dos = vs + d.dv,
         *ws = dos + d.dv, *dws = ws + d.dv;
   float* states = scratch + bh * (d.chunk + 1) * n;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dS[i] = dfinal ? dfinal[bh * n + i] : 0.f;
+  recurrence::copy_state(dS, dfinal ? dfinal + bh * n : nullptr, n);
   for (int64_t c = d.chunks() - 1; c >= 0; --c) {
     const int64_t t0 = c * d.chunk, L = d.T - t0 < d.chunk ? d.T - t0 : d.chunk;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-      states[i] = chunk_states[(bh * d.chunks() + c) * n + i];
+    recurrence::copy_state(states, chunk_states + (bh * d.chunks() + c) * n, n);
     __syncthreads();
     for (int64_t r = 0; r < L; ++r) {
       load_rows(d, b, t0 + r, h, q, k, v, nullptr, nullptr, ks, vs, nullptr);
@@ -137,8 +134,7 @@ __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dbeta, f
       __syncthreads();
     }
   }
-  if (dinitial)
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dinitial[bh * n + i] += dS[i];
+  if (dinitial) recurrence::add_state(dinitial + bh * n, dS, n);
 }
 
 size_t shared_bytes(const RecurrenceDims& d, bool backward) {

@@ -46,11 +46,10 @@ __global__ void forward_kernel(float* out, float* final_state, float* chunk_stat
   extern __shared__ float sh[];
   const int64_t n = d.dk * d.dv, bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
   float *S = sh, *qs = S + n, *ks = qs + d.dk, *as = ks + d.dk, *vs = as + d.dk;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) S[i] = initial ? initial[bh * n + i] : 0.f;
+  recurrence::copy_state(S, initial ? initial + bh * n : nullptr, n);
   for (int64_t t = 0; t < d.T; ++t) {
-    if (t % d.chunk == 0 && chunk_states)  // each thread saves the elements it owns
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-        chunk_states[(bh * d.chunks() + t / d.chunk) * n + i] = S[i];
+    if (t % d.chunk == 0 && chunk_states)
+      recurrence::copy_state(chunk_states + (bh * d.chunks() + t / d.chunk) * n, S, n);
     load_step(d, b, t, h, q, k, v, gates, nullptr, qs, ks, vs, as, nullptr);
     __syncthreads();
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
@@ -65,8 +64,7 @@ __global__ void forward_kernel(float* out, float* final_state, float* chunk_stat
     }
     __syncthreads();  // the next step's loads overwrite qs, ks, vs, as
   }
-  if (final_state)
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) final_state[bh * n + i] = S[i];
+  if (final_state) recurrence::copy_state(final_state + bh * n, S, n);
 }
 
 __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dgates, float* dinitial,
@@ -78,11 +76,10 @@ __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dgates, 
   float *dS = sh, *qs = dS + n, *ks = qs + d.dk, *as = ks + d.dk, *vs = as + d.dk, *dos = vs + d.dv,
         *da = dos + d.dv;
   float* states = scratch + bh * (d.chunk + 1) * n;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dS[i] = dfinal ? dfinal[bh * n + i] : 0.f;
+  recurrence::copy_state(dS, dfinal ? dfinal + bh * n : nullptr, n);
   for (int64_t c = d.chunks() - 1; c >= 0; --c) {
     const int64_t t0 = c * d.chunk, L = d.T - t0 < d.chunk ? d.T - t0 : d.chunk;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-      states[i] = chunk_states[(bh * d.chunks() + c) * n + i];
+    recurrence::copy_state(states, chunk_states + (bh * d.chunks() + c) * n, n);
     for (int64_t r = 0; r < L; ++r) {
       load_step(d, b, t0 + r, h, nullptr, k, v, gates, nullptr, nullptr, ks, vs, as, nullptr);
       __syncthreads();
@@ -129,8 +126,7 @@ __global__ void backward_kernel(float* dq, float* dk, float* dv, float* dgates, 
       __syncthreads();
     }
   }
-  if (dinitial)
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dinitial[bh * n + i] += dS[i];
+  if (dinitial) recurrence::add_state(dinitial + bh * n, dS, n);
 }
 
 size_t shared_bytes(const RecurrenceDims& d, bool backward) {

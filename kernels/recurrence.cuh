@@ -21,6 +21,15 @@ struct Dims {
   }
 };
 
+// Thread i of a block owns the state elements i, i + blockDim.x, ... < n in every phase, so these
+// copies need no barrier against the updates. dst = src, or zeros when src is null.
+__device__ inline void copy_state(float* dst, const float* src, int64_t n) {
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = src ? src[i] : 0.f;
+}
+__device__ inline void add_state(float* dst, const float* src, int64_t n) {
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] += src[i];
+}
+
 inline Dims dims(const RecurrenceDims& d, int64_t gate_width = 1) {
   return {d.B, d.T, d.H, d.dk, d.dv, d.chunk, gate_width};
 }

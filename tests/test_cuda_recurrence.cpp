@@ -33,6 +33,17 @@ struct Case {
   }
 };
 
+// GPU result against CPU result, per tensor; a null GPU side is skipped.
+struct Compared {
+  const char* what;
+  const DeviceBuffer* gpu;
+  const std::vector<float>* cpu;
+};
+void expect_all_close(const std::string& tag, std::initializer_list<Compared> list) {
+  for (const Compared& c : list)
+    if (c.gpu) expect_close(c.gpu->download(), *c.cpu, 1e-5, tag + " " + c.what);
+}
+
 void run_case(const Case& c) {
   const RecurrenceDims d{c.B, c.T, c.H, c.dk, c.dv, c.chunk};
   const std::string tag = c.name();
@@ -74,14 +85,14 @@ void run_case(const Case& c) {
       g_dout.get(), c.dfinal ? g_dfinal.get() : nullptr, g_q.get(), g_k.get(), g_v.get(), g_a.get(),
       c.gate_width, g_saved.get(), g_scratch.get(), d);
   ctx().synchronize();
-  expect_close(g_out.download(), out, 1e-5, tag + " out");
-  expect_close(g_state.download(), state, 1e-5, tag + " final state");
-  expect_close(g_saved.download(), saved, 1e-5, tag + " chunk states");
-  expect_close(g_dq.download(), dq, 1e-5, tag + " dq");
-  expect_close(g_dk.download(), dk, 1e-5, tag + " dk");
-  expect_close(g_dv.download(), dv, 1e-5, tag + " dv");
-  expect_close(g_da.download(), da, 1e-5, tag + " dgates");
-  if (c.initial) expect_close(g_ds0.download(), ds0, 1e-5, tag + " dinitial");
+  expect_all_close(tag, {{"out", &g_out, &out},
+                         {"final state", &g_state, &state},
+                         {"chunk states", &g_saved, &saved},
+                         {"dq", &g_dq, &dq},
+                         {"dk", &g_dk, &dk},
+                         {"dv", &g_dv, &dv},
+                         {"dgates", &g_da, &da},
+                         {"dinitial", c.initial ? &g_ds0 : nullptr, &ds0}});
 }
 
 // The delta rule: state [dv, dk], one β per head in (0, 2) (eigenvalues of I − β k kᵀ in [−1, 1]
@@ -125,14 +136,14 @@ void run_delta_case(const Case& c) {
                             c.dfinal ? g_dfinal.get() : nullptr, g_q.get(), g_k.get(), g_v.get(),
                             g_b.get(), g_saved.get(), g_scratch.get(), d);
   ctx().synchronize();
-  expect_close(g_out.download(), out, 1e-5, tag + " out");
-  expect_close(g_state.download(), state, 1e-5, tag + " final state");
-  expect_close(g_saved.download(), saved, 1e-5, tag + " chunk states");
-  expect_close(g_dq.download(), dq, 1e-5, tag + " dq");
-  expect_close(g_dk.download(), dk, 1e-5, tag + " dk");
-  expect_close(g_dv.download(), dv, 1e-5, tag + " dv");
-  expect_close(g_db.download(), db, 1e-5, tag + " dbeta");
-  if (c.initial) expect_close(g_ds0.download(), ds0, 1e-5, tag + " dinitial");
+  expect_all_close(tag, {{"out", &g_out, &out},
+                         {"final state", &g_state, &state},
+                         {"chunk states", &g_saved, &saved},
+                         {"dq", &g_dq, &dq},
+                         {"dk", &g_dk, &dk},
+                         {"dv", &g_dv, &dv},
+                         {"dbeta", &g_db, &db},
+                         {"dinitial", c.initial ? &g_ds0 : nullptr, &ds0}});
 }
 
 TEST(CudaRecurrence, DeltaRuleMatchesTheCpu) {
