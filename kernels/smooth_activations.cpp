@@ -35,4 +35,14 @@ Var elu_plus_one(Graph& g, Var x) {
   return y;
 }
 
+Var silu(Graph& g, Var x) {
+  if (g.on_cuda()) fail("op silu has no CUDA kernel yet");
+  const int64_t n = x.shape().numel();
+  Var y = g.output_like(x, any_grad(g, {x}));
+  kern::silu_forward(y.f(), x.f(), n);
+  if (y.needs_grad())
+    g.record([&g, x, y, n] { kern::silu_backward(g.grad(x).f(), g.grad(y).f(), x.f(), n); });
+  return y;
+}
+
 }  // namespace icl::ops

@@ -3,6 +3,7 @@
 //   sigmoid_gate:  y = c · σ(x)^p       dy/dx = p · y · (1 − σ(x))
 //   softplus:      y = log(1 + eˣ)      dy/dx = σ(x)
 //   elu_plus_one:  y = elu(x) + 1       dy/dx = 1 (x > 0), eˣ (x ≤ 0)
+//   silu:          y = x · σ(x)         dy/dx = σ(x) · (1 + x · (1 − σ(x)))
 // sigmoid_gate covers DeltaNet's β (c = 1, or c = 2 for eigenvalues in [−1, 1]) and GLA's gate
 // σ(·)^(1/τ) (p = 1/τ). σ(x)^p is evaluated as exp(−p · softplus(−x)), so p < 1 never takes a root
 // of an underflowed σ: the gate of a very negative x is a tiny positive number, not 0 or NaN.
@@ -77,6 +78,24 @@ void elu_plus_one_backward(T* dx, const T* dy, const T* x, int64_t n) {
   });
 }
 
+template <class T>
+void silu_forward(T* y, const T* x, int64_t n) {
+  for_blocks(n, kSmoothBlock, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = x[i] * stable_sigmoid(x[i]);
+  });
+}
+
+template <class T>
+void silu_backward(T* dx, const T* dy, const T* x, int64_t n) {
+  if (!dx) return;
+  for_blocks(n, kSmoothBlock, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T s = stable_sigmoid(x[i]);
+      dx[i] += dy[i] * s * (T(1) + x[i] * (T(1) - s));
+    }
+  });
+}
+
 }  // namespace kern
 
 namespace ops {
@@ -86,6 +105,8 @@ Var sigmoid_gate(Graph& g, Var x, float c = 1.f, float p = 1.f);
 Var softplus(Graph& g, Var x);
 // elu(x) + 1 (Katharopoulos et al.'s feature map, positive everywhere), elementwise.
 Var elu_plus_one(Graph& g, Var x);
+// x · σ(x), elementwise.
+Var silu(Graph& g, Var x);
 }  // namespace ops
 
 }  // namespace icl

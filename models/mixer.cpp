@@ -15,6 +15,9 @@ void register_mixer_gla(std::vector<MixerInfo>& r);
 void register_mixer_mamba(std::vector<MixerInfo>& r);
 void register_mixer_deltanet(std::vector<MixerInfo>& r);
 void register_mixer_mlstm(std::vector<MixerInfo>& r);
+void register_mixer_hyena(std::vector<MixerInfo>& r);
+void register_mixer_lstm(std::vector<MixerInfo>& r);
+void register_mixer_gru(std::vector<MixerInfo>& r);
 
 const std::vector<MixerInfo>& mixer_registry() {
   static const std::vector<MixerInfo> registry = [] {
@@ -25,6 +28,9 @@ const std::vector<MixerInfo>& mixer_registry() {
     register_mixer_mamba(r);
     register_mixer_deltanet(r);
     register_mixer_mlstm(r);
+    register_mixer_hyena(r);
+    register_mixer_lstm(r);
+    register_mixer_gru(r);
     return r;
   }();
   return registry;

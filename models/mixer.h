@@ -7,8 +7,9 @@
 // its own options, which the model accepts next to its own.
 //
 // Every mixer here follows the same outline: projections of x to queries/keys/values (and gates),
-// a linear recurrence over the state (kernels/linear_recurrence.h, kernels/delta_rule.h), then an
-// RMSNorm over the concatenated head outputs (gain `out_norm.g`) and an output projection `w_out`.
+// a linear recurrence over the state (kernels/linear_recurrence.h, kernels/delta_rule.h) — or a
+// long convolution (Hyena) or a classic RNN (LSTM, GRU) — then an RMSNorm over the concatenated
+// head outputs (gain `out_norm.g`) and an output projection `w_out`.
 // The output norm stands in for the per-head group norms of RetNet, GLA, DeltaNet and Mamba-2:
 // it keeps the output scale independent of how much the state has accumulated.
 #include <functional>

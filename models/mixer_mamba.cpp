@@ -1,19 +1,27 @@
 // Mamba-2-style selective SSM (Dao & Gu 2024) with a scalar transition per head:
+//     x̃_t, B_t, C_t = SiLU(short_conv(x W_x)), SiLU(short_conv(x W_B)), SiLU(short_conv(x W_C))
 //     Δ_t = softplus(x_t w_Δ + b_Δ)                  [H]
 //     a_t = exp(Δ_t A_h),  A_h = −exp(A_log,h)       or 2·exp(Δ_t A_h) − 1 with eigen: negative
-//     S_t = a_t S_{t−1} + B_t (Δ_t x̃_t)ᵀ,   y_t = S_tᵀ C_t
-// with B_t = x_t W_B, C_t = x_t W_C (d_state per head) and x̃_t = x_t W_x (C / H per head): the
-// gated recurrence with k = B, q = C, v = Δ·x̃. The negative form (Grazzi et al. 2025) moves the
-// eigenvalues from (0, 1] to (−1, 1]. Initialisation as Mamba's: A_h = −U[1, 16], Δ's bias the
-// inverse softplus of a log-uniform step in [0.001, 0.1].
-// Differences from the Mamba-2 block, on purpose or for lack of ops: B and C are per head
-// (Mamba-2 with as many groups as heads) and there is no short causal depthwise convolution, no
-// D·x skip and no SiLU output gate; the gated RMSNorm is the mixers' shared output RMSNorm.
-// State: H · d_state · (C / H).
+//     S_t = a_t S_{t−1} + B_t (Δ_t x̃_t)ᵀ,   y_t = S_tᵀ C_t + D ⊙ x̃_t
+//     out_t = W_out RMSNorm(y_t ⊙ SiLU(x_t W_z))
+// with B_t, C_t of d_state per head and x̃_t of C / H per head: the gated recurrence with k = B,
+// q = C, v = Δ·x̃. The short causal depthwise convolutions have width d_conv; the output RMSNorm
+// of the gated product is Mamba-2's gated RMSNorm (the mixers' shared one, models/mixer.h).
+// The negative form (Grazzi et al. 2025) moves the eigenvalues from (0, 1] to (−1, 1].
+// Initialisation as Mamba's: A_h = −U[1, 16], Δ's bias the inverse softplus of a log-uniform step
+// in [dt_min, dt_max] (Mamba's defaults 0.001, 0.1), D = 1, convolution taps U(±1/√d_conv)
+// (PyTorch's Conv1d default). Differences from the Mamba-2 block: B and C are per head (as many
+// groups as heads), D is per channel (Mamba-1's), and the short convolutions have no bias. State:
+// the SSM's H · d_state · (C / H), plus the last d_conv − 1 inputs of the convolutions over x̃, B
+// and C.
 #include <cmath>
 
+#include "core/error.h"
+#include "kernels/elementwise.h"
+#include "kernels/gating.h"
 #include "kernels/linear.h"
 #include "kernels/linear_recurrence.h"
+#include "kernels/long_conv.h"
 #include "kernels/per_head.h"
 #include "kernels/smooth_activations.h"
 #include "models/mixer.h"
@@ -25,13 +33,25 @@ namespace {
 class Mamba final : public Mixer {
  public:
   explicit Mamba(const MixerContext& c)
-      : Mixer(c), N_(c.params.i("d_state")), negative_(c.params.s("eigen") == "negative") {
+      : Mixer(c),
+        N_(c.params.i("d_state")),
+        W_(c.params.i("d_conv")),
+        dt_min_(c.params.r("dt_min")),
+        dt_max_(c.params.r("dt_max")),
+        negative_(c.params.s("eigen") == "negative") {
+    if (dt_min_ > dt_max_)
+      fail("model.dt_min: must not exceed dt_max = {}, got {}", dt_max_, dt_min_);
     add("w_B", {C_, H_ * N_}, true);
     add("w_C", {C_, H_ * N_}, true);
     add("w_x", {C_, C_}, true);
+    add("short_B", {H_ * N_, W_}, false);
+    add("short_C", {H_ * N_, W_}, false);
+    add("short_x", {C_, W_}, false);
     add("w_dt", {C_, H_}, true);
     add("b_dt", {H_}, false);
     add("A_log", {H_}, false);
+    add("D", {C_}, false);
+    add("w_z", {C_, C_}, true);
     add_output(C_);
   }
 
@@ -43,11 +63,15 @@ class Mamba final : public Mixer {
         for (auto& v : p->value) v = float(std::log(1.0 + 7.5 * (double(v) + 1.0)));
       } else if (name == "b_dt") {
         init_uniform(*p, seed, 1.0);
-        const double lo = std::log(1e-3), hi = std::log(1e-1);
+        const double lo = std::log(dt_min_), hi = std::log(dt_max_);
         for (auto& v : p->value) {
           const double dt = std::exp(lo + 0.5 * (double(v) + 1.0) * (hi - lo));
           v = float(dt + std::log(-std::expm1(-dt)));  // softplus⁻¹(dt)
         }
+      } else if (name == "D") {
+        init_constant(*p, 1.f);
+      } else if (name.starts_with("short_")) {
+        init_uniform(*p, seed, 1.0 / std::sqrt(double(W_)));
       }
     }
   }
@@ -55,16 +79,24 @@ class Mamba final : public Mixer {
   Var forward(Graph& g, Var x) override {
     const Var dt = ops::softplus(g, ops::linear(g, x, P(g, "w_dt"), P(g, "b_dt")));
     const Var a = ops::ssm_decay(g, dt, P(g, "A_log"), negative_);
-    const Var v = ops::scale_heads(g, project(g, x, "x"), dt);
-    return output(g, ops::gated_linear_attention(g, project(g, x, "C"), project(g, x, "B"), v, a,
-                                                 H_, {}, rec_)
-                         .out);
+    auto branch = [&](const char* n) {
+      return ops::silu(g, ops::long_conv(g, project(g, x, n), P(g, std::string("short_") + n),
+                                         ConvMethod::Direct));
+    };
+    const Var xs = branch("x");
+    const Var v = ops::scale_heads(g, xs, dt);
+    const Var y = ops::gated_linear_attention(g, branch("C"), branch("B"), v, a, H_, {}, rec_).out;
+    const Var skipped = ops::add(g, y, ops::scale_channels(g, xs, P(g, "D")));
+    return output(g, ops::multiply(g, skipped, ops::silu(g, project(g, x, "z"))));
   }
 
-  int64_t state_size() const override { return H_ * N_ * (C_ / H_); }
+  int64_t state_size() const override {
+    return H_ * N_ * (C_ / H_) + (W_ - 1) * (C_ + 2 * H_ * N_);
+  }
 
  private:
-  int64_t N_;
+  int64_t N_, W_;
+  double dt_min_, dt_max_;
   bool negative_;
 };
 
@@ -75,6 +107,9 @@ void register_mixer_mamba(std::vector<MixerInfo>& r) {
                "Mamba-2-style selective SSM, scalar decay exp(ΔA) per head (or 2·exp(ΔA) − 1 with "
                "eigen: negative)",
                {ParamSpec::integer("d_state", 16, "mamba: state size N per head", 1, 65536),
+                ParamSpec::integer("d_conv", 4, "mamba: width of the short convolutions", 1, 64),
+                ParamSpec::real("dt_min", 1e-3, "mamba: smallest initial step size Δ", 1e-6, 1e3),
+                ParamSpec::real("dt_max", 1e-1, "mamba: largest initial step size Δ", 1e-6, 1e3),
                 eigen_param_spec()},
                [](const MixerContext& c) { return std::make_unique<Mamba>(c); }});
 }

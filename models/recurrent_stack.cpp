@@ -128,7 +128,8 @@ ParamSpecs recurrent_param_specs() {
 void register_recurrent(std::vector<ModelInfo>& r) {
   r.push_back({"recurrent",
                "pre-norm stack of recurrent token mixers (linear_attention, retnet, gla, mamba, "
-               "deltanet, mlstm) with optional MLPs, Garg et al.'s read-in/read-out",
+               "deltanet, mlstm, hyena, lstm, gru) with optional MLPs, Garg et al.'s "
+               "read-in/read-out",
                recurrent_param_specs(),
                [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
                  return std::make_unique<RecurrentStack>(p, io);

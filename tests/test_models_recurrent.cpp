@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels/loss.h"
+#include "models/mixer.h"
 #include "models/model.h"
 #include "tasks/task.h"
 #include "tasks/token_task.h"
@@ -27,6 +28,9 @@ const std::vector<Raw> kMixers = {
     {{"mixer", "deltanet"}},
     {{"mixer", "deltanet"}, {"eigen", "negative"}},
     {{"mixer", "mlstm"}},
+    {{"mixer", "hyena"}, {"filter_len", "50"}},
+    {{"mixer", "lstm"}},
+    {{"mixer", "gru"}},
 };
 
 std::string label(const Raw& raw) {
@@ -109,7 +113,10 @@ TEST(RecurrentModels, GradientMatchesFiniteDifferences) {
       m->init(7);
       // mLSTM's normaliser max(|nᵀq|, 1) has a kink; with weights 12× the init's the denominators
       // spread so widely that some sit within a step of it, so its weights are scaled less.
-      gradcheck(*m, pb, mixer.at("mixer") == "mlstm" ? 3.f : 12.f);
+      // Hyena's output is cubic in its projections (x₂ ⊙ h ∗ (x₁ ⊙ v)): at 12× the central
+      // difference's h² term is a tenth of the derivative, so its weights are scaled less too.
+      const std::string name = mixer.at("mixer");
+      gradcheck(*m, pb, name == "mlstm" || name == "hyena" ? 3.f : 12.f);
     }
 }
 
@@ -166,7 +173,8 @@ TEST(RecurrentModels, ExtremeGatesStayFinite) {
       m->init(3);
       for (auto& p : m->parameters().all())
         if (p->name.ends_with("b_beta") || p->name.ends_with("b_dt") ||
-            p->name.ends_with("b_alpha") || p->name.ends_with("b_f") || p->name.ends_with("b_i"))
+            p->name.ends_with("b_alpha") || p->name.ends_with("b_f") || p->name.ends_with("b_i") ||
+            p->name.ends_with("b_x") || p->name.ends_with("b_hn"))
           for (auto& v : p->value) v = bias;
       const double loss = loss_of(*m, pb, arena, true);
       EXPECT_TRUE(std::isfinite(loss));
@@ -189,7 +197,10 @@ TEST(RecurrentModels, TokenPromptLogitsAreCausal) {
   Arena arena;
   for (const Raw& mixer : kMixers) {
     SCOPED_TRACE(label(mixer));
-    auto m = make_model("recurrent", with(with(kSmall, mixer), {{"n_embd", "8"}}), io);
+    // Hyena by the direct sums: the FFT is causal only up to rounding (every output mixes all
+    // positions at the 1e-7 level), and this checks exact equality.
+    const Raw form = mixer.at("mixer") == "hyena" ? Raw{{"form", "recurrent"}} : Raw{};
+    auto m = make_model("recurrent", with(with(with(kSmall, mixer), {{"n_embd", "8"}}), form), io);
     m->init(5);
     EXPECT_NE(m->parameters().find("embed.w"), nullptr);
     PromptBatch changed = pb;
@@ -221,11 +232,24 @@ TEST(RecurrentModels, StateSizes) {
   for (const char* mixer : {"linear_attention", "retnet", "gla", "deltanet"})
     EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", mixer}}), io)->state_size(), 64)
         << mixer;
-  // Mamba: H · d_state · (C / H) = 2 · 16 · 4 = 128 per layer.
-  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mamba"}}), io)->state_size(), 256);
+  // Mamba: the SSM's H · d_state · (C / H) = 2 · 16 · 4 = 128 per layer, plus d_conv − 1 = 3
+  // inputs of the short convolutions over x̃ (8), B and C (2 · 16 each): 3 · 72 = 216.
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mamba"}}), io)->state_size(),
+            2 * (128 + 216));
   EXPECT_EQ(
       make_model("recurrent", with(base, {{"mixer", "mamba"}, {"d_state", "3"}}), io)->state_size(),
-      48);
+      2 * (24 + 3 * (8 + 12)));
+  EXPECT_EQ(
+      make_model("recurrent", with(base, {{"mixer", "mamba"}, {"d_conv", "1"}}), io)->state_size(),
+      256);
+  // Hyena: the last filter_len − 1 inputs of the long filter (8 channels) and 2 of each of the
+  // three short convolutions (8 channels each).
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "hyena"}, {"filter_len", "10"}}), io)
+                ->state_size(),
+            2 * (8 * 9 + 3 * 8 * 2));
+  // LSTM: h and c; GRU: h.
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "lstm"}}), io)->state_size(), 32);
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "gru"}}), io)->state_size(), 16);
   // mLSTM: the matrix memory and the normaliser, 2 · 4 · (4 + 1) = 40 per layer.
   EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mlstm"}}), io)->state_size(), 80);
   // LSA: the running Σ z_i v_i, (d + 1) · 1.
@@ -248,6 +272,108 @@ TEST(RecurrentModels, BadConfigNamesTheKey) {
   EXPECT_NE(e.find("model.n_head"), std::string::npos) << e;
   e = test::error_of([&] { make_model("recurrent", {{"chunk", "0"}}, io); });
   EXPECT_NE(e.find("model.chunk"), std::string::npos) << e;
+  e = test::error_of([&] {
+    make_model("recurrent", {{"mixer", "mamba"}, {"dt_min", "0.5"}, {"dt_max", "0.1"}}, io);
+  });
+  EXPECT_NE(e.find("model.dt_min"), std::string::npos) << e;
+  e = test::error_of([&] { make_model("recurrent", {{"filter_len", "0"}}, io); });
+  EXPECT_NE(e.find("model.filter_len"), std::string::npos) << e;
+}
+
+// The Mamba mixer (models/mixer_mamba.cpp) against its equations written out as plain fp64 loops:
+// the short convolutions and SiLU on x̃, B, C, the step sizes and transitions, the recurrence, the
+// D skip, the SiLU(z) gate, the RMSNorm and the output projection; both eigenvalue ranges.
+TEST(RecurrentModels, MambaMatchesItsEquations) {
+  const int64_t Bn = 2, T = 9, C = 4, H = 2, N = 3, W = 4, P = C / H;
+  for (const std::string eigen : {"positive", "negative"}) {
+    SCOPED_TRACE(eigen);
+    ParamSpecs specs = recurrence_param_specs();
+    for (const ParamSpec& sp : find_mixer("mamba").params) specs.push_back(sp);
+    const ParamSet params = resolve_params(
+        specs, {{"d_state", "3"}, {"d_conv", "4"}, {"eigen", eigen}, {"chunk", "4"}}, "model");
+    ParameterStore store;
+    auto mixer = find_mixer("mamba").make(MixerContext{params, C, H, store, "m."});
+    mixer->init(5);
+    Rng rng({9, stream_id("mamba reference")}, 0);
+    // Larger weights than the init's, so that every term matters; step sizes around 1 so that
+    // the transitions spread over their range.
+    for (auto& p : store.all())
+      for (auto& v : p->value)
+        v = p->name.ends_with("b_dt") ? float(0.5 * rng.normal()) : float(0.7 * rng.normal());
+    auto value = [&](const std::string& n) -> const AlignedFloats& {
+      return store.find("m." + n)->value;
+    };
+    std::vector<float> xs(size_t(Bn * T * C));
+    for (auto& v : xs) v = float(rng.normal());
+    Arena arena;
+    Graph g(arena, false);
+    const Tensor xt{xs.data(), {Bn, T, C}, DType::F32, Device::CPU};
+    const Var y = mixer->forward(g, g.constant(xt));
+
+    auto silu = [](double v) { return v / (1.0 + std::exp(-v)); };
+    // x [T, C] times w [C, n] for one sequence.
+    auto proj = [&](const float* x, const std::string& w, int64_t n) {
+      std::vector<double> r(size_t(T * n), 0.0);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t c = 0; c < C; ++c)
+            r[size_t(t * n + j)] += x[t * C + c] * value(w)[size_t(c * n + j)];
+      return r;
+    };
+    auto conv_silu = [&](const std::vector<double>& u, const std::string& f, int64_t n) {
+      std::vector<double> r(u.size(), 0.0);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = 0;
+          for (int64_t k = 0; k < W && k <= t; ++k)
+            acc += value(f)[size_t(j * W + k)] * u[size_t((t - k) * n + j)];
+          r[size_t(t * n + j)] = silu(acc);
+        }
+      return r;
+    };
+    for (int64_t b = 0; b < Bn; ++b) {
+      const float* x = xs.data() + b * T * C;
+      const auto xc = conv_silu(proj(x, "w_x", C), "short_x", C);
+      const auto Bc = conv_silu(proj(x, "w_B", H * N), "short_B", H * N);
+      const auto Cc = conv_silu(proj(x, "w_C", H * N), "short_C", H * N);
+      const auto z = proj(x, "w_z", C), dtp = proj(x, "w_dt", H);
+      std::vector<double> S(size_t(H * N * P), 0.0);
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<double> o(static_cast<size_t>(C));
+        for (int64_t h = 0; h < H; ++h) {
+          const double pre = dtp[size_t(t * H + h)] + value("b_dt")[size_t(h)];
+          const double dt = std::log1p(std::exp(pre));
+          double a = std::exp(-dt * std::exp(double(value("A_log")[size_t(h)])));
+          if (eigen == "negative") a = 2 * a - 1;
+          for (int64_t n = 0; n < N; ++n)
+            for (int64_t p = 0; p < P; ++p) {
+              double& s = S[size_t((h * N + n) * P + p)];
+              s = a * s + Bc[size_t(t * H * N + h * N + n)] * dt * xc[size_t(t * C + h * P + p)];
+            }
+          for (int64_t p = 0; p < P; ++p) {
+            double acc = 0;
+            for (int64_t n = 0; n < N; ++n)
+              acc += Cc[size_t(t * H * N + h * N + n)] * S[size_t((h * N + n) * P + p)];
+            o[size_t(h * P + p)] = acc;
+          }
+        }
+        double ms = 0;
+        for (int64_t c = 0; c < C; ++c) {
+          o[size_t(c)] = (o[size_t(c)] + value("D")[size_t(c)] * xc[size_t(t * C + c)]) *
+                         silu(z[size_t(t * C + c)]);
+          ms += o[size_t(c)] * o[size_t(c)] / double(C);
+        }
+        for (int64_t c = 0; c < C; ++c)
+          o[size_t(c)] *= value("out_norm.g")[size_t(c)] / std::sqrt(ms + 1e-5);
+        for (int64_t j = 0; j < C; ++j) {
+          double want = 0;
+          for (int64_t c = 0; c < C; ++c) want += o[size_t(c)] * value("w_out")[size_t(c * C + j)];
+          EXPECT_NEAR(y.f()[(b * T + t) * C + j], want, 1e-4 * (1 + std::abs(want)))
+              << b << " " << t << " " << j;
+        }
+      }
+    }
+  }
 }
 
 // The LSA at its closed-form optimum computes the one-step estimator x_kᵀ Σ_{i<k} y_i x_i / c.
@@ -297,7 +423,10 @@ TEST(RecurrentModels, TrainBitIdenticallyTwice) {
       {"model.mixer=gla"},
       {"model.mixer=mamba", "model.eigen=negative"},
       {"model.mixer=deltanet", "model.eigen=negative"},
-      {"model.mixer=mlstm"}};
+      {"model.mixer=mlstm"},
+      {"model.mixer=hyena", "model.filter_len=64"},
+      {"model.mixer=lstm"},
+      {"model.mixer=gru"}};
   test::Dir dir("recurrent");
   for (const auto& mixer : mixers) {
     SCOPED_TRACE(mixer[0]);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/arena.h"
+#include "kernels/gating.h"
 #include "kernels/per_head.h"
 #include "kernels/smooth_activations.h"
 #include "tests/op_harness.h"
@@ -63,6 +64,53 @@ struct EluPlusOneCase {
   void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
                 std::vector<T>&) const {
     kern::elu_plus_one_backward(dx[0], dy, x[0], n);
+  }
+};
+
+struct SiluCase {
+  int64_t n;
+  double spread;
+  std::vector<Shape> inputs() const { return {{n}}; }
+  Shape output() const { return {n}; }
+  double input(size_t, int64_t, double z) const { return spread * z; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
+    kern::silu_forward(y, x[0], n);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    kern::silu_backward(dx[0], dy, x[0], n);
+  }
+};
+
+struct MultiplyCase {
+  int64_t n;
+  std::vector<Shape> inputs() const { return {{n}, {n}}; }
+  Shape output() const { return {n}; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
+    kern::multiply_forward(y, x[0], x[1], n);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    kern::multiply_backward(dx[0], dx[1], dy, x[0], x[1], n);
+  }
+};
+
+struct ScaleChannelsCase {
+  int64_t R, C;
+  std::vector<Shape> inputs() const { return {{R, C}, {C}}; }
+  Shape output() const { return {R, C}; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
+    kern::scale_channels_forward(y, x[0], x[1], R, C);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    kern::scale_channels_backward(dx[0], dx[1], dy, x[0], x[1], R, C);
   }
 };
 
@@ -128,6 +176,18 @@ TEST(OpMixerGates, Softplus) {
 }
 
 TEST(OpMixerGates, EluPlusOne) { check_op(EluPlusOneCase{300}, "elu+1"); }
+
+TEST(OpMixerGates, Silu) {
+  check_op(SiluCase{300, 1}, "silu");
+  check_op(SiluCase{300, 12}, "silu, wide inputs");
+}
+
+TEST(OpMixerGates, Multiply) { check_op(MultiplyCase{300}, "multiply"); }
+
+TEST(OpMixerGates, ScaleChannels) {
+  check_op(ScaleChannelsCase{7, 5}, "scale_channels");
+  check_op(ScaleChannelsCase{40, 33}, "scale_channels, several channel blocks");
+}
 
 TEST(OpMixerGates, ScaleHeads) {
   check_op(ScaleHeadsCase{7, 3, 4}, "scale_heads");
