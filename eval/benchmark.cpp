@@ -7,6 +7,7 @@
 #include "baselines/baseline.h"
 #include "core/device.h"
 #include "core/progress.h"
+#include "eval/bandit_model_policy.h"
 #include "eval/bandit_rollout.h"
 #include "eval/results.h"
 #include "eval/spectrum.h"
@@ -36,6 +37,41 @@ static YAML::Node params_node(const std::string& name, const ParamSet& p) {
   return n;
 }
 
+// The model and train sections, every default filled in.
+static void model_nodes(const BenchmarkConfig& cfg, YAML::Node& root) {
+  const ModelInfo& info = find_model(cfg.model.name);
+  root["model"] =
+      params_node(cfg.model.name, resolve_params(info.params, cfg.model.params, "model"));
+  const TrainConfig& t = cfg.train;
+  YAML::Node tn;
+  tn["steps"] = t.steps;
+  tn["batch_size"] = t.batch_size;
+  tn["lr"] = t.schedule.lr;
+  tn["schedule"] = t.schedule.kind;
+  tn["warmup"] = t.schedule.warmup;
+  tn["min_lr_ratio"] = t.schedule.min_ratio;
+  tn["weight_decay"] = t.weight_decay;
+  tn["beta1"] = t.beta1;
+  tn["beta2"] = t.beta2;
+  tn["eps"] = t.eps;
+  tn["grad_clip"] = t.grad_clip;
+  const bool dims = make_task(cfg.task.name, cfg.task.params)->params().has("active_dims");
+  std::vector<std::pair<std::string, Ramp>> ramps{{"dims", t.dims}, {"points", t.points}};
+  ramps.insert(ramps.end(), t.task_ramps.begin(), t.task_ramps.end());
+  for (const auto& [key, r] : ramps) {
+    if (key == "dims" && !dims) continue;
+    tn["curriculum"][key]["start"] = r.start;
+    tn["curriculum"][key]["end"] = r.end;
+    tn["curriculum"][key]["inc"] = r.inc;
+    tn["curriculum"][key]["every"] = r.every;
+  }
+  tn["eval_every"] = t.eval_every;
+  tn["eval_prompts"] = t.eval_prompts;
+  tn["checkpoint_every"] = t.checkpoint_every;
+  tn["precision"] = t.precision;
+  root["train"] = tn;
+}
+
 std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
   YAML::Node root;
   root["benchmark"] = cfg.name;
@@ -53,6 +89,12 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
       YAML::Node pn = params_node(p.name, make_bandit_policy(p.name, p.params).params);
       pn["label"] = p.label;
       root["policies"].push_back(pn);
+    }
+    if (cfg.has_model) {
+      root["rollout"]["model_actions"] = cfg.model_actions;
+      root["task"] =
+          params_node(cfg.task.name, make_task(cfg.task.name, cfg.task.params)->params());
+      model_nodes(cfg, root);
     }
     YAML::Emitter e;
     e << root;
@@ -88,39 +130,7 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
     bl.push_back(n);
   }
   root["baselines"] = bl;
-  if (cfg.has_model) {
-    const ModelInfo& info = find_model(cfg.model.name);
-    root["model"] =
-        params_node(cfg.model.name, resolve_params(info.params, cfg.model.params, "model"));
-    const TrainConfig& t = cfg.train;
-    YAML::Node tn;
-    tn["steps"] = t.steps;
-    tn["batch_size"] = t.batch_size;
-    tn["lr"] = t.schedule.lr;
-    tn["schedule"] = t.schedule.kind;
-    tn["warmup"] = t.schedule.warmup;
-    tn["min_lr_ratio"] = t.schedule.min_ratio;
-    tn["weight_decay"] = t.weight_decay;
-    tn["beta1"] = t.beta1;
-    tn["beta2"] = t.beta2;
-    tn["eps"] = t.eps;
-    tn["grad_clip"] = t.grad_clip;
-    const bool dims = make_task(cfg.task.name, cfg.task.params)->params().has("active_dims");
-    std::vector<std::pair<std::string, Ramp>> ramps{{"dims", t.dims}, {"points", t.points}};
-    ramps.insert(ramps.end(), t.task_ramps.begin(), t.task_ramps.end());
-    for (const auto& [key, r] : ramps) {
-      if (key == "dims" && !dims) continue;
-      tn["curriculum"][key]["start"] = r.start;
-      tn["curriculum"][key]["end"] = r.end;
-      tn["curriculum"][key]["inc"] = r.inc;
-      tn["curriculum"][key]["every"] = r.every;
-    }
-    tn["eval_every"] = t.eval_every;
-    tn["eval_prompts"] = t.eval_prompts;
-    tn["checkpoint_every"] = t.checkpoint_every;
-    tn["precision"] = t.precision;
-    root["train"] = tn;
-  }
+  if (cfg.has_model) model_nodes(cfg, root);
   YAML::Emitter e;
   e << root;
   return e.c_str();
@@ -128,29 +138,107 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
 
 RngKey bandit_stream(uint64_t seed) { return {seed, stream_id("bandit")}; }
 
-// Every policy rolled out on the same environments and reward noise (eval/bandit_rollout.h).
+// Trains `model` from `state` (fresh or resumed) to the config's last step or --until, with
+// checkpoints written into the run file as it goes. Returns true when it stopped early: the
+// checkpoint, written and committed, is then the run's result.
+static bool train_model(const BenchmarkConfig& cfg, Model& model, TrainState& state,
+                        AtomicH5Output& out, const RunInfo& info, const RunOptions& opt,
+                        BenchmarkResult& res) {
+  const int64_t until = opt.until > 0 ? std::min(opt.until, cfg.train.steps) : cfg.train.steps;
+  if (state.step > until)
+    fail("cannot resume: the checkpoint is at step {}, past the requested {}", state.step, until);
+  const auto save = [&](const TrainState& s) {
+    model.parameters().to_host();
+    AtomicH5Output ck(out.path());
+    write_run_attrs(ck.root(), info);
+    write_train_log(ck.root(), s.log);
+    write_checkpoint(ck.root(), model, s, cfg.seed);
+    ck.commit();
+  };
+  if (opt.on_start) opt.on_start();
+  Trainer(cfg, model).run(state, until, save, opt.progress);
+  res.trained_steps = state.step;
+  res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
+  if (until == cfg.train.steps) return false;
+  write_run_attrs(out.root(), info);
+  write_train_log(out.root(), state.log);
+  write_checkpoint(out.root(), model, state, cfg.seed);
+  out.commit();
+  return true;
+}
+
+// Every policy rolled out on the same environments and reward noise (eval/bandit_rollout.h); a
+// model, when the config has one, is first pretrained on bandit histories (checkpointed as any
+// model), then rolled out after the policies and scored offline on logged trajectories: its
+// action's agreement with the task's labels (set "offline") and with the optimal arm
+// ("offline_optimal"), each on `environments` fresh trajectories of the horizon.
 static BenchmarkResult run_bandit(const BenchmarkConfig& cfg, AtomicH5Output& out,
                                   const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   RunInfo info;
   info.benchmark = cfg.name;
   info.seed = cfg.seed;
   info.config = resolved_config_yaml(cfg);
   const BanditSetup setup = make_bandit_setup(cfg.bandit_params);
-  if (opt.on_start) opt.on_start();
   BenchmarkResult res;
-  Progress bar("rollout", int64_t(cfg.policies.size()), "policies");
+  std::unique_ptr<Model> model;
+  TrainState state;
+  if (cfg.has_model) {
+    // The model's rollout reads the history on the host step by step; no GPU path is built yet.
+    if (opt.device == "cuda")
+      fail("device cuda: bandit models train and act on the CPU only for now; use --device cpu");
+    model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)));
+    model->init(cfg.seed);
+    if (!opt.resume.empty()) read_checkpoint(opt.resume, *model, state);
+    if (train_model(cfg, *model, state, out, info, opt, res)) {
+      res.seconds = seconds();
+      return res;
+    }
+  } else if (opt.on_start) {
+    opt.on_start();
+  }
+  const RolloutOptions ro{cfg.environments, cfg.environments};
+  Progress bar("rollout", int64_t(cfg.policies.size()) + (model ? 1 : 0), "policies");
   for (const auto& p : cfg.policies) {
     const BanditPolicySpec spec = make_bandit_policy(p.name, p.params, p.label);
-    res.regret.push_back(
-        rollout(setup, bandit_stream(cfg.seed), spec, {cfg.environments, cfg.environments}));
+    res.regret.push_back(rollout(setup, bandit_stream(cfg.seed), spec, ro));
     if (opt.progress) bar.update(int64_t(res.regret.size()), spec.label);
   }
+  if (model) {
+    ModelPolicy policy(*model, model->name(), cfg.model_actions == "sample",
+                       bandit_stream(cfg.seed));
+    res.regret.push_back(rollout(setup, bandit_stream(cfg.seed), policy, ro));
+    if (opt.progress) bar.update(int64_t(res.regret.size()), policy.label());
+  }
   if (opt.progress) bar.finish();
+  if (model) {
+    const ModelPredictor predictor(*model, model->name());
+    EvalOptions eo;
+    eo.prompts = cfg.environments;
+    eo.examples = setup.horizon;
+    eo.batch_size = cfg.batch_size;
+    eo.bootstrap = cfg.bootstrap;
+    eo.progress = opt.progress;
+    RawParams optimal = cfg.task.params;
+    optimal["label"] = "optimal";
+    for (const auto& [set, params] : std::vector<std::pair<std::string, RawParams>>{
+             {"offline", cfg.task.params}, {"offline_optimal", optimal}}) {
+      const auto task = make_task(cfg.task.name, params, "task");
+      res.evals.push_back(evaluate(set, *task, {&predictor}, eval_stream(cfg.seed, set), eo));
+    }
+  }
   write_run_attrs(out.root(), info);
   write_regret(out.root(), setup, cfg.environments, res.regret);
+  if (model) {
+    write_train_log(out.root(), state.log);
+    write_checkpoint(out.root(), *model, state, cfg.seed);
+    for (const auto& e : res.evals) write_eval(out.root(), e);
+  }
   out.commit();
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.seconds = seconds();
   return res;
 }
 
@@ -186,31 +274,12 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
     model->init(cfg.seed);
     if (!opt.resume.empty()) read_checkpoint(opt.resume, *model, state);
     if (gpu) model->parameters().to_device(*gpu);
-    const int64_t until = opt.until > 0 ? std::min(opt.until, cfg.train.steps) : cfg.train.steps;
-    if (state.step > until)
-      fail("cannot resume: the checkpoint is at step {}, past the requested {}", state.step, until);
-    const auto save = [&](const TrainState& s) {
-      model->parameters().to_host();
-      AtomicH5Output ck(out.path());
-      write_run_attrs(ck.root(), info);
-      write_train_log(ck.root(), s.log);
-      write_checkpoint(ck.root(), *model, s, cfg.seed);
-      ck.commit();
-    };
-    if (opt.on_start) opt.on_start();
-    Trainer(cfg, *model).run(state, until, save, opt.progress);
-    res.trained_steps = state.step;
-    res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
-    model_predictor = std::make_unique<ModelPredictor>(*model, model->name());
-    predictors.push_back(model_predictor.get());
-    if (until < cfg.train.steps) {  // stopped early: the checkpoint is the result
-      write_run_attrs(out.root(), info);
-      write_train_log(out.root(), state.log);
-      write_checkpoint(out.root(), *model, state, cfg.seed);
-      out.commit();
+    if (train_model(cfg, *model, state, out, info, opt, res)) {
       res.seconds = seconds();
       return res;
     }
+    model_predictor = std::make_unique<ModelPredictor>(*model, model->name());
+    predictors.push_back(model_predictor.get());
   }
   if (!model && opt.on_start) opt.on_start();
   for (const auto& b : cfg.baselines) {

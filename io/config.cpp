@@ -352,6 +352,7 @@ int64_t longest_prompt(const BenchmarkConfig& cfg) {
   // config), so a run and its reloaded config build the same model.
   const bool token = make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token;
   int64_t longest = cfg.has_model && !token ? cfg.train.points.end : 0;
+  if (cfg.bandit) longest = std::max(longest, make_bandit_setup(cfg.bandit_params).horizon);
   for (const auto& es : cfg.evals) {
     if (es.lengths.empty()) longest = std::max(longest, es.examples);
     for (int64_t L : es.lengths) longest = std::max(longest, L);
@@ -359,6 +360,48 @@ int64_t longest_prompt(const BenchmarkConfig& cfg) {
   if (const auto it = cfg.train.task_ramps.find("max_length"); it != cfg.train.task_ramps.end())
     longest = std::max({longest, it->second.start, it->second.end});
   return longest;
+}
+
+// A model pretrained on bandit histories (tasks/bandit_imitation.h, the default task) over the
+// bandit section's environments, for the whole horizon: the setup's resolved values are the task's,
+// so they cannot also be set under task.
+static void parse_bandit_model(const YAML::Node& root, BenchmarkConfig& cfg) {
+  YAML::Node t = root["task"] ? YAML::Clone(root["task"]) : YAML::Node(YAML::NodeType::Map);
+  if (t.IsMap() && !t["name"]) t["name"] = "bandit_imitation";
+  cfg.task = component(t, "task", false);
+  const ParamSpecs& specs = find_task(cfg.task.name).params;
+  if (std::none_of(specs.begin(), specs.end(),
+                   [](const ParamSpec& p) { return p.name == "setup"; }))
+    fail("task: {} does not make bandit histories (use bandit_imitation)", cfg.task.name);
+  const BanditSetup b = make_bandit_setup(cfg.bandit_params, "bandit");
+  const RawParams setup{{"setup", b.kind},
+                        {"arms", std::to_string(b.arms)},
+                        {"dim", std::to_string(b.dim)},
+                        {"noise_std", fmt::format("{}", b.noise)}};
+  const auto same = [](const std::string& lhs, const std::string& rhs) {
+    if (lhs == rhs) return true;
+    char* end_l = nullptr;
+    char* end_r = nullptr;
+    const double x = std::strtod(lhs.c_str(), &end_l), y = std::strtod(rhs.c_str(), &end_r);
+    return *end_l == 0 && *end_r == 0 && !lhs.empty() && !rhs.empty() && x == y;
+  };
+  for (const auto& [k, v] : setup) {
+    const auto it = cfg.task.params.find(k);
+    if (it != cfg.task.params.end() && !same(it->second, v))
+      fail("task.{}: comes from the bandit section ({}), got {}", k, v, it->second);
+    cfg.task.params[k] = v;
+  }
+  const auto task = make_task(cfg.task.name, cfg.task.params, "task");
+  if (!task->sample({0, 0}, 0, 1, 1).history)
+    fail("task: {} does not make bandit histories (use bandit_imitation)", cfg.task.name);
+  cfg.has_model = true;
+  cfg.model = component(root["model"], "model", false);
+  find_model(cfg.model.name);
+  cfg.train = parse_train(root["train"], cfg.task, b.horizon);
+  if (cfg.train.points.end > b.horizon)
+    fail("train.curriculum.points.end: must be <= bandit.horizon = {}, got {}", b.horizon,
+         cfg.train.points.end);
+  make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)), "model");
 }
 
 // The bandit sections: environments checked by make_bandit_setup, every policy constructed.
@@ -370,8 +413,11 @@ static void parse_bandit(const YAML::Node& root, BenchmarkConfig& cfg) {
   make_bandit_setup(cfg.bandit_params, "bandit");
   const YAML::Node r = root["rollout"];
   if (r && !r.IsNull()) {
-    check_keys(r, "rollout", {"environments"});
+    check_keys(r, "rollout", {"environments", "model_actions"});
     cfg.environments = get_int(r, "environments", "rollout.environments", 200, 2, 1e7);
+    cfg.model_actions = get_string(r, "model_actions", "rollout.model_actions", "greedy");
+    if (cfg.model_actions != "greedy" && cfg.model_actions != "sample")
+      fail("rollout.model_actions: must be greedy or sample, got '{}'", cfg.model_actions);
   }
   const YAML::Node pl = root["policies"];
   if (!pl || !pl.IsSequence() || pl.size() == 0)
@@ -390,6 +436,7 @@ static void parse_bandit(const YAML::Node& root, BenchmarkConfig& cfg) {
       fail("{}: label '{}' is used twice (give one a label)", where, c.label);
     cfg.policies.push_back(c);
   }
+  if (root["model"]) parse_bandit_model(root, cfg);
 }
 
 BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
@@ -399,7 +446,11 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   cfg.source = source;
   if (!root.IsMap())
     fail("config {}: expected a map at the top level, got {}", source, kind_of(root));
-  if (root["bandit"]) {
+  if (root["bandit"] && root["model"]) {
+    check_keys(root, "",
+               {"description", "seed", "bandit", "rollout", "policies", "task", "model", "train"});
+  } else if (root["bandit"]) {
+    if (root["train"]) fail("train: given without a 'model' to train");
     check_keys(root, "", {"description", "seed", "bandit", "rollout", "policies"});
   } else {
     check_keys(root, "", {"description", "seed", "task", "eval", "baselines", "model", "train"});

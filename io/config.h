@@ -74,11 +74,15 @@ struct BenchmarkConfig {
 
   // Bandit benchmarks (TASKS.md §7) instead of task/eval/baselines:
   //   bandit: {setup: lin, horizon: 200, ...}   environments (tasks/linear_bandit.h)
-  //   rollout: {environments: 200}
+  //   rollout: {environments: 200, model_actions: greedy}   (or sample: from the model's softmax)
   //   policies: [linucb, {name: thompson, noise_std: 1.5}, random]
+  //   model: {...}, train: {...}                optional: pretrained on bandit histories and rolled
+  //   task: {name: bandit_imitation, expert: linucb}   out next to the policies; the task (this
+  //                                             default) takes arms, dim, noise_std from bandit:
   bool bandit = false;
   RawParams bandit_params;
   int64_t environments = 200;
+  std::string model_actions = "greedy";  // rollout.model_actions: greedy | sample (its softmax)
   std::vector<ComponentConfig> policies;
 };
 

@@ -64,15 +64,20 @@ Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
            pb.n_examples, io_.max_examples);
     const int64_t B = pb.batch, K = pb.n_examples;
     const Tensor xs{const_cast<float*>(pb.xs.data()), {B, K, pb.dx}, DType::F32, Device::CPU};
-    const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
-    h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
+    if (pb.history) {
+      h = ops::linear(g, g.constant(g.input(xs)), P(g, "read_in.w"), P(g, "read_in.b"));
+    } else {
+      const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
+      h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
+    }
   }
   if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
   return h;
 }
 
 Var IoLayers::read_out(Graph& g, const PromptBatch& pb, Var h) const {
-  if (pb.encoding == Encoding::Vector) h = ops::take_positions(g, h, 0, 2, pb.n_examples);
+  if (pb.encoding == Encoding::Vector && !pb.history)
+    h = ops::take_positions(g, h, 0, 2, pb.n_examples);
   return ops::linear(g, h, P(g, "read_out.w"), P(g, "read_out.b"));
 }
 

@@ -3,6 +3,7 @@
 // prompts the way the transformer does (Garg et al. 2022):
 //  * vector prompts: tokens x_1, (y_1, 0..0), x_2, ... through a linear read-in `read_in.{w,b}`
 //    [dx, C]; predictions [B, K, dy] from a linear read-out `read_out.{w,b}` at the x tokens;
+//    history prompts (PromptBatch::history) read x_1, x_2, ... only and are read out at each;
 //  * token prompts (ModelIO::vocab > 0): a token embedding `embed.w` [vocab, C]; logits
 //    [B, T, vocab] from the read-out at every position;
 //  * optionally a learned positional table `pos` [tokens, C] added after the read-in.
@@ -21,8 +22,8 @@ class IoLayers {
            std::string model);
   // Initialises p when it is one of the read-in / read-out / position parameters; false otherwise.
   bool init(Parameter& p, uint64_t seed) const;
-  // Embedded tokens [B, T, C] (T = 2K for vector prompts), checked against what the model was
-  // built for.
+  // Embedded tokens [B, T, C] (T = 2K for vector prompts, K for history prompts), checked against
+  // what the model was built for.
   Var read_in(Graph& g, const PromptBatch& pb) const;
   // The backbone's output h [B, T, C] to predictions [B, K, dy] or logits [B, T, vocab].
   Var read_out(Graph& g, const PromptBatch& pb, Var h) const;

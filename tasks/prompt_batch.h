@@ -12,6 +12,12 @@
 // targets[b, t] (a token id); targets elsewhere are −1. A batch of prompts of different lengths is
 // padded on the right (padding is never scored, and a causal model's earlier positions do not see
 // it). n_examples is then the prompts' length (the curve's x-axis), not a count of examples.
+//
+// History prompts (history = true; bandit trajectories, tasks/bandit_imitation.h) are vector
+// prompts with one token per example: the model reads x_k at token k and is scored there, ys are
+// not read (x_k carries what came before). With LossKind::CrossEntropy, dy is the number of
+// classes, ys [B, K, dy] one-hot and targets [B, K] the class ids (seq_len = K); the model's
+// outputs are logits.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +36,7 @@ struct PromptBatch {
   int64_t batch = 0;
   int64_t n_examples = 0;  // K
   int64_t dx = 0, dy = 0;
+  bool history = false;  // one token per example (above); false: x, y interleaved
 
   std::vector<float> xs, ys;  // [B, K, dx], [B, K, dy]
   std::vector<float> xq, yq;  // empty, or [B, K, dx], [B, K, dy]: query points differ from xs
@@ -42,7 +49,7 @@ struct PromptBatch {
   // optimal preconditioned-GD predictor); empty when unknown.
   std::vector<double> x_cov;
 
-  // Token prompts: [B, T].
+  // Token prompts: [B, T]; history prompts with class labels: targets [B, K].
   int64_t seq_len = 0;
   std::vector<int32_t> tokens, targets;
   std::vector<uint8_t> loss_mask;

@@ -15,6 +15,7 @@ void register_maze(std::vector<TaskInfo>& r);
 void register_mixture(std::vector<TaskInfo>& r);  // lists the tasks registered before it
 void register_boolean(std::vector<TaskInfo>& r);
 void register_state_tracking(std::vector<TaskInfo>& r);
+void register_bandit_imitation(std::vector<TaskInfo>& r);
 
 const std::vector<TaskInfo>& task_registry() {
   static const std::vector<TaskInfo> registry = [] {
@@ -28,6 +29,7 @@ const std::vector<TaskInfo>& task_registry() {
     register_maze(r);
     register_boolean(r);
     register_state_tracking(r);
+    register_bandit_imitation(r);
     register_mixture(r);  // keep last: its components are the tasks registered above
     return r;
   }();

@@ -128,6 +128,11 @@ Var Trainer::record_loss(Graph& g, const PromptBatch& pb) {
     const Tensor targets{const_cast<int32_t*>(pb.targets.data()), {N}, DType::I32, Device::CPU};
     return ops::cross_entropy(g, pred, targets, Tensor{mask_.data(), {N}, DType::F32, Device::CPU});
   }
+  if (pb.loss == LossKind::CrossEntropy) {  // history prompts: logits [B, K, classes]
+    const int64_t N = pb.batch * pb.n_examples;
+    const Tensor targets{const_cast<int32_t*>(pb.targets.data()), {N}, DType::I32, Device::CPU};
+    return ops::cross_entropy(g, pred, targets);
+  }
   const Tensor target{const_cast<float*>(pb.ys.data()),
                       {pb.batch * pb.n_examples * pb.dy},
                       DType::F32,
@@ -280,12 +285,13 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
     }
     if (progress) {
       std::string line;
+      // "-" until the first evaluation.
+      const std::string ev = std::isnan(last_eval) ? "-" : fmt::format("{:.4f}", last_eval);
       if (const TokenTask* tt = tokens_ ? as_token_task(task_at(st.step - 1)) : nullptr)
-        line = fmt::format("loss {:.4f}  scaled acc {:.4f}  lengths {}-{}", loss, last_eval,
-                           tt->min_length(), tt->max_length());
+        line = fmt::format("loss {:.4f}  scaled acc {}  lengths {}-{}", loss, ev, tt->min_length(),
+                           tt->max_length());
       else
-        line = fmt::format("loss {:.4f}  eval {:.4f}  K={}", loss, last_eval,
-                           tc.points.at(st.step - 1));
+        line = fmt::format("loss {:.4f}  eval {}  K={}", loss, ev, tc.points.at(st.step - 1));
       if (ramps_dims_) line.append(fmt::format(" dims={}", tc.dims.at(st.step - 1)));
       for (const auto& [name, ramp] : tc.task_ramps)
         line.append(fmt::format(" {}={}", name, ramp.at(st.step - 1)));

@@ -1,0 +1,151 @@
+#include "tasks/bandit_imitation.h"
+
+#include <fmt/format.h>
+
+#include "baselines/bandit_policy.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "tasks/task.h"
+
+namespace icl {
+
+int64_t bandit_token_width(int64_t arms, int64_t dim, bool projected) {
+  return arms * dim + arms + 1 + 2 * dim + (projected ? 3 * arms : 0);
+}
+
+void encode_bandit_step(float* token, const Eigen::MatrixXd& arms, int prev_arm, double prev_reward,
+                        bool projected) {
+  const int64_t A = arms.rows(), d = arms.cols();
+  std::fill(token, token + bandit_token_width(A, d, projected), 0.f);
+  for (int64_t a = 0; a < A; ++a)
+    for (int64_t j = 0; j < d; ++j) token[a * d + j] = float(arms(a, j));
+  if (prev_arm < 0) return;
+  float* past = token + A * d;
+  past[prev_arm] = 1.f;
+  past[A] = float(prev_reward);
+  for (int64_t j = 0; j < d; ++j) {
+    past[A + 1 + j] = float(arms(prev_arm, j));
+    past[A + 1 + d + j] = float(prev_reward * arms(prev_arm, j));
+  }
+  if (!projected) return;
+  float* per_arm = past + A + 1 + 2 * d;
+  per_arm[prev_arm] = float(prev_reward);
+  for (int64_t a = 0; a < A; ++a) {
+    const double overlap = arms.row(a).dot(arms.row(prev_arm));
+    per_arm[A + a] = float(overlap);
+    per_arm[2 * A + a] = float(prev_reward * overlap);
+  }
+}
+
+namespace {
+
+class BanditImitation final : public Task {
+ public:
+  BanditImitation(const std::string& name, const ParamSet& p) : Task(name, p) {
+    setup_.kind = p.s("setup");
+    setup_.arms = p.i("arms");
+    setup_.dim = p.i("dim");
+    setup_.noise = p.r("noise_std");
+    expert_ = p.s("expert");
+    optimal_ = p.s("label") == "optimal";
+    projected_ = p.s("encoding") == "projected";
+    const std::string lambda = fmt::format("{}", p.r("lambda"));
+    const std::string noise = fmt::format("{}", setup_.noise);
+    const auto spec = [](const std::string& n, const std::map<std::string, std::string>& raw) {
+      return make_bandit_policy(n, raw, n, "task");
+    };
+    if (expert_ == "linucb" || expert_ == "mixture")
+      experts_.push_back(
+          spec("linucb", {{"lambda", lambda}, {"alpha", fmt::format("{}", p.r("alpha"))}}));
+    if (expert_ == "thompson" || expert_ == "mixture")
+      experts_.push_back(spec("thompson", {{"lambda", lambda}, {"noise_std", noise}}));
+    if (expert_ == "thompson_arms")
+      experts_.push_back(spec("thompson_arms", {{"noise_std", noise}}));
+    if (expert_ == "random") experts_.push_back(spec("random", {}));
+  }
+
+  // Scaled accuracy of the most likely arm (eval/evaluate.cpp, class labels).
+  Metric metric() const override { return Metric::ScaledAccuracy; }
+
+  PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
+    check_examples(K);
+    const int64_t A = setup_.arms, d = setup_.dim, W = bandit_token_width(A, d, projected_);
+    PromptBatch pb;
+    pb.allocate_vector(batch, K, W, A, false);
+    pb.history = true;
+    pb.loss = LossKind::CrossEntropy;
+    pb.seq_len = K;
+    pb.targets.assign(size_t(batch * K), 0);
+    pb.truth_dim = d;
+    pb.truth.assign(size_t(batch * d), 0.f);
+    parallel_for(batch, [&](int64_t b) { play(key, first + b, pb, b); });
+    return pb;
+  }
+
+ private:
+  // Environment i played by its expert for K steps into row b of pb.
+  void play(const RngKey& key, int64_t i, PromptBatch& pb, int64_t b) const {
+    const int64_t K = pb.n_examples, A = setup_.arms, d = setup_.dim;
+    const BanditEnv env = make_bandit_env(setup_, key, i);
+    RewardNoise noise(key, i);
+    size_t which = 0;
+    if (experts_.size() > 1) which = size_t(Rng(key.sub("expert"), uint64_t(i)).below(2));
+    const BanditPolicySpec& spec = experts_[which];
+    Rng rng(key.sub("policy/" + spec.label), uint64_t(i));
+    const auto policy = spec.make();
+    policy->reset(env.arms);
+    for (int64_t j = 0; j < d; ++j) pb.truth[size_t(b * d + j)] = float(env.theta(j));
+    int prev = -1;
+    double reward = 0.0;
+    for (int64_t t = 0; t < K; ++t) {
+      const size_t o = size_t(b * K + t);
+      encode_bandit_step(pb.xs.data() + o * size_t(pb.dx), env.arms, prev, reward, projected_);
+      const int a = policy->act(rng);
+      const int label = optimal_ ? env.best : a;
+      pb.targets[o] = label;
+      pb.ys[o * size_t(A) + size_t(label)] = 1.f;
+      reward = env.means(a) + env.noise * noise.next();
+      policy->observe(a, reward);
+      prev = a;
+    }
+  }
+
+  BanditSetup setup_;
+  std::string expert_;
+  bool optimal_ = false, projected_ = false;
+  std::vector<BanditPolicySpec> experts_;
+};
+
+}  // namespace
+
+void register_bandit_imitation(std::vector<TaskInfo>& r) {
+  r.push_back(
+      {"bandit_imitation",
+       "linear-bandit trajectories of an expert, one token per step; label: its action or the "
+       "optimal arm",
+       {
+           ParamSpec::choice("setup", "lin", {"lin", "dpt"},
+                             "how arms and θ are drawn (tasks/linear_bandit.h); dim and noise_std "
+                             "as given (a bandit benchmark passes its own)"),
+           ParamSpec::integer("arms", 10, "number of arms (classes)", 2, 1e4),
+           ParamSpec::integer("dim", 5, "feature dimension d", 1, 1e3),
+           ParamSpec::real("noise_std", 1.5, "reward noise σ", 0.0),
+           ParamSpec::choice("expert", "linucb",
+                             {"linucb", "thompson", "mixture", "thompson_arms", "random"},
+                             "algorithm that plays the trajectories (mixture: LinUCB or linear "
+                             "Thompson sampling, one per environment)"),
+           ParamSpec::choice("label", "expert", {"expert", "optimal"},
+                             "target at each step: the expert's action (imitation, Lin et al.) "
+                             "or the optimal arm (DPT)"),
+           ParamSpec::choice("encoding", "raw", {"raw", "projected"},
+                             "token layout: raw (arms, previous arm and reward) or projected "
+                             "(also the previous step's products with every arm)"),
+           ParamSpec::real("lambda", 1.0, "ridge λ of LinUCB and Thompson sampling", 1e-12),
+           ParamSpec::real("alpha", 2.0, "LinUCB bonus α (Lin et al.: 2)", 0.0),
+       },
+       [](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
+         return std::make_unique<BanditImitation>(n, p);
+       }});
+}
+
+}  // namespace icl

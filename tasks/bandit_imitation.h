@@ -1,0 +1,42 @@
+#pragma once
+// Pretraining data for in-context decision making (TASKS.md §7): trajectories of an expert in
+// linear bandits (tasks/linear_bandit.h) as history prompts (tasks/prompt_batch.h), one token per
+// step. Example t is the decision of step t: its label is the arm the expert pulled there
+// (algorithm imitation, Lin et al. 2024) or the environment's optimal arm (DPT, Lee et al. 2023),
+// scored by cross-entropy over the A arms.
+//
+// Token t carries only what was known before step t (width A·d + A + 1 + 2d, raw encoding):
+//   [0, A·d)                 the environment's arm features, arm after arm
+//   [A·d, A·d + A)           one-hot of the arm pulled at step t − 1 (zeros at t = 0)
+//   A·d + A                  the reward of step t − 1 (0 at t = 0)
+//   then d entries           the features of that arm (zeros at t = 0)
+//   then d entries           those features times the reward
+// The arm features let one model serve environments whose arms differ (Lin et al.); the pulled
+// arm's features and their product with the reward sum over the history to Σ a and the ridge
+// target Σ r a, which causal attention can accumulate without first multiplying a one-hot by the
+// features. The projected
+// encoding appends 3A entries, products of the previous step with every arm j:
+//   one-hot × reward, a_j·a_{t−1} and r_{t−1}·a_j·a_{t−1}
+// whose sums over the history are per-arm statistics (reward sums, and a_j·Σ a and a_j·Σ r a: the
+// ridge target seen along arm j), so a model reads per-arm evidence off an attention average
+// without multiplying aggregated statistics by the arm features itself.
+//
+// Environment i of the stream `key` is make_bandit_env(setup, key, i) with reward noise
+// RewardNoise(key, i), and the expert's randomness is stream key.sub("policy/<expert>") at index
+// i: the labels are exactly the actions eval/bandit_rollout.h's rollout() records for the same key
+// and a policy of that label. `expert: mixture` plays LinUCB or linear Thompson sampling, one of
+// the two per environment (stream key.sub("expert") at index i).
+#include <Eigen/Dense>
+
+#include "tasks/linear_bandit.h"
+
+namespace icl {
+
+// Width of a token for A arms in dimension d.
+int64_t bandit_token_width(int64_t arms, int64_t dim, bool projected);
+
+// Writes token t of an environment's history: prev_arm = −1 (and prev_reward ignored) for t = 0.
+void encode_bandit_step(float* token, const Eigen::MatrixXd& arms, int prev_arm, double prev_reward,
+                        bool projected);
+
+}  // namespace icl
