@@ -5,6 +5,10 @@
 // Everything it reads at t (the maze before PATH, the cell at t) lies in tokens 0..t, as the
 // Predictor call requires. The grid size is the batch's length and the vocabulary follows from
 // BOS = vocab − 2, the first token of every prompt.
+// An mlm_u prompt (objective mlm_u: a MASK among the answer slots after PATH) is answered slot by
+// slot instead: slot k scores the k-th token of the BFS answer (path cells, then END), whatever
+// the slots around it show, so iterative unmasking decodes the BFS path too.
+#include <algorithm>
 #include <cmath>
 
 #include "baselines/baseline.h"
@@ -23,7 +27,7 @@ class MazeBfs final : public Baseline {
     if (pb.encoding != Encoding::Token || pb.batch < 1 || pb.seq_len < 1)
       fail("baseline maze_bfs: answers token prompts of the maze task only");
     const int64_t V = int64_t(pb.tokens[0]) + 2;
-    const int64_t max_n = std::llround(std::sqrt(double(std::max<int64_t>(V - 8, 0))));
+    const int64_t max_n = std::llround(std::sqrt(double(std::max<int64_t>(V - 9, 0))));
     if (max_n < 2 || maze_vocab(max_n) != V)
       fail("baseline maze_bfs: a vocabulary of {} tokens is not the maze task's", V);
     const MazeTokens t = maze_tokens(max_n);
@@ -37,6 +41,12 @@ class MazeBfs final : public Baseline {
       const Maze m = maze_from_tokens(row, cut, max_n, n);
       const std::vector<int> to_target = maze_distances(m, m.target);
       float* z = out.data() + b * T * V;
+      if (std::find(row + cut + 1, row + T, t.mask) != row + T) {
+        const std::vector<int32_t> answer = maze_answer(m, t);
+        for (int64_t k = 0; k < int64_t(answer.size()) && cut + 1 + k < T; ++k)
+          z[(cut + 1 + k) * V + answer[size_t(k)]] = 1.f;
+        return;
+      }
       z[cut * V + t.cell(m.origin, n)] = 1.f;
       for (int64_t i = cut + 1; i < T; ++i) {
         const int32_t tok = row[i];

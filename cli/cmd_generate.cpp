@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -7,9 +9,43 @@
 #include "eval/results.h"
 #include "io/atomic_output.h"
 #include "io/config.h"
+#include "tasks/maze_task.h"
 #include "tasks/task.h"
 
 namespace icl::cli {
+
+namespace {
+// The raw mazes behind maze prompts (each prompt's tokens are a function of its maze, so they are
+// read back from the tokens), for tokenising them differently elsewhere: /maze/open [N, n, n]
+// (bit 0: passage east, bit 1: passage south), /maze/origin and /maze/target [N] (cells r·n + c),
+// /maze/path [N, n²] (the BFS path's cells, −1 after it) and /maze/path_length [N].
+void write_mazes(hid_t root, const PromptBatch& pb, const Task& task) {
+  const int64_t N = pb.batch, T = pb.seq_len, n = pb.n_examples, max_n = task.params().i("max_n");
+  const MazeTokens t = maze_tokens(max_n);
+  std::vector<uint8_t> open;
+  std::vector<int32_t> origin, target, path(size_t(N * n * n), -1), length;
+  for (int64_t b = 0; b < N; ++b) {
+    const int32_t* row = pb.tokens.data() + b * T;
+    const Maze m = maze_from_tokens(row, std::find(row, row + T, t.path) - row, max_n, int(n));
+    open.insert(open.end(), m.open.begin(), m.open.end());
+    origin.push_back(m.origin);
+    target.push_back(m.target);
+    const std::vector<int32_t> answer = maze_answer(m, t);
+    int32_t L = 0;
+    for (; answer[size_t(L)] != t.end; ++L)
+      path[size_t(b * n * n + L)] =
+          (answer[size_t(L)] / t.max_n) * int32_t(n) + answer[size_t(L)] % t.max_n;
+    length.push_back(L);
+  }
+  const h5::Handle g = h5::create_group(root, "maze");
+  h5::attr(g.id(), "n", n);
+  h5::write(g.id(), "open", open.data(), {N, n, n});
+  h5::write(g.id(), "origin", origin.data(), {N});
+  h5::write(g.id(), "target", target.data(), {N});
+  h5::write(g.id(), "path", path.data(), {N, n * n});
+  h5::write(g.id(), "path_length", length.data(), {N});
+}
+}  // namespace
 
 int cmd_generate(const Args& args) {
   po::options_description opts("options");
@@ -33,7 +69,9 @@ int cmd_generate(const Args& args) {
              "[N,K,dy], /truth [N,t] (each prompt's function, e.g. w), /xq and /yq when queries "
              "differ from the context points, /x_cov when the task knows the input covariance. "
              "Token tasks (parity_check, ...): prompts of length K as /tokens, /targets and "
-             "/loss_mask [N,T].",
+             "/loss_mask [N,T]; the maze task (K = grid size n) adds its raw mazes as /maze/open "
+             "[N,n,n] (bit 0 east, bit 1 south passage), /maze/origin, /maze/target [N] (cells "
+             "r*n+c), /maze/path [N,n*n] (BFS path, -1 after it) and /maze/path_length [N].",
              opts, pos, args, vm))
     return 0;
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
@@ -69,6 +107,7 @@ int cmd_generate(const Args& args) {
     h5::write(root, "tokens", pb.tokens.data(), {N, pb.seq_len});
     h5::write(root, "targets", pb.targets.data(), {N, pb.seq_len});
     h5::write(root, "loss_mask", pb.loss_mask.data(), {N, pb.seq_len});
+    if (task->name() == "maze") write_mazes(root, pb, *task);
     file.commit();
     fmt::print("wrote {} prompts of {} (length {}, {} tokens each) to {}\n", N, task_name, K,
                pb.seq_len, out);

@@ -41,6 +41,16 @@ double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, in
   return (double(right) / double(scored) - chance) / (1.0 - chance);
 }
 
+// Vector prompts with class labels (history prompts): whether the most likely class (lowest index
+// on ties) is example k's target, scaled as scaled_accuracy with the dy classes as the answers.
+static double class_score(const PromptBatch& pb, int64_t b, int64_t k, const float* logits) {
+  const int64_t V = pb.dy, i = b * pb.n_examples + k;
+  const float* z = logits + i * V;
+  const double right = std::max_element(z, z + V) - z == pb.targets[size_t(i)] ? 1.0 : 0.0;
+  const double chance = 1.0 / double(V);
+  return (right - chance) / (1.0 - chance);
+}
+
 CurveStats summarise(const std::vector<double>& e, int64_t P, int64_t K, int64_t R,
                      const RngKey& key) {
   ICL_ASSERT(int64_t(e.size()) == P * K && P > 0);
@@ -94,7 +104,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
   const int64_t max_n = opt.path_metrics ? maze_max_n(task) : 0;
   std::vector<std::vector<double>> exact(max_n ? predictors.size() : 0,
                                          std::vector<double>(size_t(P * nL))),
-      valid = exact;
+      valid = exact, token = exact;
   Progress progress(fmt::format("eval {}", name), P * nL, "prompts");
   for (int64_t j = 0; j < nL; ++j) {
     const int64_t L = opt.lengths[size_t(j)];
@@ -109,10 +119,11 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
           scores[i][size_t((first + b) * nL + j)] =
               scaled_accuracy(pb, b, logits.data() + b * pb.seq_len * V, V, res.answers);
         if (max_n == 0) continue;
-        const std::vector<PathScore> paths = maze_path_scores(*predictors[i], pb, max_n);
+        const std::vector<PathScore> paths = maze_path_scores(*predictors[i], pb, task);
         for (int64_t b = 0; b < B; ++b) {
           exact[i][size_t((first + b) * nL + j)] = paths[size_t(b)].exact;
           valid[i][size_t((first + b) * nL + j)] = paths[size_t(b)].valid;
+          token[i][size_t((first + b) * nL + j)] = paths[size_t(b)].token;
         }
       }
       if (opt.progress) progress.update(j * P + first + B);
@@ -131,6 +142,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
     auto& extra = res.curves.back().extra;
     extra.emplace_back(kExactPath, summarise(exact[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
     extra.emplace_back(kValidPath, summarise(valid[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
+    extra.emplace_back(kTokenPath, summarise(token[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
   }
   if (opt.progress) progress.finish();
   return res;
@@ -165,6 +177,12 @@ EvalResult evaluate(const std::string& name, const Task& task,
     for (size_t j = 0; j < predictors.size(); ++j) {
       const std::vector<float> pred = predictors[j]->predict(pb);
       ICL_ASSERT(int64_t(pred.size()) == B * K * pb.dy);
+      if (pb.loss == LossKind::CrossEntropy) {  // class logits: scaled accuracy per example
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t k = 0; k < K; ++k)
+            errors[j][size_t((first + b) * K + k)] = class_score(pb, b, k, pred.data());
+        continue;
+      }
       for (int64_t b = 0; b < B; ++b)
         for (int64_t k = 0; k < K; ++k)
           errors[j][size_t((first + b) * K + k)] =

@@ -1,6 +1,7 @@
 #include "eval/maze_decode.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "baselines/maze_bfs.h"
 #include "core/error.h"
@@ -52,26 +53,96 @@ std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
   return out;
 }
 
+std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
+                                                const std::vector<std::vector<int32_t>>& prefixes,
+                                                int64_t slots, int32_t mask, int32_t pad,
+                                                int64_t per_step, int64_t length,
+                                                int64_t batch_size) {
+  ICL_ASSERT(batch_size > 0 && slots >= 0 && per_step > 0);
+  std::vector<std::vector<int32_t>> out(prefixes.size(),
+                                        std::vector<int32_t>(static_cast<size_t>(slots), mask));
+  for (size_t first = 0; first < prefixes.size(); first += size_t(batch_size)) {
+    const size_t last = std::min(prefixes.size(), first + size_t(batch_size));
+    const int64_t B = int64_t(last - first);
+    int64_t T = 0;
+    for (size_t i = first; i < last; ++i) {
+      ICL_ASSERT(!prefixes[i].empty());
+      T = std::max(T, int64_t(prefixes[i].size()) + slots);
+    }
+    // Every prompt has the same number of masked slots at every pass, so all finish together.
+    for (int64_t left = slots; left > 0; left -= std::min(left, per_step)) {
+      PromptBatch pb;
+      pb.allocate_tokens(B, length, T, pad);
+      for (int64_t b = 0; b < B; ++b) {
+        const size_t i = first + size_t(b);
+        int32_t* row = pb.tokens.data() + b * T;
+        std::copy(prefixes[i].begin(), prefixes[i].end(), row);
+        std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
+      }
+      const std::vector<float> scores = p.predict(pb);
+      ICL_ASSERT(int64_t(scores.size()) % (B * T) == 0);
+      const int64_t V = int64_t(scores.size()) / (B * T);
+      for (int64_t b = 0; b < B; ++b) {
+        const size_t i = first + size_t(b);
+        struct Pick {
+          double confidence;
+          int64_t slot;
+          int32_t token;
+        };
+        std::vector<Pick> picks;
+        for (int64_t k = 0; k < slots; ++k) {
+          if (out[i][size_t(k)] != mask) continue;
+          const float* z = scores.data() + (b * T + int64_t(prefixes[i].size()) + k) * V;
+          const int64_t best = std::max_element(z, z + V) - z;
+          // Largest softmax probability 1 / Σ exp(z − max), in double so that near-certain
+          // slots still order by their margin.
+          double sum = 0;
+          for (int64_t v = 0; v < V; ++v) sum += std::exp(double(z[v]) - double(z[best]));
+          picks.push_back({1.0 / sum, k, int32_t(best)});
+        }
+        const size_t take = std::min(picks.size(), size_t(per_step));
+        std::partial_sort(picks.begin(), picks.begin() + std::ptrdiff_t(take), picks.end(),
+                          [](const Pick& a, const Pick& c) {
+                            return a.confidence != c.confidence ? a.confidence > c.confidence
+                                                                : a.slot < c.slot;
+                          });
+        for (size_t j = 0; j < take; ++j) out[i][size_t(picks[j].slot)] = picks[j].token;
+      }
+    }
+  }
+  return out;
+}
+
 PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
                           const MazeTokens& t) {
+  PathScore s;
+  {
+    const std::vector<int32_t> answer = maze_answer(m, t);
+    const size_t L = size_t(std::find(answer.begin(), answer.end(), t.end) - answer.begin()) + 1;
+    size_t right = 0;
+    for (size_t k = 0; k < L && k < generated.size(); ++k) right += generated[k] == answer[k];
+    s.token = double(right) / double(L);
+  }
   const auto end = std::find(generated.begin(), generated.end(), t.end);
-  if (end == generated.end()) return {};
+  if (end == generated.end()) return s;
   std::vector<int> path;
   for (auto it = generated.begin(); it != end; ++it) {
     const int32_t tok = *it;
-    if (tok < 0 || tok >= t.adj) return {};
+    if (tok < 0 || tok >= t.adj) return s;
     const int r = tok / t.max_n, c = tok % t.max_n;
-    if (r >= m.n || c >= m.n) return {};
+    if (r >= m.n || c >= m.n) return s;
     path.push_back(r * m.n + c);
   }
-  PathScore s;
   s.valid = is_valid_path(m, path);
   s.exact = s.valid && is_shortest_path(m, path);
   return s;
 }
 
-std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb, int64_t max_n) {
+std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
+                                        const Task& task) {
   ICL_ASSERT(pb.encoding == Encoding::Token);
+  const int64_t max_n = maze_max_n(task);
+  ICL_ASSERT(max_n > 0);
   const MazeTokens t = maze_tokens(max_n);
   const int64_t B = pb.batch, T = pb.seq_len, n = pb.n_examples;
   const int32_t pad = int32_t(maze_vocab(max_n) - 1);
@@ -84,7 +155,10 @@ std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& p
     prefixes[size_t(b)].assign(row, row + cut + 1);
     mazes.push_back(maze_from_tokens(row, cut, max_n, int(n)));
   }
-  const auto generated = greedy_decode(p, prefixes, t.end, pad, n * n + 1, n);
+  const auto generated = maze_objective(task) == MazeObjective::MlmU
+                             ? unmask_decode(p, prefixes, maze_answer_slots(n), t.mask, pad,
+                                             maze_unmask_per_step(task), n)
+                             : greedy_decode(p, prefixes, t.end, pad, n * n + 1, n);
   std::vector<PathScore> scores;
   for (int64_t b = 0; b < B; ++b)
     scores.push_back(score_maze_path(mazes[size_t(b)], generated[size_t(b)], t));

@@ -1,10 +1,12 @@
 #pragma once
 // Path metrics of the maze task (Nolte et al. 2024, TASKS.md §8): a predictor answers a maze only
 // if it can produce the whole path on its own, so beside the teacher-forced per-token accuracy the
-// evaluation decodes every path greedily from the prompt cut after PATH and scores it as
+// evaluation decodes every path from the prompt cut after PATH (objective next_token: greedily;
+// mlm_u: by iterative unmasking) and scores it as
 //   exact  the path is a shortest one from origin to target (in a DFS maze, a tree, that is the
 //          BFS path; with extra openings any of the shortest paths counts), ended by END;
-//   valid  the path is a connected walk of legal moves from origin to target, ended by END.
+//   valid  the path is a connected walk of legal moves from origin to target, ended by END;
+//   token  the fraction of the BFS answer (path cells, then one END) matched slot by slot.
 // Decoding goes through the Predictor call, so a trained model and the BFS reference (baseline
 // maze_bfs) are decoded by the same code on the same prompts.
 #include <cstdint>
@@ -26,18 +28,35 @@ std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
                                                 int32_t stop, int32_t pad, int64_t cap,
                                                 int64_t length, int64_t batch_size = 256);
 
+// Iterative unmasking (the MLM-U decoder): every prefix is followed by `slots` MASK tokens; each
+// forward pass scores all of them at once (the predictor may look both ways), and in every prompt
+// the `per_step` still-masked slots whose largest softmax probability is highest (the earlier slot
+// on ties) take their best token (the first, on ties), until none is masked:
+// ⌈slots / per_step⌉ passes. The prompts of a batch are padded on the right with `pad`. Returns the
+// slots' tokens of each prefix.
+std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
+                                                const std::vector<std::vector<int32_t>>& prefixes,
+                                                int64_t slots, int32_t mask, int32_t pad,
+                                                int64_t per_step, int64_t length,
+                                                int64_t batch_size = 256);
+
 struct PathScore {
   bool exact = false, valid = false;
+  double token = 0;  // per-token accuracy of the decoded answer
 };
 
 // Scores the tokens generated after PATH for maze m: the path is the cells before END. A path
 // without END, or with anything but a cell of m's grid before it, is neither valid nor exact.
+// token: generated[k] == answer[k] over the BFS path's cells and the END after them.
 PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
                           const MazeTokens& t);
 
-// Cuts every prompt of a maze batch (all of length n = pb.n_examples) after its PATH token, decodes
-// the paths with p (at most n² + 1 tokens: every cell once, then END) and scores them.
-std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb, int64_t max_n);
+// Cuts every prompt of a maze batch (all of grid size n = pb.n_examples) after its PATH token,
+// decodes the paths with p as the task's objective prescribes (next_token: greedily, at most n² + 1
+// tokens, every cell once, then END; mlm_u: unmask_decode of the n² + 1 answer slots) and scores
+// them.
+std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
+                                        const Task& task);
 
 // max_n of the maze task, 0 for any other task (which has no path metrics).
 int64_t maze_max_n(const Task& task);
@@ -45,5 +64,6 @@ int64_t maze_max_n(const Task& task);
 // Names of the path metrics, in the order EvalResult stores them.
 inline constexpr const char* kExactPath = "exact_path";
 inline constexpr const char* kValidPath = "valid_path";
+inline constexpr const char* kTokenPath = "token_path";
 
 }  // namespace icl

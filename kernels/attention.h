@@ -1,16 +1,17 @@
 #pragma once
-// Fused causal multi-head attention (softmax, or ReLU attention).
+// Fused multi-head attention (softmax, or ReLU attention), causal or bidirectional.
 //   qkv [B, T, 3C]: q = columns [0, C), k = [C, 2C), v = [2C, 3C); head h owns columns
 //   h·hd .. (h+1)·hd of each, hd = C/H. out [B, T, C], heads concatenated in the same order.
-//   For each (b, h) and query position t, over keys s ≤ t (causal):
+//   For each (b, h) and query position t, over the keys s < n_t, n_t = t + 1 (causal) or T
+//   (non-causal: every position sees the whole sequence, for masked-token objectives like MLM-U):
 //     S_ts  = q_t·k_s / √hd
-//     P_ts  = exp(S_ts − lse_t),  lse_t = log Σ_{s≤t} exp(S_ts)          (Softmax; lse [B, H, T])
-//     P_ts  = relu(S_ts) / (t+1)                                           (Relu; lse unused)
-//     out_t = Σ_{s≤t} P_ts v_s
+//     P_ts  = exp(S_ts − lse_t),  lse_t = log Σ_{s<n_t} exp(S_ts)        (Softmax; lse [B, H, T])
+//     P_ts  = relu(S_ts) / n_t                                             (Relu; lse unused)
+//     out_t = Σ_{s<n_t} P_ts v_s
 //   backward (flash-attention style: P is recomputed row by row from q, k and lse, never stored):
 //     dP_ts = dout_t·v_s
 //     dS_ts = P_ts (dP_ts − D_t),  D_t = Σ_i dout_t,i out_t,i  (= Σ_s P_ts dP_ts)   (Softmax)
-//     dS_ts = dP_ts / (t+1) · 1[S_ts > 0]                                          (Relu)
+//     dS_ts = dP_ts / n_t · 1[S_ts > 0]                                            (Relu)
 //     dq_t += Σ_s dS_ts k_s / √hd,   dk_s += Σ_t dS_ts q_t / √hd,   dv_s += Σ_t P_ts dout_t
 // The only saved statistic is lse (the forward may skip it: lse = null when no backward follows).
 // Each (b, h) pair is computed by one thread, writes only its own slices of out, lse and dqkv and
@@ -79,7 +80,7 @@ void scores(Eigen::Map<Vec<T>> s, const ConstHeadRows<T>& K, const Q& q, T scale
 
 template <class T>
 void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int64_t C, int64_t H,
-                       AttentionKind kind = AttentionKind::Softmax) {
+                       AttentionKind kind = AttentionKind::Softmax, bool causal = true) {
   ICL_ASSERT(H > 0 && C % H == 0);
   const int64_t hd = C / H, ld = 3 * C;
   const T scale = T(1) / std::sqrt(T(hd));
@@ -92,7 +93,7 @@ void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int6
     attn::HeadRows<T> O(out + b * Tn * C + h * hd, Tn, hd, Eigen::OuterStride<>(C));
     T* row = attn::scratch<T>(Tn);
     for (int64_t t = 0; t < Tn; ++t) {
-      const int64_t n = t + 1;
+      const int64_t n = causal ? t + 1 : Tn;
       Eigen::Map<attn::Vec<T>> p(row, n);
       attn::scores<T>(p, K, Q.row(t), scale);
       if (kind == AttentionKind::Softmax) {
@@ -112,7 +113,7 @@ void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int6
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, const T* qkv, int64_t B,
                         int64_t Tn, int64_t C, int64_t H,
-                        AttentionKind kind = AttentionKind::Softmax) {
+                        AttentionKind kind = AttentionKind::Softmax, bool causal = true) {
   ICL_ASSERT(H > 0 && C % H == 0 && (lse || kind != AttentionKind::Softmax));
   const int64_t hd = C / H, ld = 3 * C;
   const T scale = T(1) / std::sqrt(T(hd));
@@ -127,7 +128,7 @@ void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, cons
     attn::HeadRows<T> dQ(dq0, Tn, hd, sq), dK(dq0 + C, Tn, hd, sq), dV(dq0 + 2 * C, Tn, hd, sq);
     T* rows = attn::scratch<T>(2 * Tn);
     for (int64_t t = 0; t < Tn; ++t) {
-      const int64_t n = t + 1;
+      const int64_t n = causal ? t + 1 : Tn;
       Eigen::Map<attn::Vec<T>> p(rows, n), ds(rows + Tn, n);
       attn::scores<T>(p, K, Q.row(t), scale);
       ds.noalias() = V.topRows(n) * dO.row(t).transpose();  // dP
@@ -170,8 +171,13 @@ void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, 
 }  // namespace cuda
 
 namespace ops {
-// Causal multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C].
-Var causal_attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind = AttentionKind::Softmax);
+// Multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C]. The CUDA twins are
+// causal only: a non-causal attention on a GPU graph is a one-line error.
+Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal);
+inline Var causal_attention(Graph& g, Var qkv, int64_t heads,
+                            AttentionKind kind = AttentionKind::Softmax) {
+  return attention(g, qkv, heads, kind, true);
+}
 }  // namespace ops
 
 }  // namespace icl

@@ -47,6 +47,7 @@ class Transformer final : public Model {
         placement_(p.s("placement")),
         ln_scaling_(p.b("ln_scaling")),
         relu_attention_(p.s("attention") == "relu"),
+        causal_(p.b("causal")),
         post_layers_(placement_ == "post"  ? L_
                      : placement_ == "mix" ? int64_t(std::floor(p.r("mix_alpha") * double(L_)))
                                            : 0),
@@ -146,8 +147,8 @@ class Transformer final : public Model {
 
   Var attention(Graph& g, Var x, const std::string& b) {
     const Var qkv = ops::linear(g, x, P(g, b + "attn.w_qkv"), P(g, b + "attn.b_qkv"));
-    const Var a = ops::causal_attention(
-        g, qkv, H_, relu_attention_ ? AttentionKind::Relu : AttentionKind::Softmax);
+    const Var a = ops::attention(
+        g, qkv, H_, relu_attention_ ? AttentionKind::Relu : AttentionKind::Softmax, causal_);
     return ops::linear(g, a, P(g, b + "attn.w_out"), P(g, b + "attn.b_out"));
   }
 
@@ -171,7 +172,7 @@ class Transformer final : public Model {
   int64_t L_, H_, C_, hidden_;
   bool learned_pos_, rms_;
   std::string placement_;
-  bool ln_scaling_, relu_attention_;
+  bool ln_scaling_, relu_attention_, causal_;
   int64_t post_layers_;
   IoLayers io_layers_;  // read-in, positions and read-out (models/io_layers.h)
 };
@@ -198,6 +199,9 @@ void register_transformer(std::vector<ModelInfo>& r) {
                               "multiply norm outputs in block ℓ by 1/√ℓ (Curse of Depth)"),
            ParamSpec::choice("attention", "softmax", {"softmax", "relu"},
                              "softmax attention, or ReLU attention (Lin et al. 2024)"),
+           ParamSpec::boolean("causal", true,
+                              "causal attention; false: every position sees the whole prompt "
+                              "(masked-token objectives such as the maze task's mlm_u; CPU only)"),
        },
        [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
          return std::make_unique<Transformer>(p, io);

@@ -10,7 +10,17 @@
 // to seq_len(n), which bounds the passages (all interior walls when extra openings are on) and the
 // path (n² cells).
 // Metric: accuracy at the scored positions (per-token accuracy under teacher forcing).
+//
+// objective mlm_u (MLM-U, Nolte et al. 2024, after Kitouni et al.'s uniform-rate masking): the
+// answer is a fixed block of n² + 1 slots after PATH, the path's cells and then END in every slot
+// left over, so that a model without a causal mask learns the path's length with its cells. A
+// fraction ~ U(0, 1) of the slots (at least one) is replaced by MASK; the model predicts the masked
+// slots from everything else, the visible path cells on both sides of them included, i.e. steps
+// ahead of and behind what it sees (the path read forwards and backwards). The prefix never holds a
+// masked slot's token at its slot: that position shows MASK. Train it with model.causal: false.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "baselines/maze_bfs.h"
 #include "core/error.h"
@@ -25,7 +35,8 @@ class MazeTask final : public TokenTask {
   MazeTask(const std::string& name, const ParamSet& p)
       : TokenTask(name, p, maze_vocab(p.i("max_n")), maze_vocab(p.i("max_n")) - 2),
         max_n_(p.i("max_n")),
-        extra_(p.r("extra")) {
+        extra_(p.r("extra")),
+        mlmu_(p.s("objective") == "mlm_u") {
     if (max_length() > max_n_)
       fail("{}.max_length: grids up to max_n = {} have tokens, got {}", name, max_n_, max_length());
     if (min_length() < 2) fail("{}.min_length: a maze needs n >= 2, got {}", name, min_length());
@@ -45,19 +56,21 @@ class MazeTask final : public TokenTask {
   void write_prompt(Rng& rng, int64_t n, int32_t* tokens, int32_t* targets,
                     uint8_t* mask) const override {
     const Maze m = generate_maze(int(n), rng, extra_);
-    const int64_t i = write_maze_tokens(m, maze_tokens(max_n_), bos(), tokens, targets, mask);
+    const MazeTokens t = maze_tokens(max_n_);
+    const int64_t i = mlmu_ ? write_maze_mlmu_tokens(m, t, bos(), rng, tokens, targets, mask)
+                            : write_maze_tokens(m, t, bos(), tokens, targets, mask);
     ICL_ASSERT(i <= seq_len(n));
   }
 
  private:
   int64_t max_n_;
   double extra_;
+  bool mlmu_;
 };
 
 }  // namespace
 
-int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens,
-                          int32_t* targets, uint8_t* mask) {
+int64_t write_maze_prefix(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens) {
   const int n = m.n;
   int64_t i = 0;
   tokens[i++] = bos;
@@ -77,6 +90,41 @@ int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32
   tokens[i++] = t.target;
   tokens[i++] = t.cell(m.target, n);
   tokens[i++] = t.path;
+  return i;
+}
+
+std::vector<int32_t> maze_answer(const Maze& m, const MazeTokens& t) {
+  std::vector<int32_t> a(size_t(maze_answer_slots(m.n)), t.end);
+  const std::vector<int> path = shortest_path(m);
+  for (size_t j = 0; j < path.size(); ++j) a[j] = t.cell(path[j], m.n);
+  return a;
+}
+
+int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, Rng& rng,
+                               int32_t* tokens, int32_t* targets, uint8_t* mask) {
+  int64_t i = write_maze_prefix(m, t, bos, tokens);
+  const std::vector<int32_t> answer = maze_answer(m, t);
+  const int64_t A = int64_t(answer.size());
+  const int64_t masked = std::min<int64_t>(A, 1 + int64_t(rng.uniform() * double(A)));
+  // The first `masked` entries of a partial Fisher-Yates shuffle: a uniform subset of that size.
+  std::vector<int64_t> slots(static_cast<size_t>(A));
+  for (int64_t k = 0; k < A; ++k) slots[size_t(k)] = k;
+  for (int64_t k = 0; k < masked; ++k)
+    std::swap(slots[size_t(k)], slots[size_t(k + int64_t(rng.below(uint64_t(A - k))))]);
+  for (int64_t k = 0; k < A; ++k) tokens[i + k] = answer[size_t(k)];
+  for (int64_t k = 0; k < masked; ++k) {
+    const int64_t at = i + slots[size_t(k)];
+    tokens[at] = t.mask;
+    targets[at] = answer[size_t(slots[size_t(k)])];
+    mask[at] = 1;
+  }
+  return i + A;
+}
+
+int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens,
+                          int32_t* targets, uint8_t* mask) {
+  const int n = m.n;
+  int64_t i = write_maze_prefix(m, t, bos, tokens);
   const std::vector<int> path = shortest_path(m);
   for (size_t j = 0; j <= path.size(); ++j) {
     // Position i − 1 (PATH or the previous cell) predicts this token.
@@ -88,11 +136,21 @@ int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32
   return i;
 }
 
-int64_t maze_vocab(int64_t max_n) { return max_n * max_n + 6 + 2; }
+int64_t maze_vocab(int64_t max_n) { return max_n * max_n + 7 + 2; }
 
 MazeTokens maze_tokens(int64_t max_n) {
   const int32_t cells = int32_t(max_n * max_n);
-  return {int32_t(max_n), cells, cells + 1, cells + 2, cells + 3, cells + 4, cells + 5};
+  return {int32_t(max_n), cells, cells + 1, cells + 2, cells + 3, cells + 4, cells + 5, cells + 6};
+}
+
+MazeObjective maze_objective(const Task& task) {
+  ICL_ASSERT(task.name() == "maze");
+  return task.params().s("objective") == "mlm_u" ? MazeObjective::MlmU : MazeObjective::NextToken;
+}
+
+int64_t maze_unmask_per_step(const Task& task) {
+  ICL_ASSERT(task.name() == "maze");
+  return task.params().i("unmask_per_step");
 }
 
 Maze maze_from_tokens(const int32_t* tokens, int64_t T, int64_t max_n, int n) {
@@ -136,6 +194,15 @@ void register_maze(std::vector<TaskInfo>& r) {
   p.push_back(ParamSpec::integer("max_n", 30, "largest grid the vocabulary has cells for", 2, 200));
   p.push_back(ParamSpec::real(
       "extra", 0.0, "probability of opening each remaining wall (0: DFS mazes, trees)", 0.0, 1.0));
+  p.push_back(ParamSpec::choice(
+      "objective", "next_token", {"next_token", "mlm_u"},
+      "next_token: the path by next-token prediction, decoded greedily; mlm_u: masked path slots "
+      "(rate ~ U(0,1)) for a non-causal model (model.causal: false), decoded by iterative "
+      "unmasking"));
+  p.push_back(ParamSpec::integer(
+      "unmask_per_step", 1,
+      "mlm_u decoding: answer slots committed per forward pass (the most confident ones)", 1,
+      1000000));
   r.push_back({"maze",
                "shortest path through a DFS maze on an n×n grid, prompt = adjacency list + origin "
                "+ target, answer = the path (Nolte et al. 2024)",

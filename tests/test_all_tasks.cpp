@@ -24,6 +24,8 @@ const std::map<std::string, std::string> kExceptions = {
     // Slots 3 and 4 are empty ("none") by default, so their weights are unused.
     {"mixture.weight3", "only used when component3 names a task"},
     {"mixture.weight4", "only used when component4 names a task"},
+    // How many answer slots the mlm_u decoder commits per pass: evaluation only, not the prompts.
+    {"maze.unmask_per_step", "a decoding setting of objective mlm_u"},
 };
 // Parameters that only take effect together with another setting: both the reference and the
 // changed prompts use these extra settings; "task.param" -> settings.

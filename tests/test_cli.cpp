@@ -571,4 +571,60 @@ TEST_F(CliGenerate, SeedDeterminesPrompts) {
       << "--seed 1 gave the same xs as seed 0";
 }
 
+// Maze export: the raw mazes beside their tokens. Each maze is a spanning tree of the n×n grid
+// (n² − 1 passages, none through the border), its path runs from origin to target through open
+// passages, and the tokens spell the same origin and target; mlm_u prompts share the mazes.
+TEST_F(CliGenerate, ExportsRawMazes) {
+  auto gen = [&](const std::string& out, const std::string& objective) {
+    const Result r =
+        icl({"generate", "maze", "--set", "max_n=6", "--set", std::string("objective=") + objective,
+             "--prompts", "5", "--examples", "4", "--out", out});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return icl::h5::open_file((work() / out).string());
+  };
+  const icl::h5::Handle h = gen("M.h5", "next_token"), u = gen("U.h5", "mlm_u");
+  const int n = 4;
+  std::vector<int64_t> dims;
+  const auto open = icl::h5::read<uint8_t>(h.id(), "maze/open", &dims);
+  EXPECT_EQ(dims, (std::vector<int64_t>{5, n, n}));
+  const auto origin = icl::h5::read<int32_t>(h.id(), "maze/origin");
+  const auto target = icl::h5::read<int32_t>(h.id(), "maze/target");
+  const auto path = icl::h5::read<int32_t>(h.id(), "maze/path", &dims);
+  EXPECT_EQ(dims, (std::vector<int64_t>{5, n * n}));
+  const auto length = icl::h5::read<int32_t>(h.id(), "maze/path_length");
+  const auto tokens = icl::h5::read<int32_t>(h.id(), "tokens", &dims);
+  const int64_t T = dims[1];
+  ASSERT_EQ(origin.size(), 5u);
+  ASSERT_EQ(length.size(), 5u);
+  for (size_t b = 0; b < 5; ++b) {
+    int passages = 0;
+    for (int c = 0; c < n * n; ++c) {
+      const uint8_t o = open[b * n * n + size_t(c)];
+      EXPECT_FALSE((o & 1) && c % n == n - 1) << "east passage out of the grid";
+      EXPECT_FALSE((o & 2) && c / n == n - 1) << "south passage out of the grid";
+      passages += (o & 1) + ((o >> 1) & 1);
+    }
+    EXPECT_EQ(passages, n * n - 1);
+    const int32_t* p = path.data() + b * n * n;
+    ASSERT_GE(length[b], 2);
+    EXPECT_EQ(p[0], origin[b]);
+    EXPECT_EQ(p[length[b] - 1], target[b]);
+    for (int k = 0; k + 1 < length[b]; ++k) {
+      const int lo = std::min(p[k], p[k + 1]), hi = std::max(p[k], p[k + 1]);
+      const uint8_t o = open[b * n * n + size_t(lo)];
+      EXPECT_TRUE((hi == lo + 1 && (o & 1)) || (hi == lo + n && (o & 2))) << b << " step " << k;
+    }
+    for (int k = length[b]; k < n * n; ++k) EXPECT_EQ(p[k], -1);
+    // ORIGIN o TARGET t in the tokens: cell (r, c) is token r·max_n + c.
+    const int32_t* row = tokens.data() + int64_t(b) * T;
+    const int32_t origin_marker = 36 + 2;  // max_n² cells, then ADJ, SEP, ORIGIN
+    const int64_t at = std::find(row, row + T, origin_marker) - row;
+    ASSERT_LT(at + 3, T);
+    EXPECT_EQ(row[at + 1], origin[b] / n * 6 + origin[b] % n);
+    EXPECT_EQ(row[at + 3], target[b] / n * 6 + target[b] % n);
+  }
+  EXPECT_EQ(icl::h5::read<uint8_t>(u.id(), "maze/open"), open);
+  EXPECT_EQ(icl::h5::read<int32_t>(u.id(), "maze/path"), path);
+}
+
 }  // namespace

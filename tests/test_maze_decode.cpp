@@ -1,8 +1,9 @@
 // Maze path metrics (TASKS.md §8, issue 8): exact and valid paths scored on BFS paths, detours,
 // jumps, truncations and foreign tokens; any shortest path is exact in a maze with cycles; greedy
-// decoding through the Predictor call (stop, cap, independence of the batch size); the BFS
-// reference scores 1 and a corrupted one less; a tiny maze benchmark writes the path metrics into
-// results.h5 and the summary table.
+// decoding through the Predictor call (stop, cap, independence of the batch size); iterative
+// unmasking (commit order by confidence, passes, batch size); the BFS reference scores 1 under
+// both decoders and a corrupted one less (a reversed oracle 0); per-token accuracy of decoded
+// paths; a tiny maze benchmark writes the path metrics into results.h5 and the summary table.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -197,11 +198,16 @@ TEST(GreedyDecode, StopsAtTheStopTokenOrTheCapWhateverTheBatchSize) {
   EXPECT_EQ(greedy_decode(counter, prefixes, 7, 9, 0, 2), std::vector<std::vector<int32_t>>(4));
 }
 
-PromptBatch maze_batch(int64_t n, int64_t B) {
-  const auto task = make_task("maze", {{"min_length", "2"},
-                                       {"max_length", std::to_string(kMaxN)},
-                                       {"max_n", std::to_string(kMaxN)}});
-  return task->sample(kKey.sub("batch"), 0, B, n);
+std::unique_ptr<Task> maze_task(const std::string& objective = "next_token", int64_t per_step = 1) {
+  return make_task("maze", {{"min_length", "2"},
+                            {"max_length", std::to_string(kMaxN)},
+                            {"max_n", std::to_string(kMaxN)},
+                            {"objective", objective},
+                            {"unmask_per_step", std::to_string(per_step)}});
+}
+
+PromptBatch maze_batch(int64_t n, int64_t B, const Task& task) {
+  return task.sample(kKey.sub("batch"), 0, B, n);
 }
 
 // The BFS reference with its answer at the origin cut short (END right after the origin) for
@@ -232,18 +238,20 @@ class CutShort : public Predictor {
 TEST(MazePathScores, BfsReferenceIsExactAndACorruptedOneIsNot) {
   const auto bfs = make_baseline("maze_bfs", {});
   const MazeTokens t = maze_tokens(kMaxN);
+  const auto task = maze_task();
   for (int64_t n : {2, 4, 7}) {
-    const PromptBatch pb = maze_batch(n, 24);
+    const PromptBatch pb = maze_batch(n, 24, *task);
     const std::vector<float> z = bfs->predict(pb);
     const int64_t V = maze_vocab(kMaxN);
     for (int64_t b = 0; b < pb.batch; ++b)  // teacher forced: every path token right
       EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
-    for (const PathScore& s : maze_path_scores(*bfs, pb, kMaxN)) {
+    for (const PathScore& s : maze_path_scores(*bfs, pb, *task)) {
       EXPECT_TRUE(s.exact) << n;
       EXPECT_TRUE(s.valid) << n;
+      EXPECT_EQ(s.token, 1.0) << n;
     }
     const CutShort cut(*bfs);
-    const auto scores = maze_path_scores(cut, pb, kMaxN);
+    const auto scores = maze_path_scores(cut, pb, *task);
     int expected = 0, got = 0;
     for (int64_t b = 0; b < pb.batch; ++b) {
       const int32_t* row = pb.tokens.data() + b * pb.seq_len;
@@ -251,6 +259,12 @@ TEST(MazePathScores, BfsReferenceIsExactAndACorruptedOneIsNot) {
       expected += odd;
       got += scores[size_t(b)].exact;
       EXPECT_EQ(scores[size_t(b)].valid, odd);
+      // Cut short: the origin right, then END where the second cell belongs; nothing after END
+      // is generated. Per-token accuracy = 1 / (path cells + 1).
+      if (!odd) {
+        const Maze m = maze_from_tokens(row, pb.seq_len, kMaxN, int(n));
+        EXPECT_DOUBLE_EQ(scores[size_t(b)].token, 1.0 / double(shortest_path(m).size() + 1));
+      }
     }
     EXPECT_EQ(got, expected) << n;
     EXPECT_LT(got, int(pb.batch)) << n;
@@ -261,6 +275,124 @@ TEST(MazePathScores, OnlyTheMazeTaskHasThem) {
   EXPECT_EQ(maze_max_n(*make_task("maze", {{"max_n", "12"}})), 12);
   EXPECT_EQ(maze_max_n(*make_task("parity_check", {})), 0);
   EXPECT_EQ(maze_max_n(*make_task("linear_regression", {})), 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Iterative unmasking.
+
+// At every masked slot k scores token (number of slots already committed + k·V') with confidence
+// rising with k: slots are committed from the last to the first, per_step at a time, and each
+// slot's token records at which pass it was committed.
+class CountsCommitted : public Predictor {
+ public:
+  CountsCommitted(int64_t V, int32_t mask, int64_t prefix) : V_(V), mask_(mask), prefix_(prefix) {}
+  std::string label() const override { return "counts"; }
+  std::string name() const override { return "counts"; }
+  const char* kind() const override { return "baseline"; }
+  const ParamSet& params() const override { return params_; }
+  std::vector<float> predict(const PromptBatch& pb) const override {
+    ++calls;
+    const int64_t T = pb.seq_len;
+    std::vector<float> out(size_t(pb.batch * T * V_), 0.f);
+    for (int64_t b = 0; b < pb.batch; ++b) {
+      const int32_t* row = pb.tokens.data() + b * T;
+      int64_t committed = 0;
+      for (int64_t i = prefix_; i < T; ++i) committed += row[i] != mask_ && row[i] != V_ - 1;
+      for (int64_t i = prefix_; i < T; ++i)
+        out[size_t((b * T + i) * V_ + committed % (V_ - 2))] = float(i);  // sharper further on
+    }
+    return out;
+  }
+  mutable int calls = 0;
+
+ private:
+  int64_t V_;
+  int32_t mask_;
+  int64_t prefix_;
+  ParamSet params_;
+};
+
+TEST(UnmaskDecode, CommitsTheMostConfidentSlotsFirstWhateverTheBatchSize) {
+  const int64_t V = 40, slots = 7;
+  const int32_t mask = 37, pad = 39;
+  const std::vector<std::vector<int32_t>> prefixes{{1, 2}, {3, 4}, {5, 6}};
+  for (int64_t per_step : {1, 2, 7, 9})
+    for (int64_t bs : {1, 2, 256}) {
+      const CountsCommitted p(V, mask, 2);
+      const auto got = unmask_decode(p, prefixes, slots, mask, pad, per_step, 3, bs);
+      // Pass j commits slots 6 − j·per_step down, each with the count before the pass.
+      std::vector<int32_t> want(slots);
+      for (int64_t k = slots - 1; k >= 0; --k)
+        want[size_t(k)] = int32_t((slots - 1 - k) / per_step * per_step);
+      for (const auto& g : got) EXPECT_EQ(g, want) << per_step << " " << bs;
+      const int64_t passes = (slots + per_step - 1) / per_step;
+      EXPECT_EQ(p.calls, passes * ((3 + bs - 1) / bs)) << per_step << " " << bs;
+    }
+}
+
+// The BFS answer read backwards (target first): a confident, wrong oracle.
+class Reversed : public Predictor {
+ public:
+  explicit Reversed(const Predictor& bfs) : bfs_(bfs) {}
+  std::string label() const override { return "reversed"; }
+  std::string name() const override { return "reversed"; }
+  const char* kind() const override { return "baseline"; }
+  const ParamSet& params() const override { return bfs_.params(); }
+  std::vector<float> predict(const PromptBatch& pb) const override {
+    std::vector<float> z = bfs_.predict(pb), out(z.size(), 0.f);
+    const MazeTokens t = maze_tokens(kMaxN);
+    const int64_t T = pb.seq_len, V = maze_vocab(kMaxN);
+    for (int64_t b = 0; b < pb.batch; ++b) {
+      const int32_t* row = pb.tokens.data() + b * T;
+      const int64_t cut = std::find(row, row + T, t.path) - row;
+      std::vector<int32_t> answer;
+      for (int64_t i = cut + 1; i < T; ++i) {
+        const float* zi = z.data() + (b * T + i) * V;
+        answer.push_back(int32_t(std::max_element(zi, zi + V) - zi));
+      }
+      const int64_t L = std::find(answer.begin(), answer.end(), t.end) - answer.begin();
+      std::reverse(answer.begin(), answer.begin() + L);
+      for (int64_t k = 0; k < int64_t(answer.size()); ++k)
+        out[size_t((b * T + cut + 1 + k) * V + answer[size_t(k)])] = 1.f;
+    }
+    return out;
+  }
+
+ private:
+  const Predictor& bfs_;
+};
+
+TEST(MazePathScores, UnmaskingDecodesTheBfsOracleExactlyAndAWrongOneNever) {
+  const auto bfs = make_baseline("maze_bfs", {});
+  for (int64_t per_step : {1, 4})
+    for (const double extra : {0.0, 0.3}) {
+      const auto task = make_task("maze", {{"min_length", "2"},
+                                           {"max_length", std::to_string(kMaxN)},
+                                           {"max_n", std::to_string(kMaxN)},
+                                           {"objective", "mlm_u"},
+                                           {"extra", std::to_string(extra)},
+                                           {"unmask_per_step", std::to_string(per_step)}});
+      for (int64_t n : {2, 5}) {
+        SCOPED_TRACE(fmt::format("per_step {} extra {} n {}", per_step, extra, n));
+        const PromptBatch pb = maze_batch(n, 16, *task);
+        // Teacher forced on the masked slots: all right.
+        const std::vector<float> z = bfs->predict(pb);
+        const int64_t V = maze_vocab(kMaxN);
+        for (int64_t b = 0; b < pb.batch; ++b)
+          EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
+        for (const PathScore& s : maze_path_scores(*bfs, pb, *task)) {
+          EXPECT_TRUE(s.exact);
+          EXPECT_TRUE(s.valid);
+          EXPECT_EQ(s.token, 1.0);
+        }
+        const Reversed wrong(*bfs);
+        for (const PathScore& s : maze_path_scores(wrong, pb, *task)) {
+          EXPECT_FALSE(s.exact);
+          EXPECT_FALSE(s.valid);
+          EXPECT_LT(s.token, 1.0);
+        }
+      }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -318,7 +450,8 @@ TEST(MazeBenchmark, WritesPathMetricsByGridSize) {
   // The model's exact paths are a subset of its valid ones, prompt by prompt, so on average too.
   const auto& curves = res.evals[0].curves;
   ASSERT_EQ(curves[0].label, "transformer");
-  ASSERT_EQ(curves[0].extra.size(), 2u);
+  ASSERT_EQ(curves[0].extra.size(), 3u);
+  EXPECT_EQ(curves[0].extra[2].first, "token_path");
   for (size_t j = 0; j < 2; ++j)
     EXPECT_LE(curves[0].extra[0].second.mean[j], curves[0].extra[1].second.mean[j]);
   EXPECT_EQ(h5::read<double>(f.id(), "eval/held_out/maze_bfs/mean"),

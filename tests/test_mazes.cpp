@@ -1,7 +1,9 @@
 // Mazes (TASKS.md §8): DFS mazes are spanning trees, BFS paths are valid and shortest against an
-// independent all-pairs computation, the shortest-path count against brute-force enumeration.
+// independent all-pairs computation, the shortest-path count against brute-force enumeration; the
+// mlm_u prompts (masked fraction, both sides of the path visible, nothing revealed, determinism).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "baselines/maze_bfs.h"
@@ -164,7 +166,95 @@ TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
             std::string::npos);
 }
 
+// mlm_u prompts: the prefix and the maze are the next_token prompt's; the answer slots hold the BFS
+// path then END; exactly the masked slots are scored, show MASK and never their answer; the
+// masked count is uniform on 1..slots (a fraction ~ U(0, 1)); masks fall before and after visible
+// path cells (predictions ahead and behind); the same stream gives the same prompt.
+TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
+  const auto task = make_task("maze", {{"max_n", "6"}, {"objective", "mlm_u"}});
+  const auto next = make_task("maze", {{"max_n", "6"}});
+  const TokenTask& tt = *as_token_task(*task);
+  const MazeTokens t = maze_tokens(6);
+  const int64_t n = 5, B = 2000, A = maze_answer_slots(n);
+  const PromptBatch pb = task->sample(kKey, 0, B, n), nt = next->sample(kKey, 0, B, n);
+  ASSERT_EQ(pb.seq_len, tt.seq_len(n));
+  ASSERT_EQ(pb.seq_len, nt.seq_len);
+  std::vector<int64_t> count_hist(size_t(A + 1), 0);
+  int64_t ahead = 0, behind = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
+    const int32_t* tgt = pb.targets.data() + b * pb.seq_len;
+    const uint8_t* mask = pb.loss_mask.data() + b * pb.seq_len;
+    const int32_t* ntok = nt.tokens.data() + b * nt.seq_len;
+    const int64_t cut = std::find(tok, tok + pb.seq_len, t.path) - tok;
+    ASSERT_EQ(cut + 1 + A, pb.seq_len);  // a DFS maze fills the prompt exactly
+    ASSERT_TRUE(std::equal(tok, tok + cut + 1, ntok)) << "the maze differs from next_token's";
+    const Maze m = maze_from_tokens(tok, cut, 6, int(n));
+    const std::vector<int32_t> answer = maze_answer(m, t);
+    const std::vector<int> bfs = shortest_path(m);
+    int64_t masked = 0;
+    for (int64_t i = 0; i < pb.seq_len; ++i) {
+      if (i <= cut) {
+        ASSERT_EQ(mask[i], 0);
+        continue;
+      }
+      const int64_t k = i - cut - 1;
+      const int32_t want = k < int64_t(bfs.size()) ? t.cell(bfs[size_t(k)], int(n)) : t.end;
+      ASSERT_EQ(answer[size_t(k)], want);
+      if (mask[i]) {
+        ++masked;
+        ASSERT_EQ(tok[i], t.mask) << "a scored slot shows its answer";
+        ASSERT_EQ(tgt[i], want);
+      } else {
+        ASSERT_EQ(tok[i], want);
+        ASSERT_EQ(tgt[i], -1);
+      }
+    }
+    ASSERT_GE(masked, 1);
+    ++count_hist[size_t(masked)];
+    // A masked path slot with a visible path cell after it is predicted backwards, one with a
+    // visible cell before it forwards.
+    const int64_t L = int64_t(bfs.size());
+    for (int64_t k = 0; k < L; ++k) {
+      if (!mask[cut + 1 + k]) continue;
+      bool before = false, after = false;
+      for (int64_t j = 0; j < L; ++j) {
+        if (mask[cut + 1 + j]) continue;
+        before = before || j < k;
+        after = after || j > k;
+      }
+      ahead += before;
+      behind += after;
+    }
+  }
+  // Uniform on 1..A: every count about B / A (= 76.9) times; chi-square with A − 1 = 25 degrees of
+  // freedom stays below 60 with probability > 0.9999.
+  double chi2 = 0;
+  for (int64_t c = 1; c <= A; ++c) {
+    const double e = double(B) / double(A), d = double(count_hist[size_t(c)]) - e;
+    chi2 += d * d / e;
+  }
+  EXPECT_EQ(count_hist[0], 0);
+  EXPECT_LT(chi2, 60.0);
+  EXPECT_GT(ahead, B / 4);
+  EXPECT_GT(behind, B / 4);
+  // Deterministic: the same stream and index give the same prompt, whatever the batch.
+  const PromptBatch again = task->sample(kKey, 7, 3, n);
+  EXPECT_TRUE(
+      std::equal(again.tokens.begin(), again.tokens.end(), pb.tokens.begin() + 7 * pb.seq_len));
+  EXPECT_TRUE(std::equal(again.loss_mask.begin(), again.loss_mask.end(),
+                         pb.loss_mask.begin() + 7 * pb.seq_len));
+}
+
 TEST(Maze, BadParametersNameThemselves) {
+  EXPECT_NE(test::error_of([] {
+              make_task("maze", {{"objective", "next_cell"}});
+            }).find("objective"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              make_task("maze", {{"unmask_per_step", "0"}});
+            }).find("unmask_per_step"),
+            std::string::npos);
   Rng rng(kKey, 0);
   EXPECT_NE(test::error_of([&] { generate_maze(1, rng); }).find("maze.n"), std::string::npos);
   EXPECT_NE(test::error_of([&] { generate_maze(5, rng, 1.5); }).find("maze.extra"),

@@ -12,8 +12,9 @@
 namespace icl {
 namespace {
 
-// Independent reference: the full [T, T] score matrix of every (b, h), a -inf causal mask and a
-// plain softmax (or ReLU with 1/(t+1)) in double; no code shared with the kernel.
+// Independent reference: the full [T, T] score matrix of every (b, h), a -inf causal mask (none
+// when non-causal) and a plain softmax (or ReLU over the visible count) in double; no code shared
+// with the kernel.
 struct Naive {
   std::vector<double> out;                                         // [B, T, C]
   std::vector<double> lse;                                         // [B, H, T] (softmax only)
@@ -21,7 +22,7 @@ struct Naive {
 };
 
 Naive naive_attention(const double* qkv, int64_t B, int64_t Tn, int64_t C, int64_t H,
-                      AttentionKind kind) {
+                      AttentionKind kind, bool causal = true) {
   const int64_t hd = C / H, ld = 3 * C;
   Naive r;
   r.out.assign(static_cast<size_t>(B * Tn * C), 0.0);
@@ -37,8 +38,9 @@ Naive naive_attention(const double* qkv, int64_t B, int64_t Tn, int64_t C, int64
           double dot = 0;
           for (int64_t i = 0; i < hd; ++i) dot += at(b, t, 0, h, i) * at(b, s, 1, h, i);
           dot /= std::sqrt(double(hd));
-          if (s <= t) r.min_abs_score = std::min(r.min_abs_score, std::abs(dot));
-          S[size_t(t * Tn + s)] = s <= t ? dot : -std::numeric_limits<double>::infinity();
+          const bool seen = !causal || s <= t;
+          if (seen) r.min_abs_score = std::min(r.min_abs_score, std::abs(dot));
+          S[size_t(t * Tn + s)] = seen ? dot : -std::numeric_limits<double>::infinity();
         }
       for (int64_t t = 0; t < Tn; ++t) {
         double* p = &P[size_t(t * Tn)];
@@ -51,7 +53,7 @@ Naive naive_attention(const double* qkv, int64_t B, int64_t Tn, int64_t C, int64
           r.lse[size_t((b * H + h) * Tn + t)] = m + std::log(z);
         } else {
           for (int64_t s = 0; s < Tn; ++s)
-            p[s] = s <= t ? std::max(srow[s], 0.0) / double(t + 1) : 0;
+            p[s] = !causal || s <= t ? std::max(srow[s], 0.0) / double(causal ? t + 1 : Tn) : 0;
         }
         for (int64_t i = 0; i < hd; ++i) {
           double o = 0;
@@ -73,6 +75,7 @@ std::vector<double> gaussian(int64_t n, uint64_t seed, double scale = 1.0) {
 struct AttentionCase {
   int64_t B, Tn, C, H;
   AttentionKind kind = AttentionKind::Softmax;
+  bool causal = true;
   std::vector<Shape> inputs() const { return {{B, Tn, 3 * C}}; }
   Shape output() const { return {B, Tn, C}; }
   // ReLU attention has a kink at S = 0, where finite differences are meaningless. So for ReLU the
@@ -91,16 +94,16 @@ struct AttentionCase {
   void forward(const std::vector<const T*>& x, T* y, std::vector<T>& lse) const {
     if constexpr (std::is_same_v<T, double>) {
       if (kind == AttentionKind::Relu) {
-        EXPECT_GT(naive_attention(x[0], B, Tn, C, H, kind).min_abs_score, 1e-3);
+        EXPECT_GT(naive_attention(x[0], B, Tn, C, H, kind, causal).min_abs_score, 1e-3);
       }
     }
     lse.assign(static_cast<size_t>(B * H * Tn), T(0));
-    kern::attention_forward(y, lse.data(), x[0], B, Tn, C, H, kind);
+    kern::attention_forward(y, lse.data(), x[0], B, Tn, C, H, kind, causal);
   }
   template <class T>
   void backward(const std::vector<const T*>& x, const T* y, const T* dy, const std::vector<T*>& dx,
                 std::vector<T>& lse) const {
-    kern::attention_backward(dx[0], dy, y, lse.data(), x[0], B, Tn, C, H, kind);
+    kern::attention_backward(dx[0], dy, y, lse.data(), x[0], B, Tn, C, H, kind, causal);
   }
 };
 
@@ -109,30 +112,34 @@ const char* name(AttentionKind k) { return k == AttentionKind::Softmax ? "softma
 TEST(OpAttention, MatchesReferenceAndFiniteDifferences) {
   test::Tolerance tol;
   tol.fd_samples = 120;
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
-    for (int64_t Tn : {1, 2, 7, 33})
-      for (int64_t B : {1, 3})
-        for (auto [C, H] : {std::pair<int64_t, int64_t>{4, 1}, {6, 2}, {15, 3}, {20, 4}})
-          test::check_op(AttentionCase{B, Tn, C, H, kind},
-                         fmt::format("attention {} B={} T={} C={} H={}", name(kind), B, Tn, C, H),
-                         tol);
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+      for (int64_t Tn : {1, 2, 7, 33})
+        for (int64_t B : {1, 3})
+          for (auto [C, H] : {std::pair<int64_t, int64_t>{4, 1}, {6, 2}, {15, 3}, {20, 4}})
+            test::check_op(AttentionCase{B, Tn, C, H, kind, causal},
+                           fmt::format("attention {} causal={} B={} T={} C={} H={}", name(kind),
+                                       causal, B, Tn, C, H),
+                           tol);
 }
 
 TEST(OpAttention, MatchesNaiveReference) {
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
-    for (auto [B, Tn, C, H] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 4, 1},
-                               {2, 9, 6, 2},
-                               {3, 17, 20, 4}}) {
-      SCOPED_TRACE(fmt::format("{} B={} T={} C={} H={}", name(kind), B, Tn, C, H));
-      const auto qkv = gaussian(B * Tn * 3 * C, uint64_t(Tn));
-      const Naive ref = naive_attention(qkv.data(), B, Tn, C, H, kind);
-      std::vector<double> out(ref.out.size(), std::nan("")), lse(ref.lse.size(), std::nan(""));
-      kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, kind);
-      EXPECT_LE(test::rel_err(out, ref.out), 1e-12);
-      if (kind == AttentionKind::Softmax) {
-        EXPECT_LE(test::rel_err(lse, ref.lse), 1e-12);
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+      for (auto [B, Tn, C, H] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 4, 1},
+                                 {2, 9, 6, 2},
+                                 {3, 17, 20, 4}}) {
+        SCOPED_TRACE(
+            fmt::format("{} causal={} B={} T={} C={} H={}", name(kind), causal, B, Tn, C, H));
+        const auto qkv = gaussian(B * Tn * 3 * C, uint64_t(Tn));
+        const Naive ref = naive_attention(qkv.data(), B, Tn, C, H, kind, causal);
+        std::vector<double> out(ref.out.size(), std::nan("")), lse(ref.lse.size(), std::nan(""));
+        kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, kind, causal);
+        EXPECT_LE(test::rel_err(out, ref.out), 1e-12);
+        if (kind == AttentionKind::Softmax) {
+          EXPECT_LE(test::rel_err(lse, ref.lse), 1e-12);
+        }
       }
-    }
 }
 
 // out at t depends on positions ≤ t only; and the gradient from out at t reaches positions ≤ t
@@ -179,48 +186,87 @@ TEST(OpAttention, IsCausal) {
   }
 }
 
+// Non-causal: out at every position depends on every position, the last included, and the
+// gradient from out at t0 reaches positions after t0.
+TEST(OpAttention, NonCausalSeesTheWholeSequence) {
+  const int64_t B = 2, Tn = 8, C = 6, H = 2, t0 = 3, ld = 3 * C;
+  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu}) {
+    SCOPED_TRACE(name(kind));
+    auto qkv = gaussian(B * Tn * ld, 7);
+    std::vector<double> out(size_t(B * Tn * C)), out2(out.size()), lse(size_t(B * H * Tn));
+    kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, kind, false);
+    auto changed = qkv;
+    for (int64_t b = 0; b < B; ++b)  // v of the last position only
+      for (int64_t c = 2 * C; c < ld; ++c) changed[size_t((b * Tn + Tn - 1) * ld + c)] += 1.5;
+    kern::attention_forward(out2.data(), lse.data(), changed.data(), B, Tn, C, H, kind, false);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < Tn; ++t) {
+        bool same = true;
+        for (int64_t c = 0; c < C; ++c)
+          same = same && out[size_t((b * Tn + t) * C + c)] == out2[size_t((b * Tn + t) * C + c)];
+        // ReLU may gate a single (t, last) pair off for one head, never for all of them here.
+        if (kind == AttentionKind::Softmax) {
+          EXPECT_FALSE(same) << "b=" << b << " t=" << t;
+        }
+      }
+    kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, kind, false);
+    std::vector<double> dout(out.size(), 0.0), dqkv(qkv.size(), 0.0);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t c = 0; c < C; ++c) dout[size_t((b * Tn + t0) * C + c)] = 1.0 + double(c);
+    kern::attention_backward(dqkv.data(), dout.data(), out.data(), lse.data(), qkv.data(), B, Tn, C,
+                             H, kind, false);
+    double after = 0;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = t0 + 1; t < Tn; ++t)
+        for (int64_t c = 0; c < ld; ++c) after += std::abs(dqkv[size_t((b * Tn + t) * ld + c)]);
+    EXPECT_GT(after, 0.0);
+  }
+}
+
 // ops::causal_attention records a backward that gives exactly the kernel's gradient, and without
 // gradients (no lse kept) gives the same output.
 TEST(OpAttention, GraphWrapperMatchesKernel) {
   const int64_t B = 2, Tn = 5, C = 12, H = 3;
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu}) {
-    SCOPED_TRACE(name(kind));
-    const auto x64 = gaussian(B * Tn * 3 * C, 11);
-    const auto r64 = gaussian(B * Tn * C, 12);
-    Arena arena;
-    Graph g(arena, true);
-    Tensor xt = arena.tensor({B, Tn, 3 * C}), gx = arena.tensor({B, Tn, 3 * C}, DType::F32, true);
-    std::copy(x64.begin(), x64.end(), xt.f());
-    const Var x = g.leaf(xt, gx);
-    const Var y = ops::causal_attention(g, x, H, kind);
-    ASSERT_EQ(y.shape(), (Shape{B, Tn, C}));
-    // loss = Σ y·r → dL/dy = r
-    float* r = arena.tensor({B, Tn, C}).f();
-    std::copy(r64.begin(), r64.end(), r);
-    Var loss = g.output({1}, true);
-    loss.f()[0] = 0;
-    for (int64_t i = 0; i < y.shape().numel(); ++i) loss.f()[0] += y.f()[i] * r[i];
-    g.record([&g, y, loss, r] {
-      const float d = g.grad(loss).f()[0];
-      for (int64_t i = 0; i < y.shape().numel(); ++i) g.grad(y).f()[i] += d * r[i];
-    });
-    g.backward(loss);
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu}) {
+      SCOPED_TRACE(fmt::format("{} causal={}", name(kind), causal));
+      const auto x64 = gaussian(B * Tn * 3 * C, 11);
+      const auto r64 = gaussian(B * Tn * C, 12);
+      Arena arena;
+      Graph g(arena, true);
+      Tensor xt = arena.tensor({B, Tn, 3 * C}), gx = arena.tensor({B, Tn, 3 * C}, DType::F32, true);
+      std::copy(x64.begin(), x64.end(), xt.f());
+      const Var x = g.leaf(xt, gx);
+      const Var y =
+          causal ? ops::causal_attention(g, x, H, kind) : ops::attention(g, x, H, kind, false);
+      ASSERT_EQ(y.shape(), (Shape{B, Tn, C}));
+      // loss = Σ y·r → dL/dy = r
+      float* r = arena.tensor({B, Tn, C}).f();
+      std::copy(r64.begin(), r64.end(), r);
+      Var loss = g.output({1}, true);
+      loss.f()[0] = 0;
+      for (int64_t i = 0; i < y.shape().numel(); ++i) loss.f()[0] += y.f()[i] * r[i];
+      g.record([&g, y, loss, r] {
+        const float d = g.grad(loss).f()[0];
+        for (int64_t i = 0; i < y.shape().numel(); ++i) g.grad(y).f()[i] += d * r[i];
+      });
+      g.backward(loss);
 
-    // Bit-for-bit: the reference buffers come from the arena too, aligned like the op's (Eigen's
-    // rounding depends on alignment).
-    float *out = arena.tensor({B, Tn, C}).f(), *lse = arena.tensor({B, H, Tn}).f(),
-          *dx = arena.tensor({B, Tn, 3 * C}, DType::F32, true).f();
-    kern::attention_forward(out, lse, xt.f(), B, Tn, C, H, kind);
-    kern::attention_backward(dx, r, out, lse, xt.f(), B, Tn, C, H, kind);
-    for (int64_t i = 0; i < y.shape().numel(); ++i) ASSERT_EQ(y.f()[i], out[i]);
-    for (int64_t i = 0; i < xt.numel(); ++i) ASSERT_EQ(gx.f()[i], dx[i]) << i;
+      // Bit-for-bit: the reference buffers come from the arena too, aligned like the op's (Eigen's
+      // rounding depends on alignment).
+      float *out = arena.tensor({B, Tn, C}).f(), *lse = arena.tensor({B, H, Tn}).f(),
+            *dx = arena.tensor({B, Tn, 3 * C}, DType::F32, true).f();
+      kern::attention_forward(out, lse, xt.f(), B, Tn, C, H, kind, causal);
+      kern::attention_backward(dx, r, out, lse, xt.f(), B, Tn, C, H, kind, causal);
+      for (int64_t i = 0; i < y.shape().numel(); ++i) ASSERT_EQ(y.f()[i], out[i]);
+      for (int64_t i = 0; i < xt.numel(); ++i) ASSERT_EQ(gx.f()[i], dx[i]) << i;
 
-    Graph eval(arena, false);
-    const Var y2 = ops::causal_attention(eval, eval.constant(xt), H, kind);
-    EXPECT_FALSE(y2.needs_grad());
-    EXPECT_EQ(eval.tape_size(), 0u);
-    for (int64_t i = 0; i < y.shape().numel(); ++i) ASSERT_EQ(y2.f()[i], out[i]);
-  }
+      Graph eval(arena, false);
+      const Var y2 = ops::attention(eval, eval.constant(xt), H, kind, causal);
+      EXPECT_FALSE(y2.needs_grad());
+      EXPECT_EQ(eval.tape_size(), 0u);
+      for (int64_t i = 0; i < y.shape().numel(); ++i) ASSERT_EQ(y2.f()[i], out[i]);
+    }
 }
 
 // Inputs ×30 give scores in the hundreds: exp would overflow without the max subtraction. fp32
