@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kernels/delta_rule.h"
 #include "kernels/linear_recurrence.h"
 #include "tests/cuda_harness.h"
@@ -27,9 +29,9 @@ struct Case {
   int64_t B, T, H, dk, dv, chunk, gate_width;
   bool initial, dfinal;
   std::string name() const {
-    return "B" + std::to_string(B) + "T" + std::to_string(T) + "H" + std::to_string(H) + "dk" +
-           std::to_string(dk) + "dv" + std::to_string(dv) + "c" + std::to_string(chunk) + "w" +
-           std::to_string(gate_width) + (initial ? "i" : "") + (dfinal ? "f" : "");
+    // fmt, not "lit" + std::string: GCC 12 warns falsely (-Wrestrict).
+    return fmt::format("B{}T{}H{}dk{}dv{}c{}w{}{}{}", B, T, H, dk, dv, chunk, gate_width,
+                       initial ? "i" : "", dfinal ? "f" : "");
   }
 };
 
@@ -99,7 +101,7 @@ void run_case(const Case& c) {
 // for unit keys; these keys are not unit, which the rule does not require).
 void run_delta_case(const Case& c) {
   const RecurrenceDims d{c.B, c.T, c.H, c.dk, c.dv, c.chunk};
-  const std::string tag = "delta" + c.name();
+  const std::string tag = fmt::format("delta{}", c.name());
   const size_t nqk = size_t(c.B * c.T * c.H * c.dk), nv = size_t(c.B * c.T * c.H * c.dv),
                nb = size_t(c.B * c.T * c.H), ns = size_t(c.B * c.H * c.dk * c.dv),
                nsaved = size_t(c.B * c.H * d.chunks() * c.dk * c.dv);
