@@ -64,8 +64,9 @@ struct EvalOptions {
   int64_t prompts = 1280, examples = 40, batch_size = 256, bootstrap = 1000;
   std::vector<int64_t> lengths;  // token tasks only: the prompt lengths to evaluate at
   bool progress = true;
-  // Maze task: decode every path greedily for exact_path and valid_path (several forward passes
-  // per prompt, so training's periodic evaluation turns it off).
+  // Maze task: decode every path (greedily, or by iterative unmasking for mlm_u) for exact_path,
+  // valid_path and token_path (several forward passes per prompt, so training's periodic
+  // evaluation turns it off).
   bool path_metrics = true;
 };
 
@@ -73,7 +74,8 @@ struct EvalOptions {
 // Token tasks are evaluated at each of opt.lengths on `prompts` prompts of that length, prompt i
 // of length L being prompt i of key.sub("length<L>") (independent prompts per length); predictors
 // return logits [B, T, vocab] and each prompt scores its scaled accuracy. The maze task adds the
-// greedily decoded paths' exact_path and valid_path fractions (PredictorCurve::extra).
+// decoded paths' exact_path, valid_path and token_path scores (PredictorCurve::extra; decoding as
+// eval/maze_decode.h: greedy for next_token, iterative unmasking for mlm_u).
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt);
