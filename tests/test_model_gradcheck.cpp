@@ -8,23 +8,12 @@
 #include "kernels/loss.h"
 #include "models/model.h"
 #include "tasks/task.h"
+#include "tests/model_loss.h"
 
 namespace icl {
 namespace {
 
-double loss_of(Model& m, const PromptBatch& pb, Arena& arena, bool backward) {
-  arena.reset();
-  Graph g(arena, backward);
-  const Var pred = m.forward(g, pb);
-  const Tensor target{
-      const_cast<float*>(pb.ys.data()), {pb.batch * pb.n_examples}, DType::F32, Device::CPU};
-  const Var loss = ops::mse_loss(g, pred, target, {});
-  if (backward) {
-    m.parameters().zero_grad();
-    g.backward(loss);
-  }
-  return loss.f()[0];
-}
+using test::loss_of;
 
 void gradcheck(const std::map<std::string, std::string>& params) {
   const auto task = make_task("linear_regression", {{"d", "3"}});

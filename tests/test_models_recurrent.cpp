@@ -11,6 +11,7 @@
 #include "tasks/task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
+#include "tests/model_loss.h"
 #include "tests/train_fixture.h"
 
 namespace icl {
@@ -44,19 +45,7 @@ Raw with(Raw raw, const Raw& more) {
   return raw;
 }
 
-double loss_of(Model& m, const PromptBatch& pb, Arena& arena, bool backward) {
-  arena.reset();
-  Graph g(arena, backward);
-  const Var pred = m.forward(g, pb);
-  const Tensor target{
-      const_cast<float*>(pb.ys.data()), {pb.batch * pb.n_examples}, DType::F32, Device::CPU};
-  const Var loss = ops::mse_loss(g, pred, target, {});
-  if (backward) {
-    m.parameters().zero_grad();
-    g.backward(loss);
-  }
-  return loss.f()[0];
-}
+using test::loss_of;
 
 std::vector<float> outputs(Model& m, const PromptBatch& pb, Arena& arena) {
   arena.reset();
