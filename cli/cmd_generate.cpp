@@ -67,7 +67,8 @@ int cmd_generate(const Args& args) {
   if (!parse("generate", "<task> [--set key=value]... --prompts N [--examples K] --out FILE.h5",
              "Samples prompts and writes them for use from other frameworks: /xs [N,K,dx], /ys "
              "[N,K,dy], /truth [N,t] (each prompt's function, e.g. w), /xq and /yq when queries "
-             "differ from the context points, /x_cov when the task knows the input covariance. "
+             "differ from the context points, /x_cov when the task knows the input covariance, "
+             "/loss_mask [N,K] when some examples are not trained on (nearest_neighbour). "
              "Token tasks (parity_check, ...): prompts of length K as /tokens, /targets and "
              "/loss_mask [N,T]; the maze task (K = grid size n) adds its raw mazes as /maze/open "
              "[N,n,n] (bit 0 east, bit 1 south passage), /maze/origin, /maze/target [N] (cells "
@@ -121,6 +122,7 @@ int cmd_generate(const Args& args) {
   }
   if (pb.truth_dim) h5::write(root, "truth", pb.truth.data(), {N, pb.truth_dim});
   if (!pb.x_cov.empty()) h5::write(root, "x_cov", pb.x_cov.data(), {pb.dx, pb.dx});
+  if (!pb.loss_mask.empty()) h5::write(root, "loss_mask", pb.loss_mask.data(), {N, K});
   file.commit();
   fmt::print("wrote {} prompts of {} ({} examples each) to {}\n", N, task_name, K, out);
   return 0;

@@ -28,8 +28,8 @@
 //                       earlier input copies its label); every later label is that of the nearest
 //                       earlier input (largest cosine similarity = smallest Hamming distance, the
 //                       earliest on ties, as torch.argmax). The code's start_idx; its args.py
-//                       suggests 20. Unlike the code, the trainer scores every position, the random
-//                       prefix included.
+//                       suggests 20. As in the code, training does not score the random prefix
+//                       (loss_mask); evaluation curves still show it, at chance for every learner.
 //
 // Teaching sequences (teaching: true) put the paper's teaching set first, then random examples:
 //   conjunction (the code's teach_biconjunction): x = the literals satisfied and every other
@@ -146,6 +146,11 @@ class BooleanTask final : public Task {
     pb.truth_dim = truth_dim();
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
     parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
+    if (kind_ == Kind::NearestNeighbour) {  // the random prefix is not trained on (as the code)
+      pb.loss_mask.assign(size_t(batch * K), 1);
+      for (int64_t b = 0; b < batch; ++b)
+        std::fill_n(pb.loss_mask.begin() + b * K, std::min(prefix_, K), uint8_t(0));
+    }
     return pb;
   }
 

@@ -181,6 +181,13 @@ class Mixture final : public Task {
       std::copy(p.truth.begin(), p.truth.end(), t + 1);
       same_cov &= p.x_cov == p0.x_cov;
     }
+    // A component that scores only some examples (loss_mask) keeps that; the others score all.
+    for (int64_t b = 0; b < B; ++b) {
+      const PromptBatch& p = parts[size_t(b)];
+      if (p.loss_mask.empty()) continue;
+      if (out.loss_mask.empty()) out.loss_mask.assign(size_t(B * K), 1);
+      std::copy(p.loss_mask.begin(), p.loss_mask.end(), out.loss_mask.begin() + b * K);
+    }
     // The optimal-GD predictor needs one covariance for the batch: only when all classes share it.
     if (same_cov) out.x_cov = p0.x_cov;
     return out;

@@ -5,7 +5,9 @@
 // (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and
 // the target y_k; distribution shifts that separate in-context points from query points
 // (orthogonal, overlapping, random-quadrant queries) fill xq/yq [B, K, dx|dy], and then example k
-// is scored on (xq_k, yq_k) while the context stays (xs, ys)_0..k-1.
+// is scored on (xq_k, yq_k) while the context stays (xs, ys)_0..k-1. A vector batch may carry
+// loss_mask [B, K]: training scores only the marked examples (train/batch_loss.h); evaluation
+// curves still cover every k. Empty: every example is scored.
 //
 // Token prompts (tasks/token_task.h) use tokens/targets/loss_mask [B, T], row-major, T = seq_len:
 // the model reads tokens[b, 0..t] and is scored at the positions t with loss_mask[b, t] = 1 on
@@ -49,7 +51,8 @@ struct PromptBatch {
   // optimal preconditioned-GD predictor); empty when unknown.
   std::vector<double> x_cov;
 
-  // Token prompts: [B, T]; history prompts with class labels: targets [B, K].
+  // Token prompts: [B, T]; history prompts with class labels: targets [B, K]; vector prompts:
+  // loss_mask empty or [B, K].
   int64_t seq_len = 0;
   std::vector<int32_t> tokens, targets;
   std::vector<uint8_t> loss_mask;

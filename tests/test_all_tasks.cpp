@@ -127,6 +127,10 @@ void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, 
   EXPECT_GE(pb.dy, 1);
   EXPECT_EQ(pb.xs.size(), size_t(B * kK * pb.dx));
   EXPECT_EQ(pb.ys.size(), size_t(B * kK * pb.dy));
+  if (!pb.loss_mask.empty()) {  // vector prompts: [B, K], 0 or 1
+    EXPECT_EQ(pb.loss_mask.size(), size_t(B * kK));
+    for (const uint8_t m : pb.loss_mask) EXPECT_LE(m, 1);
+  }
   if (pb.has_queries()) {
     EXPECT_EQ(pb.xq.size(), pb.xs.size());
     EXPECT_EQ(pb.yq.size(), pb.ys.size());

@@ -349,6 +349,16 @@ TEST(BooleanTasks, NearestNeighbourLabelsCopyTheNearestEarlierInput) {
       ASSERT_TRUE(correct(pred[size_t(b * 40 + k)], y_of(pb, b, k)));
 }
 
+TEST(BooleanTasks, OnlyTheNearestNeighbourRandomPrefixIsUnscored) {
+  for (const int64_t K : {40, 7}) {
+    const PromptBatch pb = sample("nearest_neighbour", {{"n", "6"}, {"random_prefix", "10"}}, 3, K);
+    ASSERT_EQ(pb.loss_mask.size(), size_t(3 * K));
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t k = 0; k < K; ++k) EXPECT_EQ(pb.loss_mask[size_t(b * K + k)], k >= 10) << k;
+  }
+  EXPECT_TRUE(sample("conjunction", {{"n", "6"}}, 3, 9).loss_mask.empty());
+}
+
 // --- teaching sequences -------------------------------------------------------------------
 
 // All w ∈ {0, ±1}^n (monotone: {0, 1}^n).

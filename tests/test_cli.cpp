@@ -551,6 +551,16 @@ TEST_F(CliGenerate, WritesPromptArrays) {
   EXPECT_EQ(dims, (std::vector<int64_t>{3, 5}));
   EXPECT_FALSE(icl::h5::exists(h.id(), "xq")) << "standard queries are the context points";
   EXPECT_EQ(icl::h5::read_attr_string(h.id(), "task"), "linear_regression");
+  EXPECT_FALSE(icl::h5::exists(h.id(), "loss_mask")) << "every example is trained on";
+
+  // The nearest-neighbour task's random prefix is not trained on: the file says which examples.
+  const Result nn = icl({"generate", "nearest_neighbour", "--set", "random_prefix=3", "--prompts",
+                         "2", "--examples", "5", "--out", "N.h5"});
+  ASSERT_EQ(nn.code, 0) << nn.err;
+  const icl::h5::Handle hn = icl::h5::open_file((work() / "N.h5").string());
+  EXPECT_EQ(icl::h5::read<uint8_t>(hn.id(), "loss_mask", &dims),
+            (std::vector<uint8_t>{0, 0, 0, 1, 1, 0, 0, 0, 1, 1}));
+  EXPECT_EQ(dims, (std::vector<int64_t>{2, 5}));
 }
 
 TEST_F(CliGenerate, SeedDeterminesPrompts) {

@@ -128,6 +128,26 @@ TEST(MixtureTask, MismatchedComponentsAreErrors) {
   if (tried == 0) GTEST_SKIP() << "no registered task differs from linear_regression's format";
 }
 
+// A component's unscored examples (the nearest-neighbour random prefix, 20 by default) stay
+// unscored in the mixture; the other component's examples are all scored.
+TEST(MixtureTask, ComponentLossMasksAreKept) {
+  const Raw raw = {{"component1", "conjunction"},
+                   {"weight1", "1"},
+                   {"component2", "nearest_neighbour"},
+                   {"weight2", "1"}};
+  const int64_t B = 40, K = 25;
+  const PromptBatch pb = make_task("mixture", raw)->sample(kKey, 0, B, K);
+  ASSERT_EQ(pb.loss_mask.size(), size_t(B * K));
+  std::set<int> seen;
+  for (int64_t b = 0; b < B; ++b) {
+    const int slot = int(pb.truth[size_t(b * pb.truth_dim)]);
+    seen.insert(slot);
+    for (int64_t k = 0; k < K; ++k)
+      EXPECT_EQ(pb.loss_mask[size_t(b * K + k)], slot == 1 || k >= 20) << b << " " << k;
+  }
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 // The mixture can only offer the tasks registered before it (tasks/registry.cpp): it must be last.
 TEST(MixtureTask, EveryOtherTaskCanBeAComponent) {
   std::vector<std::string> choices;

@@ -9,10 +9,10 @@
 #include "core/progress.h"
 #include "eval/benchmark.h"
 #include "eval/evaluate.h"
-#include "kernels/loss.h"
 #include "models/model_predictor.h"
 #include "tasks/token_task.h"
 #include "train/adamw.h"
+#include "train/batch_loss.h"
 
 namespace icl {
 
@@ -121,24 +121,7 @@ void Trainer::sample_into(PromptBatch& pb, int64_t s) {
 }
 
 Var Trainer::record_loss(Graph& g, const PromptBatch& pb) {
-  const Var pred = model_.forward(g, pb);
-  if (pb.encoding == Encoding::Token) {  // logits [B, T, vocab], scored where loss_mask is set
-    const int64_t N = pb.batch * pb.seq_len;
-    mask_.assign(pb.loss_mask.begin(), pb.loss_mask.end());
-    const Tensor targets{const_cast<int32_t*>(pb.targets.data()), {N}, DType::I32, Device::CPU};
-    return ops::cross_entropy(g, pred, targets, Tensor{mask_.data(), {N}, DType::F32, Device::CPU});
-  }
-  if (pb.loss == LossKind::CrossEntropy) {  // history prompts: logits [B, K, classes]
-    const int64_t N = pb.batch * pb.n_examples;
-    const Tensor targets{const_cast<int32_t*>(pb.targets.data()), {N}, DType::I32, Device::CPU};
-    return ops::cross_entropy(g, pred, targets);
-  }
-  const Tensor target{const_cast<float*>(pb.ys.data()),
-                      {pb.batch * pb.n_examples * pb.dy},
-                      DType::F32,
-                      Device::CPU};
-  return pb.loss == LossKind::Logistic ? ops::logistic_loss(g, pred, target, {})
-                                       : ops::mse_loss(g, pred, target, {});
+  return batch_loss(g, model_.forward(g, pb), pb, mask_);
 }
 
 double Trainer::step(int64_t s, double* grad_norm) {
