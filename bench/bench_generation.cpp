@@ -2,16 +2,18 @@
 // default parameters: B prompts per call, K examples each, median of `repeats` calls after one
 // warm-up. bench/compare_generation.py runs it next to numpy generators.
 //   bench_generation [--prompts B] [--repeats R] [TASK[:K] ...]
-// Prints one line per task: "<task> K=<K> B=<B> threads=<T> median_ms=<t> prompts_per_s=<r>", T
-// being the OpenMP threads sample() may use (set OMP_NUM_THREADS=1 for single-thread figures;
-// bench/compare_generation.py reports both). K defaults to
-// the family's published prompt length where it has one (Boolean 40, Fourier 43, the rest
-// Garg's 41), lowered until the task accepts it.
+// Prints one line per task: "<task> K=<K> B=<B> threads=<T> median_ms=<t> prompts_per_s=<r>
+// cpu_ms=<t> cpu_prompts_per_s=<r>" (median wall-clock and median CPU time of a call, the CPU time
+// summed over threads), T being the OpenMP threads sample() may use (set OMP_NUM_THREADS=1 for
+// single-thread figures; bench/compare_generation.py reports both). K defaults to the family's
+// published prompt length where it has one (Boolean 40, Fourier 43, the rest Garg's 41), lowered
+// until the task accepts it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,14 @@ int64_t default_k(const icl::TaskInfo& info, const icl::Task& task) {
 float first_value(const icl::PromptBatch& pb) {
   if (!pb.ys.empty()) return pb.ys[0];
   return pb.tokens.empty() ? 0.f : float(pb.tokens[0]);
+}
+
+// CPU time of the process (all threads), in ms: on a machine shared with other work it leaves out
+// the time the core was given to someone else.
+double cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
 }
 
 int threads() {
@@ -82,20 +92,25 @@ int main(int argc, char** argv) {
       const icl::RngKey key{0, icl::stream_id("bench/generation")};
       // Warm-up (fixed draws, pages); the sink keeps the compiler from dropping unused prompts.
       volatile float sink = first_value(task->sample(key, 0, B, K));
-      std::vector<double> ms;
+      std::vector<double> ms, cpu;
       for (int r = 0; r < repeats; ++r) {
+        const double c0 = cpu_ms();
         const auto t0 = std::chrono::steady_clock::now();
         const icl::PromptBatch pb = task->sample(key, int64_t(r + 1) * B, B, K);
         ms.push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                 .count());
+        cpu.push_back(cpu_ms() - c0);
         sink = sink + first_value(pb);
       }
       std::sort(ms.begin(), ms.end());
-      const double med = ms[ms.size() / 2];
-      std::printf("%s K=%lld B=%lld threads=%d median_ms=%.4f prompts_per_s=%.1f\n", name.c_str(),
-                  static_cast<long long>(K), static_cast<long long>(B), threads(), med,
-                  double(B) / med * 1e3);
+      std::sort(cpu.begin(), cpu.end());
+      const double med = ms[ms.size() / 2], med_cpu = cpu[cpu.size() / 2];
+      std::printf(
+          "%s K=%lld B=%lld threads=%d median_ms=%.4f prompts_per_s=%.1f cpu_ms=%.4f "
+          "cpu_prompts_per_s=%.1f\n",
+          name.c_str(), static_cast<long long>(K), static_cast<long long>(B), threads(), med,
+          double(B) / med * 1e3, med_cpu, double(B) / med_cpu * 1e3);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -19,6 +19,12 @@ and prints iclbench/numpy ratios, single-threaded (both sides on one core) and
 with iclbench on every core (numpy's vectorised ops use one core either way; its
 BLAS is pinned to one thread below so "one core" holds). Goal: iclbench ≥ 5×
 numpy. A family that is not registered in this build is skipped with a message.
+
+Each side is timed over --repeats calls, median call, in wall-clock time and
+in CPU time. On a machine shared with other work the wall clock also counts the
+time the core spent on someone else; CPU time does not, so the single-thread
+goal is judged on the CPU-time ratio (both sides run one thread there, so the
+two measure the same work). On an idle machine the two agree.
 """
 
 import argparse
@@ -77,14 +83,18 @@ def check_numpy_generators():
 
 
 def time_numpy(fn, B, K, repeats):
+    """Prompts per second of the median call: (wall clock, CPU time)."""
     rng = np.random.default_rng(0)
     fn(rng, B, K)
-    ts = []
+    ts, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn(rng, B, K)
         ts.append(time.perf_counter() - t0)
-    return B / sorted(ts)[len(ts) // 2]
+        cpu.append(time.process_time() - c0)
+    ts.sort()
+    cpu.sort()
+    return B / ts[len(ts) // 2], B / max(cpu[len(cpu) // 2], 1e-9)
 
 
 def run_bench(bench, args, threads):
@@ -99,9 +109,11 @@ def run_bench(bench, args, threads):
 
 
 def parse(line):
+    """name, K, prompts per second of the median call (wall clock, CPU time), threads."""
     parts = line.split()
     kv = dict(p.split("=", 1) for p in parts[1:])
-    return parts[0], int(kv["K"]), float(kv["prompts_per_s"]), int(kv.get("threads", 0))
+    rates = (float(kv["prompts_per_s"]), float(kv["cpu_prompts_per_s"]))
+    return parts[0], int(kv["K"]), rates, int(kv.get("threads", 0))
 
 
 def find_bench():
@@ -117,7 +129,7 @@ def main():
     ap.add_argument("--bench", default=None, help="bench_generation binary")
     ap.add_argument("--build", default=None, help="build directory holding bench/bench_generation")
     ap.add_argument("--prompts", type=int, default=1280)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=21)
     a = ap.parse_args()
     bench = a.bench or (os.path.join(a.build, "bench", "bench_generation") if a.build else None)
     bench = bench or find_bench()
@@ -133,13 +145,13 @@ def main():
         return 1
     single = {}
     for line in out.splitlines():
-        name, K, rate, _ = parse(line)
+        name, K, (rate, best), _ = parse(line)
         single[name] = (K, rate)
-        print(f"  {name:32s} K={K:<4d} {rate:12.0f} prompts/s (1 thread)")
+        print(f"  {name:32s} K={K:<4d} {rate:12.0f} prompts/s (1 thread; {best:.0f}/s of CPU time)")
 
     check_numpy_generators()
-    print("\niclbench vs numpy (vectorised, one core):")
-    ratios, ratios_all, all_threads = [], [], 0
+    print("\niclbench vs numpy (vectorised, one core); wall clock, then CPU time:")
+    ratios, ratios_best, ratios_all, all_threads = [], [], [], 0
     for name, (fn, K) in NUMPY.items():
         if name not in single:
             print(f"  {name}: not registered in this build, skipped")
@@ -148,17 +160,22 @@ def main():
         _, _, one, _ = parse(out.splitlines()[0])
         rc, out, err = run_bench(bench, common + [f"{name}:{K}"], None)
         _, _, many, all_threads = parse(out.splitlines()[0])
-        npy = time_numpy(fn, a.prompts, K, a.repeats)
+        (one, one_best), (many, _) = one, many
+        npy, npy_best = time_numpy(fn, a.prompts, K, a.repeats)
         ratios.append(one / npy)
+        ratios_best.append(one_best / npy_best)
         ratios_all.append(many / npy)
+        threads = all_threads or "all"
         print(f"  {name:16s} K={K}: numpy {npy:10.0f}/s  iclbench {one:10.0f}/s (1 thread, "
-              f"{one / npy:5.1f}x)  {many:10.0f}/s ({all_threads or 'all'} threads, "
-              f"{many / npy:5.1f}x)")
+              f"{one / npy:5.1f}x)  {many:10.0f}/s ({threads} threads, {many / npy:5.1f}x)")
+        print(f"  {'':16s} CPU time: numpy {npy_best:10.0f}/s  iclbench {one_best:10.0f}/s "
+              f"(1 thread, {one_best / npy_best:5.1f}x)")
     if ratios:
-        verdict = "met" if min(ratios) >= GOAL else "NOT met"
-        print(f"\ngoal iclbench >= {GOAL:g}x numpy on one thread: {verdict} "
-              f"(min {min(ratios):.1f}x); with {all_threads or 'all'} threads: min "
-              f"{min(ratios_all):.1f}x (numpy still on one core)")
+        verdict = "met" if min(ratios_best) >= GOAL else "NOT met"
+        print(f"\ngoal iclbench >= {GOAL:g}x numpy on one thread (CPU time): {verdict} "
+              f"(min {min(ratios_best):.1f}x; wall clock: min {min(ratios):.1f}x); with "
+              f"{all_threads or 'all'} threads, wall clock: min {min(ratios_all):.1f}x (numpy "
+              f"still on one core)")
     return 0
 
 

@@ -41,11 +41,12 @@
 // Sequences longer than the prompt are cut at K.
 //
 // label_noise flips each observed label independently w.p. p (the code's noise_rate, applied to
-// every label); truth keeps the noiseless function. The draws of a prompt do not depend on p, so a
-// noisy prompt is its noiseless twin with some labels flipped. Draw order: the function, then each
-// example's n signs, its forcing coin, its noise coin (and nearest_neighbour's label coin), so a
-// longer prompt extends a shorter one. A sign is one bit of a word, a coin or a literal one word (a
-// uniform with 32 bits, compared with the probability).
+// every label); truth keeps the noiseless function. The noise coins have their own stream
+// (key.sub("label_noise"), one word per example, drawn only when p > 0), so a noisy prompt is its
+// noiseless twin with some labels flipped. Draw order in the main stream: the function, then each
+// example's n signs, its forcing coin (and nearest_neighbour's label coin), so a longer prompt
+// extends a shorter one. A sign is one bit of a word, a coin or a literal one word (a uniform with
+// 32 bits, compared with the probability).
 //
 // truth: the weights w (n values; literals as ±1, parity/sparse_parity the indicator of S),
 // sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
@@ -145,7 +146,10 @@ class BooleanTask final : public Task {
     pb.allocate_vector(batch, K, n_, 1, false);
     pb.truth_dim = truth_dim();
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
-    parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
+    const RngKey noise_key = key.sub("label_noise");
+    parallel_for(batch, [&](int64_t b) {
+      sample_one(Rng(key, uint64_t(first + b)), Rng(noise_key, uint64_t(first + b)), pb, b);
+    });
     if (kind_ == Kind::NearestNeighbour) {  // the random prefix is not trained on (as the code)
       pb.loss_mask.assign(size_t(batch * K), 1);
       for (int64_t b = 0; b < batch; ++b)
@@ -169,63 +173,57 @@ class BooleanTask final : public Task {
     }
   }
 
-  Function draw_function(Rng& rng) const {
-    Function f;
+  // Into f, whose rows keep their storage from the previous prompt (no allocation per prompt).
+  void draw_function(Rng& rng, Function& f) const {
+    const size_t rows = kind_ == Kind::NearestNeighbour            ? 0
+                        : kind_ == Kind::Dnf || kind_ == Kind::Cnf ? size_t(kTerms)
+                                                                   : 1;
+    f.rows.resize(rows);
+    for (auto& w : f.rows) w.assign(size_t(n_), 0);
+    f.threshold = 0.0;
+    f.forced_row = 0;
     // n literal() draws, their words fetched in one block.
-    auto row = [&](double q, bool monotone) {
+    auto row = [&](std::vector<int>& w, double q, bool monotone) {
       thread_local std::vector<uint32_t> words;
       words.resize(size_t(n_));
       rng.next_u32s(words.data(), words.size());
-      std::vector<int> w(static_cast<size_t>(n_));
       for (size_t i = 0; i < w.size(); ++i) w[i] = literal(uniform32(words[i]), q, monotone);
-      return w;
     };
-    auto subset = [&](int64_t k) {
-      std::vector<int> w(static_cast<size_t>(n_), 0);
+    auto subset = [&](std::vector<int>& w, int64_t k) {
       for (int64_t i : choose(rng, n_, k)) w[size_t(i)] = 1;
-      return w;
     };
     switch (kind_) {
       case Kind::Conjunction:
       case Kind::Disjunction:
-        f.rows.push_back(row(0.15, monotone_));
+        row(f.rows[0], 0.15, monotone_);
         break;
       case Kind::SparseDisjunction:
-        f.rows.push_back(subset(k_));
+      case Kind::SparseParity:
+        subset(f.rows[0], k_);
         break;
       case Kind::Dnf:
       case Kind::Cnf:
-        for (int t = 0; t < kTerms; ++t) f.rows.push_back(row(0.1, monotone_));
+        for (auto& w : f.rows) row(w, 0.1, monotone_);
         f.forced_row = int(rng.below(kTerms));
         break;
       case Kind::Majority:
-        f.rows.push_back(row(0.15, true));  // P(1) = .3
+        row(f.rows[0], 0.15, true);  // P(1) = .3
         f.threshold = 0.5;
         break;
       case Kind::SparseThreshold:
-        f.rows.push_back(row(0.15, false));
+        row(f.rows[0], 0.15, false);
         f.threshold = double(int64_t(rng.below(6)) - 3) + 0.5;
         break;
-      case Kind::IntegerHalfspace: {
-        std::vector<int> w(static_cast<size_t>(n_));
-        for (auto& v : w) v = int(rng.below(7)) - 3;
-        f.rows.push_back(std::move(w));
+      case Kind::IntegerHalfspace:
+        for (auto& v : f.rows[0]) v = int(rng.below(7)) - 3;
         f.threshold = 0.5;
         break;
-      }
-      case Kind::Parity: {
-        std::vector<int> w(static_cast<size_t>(n_));
-        for (auto& v : w) v = (rng.next_u32() & 1u) ? 1 : 0;
-        f.rows.push_back(std::move(w));
-        break;
-      }
-      case Kind::SparseParity:
-        f.rows.push_back(subset(k_));
+      case Kind::Parity:
+        for (auto& v : f.rows[0]) v = (rng.next_u32() & 1u) ? 1 : 0;
         break;
       case Kind::NearestNeighbour:
         break;
     }
-    return f;
   }
 
   // The threshold classes' label, sign(w·x − b); the literal classes label from bit masks.
@@ -335,9 +333,10 @@ class BooleanTask final : public Task {
     }
   }
 
-  void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, Rng noise_rng, PromptBatch& pb, int64_t b) const {
     const int64_t K = pb.n_examples;
-    Function f = draw_function(rng);
+    thread_local Function f;
+    draw_function(rng, f);
     std::vector<std::vector<int>> teach;
     if (teaching_) {
       if (kind_ == Kind::Conjunction) teaching_rows(f.rows[0], monotone_, teach);
@@ -346,22 +345,19 @@ class BooleanTask final : public Task {
     }
 
     // Every example takes the same number of words, in this order: the n signs (bit i % 32 of
-    // word i / 32), the forcing coin, the noise coin, nearest_neighbour's label coin (one word
-    // each).
+    // word i / 32), the forcing coin, nearest_neighbour's label coin (one word each).
     // So the words of all K examples are fetched in one next_u32s call (the same stream as drawing
     // example by example, but Philox runs on many counters at once) and decoded below.
     const bool nn = kind_ == Kind::NearestNeighbour;
     const int64_t sign_words = (n_ + 31) / 32;
-    const int64_t per = sign_words + (forces() ? 1 : 0) + 1 + (nn ? 1 : 0);
+    const int64_t per = sign_words + (forces() ? 1 : 0) + (nn ? 1 : 0);
     // Scratch reused across the prompts a thread generates: no allocation per prompt.
-    thread_local std::vector<uint32_t> words;
+    thread_local std::vector<uint32_t> words, noise_words;
     thread_local std::vector<int> xs, ys, label_coins;  // xs [K, n]; ys noiseless ±1
-    thread_local std::vector<double> noise_coins;
     words.resize(size_t(K * per));
     xs.resize(size_t(K * n_));
     ys.resize(size_t(K));
     label_coins.resize(size_t(K));
-    noise_coins.resize(size_t(K));
     rng.next_u32s(words.data(), words.size());
 
     // Literal classes work on the sign bits themselves (bit set = +1): a row's literals become two
@@ -380,8 +376,7 @@ class BooleanTask final : public Task {
         forced = uniform32(coin[0]) < force_;
         coin += 1;
       }
-      noise_coins[size_t(k)] = uniform32(coin[0]);
-      if (nn) label_coins[size_t(k)] = (coin[1] & 1u) ? 1 : -1;
+      if (nn) label_coins[size_t(k)] = (coin[0] & 1u) ? 1 : -1;
       if (forced) force(f.forced_row, sign_words, pos, neg, bits);
       if (k < int64_t(teach.size())) {
         std::fill(bits.begin(), bits.end(), 0u);
@@ -408,10 +403,15 @@ class BooleanTask final : public Task {
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
-    for (int64_t k = 0; k < K; ++k) {
-      const int flip = noise_coins[size_t(k)] < noise_ ? -1 : 1;
-      pb.ys[size_t(b * K + k)] = float(ys[size_t(k)] * flip);
+    // Noise coins (one word per example) come from their own stream, so a noisy prompt is its
+    // noiseless twin with labels flipped, and noiseless prompts need not draw them.
+    if (noise_ > 0.0) {
+      noise_words.resize(size_t(K));
+      noise_rng.next_u32s(noise_words.data(), noise_words.size());
+      for (int64_t k = 0; k < K; ++k)
+        if (uniform32(noise_words[size_t(k)]) < noise_) ys[size_t(k)] = -ys[size_t(k)];
     }
+    for (int64_t k = 0; k < K; ++k) pb.ys[size_t(b * K + k)] = float(ys[size_t(k)]);
     float* t = pb.truth.data() + b * pb.truth_dim;
     for (size_t r = 0; r < f.rows.size(); ++r)
       for (int64_t i = 0; i < n_; ++i) t[int64_t(r) * n_ + i] = float(f.rows[r][size_t(i)]);
