@@ -52,6 +52,7 @@
 // sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -121,6 +122,7 @@ class BooleanTask final : public Task {
         n_(p.i("n")),
         noise_(p.r("label_noise")),
         force_(p.has("force_prob") ? p.r("force_prob") : 0.0),
+        force_threshold_(uint64_t(std::ceil(force_ * 0x1.0p32))),
         monotone_(p.has("monotone") && p.b("monotone")),
         teaching_(p.has("teaching") && p.b("teaching")),
         k_(p.has("k")          ? p.i("k")
@@ -237,14 +239,17 @@ class BooleanTask final : public Task {
     return kind_ == Kind::Conjunction || kind_ == Kind::Disjunction ||
            kind_ == Kind::SparseDisjunction || kind_ == Kind::Dnf || kind_ == Kind::Cnf;
   }
+  // Only where `on` (all ones or zero) is set.
   void force(int row, int64_t words, const std::vector<uint32_t>& pos,
-             const std::vector<uint32_t>& neg, std::vector<uint32_t>& bits) const {
+             const std::vector<uint32_t>& neg, uint32_t on, std::vector<uint32_t>& bits) const {
     const bool make_true = kind_ == Kind::Conjunction || kind_ == Kind::Dnf;
     const uint32_t* p = pos.data() + row * words;
     const uint32_t* q = neg.data() + row * words;
-    for (int64_t j = 0; j < words; ++j)
-      bits[size_t(j)] =
-          make_true ? (bits[size_t(j)] | p[j]) & ~q[j] : (bits[size_t(j)] & ~p[j]) | q[j];
+    for (int64_t j = 0; j < words; ++j) {
+      const uint32_t b = bits[size_t(j)];
+      const uint32_t forced = make_true ? (b | p[j]) & ~q[j] : (b & ~p[j]) | q[j];
+      bits[size_t(j)] = b ^ ((forced ^ b) & on);
+    }
   }
 
   // Classes whose labels depend only on which literals hold (everything but the threshold
@@ -371,13 +376,13 @@ class BooleanTask final : public Task {
       const uint32_t* w = words.data() + k * per;
       std::copy(w, w + sign_words, bits.begin());
       const uint32_t* coin = w + sign_words;
-      bool forced = false;
       if (forces()) {
-        forced = uniform32(coin[0]) < force_;
+        // uniform32(coin) < force_, as a mask: forced w.p. .3 would mispredict as a branch.
+        const uint32_t forced = 0u - uint32_t(uint64_t(coin[0]) < force_threshold_);
+        force(f.forced_row, sign_words, pos, neg, forced, bits);
         coin += 1;
       }
       if (nn) label_coins[size_t(k)] = (coin[0] & 1u) ? 1 : -1;
-      if (forced) force(f.forced_row, sign_words, pos, neg, bits);
       if (k < int64_t(teach.size())) {
         std::fill(bits.begin(), bits.end(), 0u);
         for (int64_t i = 0; i < n_; ++i)
@@ -439,6 +444,8 @@ class BooleanTask final : public Task {
   Kind kind_;
   int64_t n_;
   double noise_, force_;
+  // A coin word c is forced iff c · 2⁻³² < force_, i.e. c < ⌈force_ · 2³²⌉ (c is an integer).
+  uint64_t force_threshold_;
   bool monotone_, teaching_;
   int64_t k_, prefix_;
 };
