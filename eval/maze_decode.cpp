@@ -55,26 +55,31 @@ std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
 
 std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
                                                 const std::vector<std::vector<int32_t>>& prefixes,
-                                                int64_t slots, int32_t mask, int32_t pad,
-                                                int64_t per_step, int64_t length,
-                                                int64_t batch_size) {
+                                                int64_t slots, int32_t mask, int32_t stop,
+                                                int32_t pad, int64_t per_step, bool left_to_right,
+                                                int64_t length, int64_t batch_size) {
   ICL_ASSERT(batch_size > 0 && slots >= 0 && per_step > 0);
   std::vector<std::vector<int32_t>> out(prefixes.size(),
                                         std::vector<int32_t>(static_cast<size_t>(slots), mask));
+  const auto masked_left = [&](size_t i) {
+    return std::find(out[i].begin(), out[i].end(), mask) != out[i].end();
+  };
   for (size_t first = 0; first < prefixes.size(); first += size_t(batch_size)) {
     const size_t last = std::min(prefixes.size(), first + size_t(batch_size));
-    const int64_t B = int64_t(last - first);
     int64_t T = 0;
+    std::vector<size_t> live;
     for (size_t i = first; i < last; ++i) {
       ICL_ASSERT(!prefixes[i].empty());
       T = std::max(T, int64_t(prefixes[i].size()) + slots);
+      if (masked_left(i)) live.push_back(i);
     }
-    // Every prompt has the same number of masked slots at every pass, so all finish together.
-    for (int64_t left = slots; left > 0; left -= std::min(left, per_step)) {
+    // Only prompts with masked slots left are run: one whose answer ended early costs no passes.
+    while (!live.empty()) {
+      const int64_t B = int64_t(live.size());
       PromptBatch pb;
       pb.allocate_tokens(B, length, T, pad);
       for (int64_t b = 0; b < B; ++b) {
-        const size_t i = first + size_t(b);
+        const size_t i = live[size_t(b)];
         int32_t* row = pb.tokens.data() + b * T;
         std::copy(prefixes[i].begin(), prefixes[i].end(), row);
         std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
@@ -82,8 +87,9 @@ std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
       const std::vector<float> scores = p.predict(pb);
       ICL_ASSERT(int64_t(scores.size()) % (B * T) == 0);
       const int64_t V = int64_t(scores.size()) / (B * T);
+      std::vector<size_t> still;
       for (int64_t b = 0; b < B; ++b) {
-        const size_t i = first + size_t(b);
+        const size_t i = live[size_t(b)];
         struct Pick {
           double confidence;
           int64_t slot;
@@ -98,7 +104,7 @@ std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
           // slots still order by their margin.
           double sum = 0;
           for (int64_t v = 0; v < V; ++v) sum += std::exp(double(z[v]) - double(z[best]));
-          picks.push_back({1.0 / sum, k, int32_t(best)});
+          picks.push_back({left_to_right ? 0.0 : 1.0 / sum, k, int32_t(best)});
         }
         const size_t take = std::min(picks.size(), size_t(per_step));
         std::partial_sort(picks.begin(), picks.begin() + std::ptrdiff_t(take), picks.end(),
@@ -107,7 +113,12 @@ std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
                                                                 : a.slot < c.slot;
                           });
         for (size_t j = 0; j < take; ++j) out[i][size_t(picks[j].slot)] = picks[j].token;
+        // The answer ends at its first stop: the masked slots after it are not decoded.
+        const auto end = std::find(out[i].begin(), out[i].end(), stop);
+        if (end != out[i].end()) std::replace(end, out[i].end(), mask, stop);
+        if (masked_left(i)) still.push_back(i);
       }
+      live = std::move(still);
     }
   }
   return out;
@@ -155,10 +166,11 @@ std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& p
     prefixes[size_t(b)].assign(row, row + cut + 1);
     mazes.push_back(maze_from_tokens(row, cut, max_n, int(n)));
   }
-  const auto generated = maze_objective(task) == MazeObjective::MlmU
-                             ? unmask_decode(p, prefixes, maze_answer_slots(n), t.mask, pad,
-                                             maze_unmask_per_step(task), n)
-                             : greedy_decode(p, prefixes, t.end, pad, n * n + 1, n);
+  const auto generated =
+      maze_objective(task) == MazeObjective::MlmU
+          ? unmask_decode(p, prefixes, maze_answer_slots(n), t.mask, t.end, pad,
+                          maze_unmask_per_step(task), maze_unmask_left_to_right(task), n)
+          : greedy_decode(p, prefixes, t.end, pad, n * n + 1, n);
   std::vector<PathScore> scores;
   for (int64_t b = 0; b < B; ++b)
     scores.push_back(score_maze_path(mazes[size_t(b)], generated[size_t(b)], t));

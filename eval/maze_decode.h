@@ -30,15 +30,17 @@ std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
 
 // Iterative unmasking (the MLM-U decoder): every prefix is followed by `slots` MASK tokens; each
 // forward pass scores all of them at once (the predictor may look both ways), and in every prompt
-// the `per_step` still-masked slots whose largest softmax probability is highest (the earlier slot
-// on ties) take their best token (the first, on ties), until none is masked:
-// ⌈slots / per_step⌉ passes. The prompts of a batch are padded on the right with `pad`. Returns the
-// slots' tokens of each prefix.
+// `per_step` still-masked slots take their best token (the first, on ties): those whose largest
+// softmax probability is highest (the earlier slot on ties), or with `left_to_right` the first
+// ones. Once a slot holds `stop`, the masked slots after it take `stop` undecoded (the answer has
+// ended; a stop that is no token, e.g. −1, never ends it). A prompt is run until none of its slots
+// is masked: at most ⌈slots / per_step⌉ passes. The prompts of a batch are padded on the right with
+// `pad`. Returns the slots' tokens of each prefix.
 std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
                                                 const std::vector<std::vector<int32_t>>& prefixes,
-                                                int64_t slots, int32_t mask, int32_t pad,
-                                                int64_t per_step, int64_t length,
-                                                int64_t batch_size = 256);
+                                                int64_t slots, int32_t mask, int32_t stop,
+                                                int32_t pad, int64_t per_step, bool left_to_right,
+                                                int64_t length, int64_t batch_size = 256);
 
 struct PathScore {
   bool exact = false, valid = false;
@@ -53,8 +55,8 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
 
 // Cuts every prompt of a maze batch (all of grid size n = pb.n_examples) after its PATH token,
 // decodes the paths with p as the task's objective prescribes (next_token: greedily, at most n² + 1
-// tokens, every cell once, then END; mlm_u: unmask_decode of the n² + 1 answer slots) and scores
-// them.
+// tokens, every cell once, then END; mlm_u: unmask_decode of the n² + 1 answer slots, in the
+// task's unmask_order, ended by END) and scores them.
 std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
                                         const Task& task);
 

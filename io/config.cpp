@@ -548,6 +548,16 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     find_model(cfg.model.name);
     cfg.train = parse_train(root["train"], cfg.task, examples);
     make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)), "model");
+    // A masked slot is predicted from both sides; a causal model would see only the left one.
+    const ParamSet task = make_task(cfg.task.name, cfg.task.params, "task")->params();
+    const ParamSet model =
+        resolve_params(find_model(cfg.model.name).params, cfg.model.params, "model");
+    if (task.has("objective") && task.s("objective") == "mlm_u" &&
+        !(model.has("causal") && !model.b("causal")))
+      fail(
+          "model.causal: task.objective mlm_u needs a non-causal model (transformer with "
+          "causal: false), got {}",
+          model.has("causal") ? "true" : cfg.model.name + " (always causal)");
   }
   return cfg;
 }

@@ -12,12 +12,17 @@
 // Metric: accuracy at the scored positions (per-token accuracy under teacher forcing).
 //
 // objective mlm_u (MLM-U, Nolte et al. 2024, after Kitouni et al.'s uniform-rate masking): the
-// answer is a fixed block of n² + 1 slots after PATH, the path's cells and then END in every slot
-// left over, so that a model without a causal mask learns the path's length with its cells. A
-// fraction ~ U(0, 1) of the slots (at least one) is replaced by MASK; the model predicts the masked
-// slots from everything else, the visible path cells on both sides of them included, i.e. steps
-// ahead of and behind what it sees (the path read forwards and backwards). The prefix never holds a
-// masked slot's token at its slot: that position shows MASK. Train it with model.causal: false.
+// answer is a fixed block of n² + 1 slots after PATH, the path's cells, one END, then slots that
+// always show MASK. Only the path and its END are the sequence being modelled: a number of them
+// drawn uniformly from 1..L + 1 (a fraction ~ U(0, 1), at least one) is replaced by MASK and
+// scored, and the model predicts them from everything else, the visible path cells on both sides
+// of them included, i.e. steps ahead of and behind what it sees (the path read forwards and
+// backwards). The slots after END are neither shown nor scored, as the padding after a sequence in
+// the MLM-U reference implementation is neither attended to nor predicted; showing MASK there
+// keeps the path's length hidden (decoding starts from all slots masked) and keeps the loss on the
+// path instead of on filler (scored filler, 64% of the answer slots at n = 5, was all a short run
+// learned). The prefix never holds a masked slot's token at its slot. Train it with
+// model.causal: false.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -105,13 +110,15 @@ int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, 
   int64_t i = write_maze_prefix(m, t, bos, tokens);
   const std::vector<int32_t> answer = maze_answer(m, t);
   const int64_t A = int64_t(answer.size());
-  const int64_t masked = std::min<int64_t>(A, 1 + int64_t(rng.uniform() * double(A)));
+  // The modelled slots: the path's cells and the END after them.
+  const int64_t S = std::find(answer.begin(), answer.end(), t.end) - answer.begin() + 1;
+  const int64_t masked = std::min<int64_t>(S, 1 + int64_t(rng.uniform() * double(S)));
   // The first `masked` entries of a partial Fisher-Yates shuffle: a uniform subset of that size.
-  std::vector<int64_t> slots(static_cast<size_t>(A));
-  for (int64_t k = 0; k < A; ++k) slots[size_t(k)] = k;
+  std::vector<int64_t> slots(static_cast<size_t>(S));
+  for (int64_t k = 0; k < S; ++k) slots[size_t(k)] = k;
   for (int64_t k = 0; k < masked; ++k)
-    std::swap(slots[size_t(k)], slots[size_t(k + int64_t(rng.below(uint64_t(A - k))))]);
-  for (int64_t k = 0; k < A; ++k) tokens[i + k] = answer[size_t(k)];
+    std::swap(slots[size_t(k)], slots[size_t(k + int64_t(rng.below(uint64_t(S - k))))]);
+  for (int64_t k = 0; k < A; ++k) tokens[i + k] = k < S ? answer[size_t(k)] : t.mask;
   for (int64_t k = 0; k < masked; ++k) {
     const int64_t at = i + slots[size_t(k)];
     tokens[at] = t.mask;
@@ -151,6 +158,11 @@ MazeObjective maze_objective(const Task& task) {
 int64_t maze_unmask_per_step(const Task& task) {
   ICL_ASSERT(task.name() == "maze");
   return task.params().i("unmask_per_step");
+}
+
+bool maze_unmask_left_to_right(const Task& task) {
+  ICL_ASSERT(task.name() == "maze");
+  return task.params().s("unmask_order") == "left_to_right";
 }
 
 Maze maze_from_tokens(const int32_t* tokens, int64_t T, int64_t max_n, int n) {
@@ -200,9 +212,11 @@ void register_maze(std::vector<TaskInfo>& r) {
       "(rate ~ U(0,1)) for a non-causal model (model.causal: false), decoded by iterative "
       "unmasking"));
   p.push_back(ParamSpec::integer(
-      "unmask_per_step", 1,
-      "mlm_u decoding: answer slots committed per forward pass (the most confident ones)", 1,
-      1000000));
+      "unmask_per_step", 1, "mlm_u decoding: answer slots committed per forward pass", 1, 1000000));
+  p.push_back(ParamSpec::choice(
+      "unmask_order", "confidence", {"confidence", "left_to_right"},
+      "mlm_u decoding: which masked slots each pass commits, the most confident ones or the "
+      "first ones (left_to_right, as the MLM-U reference code decodes)"));
   r.push_back({"maze",
                "shortest path through a DFS maze on an n×n grid, prompt = adjacency list + origin "
                "+ target, answer = the path (Nolte et al. 2024)",

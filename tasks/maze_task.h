@@ -30,18 +30,22 @@ std::vector<int32_t> maze_answer(const Maze& m, const MazeTokens& t);
 // length. targets and mask must arrive as −1 and 0.
 int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens,
                           int32_t* targets, uint8_t* mask);
-// The mlm_u prompt of maze m: the prefix, then the maze_answer_slots(n) answer slots, a uniformly
-// random number 1..slots of them (a fraction ~ U(0, 1), at least one) replaced by MASK and scored
-// against the answer token; the others show their answer token and are not scored. Draws from rng
-// after the maze. Returns its length; targets and mask must arrive as −1 and 0.
+// The mlm_u prompt of maze m: the prefix, then the maze_answer_slots(n) answer slots. Of the
+// L + 1 slots holding the path's L cells and its END, a uniformly random number 1..L + 1 (a
+// fraction ~ U(0, 1), at least one) show MASK and are scored against their answer token; the
+// others show their answer token and are not scored. The slots after END show MASK and are not
+// scored. Draws from rng after the maze. Returns its length; targets and mask must arrive as −1
+// and 0.
 int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, Rng& rng,
                                int32_t* tokens, int32_t* targets, uint8_t* mask);
 // The maze an n×n prompt describes (passages, origin, target); icl::Error on malformed tokens.
 Maze maze_from_tokens(const int32_t* tokens, int64_t T, int64_t max_n, int n);
 
-// The objective of a maze task, and how many answer slots the mlm_u decoder commits per forward
-// pass (task parameter unmask_per_step).
+// The objective of a maze task, how many answer slots the mlm_u decoder commits per forward pass
+// (task parameter unmask_per_step) and which (unmask_order: true for left_to_right, the lowest
+// masked slots; false for confidence, the most confident ones).
 MazeObjective maze_objective(const Task& task);
 int64_t maze_unmask_per_step(const Task& task);
+bool maze_unmask_left_to_right(const Task& task);
 
 }  // namespace icl

@@ -23,6 +23,7 @@
 #include "io/h5.h"
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
+#include "tests/errors.h"
 
 namespace icl {
 namespace {
@@ -319,7 +320,7 @@ TEST(UnmaskDecode, CommitsTheMostConfidentSlotsFirstWhateverTheBatchSize) {
   for (int64_t per_step : {1, 2, 7, 9})
     for (int64_t bs : {1, 2, 256}) {
       const CountsCommitted p(V, mask, 2);
-      const auto got = unmask_decode(p, prefixes, slots, mask, pad, per_step, 3, bs);
+      const auto got = unmask_decode(p, prefixes, slots, mask, -1, pad, per_step, false, 3, bs);
       // Pass j commits slots 6 − j·per_step down, each with the count before the pass.
       std::vector<int32_t> want(slots);
       for (int64_t k = slots - 1; k >= 0; --k)
@@ -328,6 +329,34 @@ TEST(UnmaskDecode, CommitsTheMostConfidentSlotsFirstWhateverTheBatchSize) {
       const int64_t passes = (slots + per_step - 1) / per_step;
       EXPECT_EQ(p.calls, passes * ((3 + bs - 1) / bs)) << per_step << " " << bs;
     }
+}
+
+// left_to_right commits the first masked slots whatever their confidence; a committed stop ends
+// the answer: the slots after it take stop without a pass.
+TEST(UnmaskDecode, LeftToRightAndTheStopToken) {
+  const int64_t V = 40, slots = 7;
+  const int32_t mask = 37, pad = 39;
+  const std::vector<std::vector<int32_t>> prefixes{{1, 2}, {3, 4}, {5, 6}};
+  for (int64_t per_step : {1, 2, 7})
+    for (int64_t bs : {1, 256}) {
+      const CountsCommitted p(V, mask, 2);
+      const auto got = unmask_decode(p, prefixes, slots, mask, -1, pad, per_step, true, 3, bs);
+      std::vector<int32_t> want(slots);
+      for (int64_t k = 0; k < slots; ++k) want[size_t(k)] = int32_t(k / per_step * per_step);
+      for (const auto& g : got) EXPECT_EQ(g, want) << per_step << " " << bs;
+      EXPECT_EQ(p.calls, (slots + per_step - 1) / per_step * ((3 + bs - 1) / bs));
+    }
+  for (const bool ltr : {true, false}) {
+    const CountsCommitted p(V, mask, 2);
+    // Pass j commits count j: left to right at slot j, by confidence at slot 6 − j. Left to right
+    // the stop (2) lands at slot 2 and ends the answer; by confidence it lands at slot 4, after
+    // which nothing is masked, so every slot is still decoded.
+    const auto got = unmask_decode(p, prefixes, slots, mask, 2, pad, 1, ltr, 3);
+    const std::vector<int32_t> want =
+        ltr ? std::vector<int32_t>{0, 1, 2, 2, 2, 2, 2} : std::vector<int32_t>{6, 5, 4, 3, 2, 1, 0};
+    for (const auto& g : got) EXPECT_EQ(g, want) << ltr;
+    EXPECT_EQ(p.calls, ltr ? 3 : 7);
+  }
 }
 
 // The BFS answer read backwards (target first): a confident, wrong oracle.
@@ -364,35 +393,37 @@ class Reversed : public Predictor {
 
 TEST(MazePathScores, UnmaskingDecodesTheBfsOracleExactlyAndAWrongOneNever) {
   const auto bfs = make_baseline("maze_bfs", {});
-  for (int64_t per_step : {1, 4})
-    for (const double extra : {0.0, 0.3}) {
-      const auto task = make_task("maze", {{"min_length", "2"},
-                                           {"max_length", std::to_string(kMaxN)},
-                                           {"max_n", std::to_string(kMaxN)},
-                                           {"objective", "mlm_u"},
-                                           {"extra", std::to_string(extra)},
-                                           {"unmask_per_step", std::to_string(per_step)}});
-      for (int64_t n : {2, 5}) {
-        SCOPED_TRACE(fmt::format("per_step {} extra {} n {}", per_step, extra, n));
-        const PromptBatch pb = maze_batch(n, 16, *task);
-        // Teacher forced on the masked slots: all right.
-        const std::vector<float> z = bfs->predict(pb);
-        const int64_t V = maze_vocab(kMaxN);
-        for (int64_t b = 0; b < pb.batch; ++b)
-          EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
-        for (const PathScore& s : maze_path_scores(*bfs, pb, *task)) {
-          EXPECT_TRUE(s.exact);
-          EXPECT_TRUE(s.valid);
-          EXPECT_EQ(s.token, 1.0);
-        }
-        const Reversed wrong(*bfs);
-        for (const PathScore& s : maze_path_scores(wrong, pb, *task)) {
-          EXPECT_FALSE(s.exact);
-          EXPECT_FALSE(s.valid);
-          EXPECT_LT(s.token, 1.0);
+  for (const std::string order : {"confidence", "left_to_right"})
+    for (int64_t per_step : {1, 4})
+      for (const double extra : {0.0, 0.3}) {
+        const auto task = make_task("maze", {{"min_length", "2"},
+                                             {"max_length", std::to_string(kMaxN)},
+                                             {"max_n", std::to_string(kMaxN)},
+                                             {"objective", "mlm_u"},
+                                             {"extra", std::to_string(extra)},
+                                             {"unmask_per_step", std::to_string(per_step)},
+                                             {"unmask_order", order}});
+        for (int64_t n : {2, 5}) {
+          SCOPED_TRACE(fmt::format("{} per_step {} extra {} n {}", order, per_step, extra, n));
+          const PromptBatch pb = maze_batch(n, 16, *task);
+          // Teacher forced on the masked slots: all right.
+          const std::vector<float> z = bfs->predict(pb);
+          const int64_t V = maze_vocab(kMaxN);
+          for (int64_t b = 0; b < pb.batch; ++b)
+            EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
+          for (const PathScore& s : maze_path_scores(*bfs, pb, *task)) {
+            EXPECT_TRUE(s.exact);
+            EXPECT_TRUE(s.valid);
+            EXPECT_EQ(s.token, 1.0);
+          }
+          const Reversed wrong(*bfs);
+          for (const PathScore& s : maze_path_scores(wrong, pb, *task)) {
+            EXPECT_FALSE(s.exact);
+            EXPECT_FALSE(s.valid);
+            EXPECT_LT(s.token, 1.0);
+          }
         }
       }
-    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -456,6 +487,37 @@ TEST(MazeBenchmark, WritesPathMetricsByGridSize) {
     EXPECT_LE(curves[0].extra[0].second.mean[j], curves[0].extra[1].second.mean[j]);
   EXPECT_EQ(h5::read<double>(f.id(), "eval/held_out/maze_bfs/mean"),
             (std::vector<double>{1.0, 1.0}));
+  fs::remove_all(dir);
+}
+
+// objective mlm_u predicts masked slots from both sides: a causal model is a one-line error naming
+// model.causal, at load time.
+TEST(MazeBenchmark, MlmuNeedsANonCausalModel) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("icl_maze_causal_{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cfg_path = (dir / "mlmu.yaml").string();
+  const auto config = [&](const std::string& model) {
+    std::ofstream(cfg_path) << "description: mlm_u with a causal model\n"
+                               "task: {name: maze, min_length: 3, max_length: 3, max_n: 4, "
+                               "objective: mlm_u}\n"
+                               "eval: {prompts: 4, sets: {held_out: {lengths: [3]}}}\n"
+                               "model: "
+                            << model << "\n"
+                            << "train: {steps: 1, batch_size: 2}\n";
+  };
+  for (const std::string model : {"{name: transformer, n_layer: 1, n_head: 2, n_embd: 8}",
+                                  "{name: transformer, n_layer: 1, n_head: 2, n_embd: 8, causal: "
+                                  "true}",
+                                  "{name: recurrent, n_layer: 1, n_embd: 8}"}) {
+    config(model);
+    const std::string e = test::error_of([&] { load_benchmark(cfg_path); });
+    EXPECT_THAT(e, HasSubstr("model.causal")) << model;
+    EXPECT_THAT(e, HasSubstr("mlm_u")) << model;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+  config("{name: transformer, n_layer: 1, n_head: 2, n_embd: 8, causal: false}");
+  EXPECT_NO_THROW(load_benchmark(cfg_path));
   fs::remove_all(dir);
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "baselines/maze_bfs.h"
@@ -167,19 +168,21 @@ TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
 }
 
 // mlm_u prompts: the prefix and the maze are the next_token prompt's; the answer slots hold the BFS
-// path then END; exactly the masked slots are scored, show MASK and never their answer; the
-// masked count is uniform on 1..slots (a fraction ~ U(0, 1)); masks fall before and after visible
+// path then END, then MASK; exactly the masked slots of the path and its END are scored, show MASK
+// and never their answer; the slots after END are never scored; the masked count is uniform on
+// 1..L + 1 (a fraction ~ U(0, 1)) for every path length L; masks fall before and after visible
 // path cells (predictions ahead and behind); the same stream gives the same prompt.
-TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
+TEST(MazeTokens, MlmuMasksAUniformFractionOfThePath) {
   const auto task = make_task("maze", {{"max_n", "6"}, {"objective", "mlm_u"}});
   const auto next = make_task("maze", {{"max_n", "6"}});
   const TokenTask& tt = *as_token_task(*task);
   const MazeTokens t = maze_tokens(6);
-  const int64_t n = 5, B = 2000, A = maze_answer_slots(n);
+  const int64_t n = 5, B = 4000, A = maze_answer_slots(n);
   const PromptBatch pb = task->sample(kKey, 0, B, n), nt = next->sample(kKey, 0, B, n);
   ASSERT_EQ(pb.seq_len, tt.seq_len(n));
   ASSERT_EQ(pb.seq_len, nt.seq_len);
-  std::vector<int64_t> count_hist(size_t(A + 1), 0);
+  // count_hist[S][c]: prompts whose path and END fill S slots and that mask c of them.
+  std::vector<std::vector<int64_t>> count_hist(size_t(A + 1), std::vector<int64_t>(size_t(A + 1)));
   int64_t ahead = 0, behind = 0;
   for (int64_t b = 0; b < B; ++b) {
     const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
@@ -192,6 +195,7 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
     const Maze m = maze_from_tokens(tok, cut, 6, int(n));
     const std::vector<int32_t> answer = maze_answer(m, t);
     const std::vector<int> bfs = shortest_path(m);
+    const int64_t L = int64_t(bfs.size()), S = L + 1;
     int64_t masked = 0;
     for (int64_t i = 0; i < pb.seq_len; ++i) {
       if (i <= cut) {
@@ -199,9 +203,13 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
         continue;
       }
       const int64_t k = i - cut - 1;
-      const int32_t want = k < int64_t(bfs.size()) ? t.cell(bfs[size_t(k)], int(n)) : t.end;
+      const int32_t want = k < L ? t.cell(bfs[size_t(k)], int(n)) : t.end;
       ASSERT_EQ(answer[size_t(k)], want);
-      if (mask[i]) {
+      if (k >= S) {
+        ASSERT_EQ(tok[i], t.mask) << "a slot after END shows a token";
+        ASSERT_EQ(mask[i], 0) << "a slot after END is scored";
+        ASSERT_EQ(tgt[i], -1);
+      } else if (mask[i]) {
         ++masked;
         ASSERT_EQ(tok[i], t.mask) << "a scored slot shows its answer";
         ASSERT_EQ(tgt[i], want);
@@ -211,10 +219,10 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
       }
     }
     ASSERT_GE(masked, 1);
-    ++count_hist[size_t(masked)];
+    ASSERT_LE(masked, S);
+    ++count_hist[size_t(S)][size_t(masked)];
     // A masked path slot with a visible path cell after it is predicted backwards, one with a
     // visible cell before it forwards.
-    const int64_t L = int64_t(bfs.size());
     for (int64_t k = 0; k < L; ++k) {
       if (!mask[cut + 1 + k]) continue;
       bool before = false, after = false;
@@ -227,15 +235,23 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfTheAnswer) {
       behind += after;
     }
   }
-  // Uniform on 1..A: every count about B / A (= 76.9) times; chi-square with A − 1 = 25 degrees of
-  // freedom stays below 60 with probability > 0.9999.
-  double chi2 = 0;
-  for (int64_t c = 1; c <= A; ++c) {
-    const double e = double(B) / double(A), d = double(count_hist[size_t(c)]) - e;
-    chi2 += d * d / e;
+  // Uniform on 1..S for every S seen at least 300 times: chi-square with S − 1 degrees of freedom
+  // stays below dof + 6·sqrt(2·dof) with probability > 0.9999 (its sd is sqrt(2·dof)).
+  int64_t groups = 0;
+  for (int64_t S = 2; S <= A; ++S) {
+    int64_t total = 0;
+    for (int64_t c = 1; c <= S; ++c) total += count_hist[size_t(S)][size_t(c)];
+    if (total < 300) continue;
+    ++groups;
+    double chi2 = 0;
+    for (int64_t c = 1; c <= S; ++c) {
+      const double e = double(total) / double(S), d = double(count_hist[size_t(S)][size_t(c)]) - e;
+      chi2 += d * d / e;
+    }
+    const double dof = double(S - 1);
+    EXPECT_LT(chi2, dof + 6.0 * std::sqrt(2.0 * dof)) << "S = " << S;
   }
-  EXPECT_EQ(count_hist[0], 0);
-  EXPECT_LT(chi2, 60.0);
+  EXPECT_GE(groups, 3);
   EXPECT_GT(ahead, B / 4);
   EXPECT_GT(behind, B / 4);
   // Deterministic: the same stream and index give the same prompt, whatever the batch.
@@ -254,6 +270,10 @@ TEST(Maze, BadParametersNameThemselves) {
   EXPECT_NE(test::error_of([] {
               make_task("maze", {{"unmask_per_step", "0"}});
             }).find("unmask_per_step"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              make_task("maze", {{"unmask_order", "random"}});
+            }).find("unmask_order"),
             std::string::npos);
   Rng rng(kKey, 0);
   EXPECT_NE(test::error_of([&] { generate_maze(1, rng); }).find("maze.n"), std::string::npos);
