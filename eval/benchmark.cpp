@@ -222,10 +222,13 @@ static BenchmarkResult run_bandit(const BenchmarkConfig& cfg, AtomicH5Output& ou
     eo.batch_size = cfg.batch_size;
     eo.bootstrap = cfg.bootstrap;
     eo.progress = opt.progress;
-    RawParams optimal = cfg.task.params;
+    // Logged trajectories of the clean expert, whatever perturbation the training data had.
+    RawParams logged = cfg.task.params;
+    if (logged.count("expert_noise")) logged["expert_noise"] = "0";
+    RawParams optimal = logged;
     optimal["label"] = "optimal";
     for (const auto& [set, params] : std::vector<std::pair<std::string, RawParams>>{
-             {"offline", cfg.task.params}, {"offline_optimal", optimal}}) {
+             {"offline", logged}, {"offline_optimal", optimal}}) {
       const auto task = make_task(cfg.task.name, params, "task");
       res.evals.push_back(evaluate(set, *task, {&predictor}, eval_stream(cfg.seed, set), eo));
     }

@@ -49,6 +49,8 @@ class BanditImitation final : public Task {
     expert_ = p.s("expert");
     optimal_ = p.s("label") == "optimal";
     projected_ = p.s("encoding") == "projected";
+    expert_noise_ = p.r("expert_noise");
+    repeat_ = p.s("perturbation") == "repeat";
     const std::string lambda = fmt::format("{}", p.r("lambda"));
     const std::string noise = fmt::format("{}", setup_.noise);
     const auto spec = [](const std::string& n, const std::map<std::string, std::string>& raw) {
@@ -95,13 +97,24 @@ class BanditImitation final : public Task {
     const auto policy = spec.make();
     policy->reset(env.arms);
     for (int64_t j = 0; j < d; ++j) pb.truth[size_t(b * d + j)] = float(env.theta(j));
+    // The perturbation has its own stream, so the clean expert's stream and labels are untouched.
+    Rng perturb(key.sub("expert_noise"), uint64_t(i));
+    const double eps = expert_noise_ > 0.0 ? perturb.uniform(0.0, expert_noise_) : 0.0;
     int prev = -1;
     double reward = 0.0;
     for (int64_t t = 0; t < K; ++t) {
       const size_t o = size_t(b * K + t);
       encode_bandit_step(pb.xs.data() + o * size_t(pb.dx), env.arms, prev, reward, projected_);
-      const int a = policy->act(rng);
-      const int label = optimal_ ? env.best : a;
+      const int choice = policy->act(rng);
+      const int label = optimal_ ? env.best : choice;
+      int a = choice;
+      if (eps > 0.0) {
+        // Both draws every step: the stream's position depends on t alone.
+        const bool off = perturb.bernoulli(eps);
+        const int other = int(perturb.below(uint64_t(A)));
+        if (off && repeat_ && prev >= 0) a = prev;
+        if (off && !repeat_) a = other;
+      }
       pb.targets[o] = label;
       pb.ys[o * size_t(A) + size_t(label)] = 1.f;
       reward = env.means(a) + env.noise * noise.next();
@@ -113,6 +126,8 @@ class BanditImitation final : public Task {
   BanditSetup setup_;
   std::string expert_;
   bool optimal_ = false, projected_ = false;
+  double expert_noise_ = 0.0;
+  bool repeat_ = false;
   std::vector<BanditPolicySpec> experts_;
 };
 
@@ -142,6 +157,14 @@ void register_bandit_imitation(std::vector<TaskInfo>& r) {
                              "(also the previous step's products with every arm)"),
            ParamSpec::real("lambda", 1.0, "ridge λ of LinUCB and Thompson sampling", 1e-12),
            ParamSpec::real("alpha", 2.0, "LinUCB bonus α (Lin et al.: 2)", 0.0),
+           ParamSpec::real("expert_noise", 0.0,
+                           "largest ε of the perturbed rollouts: each trajectory draws ε ~ U[0, "
+                           "expert_noise] and makes a perturbed pull with probability ε at every "
+                           "step; the label stays the clean expert's action",
+                           0.0, 1.0),
+           ParamSpec::choice("perturbation", "random", {"random", "repeat"},
+                             "the perturbed pull (expert_noise > 0): a uniformly random arm, or "
+                             "the previous step's arm again"),
        },
        [](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
          return std::make_unique<BanditImitation>(n, p);

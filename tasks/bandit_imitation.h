@@ -26,6 +26,18 @@
 // i: the labels are exactly the actions eval/bandit_rollout.h's rollout() records for the same key
 // and a policy of that label. `expert: mixture` plays LinUCB or linear Thompson sampling, one of
 // the two per environment (stream key.sub("expert") at index i).
+//
+// `expert_noise` > 0 (a variant, DART-style): the trajectories are played by a perturbed expert,
+// which at every step makes a perturbed pull with probability ε, ε ~ U[0, expert_noise] per
+// trajectory (stream key.sub("expert_noise") at index i), while the label stays the clean expert's
+// action on the recorded history (its statistics include the perturbed pulls). The perturbed pull
+// is a uniformly random arm (`perturbation: random`) or the previous step's arm again (`repeat`).
+// Why: LinUCB repeats its previous arm at 85–97% of the steps after step 50 of its own
+// trajectories, so imitation on them alone learns to copy the last action, and the model's own
+// rollout then stays on whatever arm it pulled first. Sticky histories whose labels switch away
+// from the repeated arm are the counter-examples. This is Lin et al.'s framework with an offline
+// algorithm different from the expert (their error bound grows with the distribution ratio between
+// the two); at ε = 0 both coincide.
 #include <Eigen/Dense>
 
 #include "tasks/linear_bandit.h"

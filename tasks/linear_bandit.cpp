@@ -42,7 +42,9 @@ BanditEnv make_bandit_env(const BanditSetup& s, const RngKey& key, int64_t index
   e.theta.resize(s.dim);
   Rng rng(key, uint64_t(index));
   if (s.kind == "dpt") {
-    Rng fixed(key.sub("fixed"), 0);
+    // From the seed alone: the training stream and the evaluation streams must share the arms,
+    // or a model pretrained on one fixed set is scored on another.
+    Rng fixed(RngKey{key.seed, stream_id("bandit/fixed_arms")}, 0);
     const double sd = 1.0 / std::sqrt(double(s.dim));
     for (int64_t a = 0; a < s.arms; ++a)
       for (int64_t j = 0; j < s.dim; ++j) e.arms(a, j) = sd * fixed.normal();

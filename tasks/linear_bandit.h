@@ -6,9 +6,10 @@
 //   lin  Lin, Bai & Mei 2024: d = 5, 10 arms per environment ~ U[−1, 1]^5, θ ~ U[0, 1]^5,
 //        σ = 1.5, horizon 200.
 // Environment i of a stream is a pure function of (key, i); arms shared by every environment come
-// from key.sub("fixed"). Reward noise is common to all policies: the ε of step t in environment i
-// is draw t of stream key.sub("reward") at index i, whatever arm is pulled, so two policies rolled
-// out on the same environments differ only by their choices.
+// from the seed alone (stream "bandit/fixed_arms"), the same for every stream of that seed. Reward
+// noise is common to all policies: the ε of step t in environment i is draw t of stream
+// key.sub("reward") at index i, whatever arm is pulled, so two policies rolled out on the same
+// environments differ only by their choices.
 #include <Eigen/Dense>
 #include <string>
 #include <vector>

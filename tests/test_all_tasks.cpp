@@ -26,12 +26,15 @@ const std::map<std::string, std::string> kExceptions = {
     {"mixture.weight4", "only used when component4 names a task"},
     // How many answer slots the mlm_u decoder commits per pass: evaluation only, not the prompts.
     {"maze.unmask_per_step", "a decoding setting of objective mlm_u"},
+    {"maze.unmask_order", "a decoding setting of objective mlm_u"},
 };
 // Parameters that only take effect together with another setting: both the reference and the
 // changed prompts use these extra settings; "task.param" -> settings.
 const std::map<std::string, Raw> kContext = {
     // The paper's DNF teaching sequence exists for monotone terms only (refused otherwise).
     {"dnf3.teaching", {{"monotone", "true"}}},
+    // How the expert's pulls are perturbed matters only when some are (expert_noise > 0).
+    {"bandit_imitation.perturbation", {{"expert_noise", "0.5"}}},
 };
 // Choice parameters where some other choices are refused for the default settings (every accepted
 // choice must still change the prompts; any other refused choice is a failure).

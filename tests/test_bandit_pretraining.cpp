@@ -136,6 +136,83 @@ TEST(BanditImitation, OptimalLabelsThompsonAndMixtureExperts) {
   EXPECT_GT(as_ts, 0);
 }
 
+TEST(BanditImitation, PerturbedRolloutsKeepTheCleanExpertsLabels) {
+  // With expert_noise, some pulls are perturbed (a random arm, or the previous arm again), and
+  // every label is still LinUCB's action on the recorded history: recomputed here from the tokens
+  // alone (V = λI + Σ aaᵀ, b = Σ r a, argmax θ̂·a + α√(aᵀV⁻¹a), written out independently of
+  // baselines/linucb.h).
+  const int64_t E = 24, T = 60, A = 10, d = 5;
+  const double lambda = 1.0, alpha = 2.0;
+  const PromptBatch clean = make_task("bandit_imitation", {})->sample(kKey, 0, E, T);
+  for (const std::string kind : {"random", "repeat"}) {
+    SCOPED_TRACE(kind);
+    const auto task =
+        make_task("bandit_imitation", {{"expert_noise", "0.5"}, {"perturbation", kind}});
+    const PromptBatch pb = task->sample(kKey, 0, E, T);
+    int64_t off_expert = 0, perturbed_envs = 0;
+    for (int64_t i = 0; i < E; ++i) {
+      Eigen::MatrixXd arms(A, d);
+      const float* x0 = pb.xs.data() + i * T * pb.dx;
+      for (int64_t a = 0; a < A; ++a)
+        for (int64_t j = 0; j < d; ++j) arms(a, j) = x0[a * d + j];
+      Eigen::MatrixXd V = lambda * Eigen::MatrixXd::Identity(d, d);
+      Eigen::VectorXd bvec = Eigen::VectorXd::Zero(d);
+      bool left_clean = false;
+      int before = -1;  // the pull of step t − 2
+      for (int64_t t = 0; t < T; ++t) {
+        const size_t o = size_t(i * T + t);
+        const float* x = pb.xs.data() + o * size_t(pb.dx);
+        if (t > 0) {
+          const int pulled = int(std::max_element(x + A * d, x + A * d + A) - (x + A * d));
+          ASSERT_EQ(x[A * d + pulled], 1.f);
+          const double r = x[A * d + A];
+          const Eigen::VectorXd f = arms.row(pulled).transpose();
+          V += f * f.transpose();
+          bvec += r * f;
+          if (pulled != pb.targets[o - 1]) {
+            ++off_expert;
+            left_clean = true;
+            // A sticky expert deviates only by pulling its previous arm again.
+            if (kind == "repeat") {
+              ASSERT_EQ(pulled, before) << "environment " << i;
+            }
+          }
+          before = pulled;
+        }
+        const Eigen::MatrixXd Vinv = V.inverse();
+        const Eigen::VectorXd theta = Vinv * bvec;
+        std::vector<double> score(static_cast<size_t>(A));
+        for (int64_t a = 0; a < A; ++a) {
+          const Eigen::VectorXd f = arms.row(a).transpose();
+          score[size_t(a)] = theta.dot(f) + alpha * std::sqrt(f.dot(Vinv * f));
+        }
+        const int64_t best = std::max_element(score.begin(), score.end()) - score.begin();
+        // Rewards pass through float tokens: skip near-ties that rounding could flip.
+        std::vector<double> sorted = score;
+        std::sort(sorted.rbegin(), sorted.rend());
+        if (sorted[0] - sorted[1] < 1e-4) continue;
+        ASSERT_EQ(pb.targets[o], best) << "environment " << i << " step " << t;
+      }
+      perturbed_envs += left_clean;
+    }
+    const double frac = double(off_expert) / double(E * (T - 1));
+    // ε ~ U[0, 0.5] and a random arm is the expert's 1 time in 10: about 22% of pulls off-expert;
+    // a repeated arm is off-expert only where LinUCB switches.
+    EXPECT_GT(frac, kind == "random" ? 0.1 : 0.02);
+    EXPECT_LT(frac, 0.35);
+    EXPECT_GT(perturbed_envs, E / 2);
+    EXPECT_NE(pb.xs, clean.xs);
+    // Environment, noise and the first token do not change; the first label is LinUCB's.
+    for (int64_t i = 0; i < E; ++i) {
+      const size_t o = size_t(i * T);
+      EXPECT_EQ(pb.targets[o], clean.targets[o]);
+      EXPECT_TRUE(std::equal(pb.xs.begin() + int64_t(o) * pb.dx,
+                             pb.xs.begin() + int64_t(o + 1) * pb.dx,
+                             clean.xs.begin() + int64_t(o) * pb.dx));
+    }
+  }
+}
+
 TEST(BanditImitation, DeterministicAndIndependentOfBatchAndLength) {
   const auto task = make_task("bandit_imitation", {{"expert", "thompson"}});
   const PromptBatch all = task->sample(kKey, 0, 6, 30);
@@ -164,6 +241,9 @@ TEST(BanditImitation, BadParameters) {
   EXPECT_NE(msg({{"expert", "ucb"}}).find("expert"), std::string::npos);
   EXPECT_NE(msg({{"label", "best"}}).find("label"), std::string::npos);
   EXPECT_NE(msg({{"alpha", "-1"}}).find("alpha"), std::string::npos);
+  EXPECT_NE(msg({{"expert_noise", "1.5"}}).find("expert_noise"), std::string::npos);
+  EXPECT_NE(msg({{"expert_noise", "-0.1"}}).find("expert_noise"), std::string::npos);
+  EXPECT_NE(msg({{"perturbation", "sticky"}}).find("perturbation"), std::string::npos);
   EXPECT_NE(msg({{"expert", "thompson"}, {"noise_std", "0"}}).find("noise_std"), std::string::npos);
   for (const Raw& r : {Raw{{"arms", "1"}}, Raw{{"expert", "ucb"}}})
     EXPECT_EQ(msg(r).find('\n'), std::string::npos);
@@ -298,6 +378,24 @@ TEST(BanditBenchmark, TrainsRollsOutAndScoresOffline) {
   std::filesystem::remove(path);
   EXPECT_EQ(again.regret[2].mean, r.regret[2].mean) << "same config and seed, same rollout";
   EXPECT_EQ(again.final_loss, r.final_loss);
+}
+
+TEST(BanditBenchmark, OfflineSetsLogTheCleanExpert) {
+  // Trained on perturbed trajectories, scored on the expert's own.
+  BenchmarkConfig cfg = bandit_config("task: {expert_noise: 0.5, perturbation: repeat}\n");
+  EXPECT_EQ(cfg.task.params.at("expert_noise"), "0.5");
+  const std::string path =
+      (std::filesystem::temp_directory_path() / fmt::format("icl_bandit_clean_{}.h5", ::getpid()))
+          .string();
+  AtomicH5Output out(path);
+  RunOptions ro;
+  ro.progress = false;
+  const BenchmarkResult r = run_benchmark(cfg, out, ro);
+  std::filesystem::remove(path);
+  ASSERT_EQ(r.evals.size(), 2u);
+  for (const auto& e : r.evals) EXPECT_EQ(e.task_params.r("expert_noise"), 0.0) << e.name;
+  EXPECT_EQ(r.evals[0].task_params.s("label"), "expert");
+  EXPECT_EQ(r.evals[1].task_params.s("label"), "optimal");
 }
 
 }  // namespace

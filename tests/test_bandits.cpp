@@ -37,6 +37,10 @@ TEST(BanditEnv, PublishedSetups) {
   }
   EXPECT_NEAR(theta2 / 400 / 2, 0.5, 0.06);  // θ ~ N(0, I/2)
   EXPECT_NE(make_bandit_env(dpt, kKey, 1).theta, d0.theta);
+  // Training and evaluation streams of one seed share the arms (a pretrained model acts on them);
+  // another seed draws others.
+  EXPECT_EQ(make_bandit_env(dpt, kKey.sub("train"), 3).arms, d0.arms);
+  EXPECT_NE(make_bandit_env(dpt, RngKey{kKey.seed + 1, kKey.stream}, 0).arms, d0.arms);
 
   for (int i = 0; i < 50; ++i) {
     const BanditEnv e = make_bandit_env(lin, kKey, i);
