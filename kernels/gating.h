@@ -5,10 +5,11 @@
 // multiply is Mamba's output gate y ⊙ SiLU(z) and Hyena's data-controlled gates; scale_channels is
 // Mamba's D·x skip. The dd sum runs over rows in row order inside one thread per block of
 // channels, so no result depends on the thread count.
-// CPU only: a GPU graph gets an icl::Error naming the op.
+// The CUDA twins are in gating.cu.
 #include <algorithm>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -58,6 +59,16 @@ void scale_channels_backward(T* dx, T* dd, const T* dy, const T* x, const T* d, 
 }
 
 }  // namespace kern
+
+namespace cuda {
+void multiply_forward(const CudaContext& ctx, float* y, const float* a, const float* b, int64_t n);
+void multiply_backward(const CudaContext& ctx, float* da, float* db, const float* dy,
+                       const float* a, const float* b, int64_t n);
+void scale_channels_forward(const CudaContext& ctx, float* y, const float* x, const float* d,
+                            int64_t R, int64_t C);
+void scale_channels_backward(const CudaContext& ctx, float* dx, float* dd, const float* dy,
+                             const float* x, const float* d, int64_t R, int64_t C);
+}  // namespace cuda
 
 namespace ops {
 // a ⊙ b, both of the same shape.

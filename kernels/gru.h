@@ -21,6 +21,7 @@
 //     carried: dh_{t−1} = du W_hᵀ + dh ⊙ z
 // giving dW_h = Σ_{b,t} h_{t−1}ᵀ du_t, db_hn = Σ_{b,t} du_n and dh0. All gradients accumulate (+=);
 // any may be null. `work` [B, T, 3H] holds du (needed when dW_h or db_hn is asked for).
+#include "core/cuda_context.h"
 #include "core/graph.h"
 #include "kernels/rnn_common.h"
 
@@ -101,6 +102,15 @@ void gru_backward(T* dgates_x, T* dw_h, T* db_hn, T* dh0, T* work, const T* dh, 
 
 }  // namespace kern
 
+namespace cuda {
+void gru_forward(const CudaContext& ctx, float* h, float* h_last, float* saved,
+                 const float* gates_x, const float* w_h, const float* b_hn, const float* h0,
+                 const RnnDims& d);
+void gru_backward(const CudaContext& ctx, float* dgates_x, float* dw_h, float* db_hn, float* dh0,
+                  float* work, const float* dh, const float* dh_last, const float* w_h,
+                  const float* h0, const float* h, const float* saved, const RnnDims& d);
+}  // namespace cuda
+
 namespace ops {
 
 // h [B, T, H]; h_last [B, H] when asked for, else empty.
@@ -109,7 +119,7 @@ struct GruResult {
 };
 
 // gates_x [B, T, 3H] (gate order r, z, n), w_h [H, 3H], b_hn [H] or empty (zero), h0 [B, H] or
-// empty (zeros). Runs on the CPU only for now.
+// empty (zeros). On a GPU, gru.cu (one block per batch element).
 GruResult gru(Graph& g, Var gates_x, Var w_h, Var b_hn = {}, Var h0 = {}, bool final_state = false);
 
 }  // namespace ops

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -257,6 +258,13 @@ void long_conv_backward(T* dx, T* dfilter, const T* dy, const T* x, const T* fil
 
 }  // namespace kern
 
+namespace cuda {
+void long_conv_forward(const CudaContext& ctx, float* y, const float* x, const float* filter,
+                       const ConvDims& d);
+void long_conv_backward(const CudaContext& ctx, float* dx, float* dfilter, const float* dy,
+                        const float* x, const float* filter, const ConvDims& d);
+}  // namespace cuda
+
 namespace ops {
 
 // The method the op uses when not told: the FFT once the filter reaches into the past far enough
@@ -265,8 +273,8 @@ namespace ops {
 constexpr int64_t kFftMinTaps = 512;
 
 // x [B, T, C], filter [C, L] (any L ≥ 1: L ≥ T for a long convolution, L = w for a short one);
-// y [B, T, C]. `method` defaults to Fft when min(L, T) ≥ kFftMinTaps, else Direct. Runs on the
-// CPU only for now.
+// y [B, T, C]. `method` defaults to Fft when min(L, T) ≥ kFftMinTaps, else Direct. A GPU step
+// always runs the direct form (long_conv.cu).
 Var long_conv(Graph& g, Var x, Var filter, std::optional<ConvMethod> method = std::nullopt);
 
 }  // namespace ops

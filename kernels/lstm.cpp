@@ -1,4 +1,5 @@
 #include "kernels/lstm.h"
+#include "core/dispatch.h"
 
 namespace icl::ops {
 
@@ -8,7 +9,6 @@ const float* value_or_null(Var v) { return v.n ? v.f() : nullptr; }
 }  // namespace
 
 LstmResult lstm(Graph& g, Var gates_x, Var w_h, Var h0, Var c0, bool final_state) {
-  if (g.on_cuda()) fail("op lstm has no CUDA kernel yet");
   const Shape& sx = gates_x.shape();
   ICL_ASSERT(sx.rank == 3 && sx[2] % 4 == 0);
   const RnnDims d{sx[0], sx[1], sx[2] / 4};
@@ -24,18 +24,17 @@ LstmResult lstm(Graph& g, Var gates_x, Var w_h, Var h0, Var c0, bool final_state
     r.c_last = g.output({d.B, d.H}, grad);
   }
   const Tensor saved = grad ? g.arena().tensor({d.B, d.T, 5 * d.H}) : Tensor{};
-  kern::lstm_forward(r.h.f(), r.h_last.n ? r.h_last.f() : nullptr,
-                     r.c_last.n ? r.c_last.f() : nullptr, saved.f(), gates_x.f(), w_h.f(),
-                     value_or_null(h0), value_or_null(c0), d);
+  ICL_DISPATCH(g, lstm_forward, r.h.f(), r.h_last.n ? r.h_last.f() : nullptr,
+               r.c_last.n ? r.c_last.f() : nullptr, saved.f(), gates_x.f(), w_h.f(),
+               value_or_null(h0), value_or_null(c0), d);
   if (grad) {
     const Tensor work = w_h.needs_grad() ? g.arena().tensor({d.B, d.T, 4 * d.H}) : Tensor{};
     const Var h = r.h, h_last = r.h_last, c_last = r.c_last;
     g.record([&g, gates_x, w_h, h0, c0, h, h_last, c_last, saved, work, d] {
-      kern::lstm_backward(grad_or_null(g, gates_x), grad_or_null(g, w_h), grad_or_null(g, h0),
-                          grad_or_null(g, c0), work.f(), g.grad(h).f(),
-                          h_last.n ? g.grad(h_last).f() : nullptr,
-                          c_last.n ? g.grad(c_last).f() : nullptr, w_h.f(), value_or_null(h0),
-                          value_or_null(c0), h.f(), saved.f(), d);
+      ICL_DISPATCH(g, lstm_backward, grad_or_null(g, gates_x), grad_or_null(g, w_h),
+                   grad_or_null(g, h0), grad_or_null(g, c0), work.f(), g.grad(h).f(),
+                   h_last.n ? g.grad(h_last).f() : nullptr, c_last.n ? g.grad(c_last).f() : nullptr,
+                   w_h.f(), value_or_null(h0), value_or_null(c0), h.f(), saved.f(), d);
     });
   }
   return r;

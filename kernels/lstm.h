@@ -20,6 +20,7 @@
 // giving dgates_x = da, dW_h = Σ_{b,t} h_{t−1}ᵀ da_t, dh0 and dc0 (the carried values after step
 // 1). All gradients accumulate (+=); any output may be null. `work` [B, T, 4H] holds da for the
 // weight gradient (needed only when dW_h is asked for).
+#include "core/cuda_context.h"
 #include "core/graph.h"
 #include "kernels/rnn_common.h"
 
@@ -98,6 +99,16 @@ void lstm_backward(T* dgates_x, T* dw_h, T* dh0, T* dc0, T* work, const T* dh, c
 
 }  // namespace kern
 
+namespace cuda {
+void lstm_forward(const CudaContext& ctx, float* h, float* h_last, float* c_last, float* saved,
+                  const float* gates_x, const float* w_h, const float* h0, const float* c0,
+                  const RnnDims& d);
+void lstm_backward(const CudaContext& ctx, float* dgates_x, float* dw_h, float* dh0, float* dc0,
+                   float* work, const float* dh, const float* dh_last, const float* dc_last,
+                   const float* w_h, const float* h0, const float* c0, const float* h,
+                   const float* saved, const RnnDims& d);
+}  // namespace cuda
+
 namespace ops {
 
 // h [B, T, H]; h_last, c_last [B, H] when asked for, else empty.
@@ -106,7 +117,7 @@ struct LstmResult {
 };
 
 // gates_x [B, T, 4H] (gate order i, f, g, o), w_h [H, 4H], h0 and c0 [B, H] or empty Vars
-// (zeros). Runs on the CPU only for now.
+// (zeros). On a GPU, lstm.cu (one block per batch element).
 LstmResult lstm(Graph& g, Var gates_x, Var w_h, Var h0 = {}, Var c0 = {}, bool final_state = false);
 
 }  // namespace ops

@@ -15,7 +15,7 @@
 //       y = o / max(|den|, floor) per head;  backward: do += dy / z,
 //       dden += −sign(den) (dy·o) / z² where |den| > floor (z the max)
 // One thread owns a whole (b, h) sequence in the scan, so results do not depend on the thread
-// count. CPU only: a GPU graph gets an icl::Error naming the op.
+// count. The CUDA twins are in mlstm.cu.
 #include <algorithm>
 #include <cmath>
 
@@ -87,6 +87,20 @@ void mlstm_normalise_backward(T* d_o, T* dden, const T* dy, const T* o, const T*
 }
 
 }  // namespace kern
+
+namespace cuda {
+void mlstm_stabilise_forward(const CudaContext& ctx, float* decay, float* in_scale, float* floor,
+                             const float* f_pre, const float* i_pre, int64_t B, int64_t L,
+                             int64_t H);
+void mlstm_stabilise_backward(const CudaContext& ctx, float* df_pre, float* di_pre,
+                              const float* ddecay, const float* din_scale, const float* decay,
+                              const float* in_scale, const float* f_pre, int64_t n);
+void mlstm_normalise_forward(const CudaContext& ctx, float* y, const float* o, const float* den,
+                             const float* floor, int64_t R, int64_t H, int64_t d);
+void mlstm_normalise_backward(const CudaContext& ctx, float* d_o, float* dden, const float* dy,
+                              const float* o, const float* den, const float* floor, int64_t R,
+                              int64_t H, int64_t d);
+}  // namespace cuda
 
 namespace ops {
 

@@ -8,11 +8,12 @@
 // (Grazzi et al. 2025) moves the eigenvalue range from (0, 1] to (−1, 1].
 // Backward adds (+=) into the input gradients. The A_log gradient sums over rows in row order
 // inside one thread per head, so it does not depend on the thread count either.
-// CPU only: a GPU graph gets an icl::Error naming the op.
+// The CUDA twins are in per_head.cu.
 #include <algorithm>
 #include <cmath>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -115,6 +116,21 @@ void ssm_decay_backward(T* ddt, T* da_log, const T* dy, const T* dt, const T* a_
 }
 
 }  // namespace kern
+
+namespace cuda {
+void scale_heads_forward(const CudaContext& ctx, float* y, const float* x, const float* s,
+                         int64_t R, int64_t H, int64_t d);
+void scale_heads_backward(const CudaContext& ctx, float* dx, float* ds, const float* dy,
+                          const float* x, const float* s, int64_t R, int64_t H, int64_t d);
+void l2norm_heads_forward(const CudaContext& ctx, float* y, const float* x, float eps, int64_t rows,
+                          int64_t d);
+void l2norm_heads_backward(const CudaContext& ctx, float* dx, const float* dy, const float* y,
+                           const float* x, float eps, int64_t rows, int64_t d);
+void ssm_decay_forward(const CudaContext& ctx, float* y, const float* dt, const float* a_log,
+                       bool negative, int64_t R, int64_t H);
+void ssm_decay_backward(const CudaContext& ctx, float* ddt, float* da_log, const float* dy,
+                        const float* dt, const float* a_log, bool negative, int64_t R, int64_t H);
+}  // namespace cuda
 
 namespace ops {
 // x [..., H·d] scaled per head by s [..., H] (same leading shape).

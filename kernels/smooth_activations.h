@@ -8,10 +8,11 @@
 // σ(·)^(1/τ) (p = 1/τ). σ(x)^p is evaluated as exp(−p · softplus(−x)), so p < 1 never takes a root
 // of an underflowed σ: the gate of a very negative x is a tiny positive number, not 0 or NaN.
 // Backward adds (+=) into dx. Every element is independent, so results do not depend on threads.
-// CPU only: a GPU graph gets an icl::Error naming the op.
+// The CUDA twins are in smooth_activations.cu.
 #include <cmath>
 
 #include "core/blocks.h"
+#include "core/cuda_context.h"
 #include "core/graph.h"
 
 namespace icl {
@@ -97,6 +98,21 @@ void silu_backward(T* dx, const T* dy, const T* x, int64_t n) {
 }
 
 }  // namespace kern
+
+namespace cuda {
+void sigmoid_gate_forward(const CudaContext& ctx, float* y, const float* x, float c, float p,
+                          int64_t n);
+void sigmoid_gate_backward(const CudaContext& ctx, float* dx, const float* dy, const float* y,
+                           const float* x, float p, int64_t n);
+void softplus_forward(const CudaContext& ctx, float* y, const float* x, int64_t n);
+void softplus_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x,
+                       int64_t n);
+void elu_plus_one_forward(const CudaContext& ctx, float* y, const float* x, int64_t n);
+void elu_plus_one_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x,
+                           int64_t n);
+void silu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n);
+void silu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n);
+}  // namespace cuda
 
 namespace ops {
 // c · σ(x)^p, elementwise.

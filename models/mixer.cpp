@@ -80,13 +80,23 @@ Var Mixer::output(Graph& g, Var o) {
 }
 
 Var Mixer::constant_gates(Graph& g, int64_t B, int64_t T, const std::vector<float>& per_head) {
-  // Filled on the host, so a GPU step is refused here, before it would write device memory.
-  if (g.on_cuda()) fail("the recurrent mixers have no CUDA kernels yet");
   const int64_t H = int64_t(per_head.size());
-  const Tensor t = g.arena().tensor({B, T, H});
-  for (int64_t i = 0; i < B * T; ++i)
-    for (int64_t h = 0; h < H; ++h) t.f()[i * H + h] = per_head[size_t(h)];
-  return g.constant(t);
+  auto fill = [&](float* v) {
+    for (int64_t i = 0; i < B * T; ++i)
+      for (int64_t h = 0; h < H; ++h) v[i * H + h] = per_head[size_t(h)];
+  };
+  if (!g.on_cuda()) {
+    const Tensor t = g.arena().tensor({B, T, H});
+    fill(t.f());
+    return g.constant(t);
+  }
+  // On a GPU the values are staged from host memory that outlives the step (Graph::input).
+  std::vector<float>& v = gate_values_[{B, T, per_head}];
+  if (v.empty()) {
+    v.resize(size_t(B * T * H));
+    fill(v.data());
+  }
+  return g.constant(g.input(Tensor{v.data(), {B, T, H}, DType::F32, Device::CPU}));
 }
 
 std::vector<std::pair<std::string, Parameter*>> Mixer::own() const {

@@ -13,8 +13,10 @@
 // The output norm stands in for the per-head group norms of RetNet, GLA, DeltaNet and Mamba-2:
 // it keeps the output scale independent of how much the state has accumulated.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/graph.h"
@@ -62,6 +64,11 @@ class Mixer {
   std::string prefix_;
   int64_t C_, H_;
   ops::RecurrenceOptions rec_;
+
+ private:
+  // constant_gates' host values on a GPU, one buffer per (B, T, per_head), kept for the mixer's
+  // lifetime: a captured GPU step re-reads its inputs from the same host addresses at every replay.
+  std::map<std::tuple<int64_t, int64_t, std::vector<float>>, std::vector<float>> gate_values_;
 };
 
 struct MixerInfo {

@@ -11,6 +11,7 @@
 #include "tasks/task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
+#include "tests/mixer_cases.h"
 #include "tests/model_loss.h"
 #include "tests/train_fixture.h"
 
@@ -19,20 +20,7 @@ namespace {
 
 using Raw = std::map<std::string, std::string>;
 
-const std::vector<Raw> kMixers = {
-    {{"mixer", "linear_attention"}},
-    {{"mixer", "linear_attention"}, {"feature_map", "identity"}},
-    {{"mixer", "retnet"}},
-    {{"mixer", "gla"}},
-    {{"mixer", "mamba"}, {"d_state", "3"}},
-    {{"mixer", "mamba"}, {"d_state", "3"}, {"eigen", "negative"}},
-    {{"mixer", "deltanet"}},
-    {{"mixer", "deltanet"}, {"eigen", "negative"}},
-    {{"mixer", "mlstm"}},
-    {{"mixer", "hyena"}, {"filter_len", "50"}},
-    {{"mixer", "lstm"}},
-    {{"mixer", "gru"}},
-};
+const auto& kMixers = test::kMixerCases;
 
 std::string label(const Raw& raw) {
   std::string s;

@@ -18,4 +18,9 @@ namespace icl {
 
 Var batch_loss(Graph& g, Var pred, const PromptBatch& pb, std::vector<float>& mask);
 
+// The float mask batch_loss reads, written into `mask` (one entry per scored unit); false, and
+// `mask` untouched, when the batch scores everything. A replayed GPU step calls this to refresh
+// the mask its captured loss re-reads.
+bool expand_loss_mask(const PromptBatch& pb, std::vector<float>& mask);
+
 }  // namespace icl

@@ -38,6 +38,7 @@ struct Trainer::Gpu {
   int64_t graph_K = -1, warm_K = -1;
   const void* graph_xs = nullptr;  // staged buffers at capture time
   const void* graph_ys = nullptr;
+  const float* graph_mask = nullptr;  // mask_ at capture time, or null without a loss mask
 
   explicit Gpu(CudaContext& c) : ctx(c) {
     pinned = static_cast<Pinned*>(pinned_alloc(sizeof(Pinned)));
@@ -164,8 +165,11 @@ void Trainer::gpu_launch(int64_t s) {
     const PromptBatch& pb = G.staged;
     ICL_ASSERT(G.staged_step == s);
     G.pinned->scalars = {tc.schedule.at(s), double(s + 1), tc.grad_clip};
+    // The captured loss re-reads mask_: refresh it for this step's prompts (same size, same
+    // address, or the step is captured anew).
+    const float* mask = expand_loss_mask(pb, mask_) ? mask_.data() : nullptr;
     const bool same = G.graph.ready() && G.graph_K == pb.n_examples && G.graph_xs == pb.xs.data() &&
-                      G.graph_ys == pb.ys.data();
+                      G.graph_ys == pb.ys.data() && G.graph_mask == mask;
     if (same) {
       Graph::restage(G.inputs);
       G.graph.launch(G.ctx);
@@ -198,6 +202,7 @@ void Trainer::gpu_launch(int64_t s) {
       G.graph_K = pb.n_examples;
       G.graph_xs = pb.xs.data();
       G.graph_ys = pb.ys.data();
+      G.graph_mask = mask;
       G.graph.launch(G.ctx);
     } else {
       G.warm_K = pb.n_examples;
