@@ -1,10 +1,12 @@
-// Times full training steps of the transformer through Trainer::step, the code path `icl run`
-// trains with: prompts sampled from the task, forward, mse loss, backward, gradient clipping
-// at 1.0, AdamW. The benchmark is configs/quickstart.yaml with the model shape, d, K and batch
-// overridden and the curriculum fixed at (d, K), so every step has the same shape.
+// Times full training steps of a model through Trainer::step, the code path `icl run` trains
+// with: prompts sampled from the task, forward, mse loss, backward, gradient clipping at 1.0,
+// AdamW. The benchmark is configs/quickstart.yaml with the model shape, d, K and batch overridden
+// and the curriculum fixed at (d, K), so every step has the same shape (2K tokens). The model is
+// the transformer, or with mixer=NAME the recurrent stack with that mixer (bench/mixer_steps.py
+// sweeps the mixers over the sequence length this way, on the CPU or the GPU).
 //
 //   bench_train_step [n_layer=3] [n_head=2] [n_embd=64] [d=5] [K=15] [B=64] [steps=20] [warmup=3]
-//                    [device=cpu|cuda] [precision=tf32|fp32]
+//                    [device=cpu|cuda] [precision=tf32|fp32] [mixer=NAME]
 //
 // Prints "threads N", "parameters P", "device D", then "median_ms X" (per step, over the timed
 // steps). On the GPU a step is the captured graph's replay plus sampling the next prompts, which
@@ -30,26 +32,26 @@
 int main(int argc, char** argv) {
   std::map<std::string, int64_t> a{{"n_layer", 3}, {"n_head", 2}, {"n_embd", 64}, {"d", 5},
                                    {"K", 15},      {"B", 64},     {"steps", 20},  {"warmup", 3}};
-  std::string device = "cpu", precision = "tf32";
+  std::string device = "cpu", precision = "tf32", mixer;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {
         std::printf(
             "usage: bench_train_step [n_layer=3] [n_head=2] [n_embd=64] [d=5] [K=15] [B=64] "
-            "[steps=20] [warmup=3] [device=cpu|cuda] [precision=tf32|fp32]\n");
+            "[steps=20] [warmup=3] [device=cpu|cuda] [precision=tf32|fp32] [mixer=NAME]\n");
         return 0;
       }
       const auto eq = arg.find('=');
       const std::string k = arg.substr(0, eq);
-      if (k == "device" || k == "precision") {
-        (k == "device" ? device : precision) = arg.substr(eq + 1);
+      if (eq != std::string::npos && (k == "device" || k == "precision" || k == "mixer")) {
+        (k == "device" ? device : k == "precision" ? precision : mixer) = arg.substr(eq + 1);
         continue;
       }
       if (eq == std::string::npos || a.count(k) == 0)
         icl::fail(
             "argument '{}': expected one of n_layer=, n_head=, n_embd=, d=, K=, B=, steps=, "
-            "warmup=, device=, precision=",
+            "warmup=, device=, precision=, mixer=",
             arg);
       char* end = nullptr;
       const long long v = std::strtoll(arg.c_str() + eq + 1, &end, 10);
@@ -58,15 +60,23 @@ int main(int argc, char** argv) {
       a[k] = v;
     }
     const int64_t d = a["d"], K = a["K"];
-    const icl::BenchmarkConfig cfg = icl::load_benchmark(
-        "quickstart",
-        {fmt::format("model.n_layer={}", a["n_layer"]), fmt::format("model.n_head={}", a["n_head"]),
-         fmt::format("model.n_embd={}", a["n_embd"]), fmt::format("task.d={}", d),
-         fmt::format("eval.examples={}", K), fmt::format("train.batch_size={}", a["B"]),
-         fmt::format("train.curriculum.dims={{start: {0}, end: {0}}}", d),
-         fmt::format("train.curriculum.points={{start: {0}, end: {0}}}", K),
-         fmt::format("train.steps={}", a["steps"] + a["warmup"]), "train.grad_clip=1.0",
-         fmt::format("train.precision={}", precision)});
+    std::vector<std::string> overrides = {
+        fmt::format("model.n_layer={}", a["n_layer"]),
+        fmt::format("model.n_head={}", a["n_head"]),
+        fmt::format("model.n_embd={}", a["n_embd"]),
+        fmt::format("task.d={}", d),
+        fmt::format("eval.examples={}", K),
+        fmt::format("train.batch_size={}", a["B"]),
+        fmt::format("train.curriculum.dims={{start: {0}, end: {0}}}", d),
+        fmt::format("train.curriculum.points={{start: {0}, end: {0}}}", K),
+        fmt::format("train.steps={}", a["steps"] + a["warmup"]),
+        "train.grad_clip=1.0",
+        fmt::format("train.precision={}", precision)};
+    if (!mixer.empty()) {
+      overrides.push_back("model.name=recurrent");
+      overrides.push_back("model.mixer=" + mixer);
+    }
+    const icl::BenchmarkConfig cfg = icl::load_benchmark("quickstart", overrides);
     const auto gpu = icl::open_device(device, precision == "tf32");
     auto model = icl::make_model(cfg.model.name, cfg.model.params,
                                  icl::model_io(cfg.task, cfg.train.points.end));

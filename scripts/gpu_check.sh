@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything a GPU session must check, in one call (a lent GPU's minutes are few): builds the CUDA
 # backend (Release, warnings as errors), runs every GPU test (CUDA twins against the CPU, device
-# choice, captured training step), the whole test suite if asked, and the side-by-side GPU
-# benchmark against PyTorch. Logs go to $OUT (or results/gpu_check/), a summary table last.
+# choice, captured training step), the whole test suite if asked, the side-by-side GPU benchmark
+# against PyTorch and the mixers' training-step times against the sequence length. Logs go to
+# $OUT (or results/gpu_check/), a summary table last.
 #
 #   bash scripts/gpu_check.sh            # GPU tests + GPU benchmark
 #   bash scripts/gpu_check.sh --all      # also every other test
@@ -34,12 +35,16 @@ if [ $all -eq 1 ]; then
 fi
 timeout 300 /usr/bin/python3 bench/compare_gpu_step.py --build build >"$out/gpu_bench.log" 2>&1
 bench_rc=$?
+timeout 300 /usr/bin/python3 bench/mixer_steps.py --build build --device cuda \
+  >"$out/mixer_bench.log" 2>&1
+mixer_rc=$?
 
 echo
 grep -E 'tests passed|Failed|\(Failed\)|\(SEGFAULT\)|Skipped' "$out/gpu_tests.log" | tail -15
 [ $all -eq 1 ] && grep -E 'tests passed' "$out/all_tests.log"
 tail -15 "$out/gpu_bench.log"
+cat "$out/mixer_bench.log"
 echo
 printf '%-12s %s\n' build "ok (${build_s}s)" gpu_tests "rc $gpu_rc" all_tests "rc $all_rc" \
-  gpu_bench "rc $bench_rc"
+  gpu_bench "rc $bench_rc" mixer_bench "rc $mixer_rc"
 [ $gpu_rc -eq 0 ] && { [ "$all_rc" = "-" ] || [ "$all_rc" -eq 0 ]; }
