@@ -8,41 +8,42 @@
 namespace icl {
 
 namespace {
-// Philox blocks draw .. draw + kLanes − 1 of one element in structure-of-arrays form: each round is
-// the same few operations on kLanes independent counters, which GCC turns into vector multiplies
-// and xors. Integer arithmetic only, so the words are exactly those of Rng::block(draw + l).
+// Philox blocks draw .. draw + kLanes − 1 of one element, one SIMD lane per counter: each lane
+// runs its ten rounds, the same operations as every other lane's, so the lane loop vectorises as
+// a whole (omp simd; written as rounds outside lanes instead, GCC unrolls the lanes and leaves the
+// rounds scalar). Integer arithmetic only, so the words are exactly those of Rng::block(draw + l).
 template <size_t kLanes>
 void philox_lanes(uint64_t draw, uint32_t index_lo, uint32_t index_hi, uint32_t stream,
                   Philox4x32Key key, size_t lanes, uint32_t* out) {
   using namespace philox_detail;
-  uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  uint32_t o0[kLanes], o1[kLanes], o2[kLanes], o3[kLanes];
+#pragma omp simd
   for (size_t l = 0; l < kLanes; ++l) {
     const uint64_t d = draw + l;
-    c0[l] = uint32_t(d);
-    c1[l] = index_lo;
-    c2[l] = index_hi ^ uint32_t(d >> 32);
-    c3[l] = stream;
-  }
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      const uint64_t p0 = uint64_t(M0) * c0[l];
-      const uint64_t p1 = uint64_t(M1) * c2[l];
-      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[l] ^ k0;
-      const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[l] ^ k1;
-      c1[l] = uint32_t(p1);
-      c3[l] = uint32_t(p0);
-      c0[l] = n0;
-      c2[l] = n2;
+    uint32_t c0 = uint32_t(d), c1 = index_lo, c2 = index_hi ^ uint32_t(d >> 32), c3 = stream;
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; ++round) {
+      const uint64_t p0 = uint64_t(M0) * c0;
+      const uint64_t p1 = uint64_t(M1) * c2;
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0;
+      const uint32_t n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
+      c1 = uint32_t(p1);
+      c3 = uint32_t(p0);
+      c0 = n0;
+      c2 = n2;
+      k0 += W0;
+      k1 += W1;
     }
-    k0 += W0;
-    k1 += W1;
+    o0[l] = c0;
+    o1[l] = c1;
+    o2[l] = c2;
+    o3[l] = c3;
   }
   for (size_t l = 0; l < lanes; ++l) {
-    out[4 * l + 0] = c0[l];
-    out[4 * l + 1] = c1[l];
-    out[4 * l + 2] = c2[l];
-    out[4 * l + 3] = c3[l];
+    out[4 * l + 0] = o0[l];
+    out[4 * l + 1] = o1[l];
+    out[4 * l + 2] = o2[l];
+    out[4 * l + 3] = o3[l];
   }
 }
 }  // namespace
