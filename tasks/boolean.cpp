@@ -102,6 +102,18 @@ std::vector<int64_t> choose(Rng& rng, int64_t n, int64_t k) {
   return idx;
 }
 
+// The ±1 signs of the 8 bits of a byte (bit i set: +1 at position i).
+struct SignBytes {
+  float v[256][8];
+};
+constexpr SignBytes make_sign_bytes() {
+  SignBytes t{};
+  for (int b = 0; b < 256; ++b)
+    for (int i = 0; i < 8; ++i) t.v[b][i] = (b >> i) & 1 ? 1.f : -1.f;
+  return t;
+}
+alignas(64) constexpr SignBytes kSignBytes = make_sign_bytes();
+
 // u = word·2⁻³², uniform on [0, 1) to 32 bits: plenty for comparing with a probability, and one
 // Philox word instead of two (Philox is a third of a Boolean prompt's cost).
 double uniform32(uint32_t word) { return double(word) * 0x1.0p-32; }
@@ -240,15 +252,13 @@ class BooleanTask final : public Task {
            kind_ == Kind::SparseDisjunction || kind_ == Kind::Dnf || kind_ == Kind::Cnf;
   }
   // Only where `on` (all ones or zero) is set.
-  void force(int row, int64_t words, const std::vector<uint32_t>& pos,
-             const std::vector<uint32_t>& neg, uint32_t on, std::vector<uint32_t>& bits) const {
-    const bool make_true = kind_ == Kind::Conjunction || kind_ == Kind::Dnf;
-    const uint32_t* p = pos.data() + row * words;
-    const uint32_t* q = neg.data() + row * words;
+  // p, q: the forced row's positive and negative literal masks.
+  static void force(bool make_true, const uint32_t* p, const uint32_t* q, int64_t words,
+                    uint32_t on, uint32_t* bits) {
     for (int64_t j = 0; j < words; ++j) {
-      const uint32_t b = bits[size_t(j)];
+      const uint32_t b = bits[j];
       const uint32_t forced = make_true ? (b | p[j]) & ~q[j] : (b & ~p[j]) | q[j];
-      bits[size_t(j)] = b ^ ((forced ^ b) & on);
+      bits[j] = b ^ ((forced ^ b) & on);
     }
   }
 
@@ -271,13 +281,13 @@ class BooleanTask final : public Task {
       }
   }
   // label() for the literal classes, from the sign bits.
-  bool mask_label(const Function& f, int64_t words, const std::vector<uint32_t>& pos,
-                  const std::vector<uint32_t>& neg, const std::vector<uint32_t>& bits) const {
+  bool mask_label(const Function& f, int64_t words, const uint32_t* pos, const uint32_t* neg,
+                  const uint32_t* bits) const {
     auto conj = [&](size_t r) {  // every positive literal's bit set, every negative one's clear
       uint32_t miss = 0;
       for (int64_t j = 0; j < words; ++j) {
         const size_t o = r * size_t(words) + size_t(j);
-        miss |= (pos[o] & ~bits[size_t(j)]) | (neg[o] & bits[size_t(j)]);
+        miss |= (pos[o] & ~bits[j]) | (neg[o] & bits[j]);
       }
       return miss == 0;
     };
@@ -285,7 +295,7 @@ class BooleanTask final : public Task {
       uint32_t hit = 0;
       for (int64_t j = 0; j < words; ++j) {
         const size_t o = r * size_t(words) + size_t(j);
-        hit |= (pos[o] & bits[size_t(j)]) | (neg[o] & ~bits[size_t(j)]);
+        hit |= (pos[o] & bits[j]) | (neg[o] & ~bits[j]);
       }
       return hit != 0;
     };
@@ -306,7 +316,7 @@ class BooleanTask final : public Task {
       case Kind::Parity:
       case Kind::SparseParity: {
         int ones = 0;
-        for (int64_t j = 0; j < words; ++j) ones += std::popcount(pos[size_t(j)] & bits[size_t(j)]);
+        for (int64_t j = 0; j < words; ++j) ones += std::popcount(pos[j] & bits[j]);
         return ones % 2 == 1;
       }
       default:
@@ -371,15 +381,21 @@ class BooleanTask final : public Task {
     thread_local std::vector<uint32_t> pos, neg, bits;  // [rows, sign_words]; one example's bits
     if (masks) row_masks(f, sign_words, pos, neg);
     bits.resize(size_t(sign_words));
+    // Raw pointers, fetched once: the loop below runs per example.
+    uint32_t* bt = bits.data();
+    const uint32_t *ps = pos.data(), *ng = neg.data();
+    const bool make_true = kind_ == Kind::Conjunction || kind_ == Kind::Dnf;
+    const uint32_t* fp = masks ? ps + f.forced_row * sign_words : nullptr;
+    const uint32_t* fq = masks ? ng + f.forced_row * sign_words : nullptr;
     float* xo = pb.xs.data() + b * K * n_;
     for (int64_t k = 0; k < K; ++k) {
       const uint32_t* w = words.data() + k * per;
-      std::copy(w, w + sign_words, bits.begin());
+      std::copy(w, w + sign_words, bt);
       const uint32_t* coin = w + sign_words;
       if (forces()) {
         // uniform32(coin) < force_, as a mask: forced w.p. .3 would mispredict as a branch.
         const uint32_t forced = 0u - uint32_t(uint64_t(coin[0]) < force_threshold_);
-        force(f.forced_row, sign_words, pos, neg, forced, bits);
+        force(make_true, fp, fq, sign_words, forced, bt);
         coin += 1;
       }
       if (nn) label_coins[size_t(k)] = (coin[0] & 1u) ? 1 : -1;
@@ -388,23 +404,20 @@ class BooleanTask final : public Task {
         for (int64_t i = 0; i < n_; ++i)
           if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
       }
-      // Arithmetic, not a branch: the bits are coin flips, so a branch would mispredict half the
-      // time.
-      // Word by word with the bit position as the inner index, so the loop vectorises. The
-      // integer signs are kept only for the classes that compute with them.
+      // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
+      // whole 8-float copies. The integer signs are kept only for the classes that compute with
+      // them.
       float* xf = xo + k * n_;
-      for (int64_t j = 0; j < sign_words; ++j) {
-        const uint32_t v = bits[size_t(j)];
-        const int lim = int(std::min<int64_t>(32, n_ - 32 * j));
-        float* xj = xf + 32 * j;
-        for (int i = 0; i < lim; ++i) xj[i] = float(2 * int((v >> i) & 1u) - 1);
+      for (int64_t i = 0; i < n_; i += 8) {
+        const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
+        std::copy(e, e + std::min<int64_t>(8, n_ - i), xf + i);
       }
       int* x = xs.data() + k * n_;
       if (!masks || nn)
-        for (int64_t i = 0; i < n_; ++i) x[i] = int(xf[i]);
+        for (int64_t j = 0; j < n_; ++j) x[j] = int(xf[j]);
       if (!nn)
         ys[size_t(k)] =
-            (masks ? mask_label(f, sign_words, pos, neg, bits) : threshold_label(f, x)) ? 1 : -1;
+            (masks ? mask_label(f, sign_words, ps, ng, bt) : threshold_label(f, x)) ? 1 : -1;
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
