@@ -8,6 +8,31 @@
 
 namespace icl {
 
+namespace {
+
+// The predictor's scores [B, T, V] for the live prompts (B of them), each row its prefix then its
+// answer so far, padded to T with `pad`; V is returned in `vocab`.
+std::vector<float> score_rows(const Predictor& p, const std::vector<std::vector<int32_t>>& prefixes,
+                              const std::vector<std::vector<int32_t>>& out,
+                              const std::vector<size_t>& live, int64_t T, int64_t length,
+                              int32_t pad, int64_t& vocab) {
+  const int64_t B = int64_t(live.size());
+  PromptBatch pb;
+  pb.allocate_tokens(B, length, T, pad);
+  for (int64_t b = 0; b < B; ++b) {
+    const size_t i = live[size_t(b)];
+    int32_t* row = pb.tokens.data() + b * T;
+    std::copy(prefixes[i].begin(), prefixes[i].end(), row);
+    std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
+  }
+  std::vector<float> scores = p.predict(pb);
+  ICL_ASSERT(B > 0 && int64_t(scores.size()) % (B * T) == 0);
+  vocab = int64_t(scores.size()) / (B * T);
+  return scores;
+}
+
+}  // namespace
+
 std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
                                                 const std::vector<std::vector<int32_t>>& prefixes,
                                                 int32_t stop, int32_t pad, int64_t cap,
@@ -27,17 +52,8 @@ std::vector<std::vector<int32_t>> greedy_decode(const Predictor& p,
       int64_t T = 0;
       for (size_t i : live) T = std::max(T, int64_t(prefixes[i].size() + out[i].size()));
       const int64_t B = int64_t(live.size());
-      PromptBatch pb;
-      pb.allocate_tokens(B, length, T, pad);
-      for (int64_t b = 0; b < B; ++b) {
-        const size_t i = live[size_t(b)];
-        int32_t* row = pb.tokens.data() + b * T;
-        std::copy(prefixes[i].begin(), prefixes[i].end(), row);
-        std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
-      }
-      const std::vector<float> scores = p.predict(pb);
-      ICL_ASSERT(B > 0 && int64_t(scores.size()) % (B * T) == 0);
-      const int64_t V = int64_t(scores.size()) / (B * T);
+      int64_t V = 0;
+      const std::vector<float> scores = score_rows(p, prefixes, out, live, T, length, pad, V);
       std::vector<size_t> still;
       for (int64_t b = 0; b < B; ++b) {
         const size_t i = live[size_t(b)];
@@ -76,17 +92,8 @@ std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
     // Only prompts with masked slots left are run: one whose answer ended early costs no passes.
     while (!live.empty()) {
       const int64_t B = int64_t(live.size());
-      PromptBatch pb;
-      pb.allocate_tokens(B, length, T, pad);
-      for (int64_t b = 0; b < B; ++b) {
-        const size_t i = live[size_t(b)];
-        int32_t* row = pb.tokens.data() + b * T;
-        std::copy(prefixes[i].begin(), prefixes[i].end(), row);
-        std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
-      }
-      const std::vector<float> scores = p.predict(pb);
-      ICL_ASSERT(int64_t(scores.size()) % (B * T) == 0);
-      const int64_t V = int64_t(scores.size()) / (B * T);
+      int64_t V = 0;
+      const std::vector<float> scores = score_rows(p, prefixes, out, live, T, length, pad, V);
       std::vector<size_t> still;
       for (int64_t b = 0; b < B; ++b) {
         const size_t i = live[size_t(b)];

@@ -549,7 +549,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     cfg.train = parse_train(root["train"], cfg.task, examples);
     make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)), "model");
     // A masked slot is predicted from both sides; a causal model would see only the left one.
-    const ParamSet task = make_task(cfg.task.name, cfg.task.params, "task")->params();
+    const ParamSet task = resolve_params(find_task(cfg.task.name).params, cfg.task.params, "task");
     const ParamSet model =
         resolve_params(find_model(cfg.model.name).params, cfg.model.params, "model");
     if (task.has("objective") && task.s("objective") == "mlm_u" &&
