@@ -95,27 +95,53 @@ double Rng::normal_pair() {
   return first;
 }
 
+void Rng::normals_from(const uint32_t* words, size_t pairs, double* out) {
+  // Chunks padded to whole SIMD vectors with zero words (u = 0: finite, never stored), so a short
+  // count (a Fourier prompt's 11 pairs) runs no scalar remainder.
+  constexpr size_t kPairs = 64, kVec = 8;
+  alignas(64) uint32_t w[4 * kPairs];
+  alignas(64) double first[kPairs], second[kPairs];
+  while (pairs > 0) {
+    const size_t m = std::min(pairs, kPairs);
+    const size_t padded = (m + kVec - 1) / kVec * kVec;
+    std::copy(words, words + 4 * m, w);
+    std::fill(w + 4 * m, w + 4 * padded, 0u);
+#pragma omp simd
+    for (size_t p = 0; p < padded; ++p) box_muller(w + 4 * p, first[p], second[p]);
+    for (size_t p = 0; p < m; ++p) {
+      out[2 * p] = first[p];
+      out[2 * p + 1] = second[p];
+    }
+    words += 4 * m;
+    out += 2 * m;
+    pairs -= m;
+  }
+}
+
 void Rng::normals(double* out, size_t n) {
   if (n > 0 && has_spare_) {
     has_spare_ = false;
     *out++ = spare_;
     --n;
   }
+  // An odd count's last pair goes through the same vectorised loop; its second value becomes the
+  // spare, as normal_pair() would leave it.
   constexpr size_t kPairs = 64;
   uint32_t words[4 * kPairs];
-  double first[kPairs], second[kPairs];
-  while (n >= 2) {
-    const size_t pairs = std::min(n / 2, kPairs);
+  double pair_values[2 * kPairs];
+  while (n > 0) {
+    const size_t pairs = std::min((n + 1) / 2, kPairs);
     next_u32s(words, 4 * pairs);
-    for (size_t p = 0; p < pairs; ++p) box_muller(words + 4 * p, first[p], second[p]);
-    for (size_t p = 0; p < pairs; ++p) {
-      out[2 * p] = first[p];
-      out[2 * p + 1] = second[p];
+    normals_from(words, pairs, pair_values);
+    const size_t used = std::min(n, 2 * pairs);
+    std::copy(pair_values, pair_values + used, out);
+    if (used < 2 * pairs) {
+      spare_ = pair_values[used];
+      has_spare_ = true;
     }
-    out += 2 * pairs;
-    n -= 2 * pairs;
+    out += used;
+    n -= used;
   }
-  if (n == 1) *out = normal_pair();
 }
 
 uint64_t Rng::below(uint64_t n) {

@@ -101,6 +101,9 @@ class Rng {
   // n calls of normal(), bit for bit, leaving the Rng in the same state (spare included); whole
   // pairs are computed many at a time (their words through next_u32s, the arithmetic vectorised).
   void normals(double* out, size_t n);
+  // The Box–Muller values of `pairs` pairs from the 4·pairs words they take (as fetched with
+  // next_u32s), into out[0 .. 2·pairs): what normals() makes of the same words.
+  static void normals_from(const uint32_t* words, size_t pairs, double* out);
   uint64_t below(uint64_t n);  // uniform integer in [0, n), unbiased (rejection)
   bool bernoulli(double p) { return uniform() < p; }
   double sign() { return (next_u32() & 1u) ? 1.0 : -1.0; }

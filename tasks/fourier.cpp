@@ -63,14 +63,22 @@ class FourierSeries final : public Task {
     // with K+1 examples extends the one with K.
     const int64_t np = mixture_ ? 1 + int64_t(rng.below(uint64_t(n_))) : n_;
     const int64_t K = pb.n_examples;
+    const size_t pairs = size_t(n_ + 1);  // 2N+1 normals take N+1 Box–Muller pairs
+    // The examples in blocks of kLanes, padded: each block's harmonics run in registers.
+    constexpr size_t kLanes = 16;
+    const size_t Kp = (size_t(K) + kLanes - 1) / kLanes * kLanes;
     // Scratch reused across the prompts a thread generates: no allocation per prompt.
-    thread_local std::vector<double> c, coef, s1, c1, sn, cn, y, noise;
+    thread_local std::vector<double> c, coef, s1, c1, y, noise;
     thread_local std::vector<uint32_t> words;
-    c.resize(size_t(2 * n_ + 1));
+    c.resize(2 * pairs);
     coef.resize(size_t(2 * np + 1));
-    for (auto* v : {&s1, &c1, &sn, &cn, &y, &noise}) v->resize(size_t(K));
-    words.resize(size_t(2 * K));
-    rng.normals(c.data(), c.size());
+    for (auto* v : {&s1, &c1, &y}) v->resize(Kp);
+    noise.resize(size_t(K));
+    // The coefficients' words, then two per input, in one fetch: the words normals(2N+1) and K
+    // uniform() calls would take, in that order (an odd count's spare normal is never used).
+    words.resize(4 * pairs + 2 * size_t(K));
+    rng.next_u32s(words.data(), words.size());
+    Rng::normals_from(words.data(), pairs, c.data());
     if (!intercept_) c[0] = 0.0;
     const double scale = 1.0 / std::sqrt(double(np));
     coef[0] = c[0] * scale;  // in the basis of tasks/fourier.h for frequency np
@@ -80,28 +88,39 @@ class FourierSeries final : public Task {
     }
     float* xs = pb.xs.data() + b * K;
     float* ys = pb.ys.data() + b * K;
-    // f at all K inputs at once, the examples in the inner loops (they vectorise): the base angle's
-    // sin/cos, then the harmonics by rotation exactly as fourier_features computes them, so the
-    // stored labels are those the Bayesian baselines' features give.
-    // x_k = rng.uniform(−L, L), from words fetched in one block.
-    rng.next_u32s(words.data(), words.size());
+    // f at all K inputs at once: the base angle's sin/cos, then the harmonics by rotation exactly
+    // as fourier_features computes them, so the stored labels are those the Bayesian baselines'
+    // features give. x_k = uniform(−L, L).
+    const uint32_t* xw = words.data() + 4 * pairs;
     for (int64_t k = 0; k < K; ++k)
-      xs[k] =
-          float(-L_ + 2.0 * L_ * Rng::uniform_from(words[size_t(2 * k)], words[size_t(2 * k + 1)]));
+      xs[k] = float(-L_ + 2.0 * L_ * Rng::uniform_from(xw[2 * k], xw[2 * k + 1]));
     const double w = std::numbers::pi / L_;
     // |w·x| <= π up to x's rounding to float, inside sincos_pi's Taylor range: the same values.
-    for (size_t k = 0; k < size_t(K); ++k) sincos_taylor(w * double(xs[k]), s1[k], c1[k]);
-    std::copy(s1.begin(), s1.end(), sn.begin());
-    std::copy(c1.begin(), c1.end(), cn.begin());
-    std::fill(y.begin(), y.end(), coef[0]);
-    for (int64_t n = 1; n <= np; ++n) {
-      const double a = coef[size_t(n)], bn = coef[size_t(np + n)];
-      for (size_t k = 0; k < size_t(K); ++k) {
-        y[k] += a * cn[k] + bn * sn[k];
-        const double next_c = cn[k] * c1[k] - sn[k] * s1[k];
-        sn[k] = sn[k] * c1[k] + cn[k] * s1[k];
-        cn[k] = next_c;
+    // Padding lanes take x = 0 and are never stored.
+    for (size_t k = 0; k < size_t(K); ++k) s1[k] = w * double(xs[k]);
+    std::fill(s1.begin() + K, s1.end(), 0.0);
+#pragma omp simd
+    for (size_t k = 0; k < Kp; ++k) sincos_taylor(s1[k], s1[k], c1[k]);
+    for (size_t k0 = 0; k0 < Kp; k0 += kLanes) {
+      double cn[kLanes], sn[kLanes], yv[kLanes];
+      const double* bc = c1.data() + k0;
+      const double* bs = s1.data() + k0;
+      for (size_t j = 0; j < kLanes; ++j) {
+        cn[j] = bc[j];
+        sn[j] = bs[j];
+        yv[j] = coef[0];
       }
+      for (int64_t n = 1; n <= np; ++n) {
+        const double a = coef[size_t(n)], bn = coef[size_t(np + n)];
+#pragma omp simd
+        for (size_t j = 0; j < kLanes; ++j) {
+          yv[j] += a * cn[j] + bn * sn[j];
+          const double next_c = cn[j] * bc[j] - sn[j] * bs[j];
+          sn[j] = sn[j] * bc[j] + cn[j] * bs[j];
+          cn[j] = next_c;
+        }
+      }
+      std::copy(yv, yv + kLanes, y.data() + k0);
     }
     if (noise_ > 0.0) {
       noise_rng.normals(noise.data(), noise.size());
