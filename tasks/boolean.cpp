@@ -388,6 +388,8 @@ class BooleanTask final : public Task {
     const uint32_t* fp = masks ? ps + f.forced_row * sign_words : nullptr;
     const uint32_t* fq = masks ? ng + f.forced_row * sign_words : nullptr;
     float* xo = pb.xs.data() + b * K * n_;
+    int* yk = ys.data();
+    int* lc = label_coins.data();
     for (int64_t k = 0; k < K; ++k) {
       const uint32_t* w = words.data() + k * per;
       std::copy(w, w + sign_words, bt);
@@ -398,7 +400,7 @@ class BooleanTask final : public Task {
         force(make_true, fp, fq, sign_words, forced, bt);
         coin += 1;
       }
-      if (nn) label_coins[size_t(k)] = (coin[0] & 1u) ? 1 : -1;
+      if (nn) lc[k] = (coin[0] & 1u) ? 1 : -1;
       if (k < int64_t(teach.size())) {
         std::fill(bits.begin(), bits.end(), 0u);
         for (int64_t i = 0; i < n_; ++i)
@@ -407,17 +409,24 @@ class BooleanTask final : public Task {
       // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
       // whole 8-float copies. The integer signs are kept only for the classes that compute with
       // them.
+      // A row's last group may spill up to 7 floats into the next row, which is written after it;
+      // only the prompt's last row (the next prompt may belong to another thread) stops at n.
       float* xf = xo + k * n_;
-      for (int64_t i = 0; i < n_; i += 8) {
+      const int64_t whole = k + 1 < K ? n_ : n_ / 8 * 8;
+      int64_t i = 0;
+      for (; i < whole; i += 8) {
         const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
-        std::copy(e, e + std::min<int64_t>(8, n_ - i), xf + i);
+        std::copy(e, e + 8, xf + i);
+      }
+      if (i < n_) {
+        const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
+        std::copy(e, e + (n_ - i), xf + i);
       }
       int* x = xs.data() + k * n_;
       if (!masks || nn)
         for (int64_t j = 0; j < n_; ++j) x[j] = int(xf[j]);
       if (!nn)
-        ys[size_t(k)] =
-            (masks ? mask_label(f, sign_words, ps, ng, bt) : threshold_label(f, x)) ? 1 : -1;
+        yk[k] = (masks ? mask_label(f, sign_words, ps, ng, bt) : threshold_label(f, x)) ? 1 : -1;
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
