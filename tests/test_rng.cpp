@@ -109,6 +109,20 @@ TEST(Rng, NormalsEqualSingleDraws) {
     }
 }
 
+// normals_from() makes of fetched words what normals() makes of the same stream: counts below one
+// SIMD vector, between vectors, and across its internal chunk of 64 pairs.
+TEST(Rng, NormalsFromWordsEqualNormals) {
+  for (const size_t pairs : {size_t(1), size_t(11), size_t(64), size_t(65), size_t(130)}) {
+    Rng a({6, 2}, 9), b({6, 2}, 9);
+    std::vector<uint32_t> words(4 * pairs);
+    a.next_u32s(words.data(), words.size());
+    std::vector<double> from_words(2 * pairs), drawn(2 * pairs);
+    Rng::normals_from(words.data(), pairs, from_words.data());
+    b.normals(drawn.data(), drawn.size());
+    EXPECT_EQ(from_words, drawn) << "pairs " << pairs;
+  }
+}
+
 // The Box–Muller pair equals its definition with libm's log, sin and cos to rounding, over the
 // whole range of u, including u → 0 and u → 1 (the tails and the log's argument near 1).
 TEST(Rng, NormalMatchesLibmBoxMuller) {
