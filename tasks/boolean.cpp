@@ -409,10 +409,11 @@ class BooleanTask final : public Task {
       // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
       // whole 8-float copies. The integer signs are kept only for the classes that compute with
       // them.
-      // A row's last group may spill up to 7 floats into the next row, which is written after it;
-      // only the prompt's last row (the next prompt may belong to another thread) stops at n.
+      // A row's last group may spill up to 7 floats into the rows after it, which are written
+      // later; a group that would reach past the prompt (the next prompt may belong to another
+      // thread) stops at n.
       float* xf = xo + k * n_;
-      const int64_t whole = k + 1 < K ? n_ : n_ / 8 * 8;
+      const int64_t whole = (k * n_ + (n_ + 7) / 8 * 8 <= K * n_) ? n_ : n_ / 8 * 8;
       int64_t i = 0;
       for (; i < whole; i += 8) {
         const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
