@@ -407,11 +407,10 @@ class BooleanTask final : public Task {
           if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
       }
       // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
-      // whole 8-float copies. The integer signs are kept only for the classes that compute with
-      // them.
-      // A row's last group may spill up to 7 floats into the rows after it, which are written
-      // later; a group that would reach past the prompt (the next prompt may belong to another
-      // thread) stops at n.
+      // whole 8-float copies. A row's last group may spill up to 7 floats into the rows after it,
+      // which are written later; a group that would reach past the prompt (the next prompt may
+      // belong to another thread) stops at n. The integer signs are kept only for the classes
+      // that compute with them.
       float* xf = xo + k * n_;
       const int64_t whole = (k * n_ + (n_ + 7) / 8 * 8 <= K * n_) ? n_ : n_ / 8 * 8;
       int64_t i = 0;
