@@ -1,6 +1,8 @@
 // GPT-2-style transformer for vector prompts (Garg et al. 2022): linear read-in of the tokens
 // x_1, (y_1, 0..0), x_2, ... to width C, learned (or no) positional embeddings, L blocks of causal
-// multi-head attention and a GELU MLP, a linear read-out at the x tokens.
+// multi-head attention and a GELU MLP, a linear read-out at the x tokens. pos = rope replaces the
+// learned table by rotary positions on every block's q and k (kernels/rope.h), as the maze paper's
+// models use: attention then sees relative offsets directly, e.g. "the token next to this one".
 // Token prompts (ModelIO::vocab > 0) replace the linear read-in by a token embedding `embed.w`
 // [vocab, C] (GPT-2's wte, N(0, 0.02)) and read out logits over the vocabulary at every position;
 // the positional table then has one row per token of the longest sequence.
@@ -27,6 +29,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
 #include "models/io_layers.h"
 #include "models/mlp.h"
 #include "models/model.h"
@@ -43,6 +46,8 @@ class Transformer final : public Model {
         C_(p.i("n_embd")),
         hidden_(p.i("mlp_ratio") * p.i("n_embd")),
         learned_pos_(p.s("pos") == "learned"),
+        rope_(p.s("pos") == "rope"),
+        rope_base_(p.r("rope_base")),
         rms_(p.s("norm") == "rmsnorm"),
         placement_(p.s("placement")),
         ln_scaling_(p.b("ln_scaling")),
@@ -53,6 +58,11 @@ class Transformer final : public Model {
                                            : 0),
         io_layers_(store_, io, C_, learned_pos_, "transformer") {
     if (C_ % H_ != 0) fail("model.n_head: must divide n_embd = {}, got {}", C_, H_);
+    if (rope_ && (C_ / H_) % 2 != 0)
+      fail(
+          "model.pos: rope rotates pairs of columns, so the head width n_embd / n_head must be "
+          "even, got {} / {} = {}",
+          C_, H_, C_ / H_);
     if (placement_ == "mix" && (post_layers_ == 0 || post_layers_ == L_))
       fail(
           "model.mix_alpha: with n_layer = {}, mix_alpha = {} makes {} of the blocks post-LN "
@@ -146,7 +156,8 @@ class Transformer final : public Model {
   }
 
   Var attention(Graph& g, Var x, const std::string& b) {
-    const Var qkv = ops::linear(g, x, P(g, b + "attn.w_qkv"), P(g, b + "attn.b_qkv"));
+    Var qkv = ops::linear(g, x, P(g, b + "attn.w_qkv"), P(g, b + "attn.b_qkv"));
+    if (rope_) qkv = ops::rope(g, qkv, H_, rope_base_);
     const Var a = ops::attention(
         g, qkv, H_, relu_attention_ ? AttentionKind::Relu : AttentionKind::Softmax, causal_);
     return ops::linear(g, a, P(g, b + "attn.w_out"), P(g, b + "attn.b_out"));
@@ -170,7 +181,9 @@ class Transformer final : public Model {
   }
 
   int64_t L_, H_, C_, hidden_;
-  bool learned_pos_, rms_;
+  bool learned_pos_, rope_;
+  double rope_base_;
+  bool rms_;
   std::string placement_;
   bool ln_scaling_, relu_attention_, causal_;
   int64_t post_layers_;
@@ -189,7 +202,11 @@ void register_transformer(std::vector<ModelInfo>& r) {
            ParamSpec::integer("n_head", 2, "attention heads (must divide n_embd)", 1, 1024),
            ParamSpec::integer("n_embd", 64, "width", 1, 65536),
            ParamSpec::integer("mlp_ratio", 4, "MLP hidden width / n_embd", 1, 64),
-           ParamSpec::choice("pos", "learned", {"learned", "none"}, "positional embeddings"),
+           ParamSpec::choice("pos", "learned", {"learned", "rope", "none"},
+                             "positions: a learned table added to the tokens, rotary q and k in "
+                             "every block, or none"),
+           ParamSpec::real("rope_base", 10000.0, "pos rope: θ_i = rope_base^(−2i/head width)", 2.0,
+                           1e9),
            ParamSpec::choice("norm", "layernorm", {"layernorm", "rmsnorm"}, "normalisation"),
            ParamSpec::choice("placement", "pre", {"pre", "post", "peri", "mix"},
                              "where the norms sit around each sublayer"),
@@ -201,7 +218,7 @@ void register_transformer(std::vector<ModelInfo>& r) {
                              "softmax attention, or ReLU attention (Lin et al. 2024)"),
            ParamSpec::boolean("causal", true,
                               "causal attention; false: every position sees the whole prompt "
-                              "(masked-token objectives such as the maze task's mlm_u; CPU only)"),
+                              "(masked-token objectives such as the maze task's mlm_u)"),
        },
        [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
          return std::make_unique<Transformer>(p, io);

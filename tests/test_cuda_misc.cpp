@@ -23,6 +23,7 @@
 #include "core/rng.h"
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
+#include "kernels/rope.h"
 #include "kernels/select.h"
 #include "tests/cuda_harness.h"
 #include "train/adamw.h"
@@ -141,6 +142,34 @@ TEST(CudaMisc, PositionalForwardAndBackwardMatchCpuExactly) {
     ctx().synchronize();
     expect_close(d_dx.download(), dx, 0, "positional dx, dpos null " + tag);
     expect_bitwise(d_dpos.download(), got_dpos, "positional dpos untouched " + tag);
+  }
+}
+
+// RoPE (kernels/rope.h). Both sides round the same double angles to float; the rotation's two
+// products and add may be contracted to an FMA on either side, so 1e-6 relative (a few ulp), not 0.
+// The gradient accumulates into random values; v is copied (added) unrotated.
+TEST(CudaMisc, RopeForwardAndBackwardMatchCpu) {
+  ICL_REQUIRE_GPU();
+  struct Case {
+    int64_t B, Tn, C, H;
+    double base;
+  };
+  for (const Case k : {Case{1, 1, 2, 1, 1e4}, Case{3, 7, 12, 3, 1e4}, Case{2, 90, 64, 4, 1e4},
+                       Case{1, 1031, 96, 3, 500.0}, Case{5, 33, 288, 8, 1e4}}) {
+    const std::string tag = shape_str({k.B, k.Tn, k.C, k.H});
+    const size_t n = size_t(k.B * k.Tn * 3 * k.C);
+    const auto x = random_vector(n, "rope x " + tag), dy = random_vector(n, "rope dy " + tag);
+    const auto dx0 = random_vector(n, "rope dx " + tag);
+    std::vector<float> y(n), dx = dx0;
+    kern::rope_forward(y.data(), x.data(), k.B, k.Tn, k.C, k.H, k.base);
+    kern::rope_backward(dx.data(), dy.data(), k.B, k.Tn, k.C, k.H, k.base);
+
+    DeviceBuffer d_x(x), d_y(n), d_dy(dy), d_dx(dx0);
+    cuda::rope_forward(ctx(), d_y.get(), d_x.get(), k.B, k.Tn, k.C, k.H, k.base);
+    cuda::rope_backward(ctx(), d_dx.get(), d_dy.get(), k.B, k.Tn, k.C, k.H, k.base);
+    ctx().synchronize();
+    expect_close(d_y.download(), y, 1e-6, "rope y " + tag);
+    expect_close(d_dx.download(), dx, 1e-6, "rope dx " + tag);
   }
 }
 

@@ -87,5 +87,13 @@ TEST(ModelGradcheck, LayerNormScalingAndNoPositions) {
              {"placement", "peri"}});
 }
 
+// Rotary positions: the gradient flows through every block's rotation of q and k (heads of width 4
+// and, with one head, 6).
+TEST(ModelGradcheck, RotaryPositions) {
+  gradcheck({{"n_layer", "2"}, {"n_head", "2"}, {"n_embd", "8"}, {"pos", "rope"}});
+  gradcheck(
+      {{"n_layer", "2"}, {"n_head", "1"}, {"n_embd", "6"}, {"pos", "rope"}, {"rope_base", "50"}});
+}
+
 }  // namespace
 }  // namespace icl

@@ -367,9 +367,11 @@ TEST(TokenEval, ScaledAccuracyByLength) {
 // ------------------------------------------------------------------------------------------------
 // The transformer on token prompts.
 
-std::unique_ptr<Model> tiny_token_model(const TokenTask& tt, int64_t longest) {
+std::unique_ptr<Model> tiny_token_model(const TokenTask& tt, int64_t longest,
+                                        const std::string& pos = "learned") {
   const ModelIO io{0, 1, longest, tt.vocab(), tt.seq_len(longest)};
-  auto model = make_model("transformer", {{"n_layer", "2"}, {"n_embd", "16"}, {"n_head", "2"}}, io);
+  auto model = make_model("transformer",
+                          {{"n_layer", "2"}, {"n_embd", "16"}, {"n_head", "2"}, {"pos", pos}}, io);
   model->init(3);
   return model;
 }
@@ -383,38 +385,44 @@ std::vector<float> logits(Model& model, const PromptBatch& pb) {
   return out;
 }
 
+// With learned and with rotary positions (rope has no table: positions enter every block).
 TEST(TokenTransformer, LogitsAreCausalAndIgnorePadding) {
   const auto task = token_task("mod_arithmetic", {{"min_length", "3"}, {"max_length", "15"}});
   const TokenTask& tt = *as_token_task(*task);
-  auto model = tiny_token_model(tt, 15);
-  EXPECT_NE(model->parameters().find("embed.w"), nullptr);
-  EXPECT_EQ(model->parameters().find("read_in.w"), nullptr);
-  const int64_t V = tt.vocab();
+  for (const std::string pos : {"learned", "rope"}) {
+    SCOPED_TRACE(pos);
+    auto model = tiny_token_model(tt, 15, pos);
+    EXPECT_EQ(model->parameters().find("pos") != nullptr, pos == "learned");
+    EXPECT_NE(model->parameters().find("embed.w"), nullptr);
+    EXPECT_EQ(model->parameters().find("read_in.w"), nullptr);
+    const int64_t V = tt.vocab();
 
-  PromptBatch pb = task->sample(kKey, 0, 3, 9);
-  const std::vector<float> a = logits(*model, pb);
-  ASSERT_EQ(a.size(), size_t(3 * pb.seq_len * V));
-  // Changing token 5 of prompt 1 leaves positions 0..4 alone, and changes position 5.
-  pb.tokens[size_t(pb.seq_len + 5)] = (pb.tokens[size_t(pb.seq_len + 5)] + 1) % tt.pad();
-  const std::vector<float> b = logits(*model, pb);
-  const auto at = [&](const std::vector<float>& v, int64_t row, int64_t t) {
-    return std::vector<float>(v.begin() + (row * pb.seq_len + t) * V,
-                              v.begin() + (row * pb.seq_len + t + 1) * V);
-  };
-  for (int64_t t = 0; t < 5; ++t) EXPECT_EQ(at(a, 1, t), at(b, 1, t)) << t;
-  EXPECT_NE(at(a, 1, 5), at(b, 1, 5));
-  for (int64_t t = 0; t < pb.seq_len; ++t) EXPECT_EQ(at(a, 0, t), at(b, 0, t));
+    PromptBatch pb = task->sample(kKey, 0, 3, 9);
+    const std::vector<float> a = logits(*model, pb);
+    ASSERT_EQ(a.size(), size_t(3 * pb.seq_len * V));
+    // Changing token 5 of prompt 1 leaves positions 0..4 alone, and changes position 5.
+    pb.tokens[size_t(pb.seq_len + 5)] = (pb.tokens[size_t(pb.seq_len + 5)] + 1) % tt.pad();
+    const std::vector<float> b = logits(*model, pb);
+    const auto at = [&](const std::vector<float>& v, int64_t row, int64_t t) {
+      return std::vector<float>(v.begin() + (row * pb.seq_len + t) * V,
+                                v.begin() + (row * pb.seq_len + t + 1) * V);
+    };
+    for (int64_t t = 0; t < 5; ++t) EXPECT_EQ(at(a, 1, t), at(b, 1, t)) << t;
+    EXPECT_NE(at(a, 1, 5), at(b, 1, 5));
+    for (int64_t t = 0; t < pb.seq_len; ++t) EXPECT_EQ(at(a, 0, t), at(b, 0, t));
 
-  // A padded mixed batch gives each prompt's answer the logits of the unpadded prompt.
-  const PromptBatch mixed = tt.sample_mixed(kKey, 0, 6);
-  const std::vector<float> m = logits(*model, mixed);
-  for (int64_t r = 0; r < 6; ++r) {
-    const int64_t answer = answer_position(mixed, r);
-    const int64_t L = answer - 1;  // odd lengths: seq_len = L + 2
-    const PromptBatch one = task->sample(kKey, r, 1, L);
-    const std::vector<float> u = logits(*model, one);
-    for (int64_t v = 0; v < V; ++v)
-      EXPECT_NEAR(m[size_t((r * mixed.seq_len + answer) * V + v)], u[size_t(answer * V + v)], 1e-5);
+    // A padded mixed batch gives each prompt's answer the logits of the unpadded prompt.
+    const PromptBatch mixed = tt.sample_mixed(kKey, 0, 6);
+    const std::vector<float> m = logits(*model, mixed);
+    for (int64_t r = 0; r < 6; ++r) {
+      const int64_t answer = answer_position(mixed, r);
+      const int64_t L = answer - 1;  // odd lengths: seq_len = L + 2
+      const PromptBatch one = task->sample(kKey, r, 1, L);
+      const std::vector<float> u = logits(*model, one);
+      for (int64_t v = 0; v < V; ++v)
+        EXPECT_NEAR(m[size_t((r * mixed.seq_len + answer) * V + v)], u[size_t(answer * V + v)],
+                    1e-5);
+    }
   }
 }
 
