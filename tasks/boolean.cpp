@@ -390,7 +390,45 @@ class BooleanTask final : public Task {
     float* xo = pb.xs.data() + b * K * n_;
     int* yk = ys.data();
     int* lc = label_coins.data();
-    for (int64_t k = 0; k < K; ++k) {
+    // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
+    // whole 8-float copies. A row's last group may spill up to 7 floats into the rows after it,
+    // which are written later; a group that would reach past the prompt (the next prompt may
+    // belong to another thread) stops at n.
+    const auto write_signs = [&](int64_t k, const uint32_t* sb) {
+      float* xf = xo + k * n_;
+      const int64_t whole = (k * n_ + (n_ + 7) / 8 * 8 <= K * n_) ? n_ : n_ / 8 * 8;
+      int64_t i = 0;
+      for (; i < whole; i += 8) {
+        const float* e = kSignBytes.v[(sb[i >> 5] >> (i & 31)) & 0xffu];
+        std::copy(e, e + 8, xf + i);
+      }
+      if (i < n_) {
+        const float* e = kSignBytes.v[(sb[i >> 5] >> (i & 31)) & 0xffu];
+        std::copy(e, e + (n_ - i), xf + i);
+      }
+      return xf;
+    };
+    // Conjunction and the disjunctions at n <= 32 (the published n = 28): one sign word, one
+    // literal row, always a forcing coin. The general loop below, with its loops over words and
+    // its switch over classes taken out of the per-example work; the same bits and labels.
+    const bool one_word_literal = sign_words == 1 && per == 2 && teach.empty() &&
+                                  (kind_ == Kind::Conjunction || kind_ == Kind::Disjunction ||
+                                   kind_ == Kind::SparseDisjunction);
+    if (one_word_literal) {
+      const uint32_t p = ps[0], q = ng[0];
+      const uint64_t threshold = force_threshold_;
+      const uint32_t* wk = words.data();
+      for (int64_t k = 0; k < K; ++k, wk += 2) {
+        uint32_t sb = wk[0];
+        const uint32_t on = 0u - uint32_t(uint64_t(wk[1]) < threshold);
+        const uint32_t forced = make_true ? (sb | p) & ~q : (sb & ~p) | q;
+        sb ^= (forced ^ sb) & on;
+        const bool label = make_true ? ((p & ~sb) | (q & sb)) == 0 : ((p & sb) | (q & ~sb)) != 0;
+        yk[k] = label ? 1 : -1;
+        write_signs(k, &sb);
+      }
+    }
+    for (int64_t k = 0; k < (one_word_literal ? 0 : K); ++k) {
       const uint32_t* w = words.data() + k * per;
       std::copy(w, w + sign_words, bt);
       const uint32_t* coin = w + sign_words;
@@ -406,22 +444,8 @@ class BooleanTask final : public Task {
         for (int64_t i = 0; i < n_; ++i)
           if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
       }
-      // Eight signs at a time from a table indexed by their byte: no branch on coin flips, and
-      // whole 8-float copies. A row's last group may spill up to 7 floats into the rows after it,
-      // which are written later; a group that would reach past the prompt (the next prompt may
-      // belong to another thread) stops at n. The integer signs are kept only for the classes
-      // that compute with them.
-      float* xf = xo + k * n_;
-      const int64_t whole = (k * n_ + (n_ + 7) / 8 * 8 <= K * n_) ? n_ : n_ / 8 * 8;
-      int64_t i = 0;
-      for (; i < whole; i += 8) {
-        const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
-        std::copy(e, e + 8, xf + i);
-      }
-      if (i < n_) {
-        const float* e = kSignBytes.v[(bt[i >> 5] >> (i & 31)) & 0xffu];
-        std::copy(e, e + (n_ - i), xf + i);
-      }
+      // The integer signs are kept only for the classes that compute with them.
+      const float* xf = write_signs(k, bt);
       int* x = xs.data() + k * n_;
       if (!masks || nn)
         for (int64_t j = 0; j < n_; ++j) x[j] = int(xf[j]);
