@@ -267,11 +267,7 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
   };
 
   if (cfg.has_model) {
-    // Token tasks train on the CPU only for now (Trainer): "auto" leaves the GPU to others, an
-    // explicit cuda gets the trainer's one-line refusal.
-    const bool tokens = make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token;
-    gpu = open_device(tokens && opt.device == "auto" ? "cpu" : opt.device,
-                      cfg.train.precision == "tf32");
+    gpu = open_device(opt.device, cfg.train.precision == "tf32");
     if (gpu) info.device = fmt::format("{} ({})", gpu->name(), cfg.train.precision);
     model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)));
     model->init(cfg.seed);

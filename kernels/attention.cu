@@ -1,4 +1,6 @@
-// Causal attention on the GPU, deterministic, in the two shapes kernels/attention.h promises.
+// Attention on the GPU, causal or not, deterministic, in the two shapes kernels/attention.h
+// promises. Non-causal attention (d.causal false) runs the same code with every key visible to
+// every query: the loop bounds become T and the causality predicate is off.
 //
 // Work split. A query row (or, in the dk/dv kernels, a key row) belongs to a group of G adjacent
 // lanes of one warp; lane j of the group owns the head dimensions j, j+G, j+2G, ... and keeps its
@@ -52,7 +54,11 @@ struct Cfg {
 struct Dims {
   int T, C, H, hd;
   float scale;
+  bool causal;
   __host__ __device__ int64_t ld() const { return 3 * int64_t(C); }
+  // Whether query t sees key s, and 1 / (the number of keys query t sees), ReLU's normaliser.
+  __device__ bool hidden(int t, int s) const { return causal && s > t; }
+  __device__ float inv_seen(int t) const { return 1.f / float(causal ? t + 1 : T); }
 };
 
 // Sum over the G lanes of a group; every lane gets the bitwise same result (see top).
@@ -124,11 +130,11 @@ struct FwdRow {
   // says the row exists. Every lane of the warp calls this with the same n.
   __device__ void keys(const float* Ks, const float* Vs, int n, int s0, int t, bool valid,
                        const Dims& d, bool relu, int j) {
-    const float inv_n = 1.f / float(t + 1);
+    const float inv_n = d.inv_seen(t);
     for (int ss = 0; ss < n; ++ss) {
       const float* k = Ks + ss * d.hd;
       const float x = group_sum<G>(partial_dot<G, E>(q, k, j, d.hd)) * d.scale;
-      if (!valid || s0 + ss > t) continue;
+      if (!valid || d.hidden(t, s0 + ss)) continue;
       const float* v = Vs + ss * d.hd;
       if (relu) {
         if (x > 0.f) axpy_slice<G, E>(acc, x * inv_n, v, j, d.hd);
@@ -178,7 +184,7 @@ __global__ void __launch_bounds__(kShortFwdThreads)
   for (int base = 0; base < d.T; base += groups) {
     const int t = base + g;
     const bool valid = t < d.T;
-    const int n = min(d.T, base + warp_last_g + 1);  // keys the warp's rows need
+    const int n = d.causal ? min(d.T, base + warp_last_g + 1) : d.T;  // keys the warp's rows need
     FwdRow<K::G, K::E> row;
     row.begin(q0 + int64_t(t) * ld, j, d.hd, valid);
     row.keys(Ks, Vs, n, 0, t, valid, d, relu, j);
@@ -203,8 +209,9 @@ __global__ void __launch_bounds__(kTileThreads)
   const int g = threadIdx.x / K::G, j = threadIdx.x % K::G;
   const int row0 = blockIdx.y * K::Rows, t = row0 + g;
   const bool valid = t < d.T;
-  const int block_end = min(d.T, row0 + K::Rows);
-  const int warp_end = min(d.T, row0 + (int(threadIdx.x) | (kWarp - 1)) / K::G + 1);
+  const int block_end = d.causal ? min(d.T, row0 + K::Rows) : d.T;
+  const int warp_end =
+      d.causal ? min(d.T, row0 + (int(threadIdx.x) | (kWarp - 1)) / K::G + 1) : d.T;
   FwdRow<K::G, K::E> row;
   row.begin(q0 + int64_t(t) * ld, j, d.hd, valid);
   for (int s0 = 0; s0 < block_end; s0 += K::Tile) {
@@ -244,7 +251,8 @@ struct DqRow {
 
   // Loads q_t, dout_t and computes D_t; every lane of the warp calls it (shuffles).
   __device__ void begin(const float* qrow, const float* dorow, const float* orow,
-                        const float* lse_t, int t, int j, int hd, bool valid, bool relu) {
+                        const float* lse_t, int t, int j, const Dims& d, bool valid, bool relu) {
+    const int hd = d.hd;
     load_slice<G, E>(q, qrow, j, hd, valid);
     load_slice<G, E>(dout, dorow, j, hd, valid);
     float o[E];
@@ -257,7 +265,7 @@ struct DqRow {
     }
     D = group_sum<G>(part);
     lse = (valid && !relu) ? *lse_t : 0.f;
-    inv_n = 1.f / float(t + 1);
+    inv_n = d.inv_seen(t);
   }
   __device__ void keys(const float* Ks, const float* Vs, int n, int s0, int t, bool valid,
                        const Dims& d, bool relu, int j) {
@@ -266,7 +274,7 @@ struct DqRow {
       const float* v = Vs + ss * d.hd;
       const float x = group_sum<G>(partial_dot<G, E>(q, k, j, d.hd)) * d.scale;
       const float dp = group_sum<G>(partial_dot<G, E>(dout, v, j, d.hd));
-      if (!valid || s0 + ss > t) continue;
+      if (!valid || d.hidden(t, s0 + ss)) continue;
       const PdS r = p_ds(x, dp, lse, D, inv_n, relu);
       axpy_slice<G, E>(dq, r.ds, k, j, d.hd);
     }
@@ -302,8 +310,8 @@ struct DkvRow {
       const float x = group_sum<G>(partial_dot<G, E>(k, qr, j, d.hd)) * d.scale;
       const float dp = group_sum<G>(partial_dot<G, E>(v, dor, j, d.hd));
       const int t = t0 + ss;
-      if (!valid || t < s) continue;
-      const PdS r = p_ds(x, dp, relu ? 0.f : lse_s[ss], D_s[ss], 1.f / float(t + 1), relu);
+      if (!valid || d.hidden(t, s)) continue;
+      const PdS r = p_ds(x, dp, relu ? 0.f : lse_s[ss], D_s[ss], d.inv_seen(t), relu);
       axpy_slice<G, E>(dv, r.p, dor, j, d.hd);
       axpy_slice<G, E>(dk, r.ds, qr, j, d.hd);
     }
@@ -371,10 +379,10 @@ __global__ void __launch_bounds__(kShortBwdThreads)
   for (int base = 0; base < d.T; base += groups) {
     const int t = base + g;
     const bool valid = t < d.T;
-    const int n = min(d.T, base + warp_last_g + 1);
+    const int n = d.causal ? min(d.T, base + warp_last_g + 1) : d.T;
     DqRow<K::G, K::E> row;
     row.begin(q0 + int64_t(t) * ld, do0 + int64_t(t) * d.C, o0 + int64_t(t) * d.C,
-              valid ? lse_s + t : nullptr, t, j, d.hd, valid, relu);
+              valid ? lse_s + t : nullptr, t, j, d, valid, relu);
     if (valid && j == 0) D_s[t] = row.D;
     row.keys(A, Bm, n, 0, t, valid, d, relu, j);
     if (valid) row.finish(dq0 + int64_t(t) * ld, j, d.hd, d.scale);
@@ -386,11 +394,12 @@ __global__ void __launch_bounds__(kShortBwdThreads)
   for (int base = 0; base < d.T; base += groups) {
     const int s = base + g;
     const bool valid = s < d.T;
-    const int first = base + warp_first_g;  // queries before the warp's first key do not matter
-    if (first >= d.T) continue;             // whole warp: no key row left (warp-uniform)
+    const int first = base + warp_first_g;
+    if (first >= d.T) continue;  // whole warp: no key row left (warp-uniform)
     DkvRow<K::G, K::E> row;
     row.begin(q0 + d.C + int64_t(s) * ld, q0 + 2 * d.C + int64_t(s) * ld, j, d.hd, valid);
-    row.queries(A, Bm, lse_s, D_s, first, d.T, 0, s, valid, d, relu, j);
+    // Causal: queries before the warp's first key do not matter.
+    row.queries(A, Bm, lse_s, D_s, d.causal ? first : 0, d.T, 0, s, valid, d, relu, j);
     if (valid)
       row.finish(dq0 + d.C + int64_t(s) * ld, dq0 + 2 * d.C + int64_t(s) * ld, j, d.hd, d.scale);
   }
@@ -412,12 +421,13 @@ __global__ void __launch_bounds__(kTileThreads)
   const int g = threadIdx.x / K::G, j = threadIdx.x % K::G;
   const int row0 = blockIdx.y * K::Rows, t = row0 + g;
   const bool valid = t < d.T;
-  const int block_end = min(d.T, row0 + K::Rows);
-  const int warp_end = min(d.T, row0 + (int(threadIdx.x) | (kWarp - 1)) / K::G + 1);
+  const int block_end = d.causal ? min(d.T, row0 + K::Rows) : d.T;
+  const int warp_end =
+      d.causal ? min(d.T, row0 + (int(threadIdx.x) | (kWarp - 1)) / K::G + 1) : d.T;
   DqRow<K::G, K::E> row;
   const int64_t orow = (int64_t(b) * d.T + t) * d.C + head;
   row.begin(q0 + int64_t(t) * ld, dout + orow, out + orow,
-            (valid && !relu) ? lse + int64_t(bh) * d.T + t : nullptr, t, j, d.hd, valid, relu);
+            (valid && !relu) ? lse + int64_t(bh) * d.T + t : nullptr, t, j, d, valid, relu);
   for (int s0 = 0; s0 < block_end; s0 += K::Tile) {
     const int n = min(K::Tile, block_end - s0);
     __syncthreads();
@@ -453,7 +463,8 @@ __global__ void __launch_bounds__(kTileThreads)
   const int warp_first = key0 + (int(threadIdx.x) & ~(kWarp - 1)) / K::G;
   DkvRow<K::G, K::E> row;
   row.begin(q0 + d.C + int64_t(s) * ld, q0 + 2 * d.C + int64_t(s) * ld, j, d.hd, valid);
-  for (int t0 = key0; t0 < d.T; t0 += K::Tile) {
+  // Causal: only the queries at or after the tile's first key see its keys.
+  for (int t0 = d.causal ? key0 : 0; t0 < d.T; t0 += K::Tile) {
     const int n = min(K::Tile, d.T - t0);
     __syncthreads();
     load_rows(Qs, q0, ld, t0, n, d.hd);
@@ -463,7 +474,8 @@ __global__ void __launch_bounds__(kTileThreads)
     __syncthreads();  // dOs complete before D reads it
     tile_D<K::G, K::E>(D_s, dOs, o0, d.C, t0, n, d.hd);
     __syncthreads();
-    row.queries(Qs, dOs, lse_s, D_s, max(0, warp_first - t0), n, t0, s, valid, d, relu, j);
+    row.queries(Qs, dOs, lse_s, D_s, d.causal ? max(0, warp_first - t0) : 0, n, t0, s, valid, d,
+                relu, j);
   }
   if (valid) {
     float* dk = dqkv + int64_t(b) * d.T * ld + head + d.C + int64_t(s) * ld;
@@ -528,21 +540,21 @@ void backward_hd(const CudaContext& ctx, float* dqkv, const float* dout, const f
   }
 }
 
-Dims make_dims(int64_t B, int64_t Tn, int64_t C, int64_t H) {
+Dims make_dims(int64_t B, int64_t Tn, int64_t C, int64_t H, bool causal) {
   ICL_ASSERT(B >= 0 && Tn >= 0 && C >= 0 && H > 0 && C % H == 0);
   const int64_t hd = C / H;
   if (hd > 256) fail("cuda attention: head dimension {} (C={}, H={}) exceeds 256", hd, C, H);
   // Blocks index (b, h) in grid.x and tiles in grid.y; positions and columns fit in int.
   if (B * H > int64_t(0x7fffffff) || Tn > int64_t(65535) * 16 || 3 * C > int64_t(0x7fffffff))
     fail("cuda attention: shape B={} T={} C={} H={} is too large", B, Tn, C, H);
-  return Dims{int(Tn), int(C), int(H), int(hd), 1.f / std::sqrt(float(hd))};
+  return Dims{int(Tn), int(C), int(H), int(hd), 1.f / std::sqrt(float(hd)), causal};
 }
 
 }  // namespace
 
 void attention_forward(const CudaContext& ctx, float* out, float* lse, const float* qkv, int64_t B,
-                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind) {
-  const Dims d = make_dims(B, Tn, C, H);
+                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal) {
+  const Dims d = make_dims(B, Tn, C, H, causal);
   if (B == 0 || Tn == 0 || C == 0) return;
   const bool relu = kind == AttentionKind::Relu;
   const int b = int(B);
@@ -560,8 +572,8 @@ void attention_forward(const CudaContext& ctx, float* out, float* lse, const flo
 
 void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, const float* out,
                         const float* lse, const float* qkv, int64_t B, int64_t Tn, int64_t C,
-                        int64_t H, AttentionKind kind) {
-  const Dims d = make_dims(B, Tn, C, H);
+                        int64_t H, AttentionKind kind, bool causal) {
+  const Dims d = make_dims(B, Tn, C, H, causal);
   if (!dqkv || B == 0 || Tn == 0 || C == 0) return;
   const bool relu = kind == AttentionKind::Relu;
   ICL_ASSERT(relu || lse);

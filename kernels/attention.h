@@ -161,18 +161,17 @@ namespace cuda {
 // Two paths, chosen by T: up to kShortAttention tokens a whole (batch, head) sequence is one
 // thread block; longer sequences are cut into query tiles and keys stream through shared memory
 // in tiles (flash-attention style). Both are deterministic: every output element is written by
-// one thread, with a fixed order of summation.
+// one thread, with a fixed order of summation. Causal or not, as kern::.
 inline constexpr int64_t kShortAttention = 256;
 void attention_forward(const CudaContext& ctx, float* out, float* lse, const float* qkv, int64_t B,
-                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind);
+                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal = true);
 void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, const float* out,
                         const float* lse, const float* qkv, int64_t B, int64_t Tn, int64_t C,
-                        int64_t H, AttentionKind kind);
+                        int64_t H, AttentionKind kind, bool causal = true);
 }  // namespace cuda
 
 namespace ops {
-// Multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C]. The CUDA twins are
-// causal only: a non-causal attention on a GPU graph is a one-line error.
+// Multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C], causal or not.
 Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal);
 inline Var causal_attention(Graph& g, Var qkv, int64_t heads,
                             AttentionKind kind = AttentionKind::Softmax) {

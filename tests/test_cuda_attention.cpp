@@ -1,4 +1,4 @@
-// CUDA causal attention (kernels/attention.cu) against the CPU kern:: functions.
+// CUDA attention (kernels/attention.cu), causal and not, against the CPU kern:: functions.
 //
 // The reference is kern:: instantiated in double on the same (float) inputs, so the measured error
 // is the GPU's own fp32 rounding. Both GPU paths are covered through T: T <= kShortAttention with a
@@ -40,9 +40,10 @@ struct Case {
 
 const char* kind_name(AttentionKind k) { return k == AttentionKind::Softmax ? "softmax" : "relu"; }
 
-std::string label(const char* what, const Case& c, AttentionKind kind) {
-  return std::string(what) + " " + kind_name(kind) + " B=" + std::to_string(c.B) +
-         " T=" + std::to_string(c.T) + " C=" + std::to_string(c.C) + " H=" + std::to_string(c.H);
+std::string label(const char* what, const Case& c, AttentionKind kind, bool causal = true) {
+  return std::string(what) + " " + kind_name(kind) + (causal ? "" : " non-causal") +
+         " B=" + std::to_string(c.B) + " T=" + std::to_string(c.T) + " C=" + std::to_string(c.C) +
+         " H=" + std::to_string(c.H);
 }
 
 // Short path (T <= 256 and 2·T·hd floats fit in shared memory) and tiled path, hd from 1 to 256.
@@ -89,39 +90,43 @@ std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v
 struct CpuForward {
   std::vector<double> out, lse;
 };
-CpuForward cpu_forward(const std::vector<float>& qkv, const Case& c, AttentionKind kind) {
+CpuForward cpu_forward(const std::vector<float>& qkv, const Case& c, AttentionKind kind,
+                       bool causal) {
   CpuForward r;
   r.out.assign(size_t(c.B * c.T * c.C), std::nan(""));
   r.lse.assign(size_t(c.B * c.H * c.T), std::nan(""));  // ReLU leaves it unwritten
   const auto x = to_double(qkv);
-  kern::attention_forward(r.out.data(), r.lse.data(), x.data(), c.B, c.T, c.C, c.H, kind);
+  kern::attention_forward(r.out.data(), r.lse.data(), x.data(), c.B, c.T, c.C, c.H, kind, causal);
   return r;
 }
 
 TEST(CudaAttention, ForwardMatchesCpu) {
   ICL_REQUIRE_GPU();
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
-    for (const Case& c : cases()) {
-      const std::string what = label("forward", c, kind);
-      SCOPED_TRACE(what);
-      const auto qkv = make_qkv(c, kind, what);
-      const CpuForward ref = cpu_forward(qkv, c, kind);
-      DeviceBuffer d_qkv(qkv), out(ref.out.size()), lse(ref.lse.size());
-      cuda::attention_forward(ctx(), out.get(), lse.get(), d_qkv.get(), c.B, c.T, c.C, c.H, kind);
-      ctx().synchronize();
-      const auto gpu_out = out.download();
-      expect_close(gpu_out, to_float(ref.out), kForwardTol, what + " out");
-      // Softmax writes lse; ReLU must leave the buffer untouched (NaN on both sides).
-      expect_close(lse.download(), to_float(ref.lse), kForwardTol, what + " lse");
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+      for (const Case& c : cases()) {
+        const std::string what = label("forward", c, kind, causal);
+        SCOPED_TRACE(what);
+        const auto qkv = make_qkv(c, kind, what);
+        const CpuForward ref = cpu_forward(qkv, c, kind, causal);
+        DeviceBuffer d_qkv(qkv), out(ref.out.size()), lse(ref.lse.size());
+        cuda::attention_forward(ctx(), out.get(), lse.get(), d_qkv.get(), c.B, c.T, c.C, c.H, kind,
+                                causal);
+        ctx().synchronize();
+        const auto gpu_out = out.download();
+        expect_close(gpu_out, to_float(ref.out), kForwardTol, what + " out");
+        // Softmax writes lse; ReLU must leave the buffer untouched (NaN on both sides).
+        expect_close(lse.download(), to_float(ref.lse), kForwardTol, what + " lse");
 
-      // Without lse (no backward follows) the output is the same, bit for bit.
-      DeviceBuffer out2(ref.out.size());
-      cuda::attention_forward(ctx(), out2.get(), nullptr, d_qkv.get(), c.B, c.T, c.C, c.H, kind);
-      ctx().synchronize();
-      EXPECT_EQ(std::memcmp(out2.download().data(), gpu_out.data(), gpu_out.size() * sizeof(float)),
-                0)
-          << what << ": output changes when lse is not requested";
-    }
+        // Without lse (no backward follows) the output is the same, bit for bit.
+        DeviceBuffer out2(ref.out.size());
+        cuda::attention_forward(ctx(), out2.get(), nullptr, d_qkv.get(), c.B, c.T, c.C, c.H, kind,
+                                causal);
+        ctx().synchronize();
+        EXPECT_EQ(
+            std::memcmp(out2.download().data(), gpu_out.data(), gpu_out.size() * sizeof(float)), 0)
+            << what << ": output changes when lse is not requested";
+      }
 }
 
 // Causality across the two paths: the first 256 rows of a 257-token prompt (tiled path) equal the
@@ -154,77 +159,80 @@ struct BackwardRun {
 
 // GPU forward then backward, dqkv starting from `dqkv0`; lse is passed only for softmax.
 BackwardRun gpu_backward(const std::vector<float>& qkv, const std::vector<float>& dout,
-                         const std::vector<float>& dqkv0, const Case& c, AttentionKind kind) {
+                         const std::vector<float>& dqkv0, const Case& c, AttentionKind kind,
+                         bool causal = true) {
   const bool softmax = kind == AttentionKind::Softmax;
   DeviceBuffer d_qkv(qkv), d_dout(dout), d_dqkv(dqkv0), out(size_t(c.B * c.T * c.C)),
       lse(size_t(c.B * c.H * c.T));
   float* lse_p = softmax ? lse.get() : nullptr;
-  cuda::attention_forward(ctx(), out.get(), lse_p, d_qkv.get(), c.B, c.T, c.C, c.H, kind);
+  cuda::attention_forward(ctx(), out.get(), lse_p, d_qkv.get(), c.B, c.T, c.C, c.H, kind, causal);
   cuda::attention_backward(ctx(), d_dqkv.get(), d_dout.get(), out.get(), lse_p, d_qkv.get(), c.B,
-                           c.T, c.C, c.H, kind);
+                           c.T, c.C, c.H, kind, causal);
   ctx().synchronize();
   return {d_dqkv.download(), out.download(), lse.download()};
 }
 
 TEST(CudaAttention, BackwardMatchesCpu) {
   ICL_REQUIRE_GPU();
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
-    for (const Case& c : cases()) {
-      const std::string what = label("backward", c, kind);
-      SCOPED_TRACE(what);
-      const auto qkv = make_qkv(c, kind, what);
-      const auto dout = random_vector(size_t(c.B * c.T * c.C), what + " dout");
-      // The gradient accumulates (+=): both sides start from the same random values.
-      const auto dqkv0 = random_vector(qkv.size(), what + " dqkv0");
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+      for (const Case& c : cases()) {
+        const std::string what = label("backward", c, kind, causal);
+        SCOPED_TRACE(what);
+        const auto qkv = make_qkv(c, kind, what);
+        const auto dout = random_vector(size_t(c.B * c.T * c.C), what + " dout");
+        // The gradient accumulates (+=): both sides start from the same random values.
+        const auto dqkv0 = random_vector(qkv.size(), what + " dqkv0");
 
-      const CpuForward f = cpu_forward(qkv, c, kind);
-      auto ref = to_double(dqkv0);
-      const auto x = to_double(qkv), dy = to_double(dout);
-      kern::attention_backward(ref.data(), dy.data(), f.out.data(), f.lse.data(), x.data(), c.B,
-                               c.T, c.C, c.H, kind);
+        const CpuForward f = cpu_forward(qkv, c, kind, causal);
+        auto ref = to_double(dqkv0);
+        const auto x = to_double(qkv), dy = to_double(dout);
+        kern::attention_backward(ref.data(), dy.data(), f.out.data(), f.lse.data(), x.data(), c.B,
+                                 c.T, c.C, c.H, kind, causal);
 
-      const BackwardRun g = gpu_backward(qkv, dout, dqkv0, c, kind);
-      // Compared part by part (dq, dk, dv), each against its own scale.
-      const int64_t rows = c.B * c.T, C = c.C;
-      for (int64_t part = 0; part < 3; ++part) {
-        std::vector<float> gpu, cpu;
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t i = 0; i < C; ++i) {
-            const size_t k = size_t(r * 3 * C + part * C + i);
-            gpu.push_back(g.dqkv[k]);
-            cpu.push_back(float(ref[k]));
-          }
-        expect_close(gpu, cpu, kBackwardTol,
-                     what + (part == 0   ? " dq"
-                             : part == 1 ? " dk"
-                                         : " dv"));
+        const BackwardRun g = gpu_backward(qkv, dout, dqkv0, c, kind, causal);
+        // Compared part by part (dq, dk, dv), each against its own scale.
+        const int64_t rows = c.B * c.T, C = c.C;
+        for (int64_t part = 0; part < 3; ++part) {
+          std::vector<float> gpu, cpu;
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < C; ++i) {
+              const size_t k = size_t(r * 3 * C + part * C + i);
+              gpu.push_back(g.dqkv[k]);
+              cpu.push_back(float(ref[k]));
+            }
+          expect_close(gpu, cpu, kBackwardTol,
+                       what + (part == 0   ? " dq"
+                               : part == 1 ? " dk"
+                                           : " dv"));
+        }
+        // The kernel added into dqkv rather than overwriting it: the gradient itself (result minus
+        // start) matches too, which fails if the start values were dropped.
+        std::vector<float> gdiff(qkv.size()), cdiff(qkv.size());
+        for (size_t k = 0; k < qkv.size(); ++k) {
+          gdiff[k] = g.dqkv[k] - dqkv0[k];
+          cdiff[k] = float(ref[k] - double(dqkv0[k]));
+        }
+        expect_close(gdiff, cdiff, kBackwardTol, what + " dqkv increment");
       }
-      // The kernel added into dqkv rather than overwriting it: the gradient itself (result minus
-      // start) matches too, which fails if the start values were dropped.
-      std::vector<float> gdiff(qkv.size()), cdiff(qkv.size());
-      for (size_t k = 0; k < qkv.size(); ++k) {
-        gdiff[k] = g.dqkv[k] - dqkv0[k];
-        cdiff[k] = float(ref[k] - double(dqkv0[k]));
-      }
-      expect_close(gdiff, cdiff, kBackwardTol, what + " dqkv increment");
-    }
 }
 
 TEST(CudaAttention, Deterministic) {
   ICL_REQUIRE_GPU();
-  for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
-    for (const Case& c : {Case{3, 82, 300, 3}, Case{2, 777, 128, 2}, Case{1, 256, 256, 4}}) {
-      const std::string what = label("determinism", c, kind);
-      const auto qkv = make_qkv(c, kind, what);
-      const auto dout = random_vector(size_t(c.B * c.T * c.C), what + " dout");
-      const auto dqkv0 = random_vector(qkv.size(), what + " dqkv0");
-      const BackwardRun a = gpu_backward(qkv, dout, dqkv0, c, kind);
-      const BackwardRun b = gpu_backward(qkv, dout, dqkv0, c, kind);
-      EXPECT_EQ(std::memcmp(a.out.data(), b.out.data(), a.out.size() * sizeof(float)), 0) << what;
-      EXPECT_EQ(std::memcmp(a.lse.data(), b.lse.data(), a.lse.size() * sizeof(float)), 0) << what;
-      EXPECT_EQ(std::memcmp(a.dqkv.data(), b.dqkv.data(), a.dqkv.size() * sizeof(float)), 0)
-          << what;
-    }
+  for (bool causal : {true, false})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+      for (const Case& c : {Case{3, 82, 300, 3}, Case{2, 777, 128, 2}, Case{1, 256, 256, 4}}) {
+        const std::string what = label("determinism", c, kind, causal);
+        const auto qkv = make_qkv(c, kind, what);
+        const auto dout = random_vector(size_t(c.B * c.T * c.C), what + " dout");
+        const auto dqkv0 = random_vector(qkv.size(), what + " dqkv0");
+        const BackwardRun a = gpu_backward(qkv, dout, dqkv0, c, kind, causal);
+        const BackwardRun b = gpu_backward(qkv, dout, dqkv0, c, kind, causal);
+        EXPECT_EQ(std::memcmp(a.out.data(), b.out.data(), a.out.size() * sizeof(float)), 0) << what;
+        EXPECT_EQ(std::memcmp(a.lse.data(), b.lse.data(), a.lse.size() * sizeof(float)), 0) << what;
+        EXPECT_EQ(std::memcmp(a.dqkv.data(), b.dqkv.data(), a.dqkv.size() * sizeof(float)), 0)
+            << what;
+      }
 }
 
 // A null dqkv means "no gradient wanted": nothing is launched, nothing is touched.

@@ -1,5 +1,6 @@
 // The whole model on the GPU: training tracks the CPU, reruns and resume are bit-identical, the
-// step is captured as a CUDA graph, evaluation matches, divergence stops with the step. Skipped
+// step is captured as a CUDA graph (vector prompts; token prompts run eagerly), evaluation
+// matches, divergence stops with the step. Skipped
 // (visibly) without a CUDA build or a GPU; the device-selection errors run everywhere.
 #include <gtest/gtest.h>
 
@@ -31,7 +32,7 @@ TEST(CudaTraining, TwentyStepsTrackTheCpuLosses) {
   ASSERT_EQ(gpu.size(), 20u);
   for (size_t i = 0; i < cpu.size(); ++i)
     EXPECT_NEAR(gpu[i], cpu[i], 1e-4 * std::abs(cpu[i]) + 1e-6) << "step " << i + 1;
-  const auto pc = params(d / "cpu.h5", "value"), pg = params(d / "gpu.h5", "value");
+  const auto pc = params(d / "cpu.h5", "params"), pg = params(d / "gpu.h5", "params");
   expect_close(pg, pc, 1e-3, "parameters after 20 steps");
 }
 
@@ -52,8 +53,8 @@ TEST(CudaTraining, TwoGpuRunsAreBitIdentical) {
   run({}, d / "a.h5", "", 0, "cuda");
   run({}, d / "b.h5", "", 0, "cuda");
   EXPECT_EQ(losses(d / "a.h5"), losses(d / "b.h5"));
-  EXPECT_EQ(params(d / "a.h5", "value"), params(d / "b.h5", "value"));
-  EXPECT_EQ(params(d / "a.h5", "m"), params(d / "b.h5", "m"));
+  EXPECT_EQ(params(d / "a.h5", "params"), params(d / "b.h5", "params"));
+  EXPECT_EQ(params(d / "a.h5", "adam_m"), params(d / "b.h5", "adam_m"));
 }
 
 TEST(CudaTraining, HalfPlusResumePlusHalfEqualsWhole) {
@@ -63,8 +64,8 @@ TEST(CudaTraining, HalfPlusResumePlusHalfEqualsWhole) {
   run({"train.schedule=cosine"}, d / "half.h5", "", 6, "cuda");
   run({"train.schedule=cosine"}, d / "resumed.h5", d / "half.h5", 0, "cuda");
   EXPECT_EQ(losses(d / "whole.h5"), losses(d / "resumed.h5"));
-  EXPECT_EQ(params(d / "whole.h5", "value"), params(d / "resumed.h5", "value"));
-  EXPECT_EQ(params(d / "whole.h5", "v"), params(d / "resumed.h5", "v"));
+  EXPECT_EQ(params(d / "whole.h5", "params"), params(d / "resumed.h5", "params"));
+  EXPECT_EQ(params(d / "whole.h5", "adam_v"), params(d / "resumed.h5", "adam_v"));
 }
 
 TEST(CudaTraining, TheStepIsCapturedAndReplayed) {
@@ -110,7 +111,7 @@ TEST(CudaTraining, DivergenceStopsWithTheStepAndKeepsTheParameters) {
   ICL_REQUIRE_GPU();
   Dir d("gpu_nan");
   run({}, d / "r.h5", "", 4, "cuda");
-  const auto before = params(d / "r.h5", "value");
+  const auto before = params(d / "r.h5", "params");
   try {
     run({"task.y_scale=1e20"}, d / "r.h5", d / "r.h5", 0, "cuda");
     FAIL() << "expected the run to stop";
@@ -118,7 +119,63 @@ TEST(CudaTraining, DivergenceStopsWithTheStepAndKeepsTheParameters) {
     EXPECT_NE(std::string(e.what()).find("training diverged at step 5"), std::string::npos)
         << e.what();
   }
-  EXPECT_EQ(params(d / "r.h5", "value"), before);
+  EXPECT_EQ(params(d / "r.h5", "params"), before);
+}
+
+// Token prompts train on the GPU too (eager steps, never captured): the maze task, next token with
+// learned and with rotary positions, and MLM-U with non-causal attention. Losses track the CPU's,
+// the parameters after training agree, and a second GPU run is bit-identical.
+BenchmarkResult run_maze(const std::string& benchmark, std::vector<std::string> o,
+                         const std::string& out, const std::string& device) {
+  for (const char* s :
+       {"train.precision=fp32", "train.steps=12", "train.batch_size=8", "train.warmup=2",
+        "train.eval_every=6", "train.eval_prompts=4", "train.checkpoint_every=6", "eval.prompts=16",
+        "eval.bootstrap=20", "model.n_layer=2", "model.n_embd=16", "model.n_head=2"})
+    o.push_back(s);
+  const BenchmarkConfig cfg = load_benchmark(benchmark, o);
+  AtomicH5Output file(out);
+  RunOptions ro;
+  ro.progress = false;
+  ro.device = device;
+  return run_benchmark(cfg, file, ro);
+}
+
+std::vector<float> token_params(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  const h5::Handle g = h5::open_group(f.id(), "checkpoint/params");
+  std::vector<float> all;
+  for (const char* n : {"embed.w", "blocks.1.attn.w_qkv", "blocks.0.mlp.w_out", "read_out.w"}) {
+    const auto v = h5::read<float>(g.id(), n);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+TEST(CudaTraining, TokenTasksTrackTheCpuLosses) {
+  ICL_REQUIRE_GPU();
+  Dir d("gpu_tokens");
+  struct Variant {
+    const char* benchmark;
+    std::vector<std::string> o;
+  };
+  for (const Variant& v : {Variant{"nolte2024/dfs_mazes_quick", {}},
+                           Variant{"nolte2024/dfs_mazes_quick", {"model.pos=rope"}},
+                           Variant{"nolte2024/dfs_mazes_mlmu_quick", {"model.pos=rope"}}}) {
+    const std::string what = std::string(v.benchmark) + (v.o.empty() ? "" : " " + v.o[0]);
+    SCOPED_TRACE(what);
+    run_maze(v.benchmark, v.o, d / "cpu.h5", "cpu");
+    run_maze(v.benchmark, v.o, d / "gpu.h5", "cuda");
+    run_maze(v.benchmark, v.o, d / "gpu2.h5", "cuda");
+    const auto cpu = losses(d / "cpu.h5"), gpu = losses(d / "gpu.h5");
+    ASSERT_EQ(cpu.size(), 12u);
+    ASSERT_EQ(gpu.size(), 12u);
+    for (size_t i = 0; i < cpu.size(); ++i)
+      EXPECT_NEAR(gpu[i], cpu[i], 1e-4 * std::abs(cpu[i]) + 1e-6) << "step " << i + 1;
+    expect_close(token_params(d / "gpu.h5"), token_params(d / "cpu.h5"), 1e-3,
+                 what + ": parameters after 12 steps");
+    EXPECT_EQ(losses(d / "gpu2.h5"), gpu);
+    EXPECT_EQ(token_params(d / "gpu2.h5"), token_params(d / "gpu.h5"));
+  }
 }
 
 TEST(DeviceChoice, UnknownDeviceIsAnErrorNamingTheChoices) {

@@ -62,11 +62,6 @@ Trainer::Trainer(const BenchmarkConfig& cfg, Model& model)
       ramps_dims_(make_task(cfg.task.name, cfg.task.params)->params().has("active_dims")),
       tokens_(make_task(cfg.task.name, cfg.task.params)->encoding() == Encoding::Token) {
   if (CudaContext* ctx = model.parameters().cuda()) {
-    // The captured GPU step stages xs/ys only; token batches would need their tokens, targets and
-    // mask kept at fixed addresses too, which is not built (and not tested) yet.
-    if (tokens_)
-      fail("device cuda: token tasks ({}) train on the CPU only for now; use --device cpu",
-           cfg.task.name);
     arena_ = std::make_unique<Arena>(*ctx);
     gpu_ = std::make_unique<Gpu>(*ctx);
   } else {
@@ -177,7 +172,10 @@ void Trainer::gpu_launch(int64_t s) {
       return;
     }
     // A new prompt length runs once eagerly, which sizes the arena; the next step is captured.
-    const bool capture = G.warm_K == pb.n_examples;
+    // Token batches always run eagerly: their tokens, targets and mask are staged by the ops as
+    // the step is recorded, and their length varies from batch to batch (sample_mixed), so a
+    // captured step would rarely replay.
+    const bool capture = !tokens_ && G.warm_K == pb.n_examples;
     G.graph.reset();
     arena_->reset();
     if (capture) G.graph.begin(G.ctx);

@@ -73,7 +73,7 @@ class Trainer {
   Model& model_;
   std::unique_ptr<Arena> arena_;
   bool ramps_dims_;                   // the task has active_dims for the curriculum to set
-  bool tokens_;                       // token prompts (trained on the CPU only)
+  bool tokens_;                       // token prompts (GPU steps run eagerly, never captured)
   std::vector<float> mask_;           // the current step's loss_mask, as the loss reads it
   std::unique_ptr<Task> task_;        // rebuilt only when the curriculum moves
   std::vector<int64_t> task_values_;  // the ramped parameters task_ was built with
