@@ -104,7 +104,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
   const int64_t max_n = opt.path_metrics ? maze_max_n(task) : 0;
   std::vector<std::vector<double>> exact(max_n ? predictors.size() : 0,
                                          std::vector<double>(size_t(P * nL))),
-      valid = exact, token = exact;
+      valid = exact, token = exact, first_move = exact;
   Progress progress(fmt::format("eval {}", name), P * nL, "prompts");
   for (int64_t j = 0; j < nL; ++j) {
     const int64_t L = opt.lengths[size_t(j)];
@@ -124,6 +124,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
           exact[i][size_t((first + b) * nL + j)] = paths[size_t(b)].exact;
           valid[i][size_t((first + b) * nL + j)] = paths[size_t(b)].valid;
           token[i][size_t((first + b) * nL + j)] = paths[size_t(b)].token;
+          first_move[i][size_t((first + b) * nL + j)] = paths[size_t(b)].first_move;
         }
       }
       if (opt.progress) progress.update(j * P + first + B);
@@ -143,6 +144,8 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
     extra.emplace_back(kExactPath, summarise(exact[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
     extra.emplace_back(kValidPath, summarise(valid[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
     extra.emplace_back(kTokenPath, summarise(token[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
+    extra.emplace_back(kFirstMove,
+                       summarise(first_move[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
   }
   if (opt.progress) progress.finish();
   return res;

@@ -35,7 +35,8 @@ struct PredictorCurve {
   CurveStats stats;
   std::vector<double> spectrum;  // [points/2 + 1] (eval/spectrum.h), empty unless asked for
   // Further metrics of the same prompts by name, each per length with its bootstrap interval: the
-  // maze task's path metrics exact_path and valid_path (eval/maze_decode.h); empty otherwise.
+  // maze task's path metrics exact_path, valid_path, token_path and first_move
+  // (eval/maze_decode.h); empty otherwise.
   std::vector<std::pair<std::string, CurveStats>> extra;
 };
 
@@ -65,8 +66,8 @@ struct EvalOptions {
   std::vector<int64_t> lengths;  // token tasks only: the prompt lengths to evaluate at
   bool progress = true;
   // Maze task: decode every path (greedily, or by iterative unmasking for mlm_u) for exact_path,
-  // valid_path and token_path (several forward passes per prompt, so training's periodic
-  // evaluation turns it off).
+  // valid_path, token_path and first_move (several forward passes per prompt, so training's
+  // periodic evaluation turns it off).
   bool path_metrics = true;
 };
 
@@ -74,8 +75,8 @@ struct EvalOptions {
 // Token tasks are evaluated at each of opt.lengths on `prompts` prompts of that length, prompt i
 // of length L being prompt i of key.sub("length<L>") (independent prompts per length); predictors
 // return logits [B, T, vocab] and each prompt scores its scaled accuracy. The maze task adds the
-// decoded paths' exact_path, valid_path and token_path scores (PredictorCurve::extra; decoding as
-// eval/maze_decode.h: greedy for next_token, iterative unmasking for mlm_u).
+// decoded paths' exact_path, valid_path, token_path and first_move scores (PredictorCurve::extra;
+// decoding as eval/maze_decode.h: greedy for next_token, iterative unmasking for mlm_u).
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt);

@@ -140,6 +140,7 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
     size_t right = 0;
     for (size_t k = 0; k < L && k < generated.size(); ++k) right += generated[k] == answer[k];
     s.token = double(right) / double(L);
+    s.first_move = generated.size() >= 2 && generated[0] == answer[0] && generated[1] == answer[1];
   }
   const auto end = std::find(generated.begin(), generated.end(), t.end);
   if (end == generated.end()) return s;

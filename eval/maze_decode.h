@@ -45,11 +45,15 @@ std::vector<std::vector<int32_t>> unmask_decode(const Predictor& p,
 struct PathScore {
   bool exact = false, valid = false;
   double token = 0;  // per-token accuracy of the decoded answer
+  // The origin and the first step are the BFS path's: the step that needs the whole plan (which
+  // branch at the origin leads to the target), where next-token models fail most.
+  bool first_move = false;
 };
 
 // Scores the tokens generated after PATH for maze m: the path is the cells before END. A path
 // without END, or with anything but a cell of m's grid before it, is neither valid nor exact.
 // token: generated[k] == answer[k] over the BFS path's cells and the END after them.
+// first_move: generated[0..1] == answer[0..1] (an origin that is the target: its END).
 PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
                           const MazeTokens& t);
 
@@ -67,5 +71,6 @@ int64_t maze_max_n(const Task& task);
 inline constexpr const char* kExactPath = "exact_path";
 inline constexpr const char* kValidPath = "valid_path";
 inline constexpr const char* kTokenPath = "token_path";
+inline constexpr const char* kFirstMove = "first_move";
 
 }  // namespace icl

@@ -128,7 +128,8 @@ def plot_bandit(benchmark, bandit):
 
 # Maze path metrics (Nolte et al. 2024): fractions of greedily decoded paths, drawn on [0, 1].
 PATH_METRICS = {"exact_path": "exact-path accuracy", "valid_path": "valid-path fraction",
-                "token_path": "per-token accuracy of decoded paths"}
+                "token_path": "per-token accuracy of decoded paths",
+                "first_move": "first move right (origin's branch toward the target)"}
 
 
 def load_eval(path, name, ev):

@@ -54,6 +54,9 @@ bool exact(const Maze& m, const std::vector<int32_t>& g) {
 bool valid(const Maze& m, const std::vector<int32_t>& g) {
   return score_maze_path(m, g, maze_tokens(kMaxN)).valid;
 }
+bool first_move(const Maze& m, const std::vector<int32_t>& g) {
+  return score_maze_path(m, g, maze_tokens(kMaxN)).first_move;
+}
 
 // A maze (a tree) whose BFS path has at least `len` cells and passes a side branch at some cell.
 struct Fixture {
@@ -89,7 +92,34 @@ TEST(MazePathScore, BfsPathsAreExactAndValid) {
       const auto g = tokens_of(shortest_path(m), n);
       EXPECT_TRUE(exact(m, g)) << n << " " << i;
       EXPECT_TRUE(valid(m, g)) << n << " " << i;
+      EXPECT_TRUE(first_move(m, g)) << n << " " << i;
     }
+}
+
+// first_move: the origin and the BFS path's next cell, whatever follows; a wrong first step (into
+// another open neighbour of the origin, or back to the origin) or a wrong origin is not.
+TEST(MazePathScore, FirstMoveIsTheOriginAndTheNextCell) {
+  const MazeTokens t = maze_tokens(kMaxN);
+  int checked = 0;
+  for (int64_t i = 0; i < 200 && checked < 20; ++i) {
+    const Maze m = maze(6, i);
+    const std::vector<int> path = shortest_path(m);
+    if (path.size() < 3) continue;
+    auto g = tokens_of(path, 6);
+    g.resize(2);  // the rest does not matter
+    EXPECT_TRUE(first_move(m, g)) << i;
+    int nb[4];
+    const int c = m.neighbours(path[0], nb);
+    for (int j = 0; j < c; ++j)
+      if (nb[j] != path[1]) {
+        EXPECT_FALSE(first_move(m, tokens_of({path[0], nb[j]}, 6))) << i;
+        ++checked;
+      }
+    EXPECT_FALSE(first_move(m, tokens_of({path[0], path[0]}, 6))) << i;
+    EXPECT_FALSE(first_move(m, tokens_of({path[1], path[1]}, 6))) << i;
+    EXPECT_FALSE(first_move(m, {t.cell(path[0], 6)})) << i;  // nothing after the origin
+  }
+  EXPECT_GE(checked, 20);
 }
 
 TEST(MazePathScore, DetoursAreValidButNotExact) {
@@ -99,6 +129,7 @@ TEST(MazePathScore, DetoursAreValidButNotExact) {
   detour.insert(detour.end(), f.path.begin() + long(f.at), f.path.end());
   EXPECT_TRUE(valid(f.m, tokens_of(detour, 6)));
   EXPECT_FALSE(exact(f.m, tokens_of(detour, 6)));
+  EXPECT_TRUE(first_move(f.m, tokens_of(detour, 6)));  // the detour leaves at path[at], at >= 1
   // Stepping in place is no legal move.
   std::vector<int> stutter = f.path;
   stutter.insert(stutter.begin() + 1, f.path[0]);
@@ -481,10 +512,16 @@ TEST(MazeBenchmark, WritesPathMetricsByGridSize) {
   // The model's exact paths are a subset of its valid ones, prompt by prompt, so on average too.
   const auto& curves = res.evals[0].curves;
   ASSERT_EQ(curves[0].label, "transformer");
-  ASSERT_EQ(curves[0].extra.size(), 3u);
+  ASSERT_EQ(curves[0].extra.size(), 4u);
   EXPECT_EQ(curves[0].extra[2].first, "token_path");
-  for (size_t j = 0; j < 2; ++j)
+  EXPECT_EQ(curves[0].extra[3].first, "first_move");
+  // An exact path has its first move right: exact <= first_move, prompt by prompt.
+  for (size_t j = 0; j < 2; ++j) {
     EXPECT_LE(curves[0].extra[0].second.mean[j], curves[0].extra[1].second.mean[j]);
+    EXPECT_LE(curves[0].extra[0].second.mean[j], curves[0].extra[3].second.mean[j]);
+  }
+  EXPECT_EQ(h5::read<double>(f.id(), "eval/held_out/maze_bfs/first_move/mean"),
+            (std::vector<double>{1.0, 1.0}));
   EXPECT_EQ(h5::read<double>(f.id(), "eval/held_out/maze_bfs/mean"),
             (std::vector<double>{1.0, 1.0}));
   fs::remove_all(dir);
