@@ -139,6 +139,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=21)
     ap.add_argument("--rounds", type=int, default=7, help="alternating iclbench/numpy rounds")
     a = ap.parse_args()
+    n_rounds = max(1, a.rounds)
     bench = a.bench or (os.path.join(a.build, "bench", "bench_generation") if a.build else None)
     bench = bench or find_bench()
     if not bench:
@@ -158,7 +159,7 @@ def main():
         print(f"  {name:32s} K={K:<4d} {rate:12.0f} prompts/s (1 thread; {cpu:.0f}/s of CPU time)")
 
     check_numpy_generators()
-    print(f"\niclbench vs numpy (vectorised, one core), median of {max(1, a.rounds)} alternating "
+    print(f"\niclbench vs numpy (vectorised, one core), median of {n_rounds} alternating "
           "rounds; wall clock, then CPU time:")
     ratios, ratios_cpu, ratios_all, all_threads = [], [], [], 0
     for name, (fn, K) in NUMPY.items():
@@ -166,7 +167,7 @@ def main():
             print(f"  {name}: not registered in this build, skipped")
             continue
         rounds = []  # (iclbench wall, iclbench cpu, numpy wall, numpy cpu) per round
-        for _ in range(max(1, a.rounds)):
+        for _ in range(n_rounds):
             rc, out, err = run_bench(bench, common + [f"{name}:{K}"], 1)
             _, _, (one, one_cpu), _ = parse(out.splitlines()[0])
             rounds.append((one, one_cpu) + time_numpy(fn, a.prompts, K, a.repeats))

@@ -34,31 +34,24 @@ __device__ bool rope_site(int64_t i, int64_t Tn, int64_t C, int64_t hd, double b
   return true;
 }
 
-__global__ void rope_forward_kernel(float* y, const float* x, int64_t n, int64_t Tn, int64_t C,
-                                    int64_t hd, double base) {
+// out = R(±tθ) in for q and k, v passed through; added into out when Accumulate (the backward:
+// the rotation by −tθ, as kern::rope::rotate).
+template <bool Accumulate>
+__global__ void rope_kernel(float* out, const float* in, bool inverse, int64_t n, int64_t Tn,
+                            int64_t C, int64_t hd, double base) {
   for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     RopeSite r;
-    if (!rope_site(i, Tn, C, hd, base, r)) {
-      y[i] = x[i];
-      continue;
+    float v = in[i];
+    if (rope_site(i, Tn, C, hd, base, r)) {
+      const float s = inverse ? -r.s : r.s;
+      const int64_t row = i - i % (3 * C);
+      const float a = in[row + r.base_col], b = in[row + r.base_col + r.half];
+      v = r.first ? a * r.c - b * s : a * s + b * r.c;
     }
-    const int64_t row = i - i % (3 * C);
-    const float a = x[row + r.base_col], b = x[row + r.base_col + r.half];
-    y[i] = r.first ? a * r.c - b * r.s : a * r.s + b * r.c;
-  }
-}
-
-__global__ void rope_backward_kernel(float* dx, const float* dy, int64_t n, int64_t Tn, int64_t C,
-                                     int64_t hd, double base) {
-  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
-    RopeSite r;
-    if (!rope_site(i, Tn, C, hd, base, r)) {
-      dx[i] += dy[i];
-      continue;
-    }
-    const int64_t row = i - i % (3 * C);
-    const float a = dy[row + r.base_col], b = dy[row + r.base_col + r.half];
-    dx[i] += r.first ? a * r.c + b * r.s : b * r.c - a * r.s;
+    if constexpr (Accumulate)
+      out[i] += v;
+    else
+      out[i] = v;
   }
 }
 
@@ -68,8 +61,8 @@ void rope_forward(const CudaContext& ctx, float* y, const float* x, int64_t B, i
                   int64_t C, int64_t H, double base) {
   const int64_t n = B * Tn * 3 * C;
   if (n <= 0) return;
-  rope_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, n, Tn, C, C / H, base);
+  rope_kernel<false><<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
+      y, x, false, n, Tn, C, C / H, base);
   KERNEL_CHECK();
 }
 
@@ -77,8 +70,8 @@ void rope_backward(const CudaContext& ctx, float* dx, const float* dy, int64_t B
                    int64_t C, int64_t H, double base) {
   const int64_t n = B * Tn * 3 * C;
   if (n <= 0 || !dx) return;
-  rope_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      dx, dy, n, Tn, C, C / H, base);
+  rope_kernel<true><<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
+      dx, dy, true, n, Tn, C, C / H, base);
   KERNEL_CHECK();
 }
 

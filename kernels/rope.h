@@ -7,7 +7,7 @@
 //   y_i        = x_i c − x_{i+hd/2} s
 //   y_{i+hd/2} = x_i s + x_{i+hd/2} c
 // and v is copied. So q_t·k_u after the rotation depends on t and u only through t − u.
-// backward (the transpose rotation, accumulated):
+// backward (the transpose rotation, i.e. by −tθ, accumulated):
 //   dx_i += dy_i c + dy_{i+hd/2} s,   dx_{i+hd/2} += −dy_i s + dy_{i+hd/2} c,   dv += dy_v.
 // The angles are computed in double and rounded once to T (the paper behind the maze benchmark
 // keeps position computations out of low precision), identically on the CPU and the GPU.
@@ -37,48 +37,48 @@ void table(std::vector<T>& cs, std::vector<T>& sn, int64_t Tn, int64_t half, dou
     }
   }
 }
+
+// out = R(±tθ) in, applied to q and k, v passed through; added into out when Accumulate. The
+// backward is the same rotation by −tθ (R is orthogonal: R(θ)ᵀ = R(−θ)), so one loop serves both.
+template <bool Accumulate, class T>
+void rotate(T* out, const T* in, bool inverse, int64_t B, int64_t Tn, int64_t C, int64_t H,
+            double base) {
+  const int64_t hd = C / H, half = hd / 2, ld = 3 * C;
+  std::vector<T> cs, sn;
+  table(cs, sn, Tn, half, base);
+  if (inverse)
+    for (T& v : sn) v = -v;
+  const auto put = [](T& dst, T v) {
+    if constexpr (Accumulate)
+      dst += v;
+    else
+      dst = v;
+  };
+  for_blocks(B * Tn, std::max<int64_t>(1, 16384 / ld), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T *x = in + r * ld, *c = &cs[size_t((r % Tn) * half)],
+              *s = &sn[size_t((r % Tn) * half)];
+      T* y = out + r * ld;
+      for (int64_t o = 0; o < 2 * C; o += hd)  // every head of q, then of k
+        for (int64_t i = 0; i < half; ++i) {
+          const T a = x[o + i], b = x[o + i + half];
+          put(y[o + i], a * c[i] - b * s[i]);
+          put(y[o + i + half], a * s[i] + b * c[i]);
+        }
+      for (int64_t j = 2 * C; j < ld; ++j) put(y[j], x[j]);
+    }
+  });
+}
 }  // namespace rope
 
 template <class T>
 void rope_forward(T* y, const T* x, int64_t B, int64_t Tn, int64_t C, int64_t H, double base) {
-  const int64_t hd = C / H, half = hd / 2, ld = 3 * C;
-  std::vector<T> cs, sn;
-  rope::table(cs, sn, Tn, half, base);
-  for_blocks(B * Tn, std::max<int64_t>(1, 16384 / ld), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *xr = x + r * ld, *c = &cs[size_t((r % Tn) * half)],
-              *s = &sn[size_t((r % Tn) * half)];
-      T* yr = y + r * ld;
-      for (int64_t o = 0; o < 2 * C; o += hd)  // every head of q, then of k
-        for (int64_t i = 0; i < half; ++i) {
-          const T a = xr[o + i], b = xr[o + i + half];
-          yr[o + i] = a * c[i] - b * s[i];
-          yr[o + i + half] = a * s[i] + b * c[i];
-        }
-      std::copy(xr + 2 * C, xr + ld, yr + 2 * C);
-    }
-  });
+  rope::rotate<false>(y, x, false, B, Tn, C, H, base);
 }
 
 template <class T>
 void rope_backward(T* dx, const T* dy, int64_t B, int64_t Tn, int64_t C, int64_t H, double base) {
-  const int64_t hd = C / H, half = hd / 2, ld = 3 * C;
-  std::vector<T> cs, sn;
-  rope::table(cs, sn, Tn, half, base);
-  for_blocks(B * Tn, std::max<int64_t>(1, 16384 / ld), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *g = dy + r * ld, *c = &cs[size_t((r % Tn) * half)],
-              *s = &sn[size_t((r % Tn) * half)];
-      T* d = dx + r * ld;
-      for (int64_t o = 0; o < 2 * C; o += hd)
-        for (int64_t i = 0; i < half; ++i) {
-          const T a = g[o + i], b = g[o + i + half];
-          d[o + i] += a * c[i] + b * s[i];
-          d[o + i + half] += b * c[i] - a * s[i];
-        }
-      for (int64_t j = 2 * C; j < ld; ++j) d[j] += g[j];
-    }
-  });
+  rope::rotate<true>(dx, dy, true, B, Tn, C, H, base);
 }
 
 }  // namespace kern

@@ -427,30 +427,31 @@ class BooleanTask final : public Task {
         yk[k] = label ? 1 : -1;
         write_signs(k, &sb);
       }
-    }
-    for (int64_t k = 0; k < (one_word_literal ? 0 : K); ++k) {
-      const uint32_t* w = words.data() + k * per;
-      std::copy(w, w + sign_words, bt);
-      const uint32_t* coin = w + sign_words;
-      if (forces()) {
-        // uniform32(coin) < force_, as a mask: forced w.p. .3 would mispredict as a branch.
-        const uint32_t forced = 0u - uint32_t(uint64_t(coin[0]) < force_threshold_);
-        force(make_true, fp, fq, sign_words, forced, bt);
-        coin += 1;
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        const uint32_t* w = words.data() + k * per;
+        std::copy(w, w + sign_words, bt);
+        const uint32_t* coin = w + sign_words;
+        if (forces()) {
+          // uniform32(coin) < force_, as a mask: forced w.p. .3 would mispredict as a branch.
+          const uint32_t forced = 0u - uint32_t(uint64_t(coin[0]) < force_threshold_);
+          force(make_true, fp, fq, sign_words, forced, bt);
+          coin += 1;
+        }
+        if (nn) lc[k] = (coin[0] & 1u) ? 1 : -1;
+        if (k < int64_t(teach.size())) {
+          std::fill(bits.begin(), bits.end(), 0u);
+          for (int64_t i = 0; i < n_; ++i)
+            if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
+        }
+        // The integer signs are kept only for the classes that compute with them.
+        const float* xf = write_signs(k, bt);
+        int* x = xs.data() + k * n_;
+        if (!masks || nn)
+          for (int64_t j = 0; j < n_; ++j) x[j] = int(xf[j]);
+        if (!nn)
+          yk[k] = (masks ? mask_label(f, sign_words, ps, ng, bt) : threshold_label(f, x)) ? 1 : -1;
       }
-      if (nn) lc[k] = (coin[0] & 1u) ? 1 : -1;
-      if (k < int64_t(teach.size())) {
-        std::fill(bits.begin(), bits.end(), 0u);
-        for (int64_t i = 0; i < n_; ++i)
-          if (teach[size_t(k)][size_t(i)] > 0) bits[size_t(i >> 5)] |= 1u << (i & 31);
-      }
-      // The integer signs are kept only for the classes that compute with them.
-      const float* xf = write_signs(k, bt);
-      int* x = xs.data() + k * n_;
-      if (!masks || nn)
-        for (int64_t j = 0; j < n_; ++j) x[j] = int(xf[j]);
-      if (!nn)
-        yk[k] = (masks ? mask_label(f, sign_words, ps, ng, bt) : threshold_label(f, x)) ? 1 : -1;
     }
     if (nn) nearest_neighbour_labels(xs.data(), K, label_coins, ys);
 
