@@ -315,6 +315,12 @@ TEST_F(CliErrors, BadModelConfigurations) {
                     {"model.n_head", "must divide n_embd = 64", "got 3"});
   expect_user_error({"run", "quickstart", "--set", "model.placement=sandwich", "--out", "X.h5"},
                     {"model.placement", "pre|post|peri|mix"});
+  // quickstart's model: n_embd 64; 64 heads of width 1 leave nothing to pair.
+  expect_user_error(
+      {"run", "quickstart", "--set", "model.pos=rope", "--set", "model.n_head=64", "--out", "X.h5"},
+      {"model.pos", "rope", "head width n_embd / n_head must be even", "64 / 64 = 1"});
+  expect_user_error({"run", "quickstart", "--set", "model.pos=alibi", "--out", "X.h5"},
+                    {"model.pos", "learned|rope|none"});
   expect_user_error({"run", "quickstart", "--set", "train.steps=0", "--out", "X.h5"},
                     {"train.steps", "integer in [1,", "got 0"});
   expect_user_error({"run", "quickstart", "--resume", "missing.h5", "--out", "X.h5"},
