@@ -42,13 +42,7 @@ int cmd_run(const Args& args) {
   if (vm.count("seed")) sets.push_back(fmt::format("seed={}", vm["seed"].as<uint64_t>()));
 
   const BenchmarkConfig cfg = load_benchmark(bench, sets);
-  if (out.empty()) {
-    out = "results/" + cfg.name + ".h5";
-    const fs::path dir = fs::path(out).parent_path();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) fail("cannot create directory {} for the results: {}", dir.string(), ec.message());
-  }
+  if (out.empty()) out = "results/" + cfg.name + ".h5";
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
   RunOptions ro;
   ro.on_start = [&] {

@@ -60,22 +60,57 @@ AtomicH5Output::AtomicH5Output(const std::string& path) : path_(path) {
   if (p.filename().empty()) fail("output path '{}' names a directory, not a file", path);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    fail("cannot write {}: directory {} does not exist", path, dir.string());
+  if (!fs::is_directory(dir, ec)) {
+    // Create what is missing, one level at a time, remembering what we made.
+    std::vector<fs::path> missing;
+    for (fs::path d = dir; !d.empty() && !fs::exists(d, ec); d = d.parent_path()) {
+      missing.push_back(d);
+      if (d == d.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (!fs::create_directory(*it, ec) || ec) {
+        remove_created_dirs();
+        fail("cannot write {}: cannot create directory {}: {}", path, it->string(),
+             ec ? ec.message() : "it exists and is not a directory");
+      }
+      created_dirs_.push_back(it->string());
+    }
+    if (!fs::is_directory(dir, ec)) {
+      remove_created_dirs();
+      fail("cannot write {}: {} is not a directory", path, dir.string());
+    }
+  }
   if (fs::is_directory(p, ec)) fail("cannot write {}: it is a directory", path);
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "." + std::string.
   static std::atomic<int> counter{0};  // several outputs to one path may be open (checkpoints)
   tmp_ =
       (dir / fmt::format(".{}.tmp-{}-{}", p.filename().string(), ::getpid(), counter++)).string();
-  if (::access(dir.c_str(), W_OK) != 0) fail("cannot write {}: directory is not writable", path);
+  if (::access(dir.c_str(), W_OK) != 0) {
+    remove_created_dirs();
+    fail("cannot write {}: directory is not writable", path);
+  }
   slot_ = track(tmp_);
-  file_ = h5::create_file(tmp_);
+  try {
+    file_ = h5::create_file(tmp_);
+  } catch (...) {
+    untrack(slot_);
+    remove_created_dirs();
+    throw;
+  }
+}
+
+void AtomicH5Output::remove_created_dirs() {
+  std::error_code ec;
+  for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it)
+    if (fs::is_empty(*it, ec)) fs::remove(*it, ec);
+  created_dirs_.clear();
 }
 
 AtomicH5Output::~AtomicH5Output() {
   if (!committed_) {
     file_.close();
     std::remove(tmp_.c_str());
+    remove_created_dirs();
   }
   untrack(slot_);
 }

@@ -4,7 +4,10 @@
 // The constructor creates "<dir>/.<name>.tmp-<pid>" at once, so an unwritable destination fails
 // before any work is done; commit() closes and renames it into place. If commit() is never reached
 // (an error, an exception, SIGINT or SIGTERM) the temporary file is removed and nothing is left.
+// Missing directories on the way to the output are created (a fresh clone has no results/), and
+// removed again, if still empty, when the output is never committed.
 #include <string>
+#include <vector>
 
 #include "io/h5.h"
 
@@ -22,7 +25,10 @@ class AtomicH5Output {
   void commit();
 
  private:
+  void remove_created_dirs();  // those still empty, innermost first
+
   std::string path_, tmp_;
+  std::vector<std::string> created_dirs_;  // outermost first
   h5::Handle file_;
   bool committed_ = false;
   int slot_ = -1;  // entry in the table the SIGINT/SIGTERM handler cleans up

@@ -227,18 +227,31 @@ TEST_F(CliErrors, ZeroPromptsInGenerate) {
                     {"--prompts", ">= 1", "got 0"});
 }
 
-TEST_F(CliErrors, OutputDirMissingInGenerate) {
+// A directory on the way to the output cannot be created (a regular file stands there, or a name
+// is too long): one line naming it, and the directories made before the failing one are removed
+// again.
+TEST_F(CliErrors, OutputDirCannotBeCreatedInGenerate) {
+  write_file("file", "x");
+  expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "file/sub/x.h5"},
+                    {"file/sub/x.h5", "cannot create directory file/sub"});
+  const std::string long_name(300, 'n');
   expect_user_error(
-      {"generate", "linear_regression", "--prompts", "4", "--out", "/nonexistent_dir/x.h5"},
-      {"/nonexistent_dir/x.h5", "/nonexistent_dir does not exist"});
-  EXPECT_FALSE(fs::exists("/nonexistent_dir"));
+      {"generate", "linear_regression", "--prompts", "4", "--out", "new/" + long_name + "/x.h5"},
+      {"cannot create directory new/nnn", "File name too long"});
 }
 
-TEST_F(CliErrors, OutputDirMissingInRun) {
+TEST_F(CliErrors, OutputDirCannotBeCreatedInRun) {
+  write_file("file", "x");
   expect_user_error({"run", "linear_regression_baselines_small", "--set", "eval.prompts=64",
-                     "--out", "/nonexistent_dir/x.h5", "--no-figures"},
-                    {"/nonexistent_dir/x.h5", "/nonexistent_dir does not exist"});
-  EXPECT_FALSE(fs::exists("/nonexistent_dir"));
+                     "--out", "file/x.h5", "--no-figures"},
+                    {"file/x.h5", "file is not a directory"});
+}
+
+// A fresh clone has no results/: missing directories on the way to --out are created.
+TEST_F(CliErrors, MissingOutputDirectoriesAreCreated) {
+  const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", "a/b/x.h5"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(icl::h5::is_hdf5((work() / "a/b/x.h5").string()));
 }
 
 // Makes work()/ro read-only; false when this process can write there anyway (root, or

@@ -143,9 +143,14 @@ TEST(Results, FailedRunLeavesNoFile) {
 }
 
 TEST(Results, UnwritableDestinationFailsBeforeAnyWork) {
-  EXPECT_THROW(AtomicH5Output("/nonexistent_dir_icl/x.h5"), Error);
   const fs::path dir = temp_dir("isdir");
   EXPECT_THROW(AtomicH5Output(dir.string()), Error);
+  std::ofstream(dir / "file") << "x";  // a regular file where a directory would have to be
+  EXPECT_THROW(AtomicH5Output((dir / "file" / "x.h5").string()), Error);
+  EXPECT_THROW(AtomicH5Output((dir / "file" / "sub" / "x.h5").string()), Error);
+  // Directories made on the way are removed again when the output is never committed.
+  { AtomicH5Output((dir / "a" / "b" / "x.h5").string()); }
+  EXPECT_FALSE(fs::exists(dir / "a"));
   fs::remove_all(dir);
 }
 
