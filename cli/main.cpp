@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/isa.h"
 #include "core/version.h"
 
 namespace {
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "version" || cmd == "--version") {
-    fmt::print("iclbench {} (commit {})\ndevices: {}\n", icl::version(), icl::git_commit(),
-               icl::device_summary());
+    fmt::print("iclbench {} (commit {}, CPU code for {})\ndevices: {}\n", icl::version(),
+               icl::git_commit(), icl::build_isa(), icl::device_summary());
     return 0;
   }
   const auto it = commands.find(cmd);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/isa.h"
 #include "core/version.h"
 
 namespace icl {
@@ -20,6 +21,7 @@ void write_run_attrs(hid_t root, const RunInfo& info) {
   h5::attr(root, "config", info.config);
   h5::attr(root, "benchmark", info.benchmark);
   h5::attr(root, "device", info.device);
+  h5::attr(root, "build_isa", std::string(build_isa()));
 }
 
 void write_params(hid_t obj, const ParamSet& params) {

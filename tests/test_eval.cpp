@@ -9,6 +9,7 @@
 
 #include "baselines/baseline.h"
 #include "core/error.h"
+#include "core/isa.h"
 #include "eval/benchmark.h"
 #include "eval/evaluate.h"
 #include "eval/results.h"
@@ -100,8 +101,9 @@ TEST(Results, FileFollowsTheDesignLayout) {
   ASSERT_TRUE(fs::exists(out));
   const h5::Handle f = h5::open_file(out);
   for (const char* a :
-       {"iclbench_version", "git_commit", "created", "config", "benchmark", "device"})
+       {"iclbench_version", "git_commit", "created", "config", "benchmark", "device", "build_isa"})
     EXPECT_FALSE(h5::read_attr_string(f.id(), a).empty()) << a;
+  EXPECT_EQ(h5::read_attr_string(f.id(), "build_isa"), build_isa());
   EXPECT_NE(h5::read_attr_string(f.id(), "config").find("least_squares"), std::string::npos);
   const h5::Handle g = h5::open_group(f.id(), "eval/standard");
   EXPECT_EQ(h5::read_attr_string(g.id(), "metric"), "squared_error");
