@@ -30,11 +30,11 @@ TEST(SlowLearning, TransformerLearnsShortParity) {
                                         "  sets:\n"
                                         "    in_range: {lengths: [2, 3, 4, 5, 6]}\n"
                                         "    long: {lengths: [8, 12, 16]}\n"
-                                        "model: {name: transformer, n_layer: 2, n_head: 4, "
+                                        "model: {name: transformer, n_layer: 3, n_head: 4, "
                                         "n_embd: 32}\n"
-                                        "train: {steps: 1000, batch_size: 64, lr: 3.0e-3, "
+                                        "train: {steps: 2000, batch_size: 64, lr: 3.0e-3, "
                                         "schedule: cosine, warmup: 100, min_lr_ratio: 0.05, "
-                                        "eval_every: 1000, checkpoint_every: 1000}\n";
+                                        "eval_every: 2000, checkpoint_every: 2000}\n";
   const BenchmarkConfig cfg = load_benchmark((dir / "parity.yaml").string());
   const auto t0 = std::chrono::steady_clock::now();
   AtomicH5Output file((dir / "parity.h5").string());
