@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libhdf5-dev libboost-program-options-dev libyaml-cpp-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib python3-h5py python3-numpy python3-torch libopenblas0-pthread
+  qemu-user  # runs a test binary as an older CPU (tests/test_isa.cpp)
 )
 
 missing=()
