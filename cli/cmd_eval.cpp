@@ -1,5 +1,7 @@
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "baselines/baseline.h"
@@ -15,6 +17,8 @@
 #include "train/checkpoint.h"
 
 namespace icl::cli {
+
+namespace fs = std::filesystem;
 
 int cmd_eval(const Args& args) {
   po::options_description opts("options");
@@ -40,6 +44,18 @@ int cmd_eval(const Args& args) {
              opts, {}, args, vm))
     return 0;
 
+  if (vm.count("prompts") && prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
+  if (vm.count("examples") && examples < 1) fail("--examples: must be >= 1, got {}", examples);
+  // The set's name becomes an HDF5 group name: checked now, not after the whole evaluation.
+  if (set_name.empty() || set_name.find('/') != std::string::npos || set_name == "." ||
+      set_name == "..")
+    fail("--name: must be a non-empty name without '/', got '{}'", set_name);
+  {
+    std::error_code ec;
+    if (fs::equivalent(out, ckpt, ec))
+      fail("--out: {} is the checkpoint being evaluated; write the evaluation to another file",
+           out);
+  }
   if (!h5::is_hdf5(ckpt)) fail("eval: {} is not a readable HDF5 file", ckpt);
   std::string config_text;
   {

@@ -1,5 +1,6 @@
 #include "io/atomic_output.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,9 +54,49 @@ void untrack(int slot) {
   if (slot >= 0) g_used[slot] = 0;
 }
 
+const char* file_kind(mode_t m) {
+  if (S_ISCHR(m)) return "character device";
+  if (S_ISBLK(m)) return "block device";
+  if (S_ISFIFO(m)) return "FIFO";
+  if (S_ISSOCK(m)) return "socket";
+  return "special file";
+}
+
 }  // namespace
 
-AtomicH5Output::AtomicH5Output(const std::string& path) : path_(path) {
+// What --out names decides where the file goes: a symbolic link is written through (the file it
+// names is replaced and the link stays), an existing regular file keeps its mode, and anything
+// that is not a regular file is refused rather than replaced (as root, renaming over /dev/null
+// would replace the device). A read-only file is refused: its mode says it is not to be changed.
+std::string AtomicH5Output::resolve_target(const std::string& path) {
+  std::string target = path;
+  for (int hops = 0;; ++hops) {
+    struct stat st;
+    if (::lstat(target.c_str(), &st) != 0) return target;  // nothing there yet
+    if (S_ISLNK(st.st_mode)) {
+      if (hops == 40) fail("cannot write {}: too many levels of symbolic links", path);
+      std::error_code ec;
+      const fs::path link = fs::read_symlink(target, ec);
+      if (ec) fail("cannot write {}: cannot read the link {}: {}", path, target, ec.message());
+      target =
+          link.is_absolute() ? link.string() : (fs::path(target).parent_path() / link).string();
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) fail("cannot write {}: it is a directory", path);
+    if (!S_ISREG(st.st_mode))
+      fail("cannot write {}: it is a {}, not a regular file (refusing to replace it)", path,
+           file_kind(st.st_mode));
+    if ((st.st_mode & 0222) == 0)
+      fail("cannot write {}: the file is read-only (mode {:o}); remove it or choose another --out",
+           path, st.st_mode & 07777);
+    keep_mode_ = int(st.st_mode & 07777);
+    return target;
+  }
+}
+
+AtomicH5Output::AtomicH5Output(const std::string& out) {
+  path_ = resolve_target(out);
+  const std::string& path = path_;
   const fs::path p(path);
   if (p.filename().empty()) fail("output path '{}' names a directory, not a file", path);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
@@ -117,6 +158,7 @@ AtomicH5Output::~AtomicH5Output() {
 
 void AtomicH5Output::commit() {
   file_.close();
+  if (keep_mode_ >= 0) ::chmod(tmp_.c_str(), mode_t(keep_mode_));
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     std::remove(tmp_.c_str());
     fail("cannot move the finished file into place at {}", path_);

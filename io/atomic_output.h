@@ -15,6 +15,7 @@ namespace icl {
 
 class AtomicH5Output {
  public:
+  // `path` may be a symbolic link (the file it names is written); path() is that file.
   explicit AtomicH5Output(const std::string& path);
   ~AtomicH5Output();
   AtomicH5Output(const AtomicH5Output&) = delete;
@@ -25,10 +26,12 @@ class AtomicH5Output {
   void commit();
 
  private:
-  void remove_created_dirs();  // those still empty, innermost first
+  void remove_created_dirs();                           // those still empty, innermost first
+  std::string resolve_target(const std::string& path);  // sets keep_mode_
 
   std::string path_, tmp_;
   std::vector<std::string> created_dirs_;  // outermost first
+  int keep_mode_ = -1;                     // the replaced file's mode, or -1 for a new file
   h5::Handle file_;
   bool committed_ = false;
   int slot_ = -1;  // entry in the table the SIGINT/SIGTERM handler cleans up

@@ -5,6 +5,8 @@
 // check the files `icl run` and `icl generate` write, and that a seed fixes them bit for bit.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -247,6 +249,40 @@ TEST_F(CliErrors, OutputDirCannotBeCreatedInRun) {
                     {"file/x.h5", "file is not a directory"});
 }
 
+// --out onto something that is not a regular file is refused, never replaced: a FIFO, a character
+// device (a copy of /dev/null made here, so that a regression cannot replace the real one), and a
+// read-only file (as root too, where the permission bits do not stop a write).
+TEST_F(CliErrors, OutputOntoASpecialOrReadOnlyFileIsRefused) {
+  ASSERT_EQ(::mkfifo((work() / "fifo.h5").c_str(), 0644), 0);
+  expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "fifo.h5"},
+                    {"fifo.h5", "FIFO, not a regular file"}, "none.h5");
+  EXPECT_TRUE(fs::is_fifo(work() / "fifo.h5"));
+  if (::mknod((work() / "null.h5").c_str(), S_IFCHR | 0666, ::makedev(1, 3)) == 0) {
+    expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "null.h5"},
+                      {"null.h5", "character device, not a regular file"}, "none.h5");
+    EXPECT_TRUE(fs::is_character_file(work() / "null.h5"));
+  }
+  write_file("ro.h5", "old");
+  fs::permissions(work() / "ro.h5", fs::perms::owner_read | fs::perms::group_read);
+  expect_user_error({"generate", "linear_regression", "--prompts", "4", "--out", "ro.h5"},
+                    {"ro.h5", "read-only (mode 440)"}, "none.h5");
+  EXPECT_EQ(slurp(work() / "ro.h5"), "old");
+}
+
+// A symbolic link is written through: the file it names gets the new contents and keeps its mode,
+// and the link stays a link.
+TEST_F(CliRun, OutputThroughASymlinkReplacesItsTargetAndKeepsItsMode) {
+  write_file("real.h5", "old");
+  fs::permissions(work() / "real.h5", fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink("real.h5", work() / "link.h5");
+  const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", "link.h5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(work() / "link.h5"));
+  EXPECT_TRUE(icl::h5::is_hdf5((work() / "real.h5").string()));
+  EXPECT_EQ(fs::status(work() / "real.h5").permissions(),
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
 // A fresh clone has no results/: missing directories on the way to --out are created.
 TEST_F(CliErrors, MissingOutputDirectoriesAreCreated) {
   const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", "a/b/x.h5"});
@@ -372,6 +408,22 @@ TEST_F(CliRun, EvalOfATrainedCheckpointUnderAShift) {
   EXPECT_EQ(icl::h5::read<double>(f.id(), "eval/skewed/transformer/mean").size(), 15u);
   expect_user_error({"eval", "--checkpoint", "run.h5", "--set", "d=7", "--out", "X.h5"},
                     {"inputs of another width"});
+  // Bad arguments are refused before any work, and the trained run is never overwritten by its
+  // own evaluation (also not through a symbolic link to it).
+  const std::string before = slurp(work() / "run.h5");
+  for (const char* n : {"0", "-1"})
+    expect_user_error({"eval", "--checkpoint", "run.h5", "--prompts", n, "--out", "X.h5"},
+                      {"--prompts", ">= 1", fmt::format("got {}", n)});
+  expect_user_error({"eval", "--checkpoint", "run.h5", "--examples", "-3", "--out", "X.h5"},
+                    {"--examples", ">= 1", "got -3"});
+  expect_user_error({"eval", "--checkpoint", "run.h5", "--name", "a/b", "--out", "X.h5"},
+                    {"--name", "without '/'", "a/b"});
+  expect_user_error({"eval", "--checkpoint", "run.h5", "--out", "run.h5"},
+                    {"--out", "run.h5 is the checkpoint being evaluated"}, "none.h5");
+  fs::create_symlink("run.h5", work() / "alias.h5");
+  expect_user_error({"eval", "--checkpoint", "run.h5", "--out", "alias.h5"},
+                    {"--out", "is the checkpoint being evaluated"}, "none.h5");
+  EXPECT_EQ(slurp(work() / "run.h5"), before);
 }
 
 // A bandit benchmark end to end: the regret table on stdout, /bandit in results.h5 (the same curve
