@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -562,6 +563,29 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
   return cfg;
 }
 
+// yaml-cpp keeps both entries of a repeated key (and node[key] finds the first): a config that
+// says one thing twice is an error naming the key and both lines, not a silent choice.
+static void refuse_duplicate_keys(const YAML::Node& node, const std::string& path,
+                                  const std::string& where) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      refuse_duplicate_keys(node[i], path,
+                            fmt::format("{}{}", where.empty() ? "" : where + ".", i));
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> seen;  // key -> line (1-based)
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    const std::string field = where.empty() ? key : where + "." + key;
+    const int line = it->first.Mark().line + 1;
+    if (const auto [at, fresh] = seen.emplace(key, line); !fresh)
+      fail("config {}: {} is given twice (lines {} and {}); give it once", path, field, at->second,
+           line);
+    refuse_duplicate_keys(it->second, path, field);
+  }
+}
+
 BenchmarkConfig load_benchmark(const std::string& arg, const std::vector<std::string>& overrides) {
   std::string name;
   const std::string path = resolve_benchmark_path(arg, &name);
@@ -571,6 +595,7 @@ BenchmarkConfig load_benchmark(const std::string& arg, const std::vector<std::st
   } catch (const YAML::Exception& e) {
     fail("config {}: not valid YAML ({} at line {})", path, e.msg, e.mark.line + 1);
   }
+  refuse_duplicate_keys(root, path, "");
   for (const auto& o : overrides) apply_override(root, o);
   try {
     return parse_benchmark(root, name, path);

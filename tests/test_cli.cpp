@@ -176,6 +176,23 @@ TEST_F(CliErrors, MissingConfigFile) {
                     {"not_there.yaml", "does not exist"});
 }
 
+// A key given twice is an error naming it and both lines, at the top level, inside a section and
+// inside a list entry (yaml-cpp alone keeps both and answers with the first).
+TEST_F(CliErrors, DuplicateConfigKeys) {
+  write_file("dup_top.yaml", std::string("seed: 1\nseed: 2\n") + kValidTaskAndEval);
+  expect_user_error({"run", "dup_top.yaml", "--out", "X.h5", "--no-figures"},
+                    {"dup_top.yaml", "seed is given twice (lines 1 and 2)"});
+  write_file("dup_section.yaml",
+             "task:\n  name: linear_regression\n  d: 3\n  d: 4\neval: {prompts: 8}\n"
+             "baselines: [least_squares]\n");
+  expect_user_error({"run", "dup_section.yaml", "--out", "X.h5", "--no-figures"},
+                    {"task.d is given twice (lines 3 and 4)"});
+  write_file("dup_list.yaml", std::string(kValidTaskAndEval) +
+                                  "baselines:\n  - {name: ridge, lambda: 1, lambda: 2}\n");
+  expect_user_error({"run", "dup_list.yaml", "--out", "X.h5", "--no-figures"},
+                    {"baselines.0.lambda is given twice"});
+}
+
 TEST_F(CliErrors, UnknownTopLevelConfigKey) {
   write_file("unknown_key.yaml", std::string("foo: 1\n") + kValidTaskAndEval);
   expect_user_error({"run", "unknown_key.yaml", "--out", "X.h5", "--no-figures"},
