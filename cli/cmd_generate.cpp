@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -52,12 +53,12 @@ int cmd_generate(const Args& args) {
   std::string task_name, out, stream;
   std::vector<std::string> sets;
   int64_t prompts = 0, examples = 0;
-  uint64_t seed = 0;
+  std::string seed_text;
   opts.add_options()("task", po::value(&task_name)->required(), "task name (see icl list)")(
       "set", po::value(&sets)->composing(), "task parameter: --set d=10 (repeatable)")(
       "prompts,n", po::value(&prompts)->required(), "number of prompts")(
       "examples,k", po::value(&examples)->default_value(40), "examples per prompt (K)")(
-      "seed", po::value(&seed)->default_value(0), "seed")(
+      "seed", po::value(&seed_text)->default_value("0"), "seed (0 .. 1e18, as icl run's)")(
       "stream", po::value(&stream)->default_value("standard"),
       "evaluation set whose prompt stream to draw from (the prompts icl run evaluates on)")(
       "out,o", po::value(&out)->required(), "output HDF5 file");
@@ -75,6 +76,14 @@ int cmd_generate(const Args& args) {
              "r*n+c), /maze/path [N,n*n] (BFS path, -1 after it) and /maze/path_length [N].",
              opts, pos, args, vm))
     return 0;
+  // The range icl run's seed has (io/config.cpp); Boost alone would wrap "-1" to 2^64 - 1.
+  uint64_t seed = 0;
+  {
+    const char* end = seed_text.data() + seed_text.size();
+    const auto [ptr, ec] = std::from_chars(seed_text.data(), end, seed);
+    if (ec != std::errc() || ptr != end || seed > uint64_t(1e18))
+      fail("--seed: must be an integer from 0 to 1e18, got '{}'", seed_text);
+  }
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
   if (examples < 1) fail("--examples: must be >= 1, got {}", examples);
 

@@ -42,6 +42,7 @@ int cmd_run(const Args& args) {
   if (vm.count("seed")) sets.push_back(fmt::format("seed={}", vm["seed"].as<uint64_t>()));
 
   const BenchmarkConfig cfg = load_benchmark(bench, sets);
+  if (vm.count("out") && out.empty()) fail("--out: must name a file, got ''");
   if (out.empty()) out = "results/" + cfg.name + ".h5";
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
   RunOptions ro;
@@ -58,6 +59,9 @@ int cmd_run(const Args& args) {
                cfg.evals.size(), cfg.baselines.size(), cfg.seed);
   };
   ro.device = vm["device"].as<std::string>();
+  // Checked here, also for runs that train nothing (where it would otherwise go unread).
+  if (ro.device != "auto" && ro.device != "cpu" && ro.device != "cuda")
+    fail("--device: must be one of auto|cpu|cuda, got '{}'", ro.device);
   if (vm.count("resume")) ro.resume = vm["resume"].as<std::string>();
   if (vm.count("until")) {
     ro.until = vm["until"].as<int64_t>();

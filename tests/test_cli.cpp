@@ -193,6 +193,22 @@ TEST_F(CliErrors, DuplicateConfigKeys) {
                     {"baselines.0.lambda is given twice"});
 }
 
+// Every subcommand validates the same way: a seed out of run's range is refused by generate too
+// (Boost alone wrapped -1 to 2^64 - 1), --device is checked also where nothing trains, and an
+// empty --out is refused rather than replaced by the default name.
+TEST_F(CliErrors, ArgumentsAreValidatedAlikeInEverySubcommand) {
+  for (const char* seed : {"-1", "1e19", "x", "1000000000000000001"})
+    expect_user_error(
+        {"generate", "linear_regression", "--prompts", "4", "--seed", seed, "--out", "X.h5"},
+        {"--seed", "0 to 1e18", seed});
+  expect_user_error({"run", "linear_regression_baselines_small", "--device", "tpu", "--out", "X.h5",
+                     "--no-figures"},
+                    {"--device", "auto|cpu|cuda", "tpu"});
+  expect_user_error({"run", "linear_regression_baselines_small", "--out", "", "--no-figures"},
+                    {"--out", "must name a file"});
+  EXPECT_FALSE(fs::exists(work() / "results"));
+}
+
 TEST_F(CliErrors, UnknownTopLevelConfigKey) {
   write_file("unknown_key.yaml", std::string("foo: 1\n") + kValidTaskAndEval);
   expect_user_error({"run", "unknown_key.yaml", "--out", "X.h5", "--no-figures"},
