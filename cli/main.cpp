@@ -1,8 +1,13 @@
 // icl: run benchmarks, export prompts, draw figures. Exit codes: 0 success, 1 a user error (one
 // line on stderr naming what is wrong and what is allowed), 2 a bad command line, 3 an internal
 // error.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
+#include <string>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -59,12 +64,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return it->second(Args(argv + 2, argv + argc));
+    const int code = it->second(Args(argv + 2, argv + argc));
+    // Output that could not be written (a full disk, a closed pipe) is an error, not a success.
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+      const int err = errno;
+      std::fprintf(stderr, "icl: error: cannot write to standard output: %s\n",
+                   err ? std::strerror(err) : "write failed");
+      return 1;
+    }
+    return code;
   } catch (const icl::UsageError& e) {
     fmt::print(stderr, "icl: error: {}\n", e.what());
     return 2;
   } catch (const icl::Error& e) {
     fmt::print(stderr, "icl: error: {}\n", e.what());
+    return 1;
+  } catch (const std::system_error& e) {
+    // The operating system refused something: fmt's "cannot write to file" on a full disk or a
+    // closed pipe, a filesystem call on a path. The user's to fix, not a bug.
+    std::fprintf(
+        stderr, "icl: error: %s\n",
+        std::string(e.what()).find("cannot write to file") != std::string::npos
+            ? fmt::format("cannot write to standard output: {}", e.code().message()).c_str()
+            : e.what());
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "icl: internal error: {}\n", e.what());

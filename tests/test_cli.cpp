@@ -209,6 +209,19 @@ TEST_F(CliErrors, ArgumentsAreValidatedAlikeInEverySubcommand) {
   EXPECT_FALSE(fs::exists(work() / "results"));
 }
 
+// Standard output that cannot be written is an error (exit 1, one line), not a silent success.
+TEST_F(CliErrors, StandardOutputWriteErrorsAreErrors) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const std::string cmd = fmt::format("{} list >/dev/full 2>{}", shell_quote(ICL_BINARY),
+                                      shell_quote((root_ / "cap" / "err").string()));
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = slurp(root_ / "cap" / "err");
+  EXPECT_THAT(err, StartsWith("icl: error: cannot write to standard output"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
 TEST_F(CliErrors, UnknownTopLevelConfigKey) {
   write_file("unknown_key.yaml", std::string("foo: 1\n") + kValidTaskAndEval);
   expect_user_error({"run", "unknown_key.yaml", "--out", "X.h5", "--no-figures"},
