@@ -1,8 +1,14 @@
-// Learning test (label `slow`): token prompts train a model end to end. A small transformer (2
+// Learning test (label `slow`): token prompts train a model end to end. A small transformer (3
 // blocks, width 32) trained on parity_check strings of lengths 2–6 (mixed in every batch) answers
 // parity in distribution: scaled accuracy >= 0.9 at every length 2..6 on fresh prompts. Parity is
 // the hard case for a transformer (Grazzi et al. 2025 report 0.022 beyond the training lengths),
 // so only in-distribution accuracy is asked for; the long lengths are printed for the record.
+//
+// Measured (lowest in-range accuracy, at length 6), by build level (README, "Reproducibility"):
+//   x86-64-v2 1.000, x86-64-v3 1.000, native AVX-512 (Zen 4) 1.000.
+// The earlier 2 blocks × 1000 steps sat at the threshold: 0.758 (v2), 0.871 at length 5 (v3, as
+// on the AVX2 machine where it failed), 0.973 (AVX-512). This recipe also reaches 1.000 at every
+// length under seeds 1, 2, 4 and 5 on v2, where 2 blocks × 2000 steps fell to 0.59 under seed 2.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

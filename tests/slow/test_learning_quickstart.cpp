@@ -1,6 +1,10 @@
 // Learning test (label `slow`): the quickstart model, trained as the README's main job does, learns
 // in context. At k = 2d in-context examples its normalised error must be below a quarter of
 // averaging's on the same prompts (TASKS.md §1: averaging's error there is (d+1)/(2d)).
+//
+// Measured at k = 10 (transformer error / averaging's 0.6537), by build level (README,
+// "Reproducibility"): x86-64-v2 0.0455 (0.070), x86-64-v3 0.0419 (0.064), native AVX-512 (Zen 4)
+// 0.0369 (0.056); 0.25 is asserted. Training takes about 3.5 min on 2 cores (v3 or native).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -35,15 +39,15 @@ TEST(SlowLearning, QuickstartTransformerLearnsInContext) {
     return 0.0;
   };
   const double model = at("transformer"), averaging = at("averaging"), ls = at("least_squares");
-  fmt::print(
-      "quickstart at k = {}: transformer {:.4f}, least squares {:.4f}, averaging {:.4f} "
-      "({:.1f} min)\n",
-      k, model, ls, averaging, minutes);
-  EXPECT_LT(model, 0.25 * averaging);
   // The error falls with context: at k = 2d it is far below the error with no examples.
   double no_context = 0;
   for (const auto& c : e.curves)
     if (c.label == "transformer") no_context = c.stats.mean.at(0);
+  fmt::print(
+      "quickstart at k = {}: transformer {:.4f} ({:.3f} of averaging, {:.3f} of its own error "
+      "with no examples), least squares {:.4f}, averaging {:.4f} ({:.1f} min)\n",
+      k, model, model / averaging, model / no_context, ls, averaging, minutes);
+  EXPECT_LT(model, 0.25 * averaging);
   EXPECT_LT(model, 0.25 * no_context);
 }
 
