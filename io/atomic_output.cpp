@@ -124,8 +124,14 @@ AtomicH5Output::AtomicH5Output(const std::string& out) {
   if (fs::is_directory(p, ec)) fail("cannot write {}: it is a directory", path);
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "." + std::string.
   static std::atomic<int> counter{0};  // several outputs to one path may be open (checkpoints)
-  tmp_ =
-      (dir / fmt::format(".{}.tmp-{}-{}", p.filename().string(), ::getpid(), counter++)).string();
+  const std::string name = p.filename().string();
+  std::string tmp_name = fmt::format(".{}.tmp-{}-{}", name, ::getpid(), counter++);
+  if (tmp_name.size() > 255) {  // NAME_MAX: a name near the limit has no room for the suffix
+    uint64_t h = 1469598103934665603ull;  // FNV-1a of the name keeps temporaries apart
+    for (const unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+    tmp_name = fmt::format(".{}-{:016x}.tmp-{}-{}", name.substr(0, 200), h, ::getpid(), counter++);
+  }
+  tmp_ = (dir / tmp_name).string();
   if (::access(dir.c_str(), W_OK) != 0) {
     remove_created_dirs();
     fail("cannot write {}: directory is not writable", path);

@@ -1,7 +1,8 @@
 #pragma once
 // An HDF5 output that appears under its final name only when complete.
 //
-// The constructor creates "<dir>/.<name>.tmp-<pid>" at once, so an unwritable destination fails
+// The constructor creates "<dir>/.<name>.tmp-<pid>-<n>" at once (a name near NAME_MAX gets a
+// shortened one with a hash of the name), so an unwritable destination fails
 // before any work is done; commit() closes and renames it into place. If commit() is never reached
 // (an error, an exception, SIGINT or SIGTERM) the temporary file is removed and nothing is left.
 // Missing directories on the way to the output are created (a fresh clone has no results/), and

@@ -329,6 +329,15 @@ TEST_F(CliRun, OutputThroughASymlinkReplacesItsTargetAndKeepsItsMode) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
+// A file name up to the system's limit works: the temporary file's suffix must not push it over.
+TEST_F(CliErrors, OutputNamesUpToTheLimitWork) {
+  const std::string name = std::string(252, 'n') + ".h5";  // 255 characters
+  const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", name});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(icl::h5::is_hdf5((work() / name).string()));
+  EXPECT_EQ(listing(work()), std::set<std::string>{name});  // and no temporary left behind
+}
+
 // A fresh clone has no results/: missing directories on the way to --out are created.
 TEST_F(CliErrors, MissingOutputDirectoriesAreCreated) {
   const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", "a/b/x.h5"});
