@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -132,6 +133,7 @@ AtomicH5Output::AtomicH5Output(const std::string& out) {
     tmp_name = fmt::format(".{}-{:016x}.tmp-{}-{}", name.substr(0, 200), h, ::getpid(), counter++);
   }
   tmp_ = (dir / tmp_name).string();
+  remove_stale_temporaries(dir, name);
   if (::access(dir.c_str(), W_OK) != 0) {
     remove_created_dirs();
     fail("cannot write {}: directory is not writable", path);
@@ -143,6 +145,30 @@ AtomicH5Output::AtomicH5Output(const std::string& out) {
     untrack(slot_);
     remove_created_dirs();
     throw;
+  }
+}
+
+// A run killed by SIGKILL (or a power cut) leaves its ".<name>.tmp-<pid>-<n>" behind: removed by
+// the next output to the same name once that process is gone. Another live process's temporary is
+// never touched.
+void AtomicH5Output::remove_stale_temporaries(const fs::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp-";
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if (f.rfind(prefix, 0) != 0) continue;
+    const std::string rest = f.substr(prefix.size());  // "<pid>-<n>"
+    const size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos ||
+        rest.find_first_not_of("0123456789-") != std::string::npos)
+      continue;
+    const long pid = std::stol(rest.substr(0, dash));
+    if (pid <= 0 || pid == long(::getpid())) continue;
+    if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code rm;
+      fs::remove(it->path(), rm);
+    }
   }
 }
 

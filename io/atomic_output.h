@@ -7,6 +7,7 @@
 // (an error, an exception, SIGINT or SIGTERM) the temporary file is removed and nothing is left.
 // Missing directories on the way to the output are created (a fresh clone has no results/), and
 // removed again, if still empty, when the output is never committed.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ class AtomicH5Output {
   void commit();
 
  private:
-  void remove_created_dirs();                           // those still empty, innermost first
+  void remove_created_dirs();  // those still empty, innermost first
+  void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& name);
   std::string resolve_target(const std::string& path);  // sets keep_mode_
 
   std::string path_, tmp_;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -336,6 +337,23 @@ TEST_F(CliErrors, OutputNamesUpToTheLimitWork) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(icl::h5::is_hdf5((work() / name).string()));
   EXPECT_EQ(listing(work()), std::set<std::string>{name});  // and no temporary left behind
+}
+
+// A killed run's temporary file is removed by the next output to the same name once its process is
+// gone; a live process's is left alone.
+TEST_F(CliErrors, StaleTemporariesOfDeadProcessesAreRemoved) {
+  pid_t dead = 0;
+  for (pid_t p = 4000000; p > 3000000 && !dead; p -= 997)
+    if (::kill(p, 0) != 0 && errno == ESRCH) dead = p;
+  ASSERT_NE(dead, 0);
+  const std::string stale = fmt::format(".x.h5.tmp-{}-0", dead);
+  const std::string live = fmt::format(".x.h5.tmp-{}-0", ::getpid());
+  write_file(stale, "partial");
+  write_file(live, "in progress");
+  const Result r = icl({"generate", "linear_regression", "--prompts", "4", "--out", "x.h5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(work() / stale));
+  EXPECT_TRUE(fs::exists(work() / live));
 }
 
 // A fresh clone has no results/: missing directories on the way to --out are created.
