@@ -1,7 +1,11 @@
 #include <sys/wait.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -24,7 +28,8 @@ static std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing) {
+int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing,
+                 std::string* error_line) {
   const char* env = std::getenv("ICL_REPORT");
   const std::string script = env && *env ? env : ICL_REPORT_SCRIPT;
   if (!fs::exists(script)) {
@@ -33,8 +38,28 @@ int draw_figures(const std::string& results, const std::string& out_dir, bool qu
   }
   std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(results);
   if (!out_dir.empty()) cmd += " --out " + shell_quote(out_dir);
+  // The script's stderr is kept aside: on success it is passed on as it was; on failure its last
+  // line (the script's own "error: ..." line) becomes the reason in icl's one line.
+  const fs::path err_file =
+      fs::temp_directory_path() / fmt::format("icl_report_{}.err", ::getpid());
+  cmd += " 2>" + shell_quote(err_file.string());
   const int status = std::system(cmd.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  std::string err, line, last;
+  {
+    std::ifstream in(err_file);
+    while (std::getline(in, line)) {
+      err += line + "\n";
+      if (!line.empty()) last = line;
+    }
+  }
+  std::error_code ec;
+  fs::remove(err_file, ec);
+  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  if (rc != 0 && error_line)
+    *error_line = last;
+  else
+    std::fputs(err.c_str(), stderr);
+  return rc;
 }
 
 int cmd_report(const Args& args) {
@@ -55,8 +80,14 @@ int cmd_report(const Args& args) {
   if (!h5::is_hdf5(file)) fail("report: {} is not an HDF5 file", file);
   if (!h5::exists(h5::open_file(file).id(), "eval"))
     fail("report: {} has no /eval results (is it a results file of icl run?)", file);
-  const int rc = draw_figures(file, out, false);
-  if (rc != 0) fail("report: drawing the figures of {} failed (exit code {})", file, rc);
+  std::string why;
+  const int rc = draw_figures(file, out, false, &why);
+  if (rc != 0) {
+    // "plot_curves: error: cannot write ..." -> "report: cannot write ..."
+    const size_t at = why.find("error: ");
+    if (at != std::string::npos) fail("report: {}", why.substr(at + 7));
+    fail("report: drawing the figures of {} failed (exit code {})", file, rc);
+  }
   return 0;
 }
 

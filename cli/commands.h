@@ -15,6 +15,9 @@ int cmd_report(const Args& args);
 int cmd_eval(const Args& args);
 
 // Draws the figures of a results file with report/plot_curves.py; returns the python exit code.
-int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing);
+// Runs the figure script; with error_line, a failure's last stderr line goes there instead of to
+// stderr (icl report makes it its one error line).
+int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing,
+                 std::string* error_line = nullptr);
 
 }  // namespace icl::cli

@@ -297,6 +297,17 @@ def main(argv=None):
     out = args.out or os.path.join(
         os.path.dirname(args.results),
         os.path.splitext(os.path.basename(args.results))[0] + "_figures")
+    try:
+        draw_all(benchmark, evals, train, bandit, out)
+    except OSError as e:  # an unwritable --out: one line, not a traceback
+        where = e.filename if e.filename else out
+        print(f"{PROG}: error: cannot write the figures to {where}: {e.strerror or e}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def draw_all(benchmark, evals, train, bandit, out):
     os.makedirs(out, exist_ok=True)
     colours = colour_map(evals)
     for ev in evals:
@@ -310,7 +321,6 @@ def main(argv=None):
         save(plot_train(benchmark, train), out, "train_loss")
     if bandit is not None:
         save(plot_bandit(benchmark, bandit), out, "bandit_regret")
-    return 0
 
 
 if __name__ == "__main__":

@@ -210,6 +210,17 @@ TEST_F(CliErrors, ArgumentsAreValidatedAlikeInEverySubcommand) {
   EXPECT_FALSE(fs::exists(work() / "results"));
 }
 
+// icl report onto a place it cannot write: one line naming it, no Python traceback.
+TEST_F(CliErrors, ReportToAnUnwritablePlaceIsOneLine) {
+  ASSERT_EQ(icl({"run", "linear_regression_baselines_small", "--set", "eval.prompts=16", "--out",
+                 "r.h5", "--no-figures"})
+                .code,
+            0);
+  write_file("afile", "x");
+  expect_user_error({"report", "r.h5", "--out", "afile/figs"},
+                    {"report: cannot write the figures to afile/figs", "Not a directory"});
+}
+
 // Standard output that cannot be written is an error (exit 1, one line), not a silent success.
 TEST_F(CliErrors, StandardOutputWriteErrorsAreErrors) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
