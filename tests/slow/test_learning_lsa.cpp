@@ -4,7 +4,7 @@
 // d(d+1)/(N+d+1), reported by the evaluator divided by the task's normalisation (d), and it
 // predicts like the one-step estimator ŷ = x_qᵀ Σ y_i x_i / (N+d+1).
 //
-// Measured, the same to the printed digits under x86-64-v2, x86-64-v3 and native AVX-512: risk/d
+// Measured, the same to the printed digits under x86-64-v2, v3, v4 and native AVX-512: risk/d
 // 0.2312 against the closed form 0.2308 (0.2% off; 3% allowed), relative squared difference to
 // the estimator 0.0003 (0.05 allowed).
 #include <gtest/gtest.h>

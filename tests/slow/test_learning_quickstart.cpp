@@ -3,8 +3,8 @@
 // averaging's on the same prompts (TASKS.md §1: averaging's error there is (d+1)/(2d)).
 //
 // Measured at k = 10 (transformer error / averaging's 0.6537), by build level (README,
-// "Reproducibility"): x86-64-v2 0.0455 (0.070), x86-64-v3 0.0419 (0.064), native AVX-512 (Zen 4)
-// 0.0369 (0.056); 0.25 is asserted. Training takes about 3.5 min on 2 cores (v3 or native).
+// "Reproducibility"): x86-64-v2 0.0455 (0.070), x86-64-v3 0.0419 (0.064), x86-64-v4 and native (Zen
+// 4) 0.0369 (0.056); 0.25 is asserted. Training takes about 3.5 min on 2 cores (v3 or native).
 #include <gtest/gtest.h>
 
 #include <chrono>
