@@ -1,6 +1,6 @@
-// Compiled with the build's -march: which features the compiler was allowed to use, as data (no
-// code of this file runs before the check in isa_check.cpp, which reads it). Bits as listed in
-// isa_check.cpp's kFeatures.
+// Compiled with the build's -march: which features the compiler was allowed to use, as data that
+// the check in isa_check.cpp reads before any code built for the level runs. Bits in the order of
+// isa_check.cpp's kNames.
 #include <cstdint>
 #include <string>
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace icl {
 
@@ -122,15 +124,14 @@ AtomicH5Output::AtomicH5Output(const std::string& out) {
       fail("cannot write {}: {} is not a directory", path, dir.string());
     }
   }
-  if (fs::is_directory(p, ec)) fail("cannot write {}: it is a directory", path);
   // fmt rather than operator+: GCC 12 warns falsely (-Wrestrict) on "." + std::string.
   static std::atomic<int> counter{0};  // several outputs to one path may be open (checkpoints)
   const std::string name = p.filename().string();
   std::string tmp_name = fmt::format(".{}.tmp-{}-{}", name, ::getpid(), counter++);
   if (tmp_name.size() > 255) {  // NAME_MAX: a name near the limit has no room for the suffix
-    uint64_t h = 1469598103934665603ull;  // FNV-1a of the name keeps temporaries apart
-    for (const unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-    tmp_name = fmt::format(".{}-{:016x}.tmp-{}-{}", name.substr(0, 200), h, ::getpid(), counter++);
+    // A hash of the whole name (FNV-1a, as stream names) keeps such temporaries apart.
+    tmp_name = fmt::format(".{}-{:016x}.tmp-{}-{}", name.substr(0, 200), stream_id(name),
+                           ::getpid(), counter++);
   }
   tmp_ = (dir / tmp_name).string();
   remove_stale_temporaries(dir, name);
@@ -158,13 +159,10 @@ void AtomicH5Output::remove_stale_temporaries(const fs::path& dir, const std::st
        it.increment(ec)) {
     const std::string f = it->path().filename().string();
     if (f.rfind(prefix, 0) != 0) continue;
-    const std::string rest = f.substr(prefix.size());  // "<pid>-<n>"
-    const size_t dash = rest.find('-');
-    if (dash == 0 || dash == std::string::npos ||
-        rest.find_first_not_of("0123456789-") != std::string::npos)
-      continue;
-    const long pid = std::stol(rest.substr(0, dash));
-    if (pid <= 0 || pid == long(::getpid())) continue;
+    const char* rest = f.data() + prefix.size();  // "<pid>-<n>"
+    long pid = 0;
+    const auto [end, err] = std::from_chars(rest, f.data() + f.size(), pid);
+    if (err != std::errc() || *end != '-' || pid <= 0 || pid == long(::getpid())) continue;
     if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) {
       std::error_code rm;
       fs::remove(it->path(), rm);

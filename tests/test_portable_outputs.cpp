@@ -36,21 +36,18 @@ const std::string kGolden = std::string(ICL_SOURCE_DIR) + "/tests/golden/portabl
 const RngKey kKey{7, stream_id("portable-outputs")};
 constexpr int64_t kB = 6, kK = 9;  // K = 9 suits every family's defaults (test_all_tasks.cpp)
 
-// FNV-1a over the bytes of each array in turn, with its length, so that [1,2],[3] != [1],[2,3].
+// The bytes of each array in turn, each after its length (so that [1,2],[3] != [1],[2,3]), hashed
+// with FNV-1a (stream_id, core/rng.h).
 struct Digest {
-  uint64_t h = 1469598103934665603ull;
-  void bytes(const void* p, size_t n) {
-    const auto* c = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
-  }
+  std::string bytes;
   template <class T>
   Digest& add(const std::vector<T>& v) {
     const uint64_t n = v.size();
-    bytes(&n, sizeof n);
-    bytes(v.data(), v.size() * sizeof(T));
+    bytes.append(reinterpret_cast<const char*>(&n), sizeof n);
+    bytes.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
     return *this;
   }
-  std::string hex() const { return fmt::format("{:016x}", h); }
+  std::string hex() const { return fmt::format("{:016x}", stream_id(bytes)); }
 };
 
 std::string prompt_digest(const PromptBatch& pb) {
