@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "eval/benchmark.h"
 #include "eval/results.h"
+#include "eval/run_file.h"
 #include "io/h5.h"
 #include "models/model_predictor.h"
 #include "tasks/token_task.h"
@@ -56,16 +57,12 @@ int cmd_eval(const Args& args) {
       fail("--out: {} is the checkpoint being evaluated; write the evaluation to another file",
            out);
   }
-  if (!h5::is_hdf5(ckpt)) fail("eval: {} is not a readable HDF5 file", ckpt);
-  std::string config_text;
-  {
-    const h5::Handle f = h5::open_file(ckpt);
-    if (!h5::exists(f.id(), "checkpoint"))
-      fail("eval: {} holds no checkpoint (not a training run)", ckpt);
-    config_text = h5::read_attr_string(f.id(), "config");
-  }
-  YAML::Node root = YAML::Load(config_text);
-  const std::string run_name = root["benchmark"].as<std::string>("");
+  // A foreign or older file: one line naming what it lacks (eval/run_file.h).
+  const RunFile rf = read_run_file(ckpt, "--checkpoint");
+  if (rf.checkpoint < 0) fail("--checkpoint: {} holds no checkpoint (not a training run)", ckpt);
+  YAML::Node root = rf.config;
+  const std::string run_name =
+      root["benchmark"] && root["benchmark"].IsScalar() ? root["benchmark"].Scalar() : "";
   root.remove("benchmark");
   const BenchmarkConfig run = parse_benchmark(root, run_name, ckpt);
   if (!run.has_model) fail("eval: the run in {} trained no model", ckpt);
@@ -117,7 +114,7 @@ int cmd_eval(const Args& args) {
   RunInfo info;
   info.benchmark = run.name;
   info.seed = run.seed;
-  info.config = config_text;
+  info.config = rf.config_text;
   if (gpu) info.device = fmt::format("{} ({})", gpu->name(), run.train.precision);
   write_run_attrs(file.root(), info);
   h5::attr(file.root(), "checkpoint", ckpt);

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/isa.h"
 #include "core/version.h"
 
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     return code;
+  } catch (const icl::Interrupted& e) {
+    // Training stopped at a step boundary and saved its checkpoint; end as the signal would.
+    std::fflush(stdout);
+    fmt::print(stderr, "icl: {}\n", e.what());
+    icl::interrupt::die_by(e.signal());
   } catch (const icl::UsageError& e) {
     fmt::print(stderr, "icl: error: {}\n", e.what());
     return 2;

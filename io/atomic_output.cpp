@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/rng.h"
 
 namespace icl {
@@ -29,20 +30,13 @@ constexpr int kSlots = 16;
 char g_pending[kSlots][4096];
 volatile std::sig_atomic_t g_used[kSlots];
 
-void on_signal(int sig) {
+void remove_pending() {
   for (int i = 0; i < kSlots; ++i)
     if (g_used[i]) ::unlink(g_pending[i]);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
 }
 
 int track(const std::string& path) {
-  static const bool installed = [] {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    return true;
-  }();
-  (void)installed;
+  interrupt::install(remove_pending);
   if (path.size() >= sizeof g_pending[0]) return -1;
   for (int i = 0; i < kSlots; ++i)
     if (!g_used[i]) {

@@ -173,6 +173,8 @@ void attr(hid_t obj, const std::string& name, int64_t value) {
   write_attr(obj, name, H5T_NATIVE_INT64, &value);
 }
 
+bool exists_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+
 std::string read_attr_string(hid_t obj, const std::string& name) {
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
   Handle type(check(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);

@@ -48,6 +48,7 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
 void attr(hid_t obj, const std::string& name, const std::string& value);
 void attr(hid_t obj, const std::string& name, double value);
 void attr(hid_t obj, const std::string& name, int64_t value);
+bool exists_attr(hid_t obj, const std::string& name);
 std::string read_attr_string(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);
 

@@ -1,0 +1,124 @@
+#include "eval/run_file.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/h5.h"
+
+namespace icl {
+
+RunFile read_run_file(const std::string& path, const std::string& what) {
+  if (!h5::is_hdf5(path)) fail("{}: {} is not a readable HDF5 file", what, path);
+  RunFile rf;
+  rf.path = path;
+  std::string text;
+  try {
+    const h5::Handle f = h5::open_file(path);
+    if (!h5::exists_attr(f.id(), "config"))
+      fail("{}: {} has no root attribute `config`: not a results file written by icl run", what,
+           path);
+    text = h5::read_attr_string(f.id(), "config");
+    if (h5::exists_attr(f.id(), "resume_log"))
+      rf.resume_log = h5::read_attr_string(f.id(), "resume_log");
+    rf.complete = h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
+    if (h5::exists(f.id(), "checkpoint")) {
+      const h5::Handle g = h5::open_group(f.id(), "checkpoint");
+      if (!h5::exists_attr(g.id(), "step"))
+        fail("{}: {} has a /checkpoint without its `step` attribute", what, path);
+      rf.checkpoint = h5::read_attr_int(g.id(), "step");
+      if (rf.checkpoint < 0)
+        fail("{}: {} has a checkpoint at step {}; a step is >= 0", what, path, rf.checkpoint);
+    }
+  } catch (const Error& e) {
+    if (std::string(e.what()).starts_with(what + ":")) throw;
+    fail("{}: cannot read {}: {}", what, path, e.what());
+  }
+  try {
+    rf.config = YAML::Load(text);
+    rf.config_text = text;
+  } catch (const YAML::Exception& e) {
+    fail("{}: the `config` attribute of {} is not YAML (line {}: {})", what, path, e.mark.line + 1,
+         e.msg);
+  }
+  if (!rf.config.IsMap())
+    fail("{}: the `config` attribute of {} is not a YAML mapping of settings", what, path);
+  return rf;
+}
+
+std::optional<RunFile> probe_run_file(const std::string& path) {
+  try {
+    if (!h5::is_hdf5(path)) return std::nullopt;
+    return read_run_file(path, "probe");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+// Dotted keys to scalar text: sets.standard.prompts, baselines[0].name.
+void flatten(const YAML::Node& n, const std::string& key, std::map<std::string, std::string>& out) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      flatten(kv.second, key.empty() ? k : key + "." + k, out);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}[{}]", key, i), out);
+  } else if (n.IsScalar()) {
+    out[key] = n.Scalar();
+  } else {
+    out[key] = "~";
+  }
+}
+
+bool starts(const std::string& key, const std::string& prefix) {
+  return key == prefix || key.starts_with(prefix + ".") || key.starts_with(prefix + "[");
+}
+
+// What a setting does to the weights. Evaluation: the sets and baselines measured after training,
+// the bandit rollout and its policies, the in-training evaluation (its own prompt stream,
+// eval/benchmark.h) and how often checkpoints are written. Everything else trains differently.
+ConfigChange::Kind kind_of(const std::string& key) {
+  if (key == "train.steps") return ConfigChange::Extension;
+  for (const char* p :
+       {"benchmark", "description", "eval", "baselines", "policies", "rollout", "bandit",
+        "train.eval_every", "train.eval_prompts", "train.checkpoint_every"})
+    if (starts(key, p)) return ConfigChange::Evaluation;
+  return ConfigChange::Training;
+}
+
+}  // namespace
+
+std::vector<ConfigChange> config_changes(const YAML::Node& before, const YAML::Node& now) {
+  std::map<std::string, std::string> a, b;
+  flatten(before, "", a);
+  flatten(now, "", b);
+  std::vector<ConfigChange> out;
+  const std::string absent = "(absent)";
+  for (const auto& [k, v] : a) {
+    const auto it = b.find(k);
+    if (it == b.end())
+      out.push_back({k, v, absent, kind_of(k)});
+    else if (it->second != v)
+      out.push_back({k, v, it->second, kind_of(k)});
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) out.push_back({k, absent, v, kind_of(k)});
+  // Training changes first: the first one is what an error names.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ConfigChange& x, const ConfigChange& y) { return x.kind < y.kind; });
+  return out;
+}
+
+std::string describe_changes(const std::vector<ConfigChange>& changes) {
+  std::string s;
+  for (const auto& c : changes)
+    s += fmt::format("{}{} {} -> {}", s.empty() ? "" : ", ", c.key, c.before, c.now);
+  return s;
+}
+
+}  // namespace icl
