@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <yaml-cpp/yaml.h>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -9,6 +11,7 @@
 #include "core/progress.h"
 #include "eval/benchmark.h"
 #include "eval/results.h"
+#include "eval/run_file.h"
 
 namespace icl::cli {
 
@@ -26,6 +29,9 @@ int cmd_run(const Args& args) {
       "no-figures", "do not draw figures after the run")(
       "resume", po::value<std::string>(),
       "continue training from the checkpoint in this results file")(
+      "force",
+      "with --resume: continue even where the config trains differently from the checkpoint's "
+      "run (every change is recorded in the file's resume_log)")(
       "until", po::value<int64_t>(),
       "train only up to this step, save the checkpoint, skip evaluation")(
       "device", po::value<std::string>()->default_value("auto"),
@@ -70,11 +76,37 @@ int cmd_run(const Args& args) {
   }
   if (!ro.resume.empty() && !cfg.has_model)
     fail("--resume: benchmark {} trains no model", cfg.name);
+  if (vm.count("force") && ro.resume.empty()) fail("--force: only means something with --resume");
+  const YAML::Node ours = YAML::Load(resolved_config_yaml(cfg));
+  Resume resumed;
+  if (!ro.resume.empty()) {
+    resumed = check_resume(ro.resume, ours, vm.count("force") != 0);
+    ro.resume_log = resumed.log;
+  }
+  if (cfg.has_model) {
+    ro.checkpoint_to = checkpoint_destination(file.path(), ours, resumed.step, ro.resume);
+    if (ro.checkpoint_to != file.path())
+      fmt::print(stderr,
+                 "icl: note: {} already holds results, kept until this run completes; "
+                 "checkpoints go to {}\n",
+                 out, ro.checkpoint_to);
+  }
+  for (const auto& n : resumed.notes) fmt::print(stderr, "icl: note: {}\n", n);
   const BenchmarkResult res = run_benchmark(cfg, file, ro);
   fmt::print("\n");
   if (res.trained_steps)
     fmt::print("trained {} for {} steps, final training loss {:.5f}\n", cfg.model.name,
                res.trained_steps, res.final_loss);
+  if (res.stopped_early) {
+    fmt::print("checkpoint at step {} saved in {} in {} (continue with --resume {})\n",
+               res.trained_steps, res.checkpoint_path, format_duration(res.seconds),
+               res.checkpoint_path);
+    return 0;
+  }
+  if (!res.checkpoint_path.empty() && res.checkpoint_path != file.path()) {
+    std::error_code ec;  // the finished run is in place: the checkpoints beside it are done
+    fs::remove(res.checkpoint_path, ec);
+  }
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
   if (!res.regret.empty())
     fmt::print("{}\n",

@@ -31,6 +31,7 @@ void Progress::update(int64_t done, const std::string& extra) {
 }
 
 void Progress::finish(const std::string& extra) { draw(total_, extra, true); }
+void Progress::finish_at(int64_t done, const std::string& extra) { draw(done, extra, true); }
 
 void Progress::draw(int64_t done, const std::string& extra, bool final) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -12,6 +12,7 @@ class Progress {
   Progress(std::string label, int64_t total, std::string unit = "it");
   void update(int64_t done, const std::string& extra = "");
   void finish(const std::string& extra = "");
+  void finish_at(int64_t done, const std::string& extra = "");  // stopped before the total
 
  private:
   void draw(int64_t done, const std::string& extra, bool final);

@@ -6,6 +6,7 @@
 
 #include "baselines/baseline.h"
 #include "core/device.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "eval/bandit_model_policy.h"
 #include "eval/bandit_rollout.h"
@@ -139,31 +140,47 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
 RngKey bandit_stream(uint64_t seed) { return {seed, stream_id("bandit")}; }
 
 // Trains `model` from `state` (fresh or resumed) to the config's last step or --until, with
-// checkpoints written into the run file as it goes. Returns true when it stopped early: the
-// checkpoint, written and committed, is then the run's result.
+// checkpoints written as it goes into opt.checkpoint_to (the run file, or the ".partial.h5" beside
+// it while the run file holds another run: README, "Output files, resume and interruption").
+// Returns true when it stopped early (--until): the checkpoint is then the run's result. SIGINT or
+// SIGTERM during training stop it at the next step boundary with a checkpoint, and end the run
+// with Interrupted.
 static bool train_model(const BenchmarkConfig& cfg, Model& model, TrainState& state,
                         AtomicH5Output& out, const RunInfo& info, const RunOptions& opt,
                         BenchmarkResult& res) {
   const int64_t until = opt.until > 0 ? std::min(opt.until, cfg.train.steps) : cfg.train.steps;
   if (state.step > until)
     fail("cannot resume: the checkpoint is at step {}, past the requested {}", state.step, until);
+  const std::string dest = opt.checkpoint_to.empty() ? out.path() : opt.checkpoint_to;
+  res.checkpoint_path = dest;
+  int64_t saved = -1;
   const auto save = [&](const TrainState& s) {
     model.parameters().to_host();
-    AtomicH5Output ck(out.path());
+    AtomicH5Output ck(dest);
     write_run_attrs(ck.root(), info);
     write_train_log(ck.root(), s.log);
     write_checkpoint(ck.root(), model, s, cfg.seed);
     ck.commit();
+    saved = s.step;
   };
-  if (opt.on_start) opt.on_start();
-  Trainer(cfg, model).run(state, until, save, opt.progress);
+  {
+    // From the header line on, a signal stops training at a step boundary with a checkpoint.
+    const interrupt::Deferral defer;
+    if (opt.on_start) opt.on_start();
+    Trainer(cfg, model).run(state, until, save, opt.progress);
+  }
   res.trained_steps = state.step;
   res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
+  if (const int sig = interrupt::requested()) {
+    if (saved != state.step) save(state);
+    throw Interrupted(sig,
+                      fmt::format("interrupted by {} at step {}; checkpoint saved in {} "
+                                  "(continue with --resume {})",
+                                  sig == SIGINT ? "SIGINT" : "SIGTERM", state.step, dest, dest));
+  }
   if (until == cfg.train.steps) return false;
-  write_run_attrs(out.root(), info);
-  write_train_log(out.root(), state.log);
-  write_checkpoint(out.root(), model, state, cfg.seed);
-  out.commit();
+  if (saved != state.step) save(state);  // --until at the step the resumed checkpoint holds
+  res.stopped_early = true;
   return true;
 }
 
@@ -182,6 +199,7 @@ static BenchmarkResult run_bandit(const BenchmarkConfig& cfg, AtomicH5Output& ou
   info.benchmark = cfg.name;
   info.seed = cfg.seed;
   info.config = resolved_config_yaml(cfg);
+  info.resume_log = opt.resume_log;
   const BanditSetup setup = make_bandit_setup(cfg.bandit_params);
   BenchmarkResult res;
   std::unique_ptr<Model> model;
@@ -253,6 +271,7 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
   info.benchmark = cfg.name;
   info.seed = cfg.seed;
   info.config = resolved_config_yaml(cfg);
+  info.resume_log = opt.resume_log;
 
   std::vector<std::unique_ptr<Baseline>> baselines;
   std::vector<const Predictor*> predictors;

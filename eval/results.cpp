@@ -22,6 +22,7 @@ void write_run_attrs(hid_t root, const RunInfo& info) {
   h5::attr(root, "benchmark", info.benchmark);
   h5::attr(root, "device", info.device);
   h5::attr(root, "build_isa", std::string(build_isa()));
+  if (!info.resume_log.empty()) h5::attr(root, "resume_log", info.resume_log);
 }
 
 void write_params(hid_t obj, const ParamSet& params) {

@@ -14,9 +14,13 @@ struct RunInfo {
   uint64_t seed = 0;
   std::string config;  // resolved YAML text
   std::string device = "cpu";
+  // One line per --resume: the step, the source and what changed (allowed or --force); "" when the
+  // run was never resumed.
+  std::string resume_log;
 };
 
-// Root attributes: iclbench_version, git_commit, created, seed, config, benchmark, device.
+// Root attributes: iclbench_version, git_commit, created, seed, config, benchmark, device,
+// build_isa, and resume_log when the run was resumed.
 void write_run_attrs(hid_t root, const RunInfo& info);
 void write_params(hid_t obj, const ParamSet& params);
 // /eval/<name>/{n_examples, <predictor>/{mean,lo,hi}} with attrs (metric, normalisation, task,

@@ -1,6 +1,7 @@
 #include "eval/run_file.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
@@ -119,6 +120,87 @@ std::string describe_changes(const std::vector<ConfigChange>& changes) {
   for (const auto& c : changes)
     s += fmt::format("{}{} {} -> {}", s.empty() ? "" : ", ", c.key, c.before, c.now);
   return s;
+}
+
+Resume check_resume(const std::string& path, const YAML::Node& now, bool force) {
+  const RunFile rf = read_run_file(path, "--resume");
+  if (rf.checkpoint < 0) fail("--resume: {} holds no checkpoint to continue from", path);
+  const std::vector<ConfigChange> changes = config_changes(rf.config, now);
+  std::vector<ConfigChange> training, other;
+  for (const auto& c : changes) (c.kind == ConfigChange::Training ? training : other).push_back(c);
+  if (!training.empty() && !force)
+    fail(
+        "--resume: this config trains differently from the run in {}: {} (a resumed run must "
+        "train as its checkpoint's did; --force continues anyway and records the change)",
+        path, describe_changes(training));
+  Resume r;
+  r.step = rf.checkpoint;
+  std::string line = fmt::format("resumed at step {} from {}", rf.checkpoint, path);
+  if (!other.empty()) line += "; changed: " + describe_changes(other);
+  if (!training.empty()) line += "; forced with --force: " + describe_changes(training);
+  r.log = rf.resume_log.empty() ? line : rf.resume_log + "\n" + line;
+  for (const auto& c : other)
+    if (c.kind == ConfigChange::Extension && now["train"] && now["train"]["schedule"] &&
+        now["train"]["schedule"].Scalar() != "constant")
+      r.notes.push_back(fmt::format(
+          "train.steps {} -> {}: the {} schedule from step {} on follows the new length, so the "
+          "weights differ from a run trained for {} steps from the start",
+          c.before, c.now, now["train"]["schedule"].Scalar(), rf.checkpoint, c.now));
+  if (!training.empty())
+    r.notes.push_back(fmt::format("--force: continuing a run trained with other settings ({})",
+                                  describe_changes(training)));
+  return r;
+}
+
+std::string partial_path(const std::string& out) {
+  const std::filesystem::path p(out);
+  const std::string stem = p.extension() == ".h5" ? p.stem().string() : p.filename().string();
+  return (p.parent_path() / (stem + ".partial.h5")).string();
+}
+
+namespace {
+// True when `rf` holds a checkpoint of the run `now` describes, at a step this run starts from or
+// passes: the run may then write its checkpoints over it.
+// The file being resumed from is continued by definition (a forced resume included).
+bool continued_by(const RunFile& rf, const YAML::Node& now, int64_t start,
+                  const std::string& resume_from) {
+  if (rf.checkpoint < 0 || rf.checkpoint > start) return false;
+  std::error_code ec;
+  if (!resume_from.empty() && std::filesystem::equivalent(rf.path, resume_from, ec)) return true;
+  for (const auto& c : config_changes(rf.config, now))
+    if (c.kind == ConfigChange::Training) return false;
+  return true;
+}
+}  // namespace
+
+std::string checkpoint_destination(const std::string& out, const YAML::Node& now, int64_t start,
+                                   const std::string& resume_from) {
+  std::error_code ec;
+  if (!std::filesystem::exists(out, ec)) return out;
+  if (const auto rf = probe_run_file(out); rf && continued_by(*rf, now, start, resume_from))
+    return out;
+  const std::string partial = partial_path(out);
+  if (!std::filesystem::exists(partial, ec)) return partial;
+  const auto pf = probe_run_file(partial);
+  if (pf && continued_by(*pf, now, start, resume_from)) return partial;
+  if (pf && pf->checkpoint >= 0) {
+    bool same = true;
+    for (const auto& c : config_changes(pf->config, now))
+      if (c.kind == ConfigChange::Training) same = false;
+    if (same)
+      fail(
+          "--out: {} holds this run's checkpoint at step {}: continue it with --resume {}, or "
+          "remove it to start over",
+          partial, pf->checkpoint, partial);
+    fail(
+        "--out: {} holds the unfinished checkpoint (step {}) of another run writing {}: continue "
+        "that with its config and --resume {}, or remove it",
+        partial, pf->checkpoint, out, partial);
+  }
+  fail(
+      "--out: {} is in the way of this run's checkpoints (it is not a checkpoint of this run); "
+      "remove it or choose another --out",
+      partial);
 }
 
 }  // namespace icl

@@ -44,4 +44,27 @@ std::vector<ConfigChange> config_changes(const YAML::Node& before, const YAML::N
 // "train.lr 0.001 -> 0.002, seed 1 -> 2"
 std::string describe_changes(const std::vector<ConfigChange>& changes);
 
+// `icl run --resume PATH`: the checkpoint's step and the run's resume history with this resume
+// appended. The config `now` (resolved) must train as the checkpoint's run did: a change that
+// alters training is an icl::Error naming each such setting with both values, unless `force`.
+// Extending train.steps and changing evaluation settings are allowed; every change, allowed or
+// forced, is recorded in the log line. `notes` are lines for the user (a stretched schedule).
+struct Resume {
+  int64_t step = 0;
+  std::string log;
+  std::vector<std::string> notes;
+};
+Resume check_resume(const std::string& path, const YAML::Node& now, bool force);
+
+// Where a run writing `out` keeps its checkpoints, starting from step `start` (0 fresh, else the
+// resumed checkpoint's, read from `resume_from`, "" for none). `out` itself when it does not exist
+// yet, is the file resumed from, or holds a checkpoint of this same run (nothing in `now` that
+// trains differently) at a step <= start: the run continues there.
+// Otherwise `out` holds something else that must survive until this run completes, and the
+// checkpoints go to "<stem>.partial.h5" beside it; an icl::Error when that file holds anything but
+// an earlier checkpoint of this run (naming it and how to continue or start over).
+std::string checkpoint_destination(const std::string& out, const YAML::Node& now, int64_t start,
+                                   const std::string& resume_from);
+std::string partial_path(const std::string& out);  // "dir/x.h5" -> "dir/x.partial.h5"
+
 }  // namespace icl

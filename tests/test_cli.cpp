@@ -457,7 +457,7 @@ TEST_F(CliErrors, BadModelConfigurations) {
   expect_user_error({"run", "quickstart", "--set", "train.steps=0", "--out", "X.h5"},
                     {"train.steps", "integer in [1,", "got 0"});
   expect_user_error({"run", "quickstart", "--resume", "missing.h5", "--out", "X.h5"},
-                    {"cannot resume from missing.h5", "not a readable HDF5 file"});
+                    {"--resume: missing.h5", "not a readable HDF5 file"});
 }
 
 TEST_F(CliErrors, BadDeviceChoices) {
@@ -543,6 +543,149 @@ TEST_F(CliErrors, NonScalarConfigFieldsNameTheField) {
   expect_user_error({"run", "linear_regression_baselines_small", "--set",
                      "eval.sets.standard.task.name=[a]", "--out", "X.h5"},
                     {"eval.sets.standard.task.name: expected a string"});
+}
+
+// ------------------------------------------------------------------------------------------------
+// Resume consistency and the rule that a good results file is replaced only by a finished run or a
+// checkpoint of the run it holds (README, "Output files, resume and interruption").
+
+// A few steps of quickstart, checkpointed every 2.
+const std::vector<std::string> kShortRun = {"--set",        "train.steps=8",
+                                            "--set",        "train.checkpoint_every=2",
+                                            "--set",        "eval.sets.standard.prompts=16",
+                                            "--no-figures", "--device",
+                                            "cpu"};
+
+std::vector<std::string> short_run(std::vector<std::string> args) {
+  std::vector<std::string> a = {"run", "quickstart"};
+  a.insert(a.end(), kShortRun.begin(), kShortRun.end());
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+std::string resume_log(const fs::path& file) {
+  const icl::h5::Handle f = icl::h5::open_file(file.string());
+  return icl::h5::exists_attr(f.id(), "resume_log")
+             ? icl::h5::read_attr_string(f.id(), "resume_log")
+             : "";
+}
+
+TEST_F(CliErrors, ResumeRefusesAConfigThatTrainsDifferently) {
+  ASSERT_EQ(icl(short_run({"--until", "4", "--out", "R.h5"})).code, 0);
+  const std::string before = slurp(work() / "R.h5");
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{"--seed", "7"}, {"seed 0 -> 7"}},
+      {{"--set", "train.lr=0.01"}, {"train.lr 0.001 -> 0.01"}},
+      {{"--set", "train.batch_size=8"}, {"train.batch_size 64 -> 8"}},
+      {{"--set", "train.schedule=constant"}, {"train.schedule cosine -> constant"}},
+      {{"--set", "train.weight_decay=0.1"}, {"train.weight_decay 0 -> 0.1"}},
+      {{"--set", "task.noise_std=0.5"}, {"task.noise_std 0 -> 0.5"}},
+      {{"--set", "model.norm=rmsnorm"}, {"model.norm layernorm -> rmsnorm"}},
+      {{"--set", "train.precision=fp32"}, {"train.precision tf32 -> fp32"}},
+  };
+  for (const auto& [change, needles] : cases) {
+    std::vector<std::string> args = short_run({"--resume", "R.h5", "--out", "R.h5"});
+    args.insert(args.end(), change.begin(), change.end());
+    std::vector<std::string> n = {"--resume: this config trains differently from the run in R.h5",
+                                  "--force"};
+    n.insert(n.end(), needles.begin(), needles.end());
+    expect_user_error(args, n);
+  }
+  EXPECT_EQ(slurp(work() / "R.h5"), before) << "a refused resume changed the checkpoint";
+  expect_user_error(short_run({"--force", "--out", "X.h5"}), {"--force", "--resume"});
+}
+
+TEST_F(CliRun, ResumeRecordsAllowedAndForcedChanges) {
+  ASSERT_EQ(icl(short_run({"--until", "4", "--out", "R.h5"})).code, 0);
+  EXPECT_EQ(resume_log(work() / "R.h5"), "");
+  // More steps and another evaluation: allowed, and recorded.
+  Result r = icl(short_run({"--resume", "R.h5", "--out", "R.h5", "--until", "6", "--set",
+                            "train.steps=10", "--set", "eval.sets.standard.prompts=24"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(resume_log(work() / "R.h5"),
+            "resumed at step 4 from R.h5; changed: train.steps 8 -> 10, "
+            "eval.sets.standard.prompts 16 -> 24");
+  // A training change goes through only with --force, says so, and is recorded after the first.
+  r = icl(short_run({"--resume", "R.h5", "--out", "R.h5", "--set", "train.steps=10", "--set",
+                     "train.lr=0.002", "--force"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("icl: note: --force: continuing a run trained with other settings "
+                               "(train.lr 0.001 -> 0.002)"));
+  EXPECT_EQ(resume_log(work() / "R.h5"),
+            "resumed at step 4 from R.h5; changed: train.steps 8 -> 10, "
+            "eval.sets.standard.prompts 16 -> 24\n"
+            "resumed at step 6 from R.h5; changed: eval.sets.standard.prompts 24 -> 16; "
+            "forced with --force: train.lr 0.001 -> 0.002");
+  const icl::h5::Handle f = icl::h5::open_file((work() / "R.h5").string());
+  EXPECT_TRUE(icl::h5::exists(f.id(), "eval/standard"));
+  EXPECT_EQ(icl::h5::read_attr_int(icl::h5::open_group(f.id(), "checkpoint").id(), "step"), 10);
+}
+
+// A run killed after its first checkpoints leaves the good file it was to replace as it was: the
+// checkpoints went beside it, to X.partial.h5, from where the run continues and completes.
+TEST_F(CliRun, AFailedRunLeavesTheGoodFileItWasToReplace) {
+  ASSERT_EQ(icl(short_run({"--out", "X.h5"})).code, 0);
+  const std::string good = slurp(work() / "X.h5");
+  std::string cmd = "cd " + shell_quote(work().string()) + "; " + shell_quote(ICL_BINARY);
+  for (const auto& a : short_run({"--seed", "1", "--set", "train.steps=4000", "--set",
+                                  "train.checkpoint_every=1", "--out", "X.h5"}))
+    cmd += " " + shell_quote(a);
+  cmd +=
+      " >/dev/null 2>../cap/err & pid=$!; for i in $(seq 2000); do [ -e X.partial.h5 ] && "
+      "break; sleep 0.01; done; kill -KILL $pid; wait $pid; echo $? > ../cap/code";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(root_ / "cap" / "code"), "137\n");
+  EXPECT_THAT(slurp(root_ / "cap" / "err"),
+              HasSubstr("icl: note: X.h5 already holds results, kept until this run completes; "
+                        "checkpoints go to X.partial.h5"));
+  EXPECT_EQ(slurp(work() / "X.h5"), good) << "the good results file was replaced";
+  ASSERT_TRUE(fs::exists(work() / "X.partial.h5"));
+  // The killed run's unfinished temporary (the next run to X.h5 would clean it up; done here so
+  // that the error checks below see an unchanged directory).
+  for (const auto& e : fs::directory_iterator(work()))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(e.path());
+  // Starting that run over would drop its checkpoint: refused, naming how to continue.
+  expect_user_error(short_run({"--seed", "1", "--set", "train.steps=4000", "--out", "X.h5"}),
+                    {"X.partial.h5 holds this run's checkpoint at step", "--resume X.partial.h5"},
+                    "none.h5");
+  // Another run again may not take the place either.
+  expect_user_error(short_run({"--seed", "2", "--out", "X.h5"}),
+                    {"X.partial.h5 holds the unfinished checkpoint", "another run writing X.h5"},
+                    "none.h5");
+  // Continued to the end (4000 steps cut to 8 is an allowed change of train.steps), it completes:
+  // X.h5 is now this run's results and the partial file is gone.
+  const Result r = icl(short_run({"--seed", "1", "--resume", "X.partial.h5", "--out", "X.h5"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(slurp(work() / "X.h5"), good);
+  EXPECT_FALSE(fs::exists(work() / "X.partial.h5"));
+  const icl::h5::Handle f = icl::h5::open_file((work() / "X.h5").string());
+  EXPECT_EQ(icl::h5::read_attr_int(f.id(), "seed"), 1);
+  EXPECT_TRUE(icl::h5::exists(f.id(), "eval/standard"));
+}
+
+// SIGINT while training: the step it stopped at is saved, one line says where, and the process
+// ends by the signal (status 130 in a shell), so scripts see an interruption, not success.
+TEST_F(CliRun, InterruptSavesACheckpointOfTheStepReached) {
+  std::string cmd = "cd " + shell_quote(work().string()) + "; " + shell_quote(ICL_BINARY);
+  for (const auto& a : short_run(
+           {"--set", "train.steps=4000", "--set", "train.checkpoint_every=1000", "--out", "X.h5"}))
+    cmd += " " + shell_quote(a);
+  cmd +=
+      " >/dev/null 2>../cap/err & pid=$!; for i in $(seq 2000); do grep -q 'icl run' "
+      "../cap/err && break; sleep 0.01; done; sleep 0.5; kill -INT $pid; wait $pid; "
+      "echo $? > ../cap/code";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(root_ / "cap" / "code"), "130\n");
+  const std::string err = slurp(root_ / "cap" / "err");
+  const size_t at = err.rfind("icl: interrupted by SIGINT at step ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const int64_t step = std::stoll(err.substr(at + 35));
+  EXPECT_GT(step, 0);
+  EXPECT_LT(step, 1000) << "the run should have been stopped before its first regular checkpoint";
+  EXPECT_THAT(err.substr(at), HasSubstr("checkpoint saved in X.h5 (continue with --resume X.h5)"));
+  const icl::h5::Handle f = icl::h5::open_file((work() / "X.h5").string());
+  EXPECT_EQ(icl::h5::read_attr_int(icl::h5::open_group(f.id(), "checkpoint").id(), "step"), step);
+  EXPECT_FALSE(icl::h5::exists(f.id(), "eval"));
 }
 
 // SIGTERM in the middle of a run removes the temporary file (destructors do not run then).

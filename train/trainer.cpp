@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "eval/benchmark.h"
 #include "eval/evaluate.h"
@@ -283,9 +284,18 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
         line.append(fmt::format(" {}={}", name, ramp.at(st.step - 1)));
       bar.update(st.step, line);
     }
-    if (st.step % tc.checkpoint_every == 0 || st.step == until) save(st);
+    // A deferred SIGINT/SIGTERM (core/interrupt.h) stops here, after a checkpoint of this step.
+    const bool stop = interrupt::requested() != 0;
+    if (st.step % tc.checkpoint_every == 0 || st.step == until || stop) save(st);
+    if (stop) break;
   }
-  if (progress) bar.finish(fmt::format("eval {:.4f}", last_eval));
+  if (progress) {
+    const std::string ev = std::isnan(last_eval) ? "-" : fmt::format("{:.4f}", last_eval);
+    if (st.step < until)
+      bar.finish_at(st.step, "stopped, eval " + ev);
+    else
+      bar.finish("eval " + ev);
+  }
 }
 
 }  // namespace icl

@@ -44,8 +44,9 @@ class Trainer {
   ~Trainer();
 
   // Trains from state.step up to `until` updates. save(state) is called every checkpoint_every
-  // steps and at the end. Throws icl::Error on a non-finite loss or gradient (nothing is saved for
-  // the bad step; the last checkpoint stays as it was).
+  // steps and at the end, and when a deferred SIGINT/SIGTERM (core/interrupt.h) stops training
+  // early at a step boundary. Throws icl::Error on a non-finite loss or gradient (nothing is saved
+  // for the bad step; the last checkpoint stays as it was).
   void run(TrainState& state, int64_t until, const std::function<void(const TrainState&)>& save,
            bool progress);
 
