@@ -5,6 +5,7 @@
 #include "baselines/bandit_policy.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -144,7 +145,7 @@ void register_bandit_imitation(std::vector<TaskInfo>& r) {
                              "as given (a bandit benchmark passes its own)"),
            ParamSpec::integer("arms", 10, "number of arms (classes)", 2, 1e4),
            ParamSpec::integer("dim", 5, "feature dimension d", 1, 1e3),
-           ParamSpec::real("noise_std", 1.5, "reward noise σ", 0.0),
+           ParamSpec::real("noise_std", 1.5, "reward noise σ", 0.0, kMaxScale),
            ParamSpec::choice("expert", "linucb",
                              {"linucb", "thompson", "mixture", "thompson_arms", "random"},
                              "algorithm that plays the trajectories (mixture: LinUCB or linear "
@@ -155,8 +156,9 @@ void register_bandit_imitation(std::vector<TaskInfo>& r) {
            ParamSpec::choice("encoding", "raw", {"raw", "projected"},
                              "token layout: raw (arms, previous arm and reward) or projected "
                              "(also the previous step's products with every arm)"),
-           ParamSpec::real("lambda", 1.0, "ridge λ of LinUCB and Thompson sampling", 1e-12),
-           ParamSpec::real("alpha", 2.0, "LinUCB bonus α (Lin et al.: 2)", 0.0),
+           ParamSpec::real("lambda", 1.0, "ridge λ of LinUCB and Thompson sampling", 1e-12,
+                           kMaxScale),
+           ParamSpec::real("alpha", 2.0, "LinUCB bonus α (Lin et al.: 2)", 0.0, kMaxScale),
            ParamSpec::real("expert_noise", 0.0,
                            "largest ε of the perturbed rollouts: each trajectory draws ε ~ U[0, "
                            "expert_noise] and makes a perturbed pull with probability ε at every "

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "tasks/fourier.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -145,8 +146,9 @@ ParamSpecs fourier_params(bool mixture) {
                          mixture ? "largest maximum frequency; each prompt draws N' ~ U{1..N}"
                                  : "maximum frequency",
                          1, 1000),
-      ParamSpec::real("L", 5.0, "half-period: frequencies nπ/L, inputs x ~ U[−L, L]", 1e-9),
-      ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0),
+      ParamSpec::real("L", 5.0, "half-period: frequencies nπ/L, inputs x ~ U[−L, L]", 1e-9,
+                      kMaxScale),
+      ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0, kMaxScale),
       ParamSpec::boolean("intercept", true,
                          "include the constant term a_0 (the authors' mixture class has none)"),
   };

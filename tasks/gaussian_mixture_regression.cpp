@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -89,11 +90,12 @@ void register_gaussian_mixture_regression(std::vector<TaskInfo>& r) {
            ParamSpec::integer("active_dims", 0,
                               "coordinates of x that are nonzero (curriculum); 0 means all d", 0,
                               4096),
-           ParamSpec::real("centre", 3.0, "the components' means are ±centre·e_1", 0.0),
-           ParamSpec::real("centre_std", 0.0, "standard deviation of w_1 around ±centre", 0.0),
-           ParamSpec::real("w_std", 1.0, "standard deviation of w_2..w_d", 0.0),
+           ParamSpec::real("centre", 3.0, "the components' means are ±centre·e_1", 0.0, kMaxScale),
+           ParamSpec::real("centre_std", 0.0, "standard deviation of w_1 around ±centre", 0.0,
+                           kMaxScale),
+           ParamSpec::real("w_std", 1.0, "standard deviation of w_2..w_d", 0.0, kMaxScale),
            ParamSpec::real("mixing", 0.5, "probability of the +centre component", 0.0, 1.0),
-           ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0),
+           ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0, kMaxScale),
        },
        [](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
          return std::make_unique<GaussianMixtureRegression>(n, p);

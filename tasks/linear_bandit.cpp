@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "tasks/param_limits.h"
 
 namespace icl {
 
@@ -13,7 +14,7 @@ ParamSpecs bandit_setup_params() {
       ParamSpec::integer("arms", 10, "number of arms", 1, 1e6),
       ParamSpec::integer("dim", 5, "feature dimension d (dpt default 2)", 1, 1e4),
       ParamSpec::integer("horizon", 200, "steps per environment", 1, 1e7),
-      ParamSpec::real("noise_std", 1.5, "reward noise σ (dpt default 0.3)", 0.0),
+      ParamSpec::real("noise_std", 1.5, "reward noise σ (dpt default 0.3)", 0.0, kMaxScale),
   };
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -204,10 +205,13 @@ ParamSpecs linear_params(double default_noise, bool sparse) {
       ParamSpec::integer("d", 20, "dimension of x", 1, 4096),
       ParamSpec::integer("active_dims", 0,
                          "coordinates of x that are nonzero (curriculum); 0 means all d", 0, 4096),
-      ParamSpec::real("w_std", 1.0, "standard deviation of the entries of w", 1e-12),
-      ParamSpec::real("noise_std", default_noise, "standard deviation of label noise", 0.0),
-      ParamSpec::real("x_scale", 1.0, "inputs multiplied by this (scaled-x shift)", 1e-12),
-      ParamSpec::real("y_scale", 1.0, "labels multiplied by this (scaled-y shift)", 1e-12),
+      ParamSpec::real("w_std", 1.0, "standard deviation of the entries of w", 1e-12, kMaxScale),
+      ParamSpec::real("noise_std", default_noise, "standard deviation of label noise", 0.0,
+                      kMaxScale),
+      ParamSpec::real("x_scale", 1.0, "inputs multiplied by this (scaled-x shift)", 1e-12,
+                      kMaxScale),
+      ParamSpec::real("y_scale", 1.0, "labels multiplied by this (scaled-y shift)", 1e-12,
+                      kMaxScale),
       ParamSpec::choice("x_cov", "isotropic", {"isotropic", "skewed", "half_subspace"},
                         "input covariance"),
       ParamSpec::choice(

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -214,7 +215,8 @@ void register_mixture(std::vector<TaskInfo>& r) {
     p.push_back(ParamSpec::choice(fmt::format("component{}", s), defaults[s - 1], names,
                                   "task whose prompts form this part of the mixture"));
     p.push_back(ParamSpec::real(fmt::format("weight{}", s), s <= 2 ? 0.5 : 1.0,
-                                "relative probability of this component (> 0 when used)", 0.0));
+                                "relative probability of this component (> 0 when used)", 0.0,
+                                kMaxScale));
   }
   p.push_back(
       ParamSpec::integer("d", 20, "dimension, passed to every component with a `d`", 1, 4096));

@@ -27,6 +27,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -105,7 +106,8 @@ void register_sequential(std::vector<TaskInfo>& r) {
            ParamSpec::integer("window", 3,
                               "inputs each label depends on: the current one and window-1 earlier",
                               1, 256),
-           ParamSpec::real("w_std", 1.0, "standard deviation of the entries of each w_j", 1e-12),
+           ParamSpec::real("w_std", 1.0, "standard deviation of the entries of each w_j", 1e-12,
+                           kMaxScale),
            ParamSpec::real("random_fraction", 0.0,
                            "probability that a context label is replaced by a random one", 0.0,
                            1.0),

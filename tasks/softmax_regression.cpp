@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "core/parallel.h"
+#include "tasks/param_limits.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -74,7 +75,7 @@ void register_softmax_regression(std::vector<TaskInfo>& r) {
        {
            ParamSpec::integer("d", 20, "dimension of the rows a_i", 1, 4096),
            ParamSpec::real("scale", 1.0, "standard deviation of the logits a_i·x*", 0.0, 20.0),
-           ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0),
+           ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0, kMaxScale),
        },
        [](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
          return std::make_unique<SoftmaxRegression>(n, p);

@@ -1,0 +1,65 @@
+#include "tasks/check_finite.h"
+
+#include <cmath>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace icl {
+
+namespace {
+
+// Index of the first non-finite entry of v, or -1.
+template <class V>
+int64_t first_non_finite(const V& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) return int64_t(i);
+  return -1;
+}
+
+}  // namespace
+
+std::string suspect_params(const Task& task) {
+  const ParamSpecs* specs = nullptr;
+  for (const auto& t : task_registry())
+    if (t.name == task.name()) specs = &t.params;
+  if (!specs) return "";
+  std::string out;
+  for (const auto& s : *specs) {
+    if (s.type != ParamType::Real || !task.params().has(s.name)) continue;
+    const double v = task.params().r(s.name), def = std::get<double>(s.def);
+    if (v == def) continue;
+    out += fmt::format("{}{}={:g} (default {:g})", out.empty() ? "" : ", ", s.name, v, def);
+  }
+  return out;
+}
+
+void check_finite(const PromptBatch& pb, const Task& task, const std::string& where) {
+  const char* buffer = nullptr;
+  int64_t at = -1;
+  double value = 0.0;
+  const auto probe = [&](const char* name, const auto& v) {
+    if (buffer) return;
+    at = first_non_finite(v);
+    if (at >= 0) {
+      buffer = name;
+      value = double(v[size_t(at)]);
+    }
+  };
+  probe("xs", pb.xs);
+  probe("ys", pb.ys);
+  probe("xq", pb.xq);
+  probe("yq", pb.yq);
+  probe("truth", pb.truth);
+  probe("x_cov", pb.x_cov);
+  if (!buffer) return;
+  const std::string suspects = suspect_params(task);
+  fail("{}: task {} made a non-finite prompt value ({}[{}] = {:g}) from finite settings; {}", where,
+       task.name(), buffer, at, value,
+       suspects.empty() ? "every real-valued parameter has its default"
+                        : fmt::format("reduce the scale of {}", suspects));
+}
+
+}  // namespace icl
