@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "baselines/baseline.h"
 #include "cli/commands.h"
@@ -10,6 +11,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "eval/benchmark.h"
+#include "eval/memory_estimate.h"
 #include "eval/results.h"
 #include "eval/run_file.h"
 #include "io/h5.h"
@@ -45,8 +47,12 @@ int cmd_eval(const Args& args) {
              opts, {}, args, vm))
     return 0;
 
+  if (out.empty()) fail("--out: must name a file, got ''");
   if (vm.count("prompts") && prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
   if (vm.count("examples") && examples < 1) fail("--examples: must be >= 1, got {}", examples);
+  // Given but empty is not "the run's task" (that is --task left out): a name must be given.
+  if (vm.count("task") && task_name.empty())
+    fail("--task: must name a task (see icl list), or be left out for the run's task");
   // The set's name becomes an HDF5 group name: checked now, not after the whole evaluation.
   if (set_name.empty() || set_name.find('/') != std::string::npos || set_name == "." ||
       set_name == "..")
@@ -90,6 +96,13 @@ int cmd_eval(const Args& args) {
       fail("eval: task {} has a vocabulary of {} tokens, the model was trained on {}", task_name,
            tt->vocab(), model->io().vocab);
     eo.lengths = run.evals.front().lengths;
+    // A length for a token task is not an example count: silently ignoring --examples would
+    // evaluate at lengths the user did not ask for.
+    if (vm.count("examples"))
+      fail(
+          "--examples: task {} has token prompts, evaluated at the run's lengths ({}); "
+          "--examples applies to vector prompts only",
+          task_name, fmt::join(eo.lengths, ", "));
   } else {
     if (model->io().vocab > 0)
       fail("eval: task {} has vector prompts, the model was trained on token prompts", task_name);
@@ -101,6 +114,12 @@ int cmd_eval(const Args& args) {
       fail("eval: task {} has inputs of another width than the model was trained on ({})",
            task_name, model->io().dx);
   }
+
+  // The model and the run's baselines on every prompt, checked before the output is opened.
+  check_evaluation_memory(
+      *task, int64_t(run.baselines.size()) + 1, eo,
+      eo.lengths.empty() ? fmt::format("--prompts {} x --examples {}", eo.prompts, eo.examples)
+                         : fmt::format("--prompts {} x {} lengths", eo.prompts, eo.lengths.size()));
 
   AtomicH5Output file(out);
   ModelPredictor mp(*model, model->name());

@@ -7,9 +7,11 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "eval/benchmark.h"
+#include "eval/memory_estimate.h"
 #include "eval/results.h"
 #include "io/atomic_output.h"
 #include "io/config.h"
+#include "tasks/check_finite.h"
 #include "tasks/maze_task.h"
 #include "tasks/task.h"
 
@@ -84,12 +86,20 @@ int cmd_generate(const Args& args) {
     if (ec != std::errc() || ptr != end || seed > uint64_t(1e18))
       fail("--seed: must be an integer from 0 to 1e18, got '{}'", seed_text);
   }
+  if (out.empty()) fail("--out: must name a file, got ''");
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
   if (examples < 1) fail("--examples: must be >= 1, got {}", examples);
+  // The stream is an evaluation set's name (a YAML key of icl run, an HDF5 group name there):
+  // anything else can never match the prompts of a run.
+  if (stream.empty() || stream.find('/') != std::string::npos || stream == "." || stream == "..")
+    fail("--stream: must be an evaluation set's name (non-empty, without '/'), got '{}'", stream);
 
   const RawParams raw = parse_assignments(sets);
   const auto task = make_task(task_name, raw, task_name);
   task->check_examples(examples);
+  // Before anything large is allocated or the output opened: a size that cannot fit is one line.
+  check_generate_memory(*task, prompts, examples,
+                        fmt::format("--prompts {} x --examples {}", prompts, examples));
 
   AtomicH5Output file(out);
   // Token evaluations draw each length from its own sub-stream (eval/evaluate.h); the same here.
@@ -97,6 +107,7 @@ int cmd_generate(const Args& args) {
   const RngKey key = tokens ? eval_stream(seed, stream).sub(fmt::format("length{}", examples))
                             : eval_stream(seed, stream);
   const PromptBatch pb = task->sample(key, 0, prompts, examples);
+  check_finite(pb, *task, "generate");
   RunInfo info;
   info.seed = seed;
   info.config = fmt::format("generate: {{task: {}, prompts: {}, examples: {}, stream: {}}}",

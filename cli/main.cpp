@@ -6,6 +6,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -94,6 +95,14 @@ int main(int argc, char** argv) {
         std::string(e.what()).find("cannot write to file") != std::string::npos
             ? fmt::format("cannot write to standard output: {}", e.code().message()).c_str()
             : e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // A size the memory checks (core/memory.h) did not foresee: still the user's settings, not a
+    // bug, and the message must not allocate.
+    std::fputs(
+        "icl: error: out of memory: an allocation failed; reduce the sizes set (prompts, "
+        "examples, batch_size, dimensions)\n",
+        stderr);
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "icl: internal error: {}\n", e.what());

@@ -9,6 +9,8 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "eval/maze_decode.h"
+#include "eval/memory_estimate.h"
+#include "tasks/check_finite.h"
 #include "tasks/token_task.h"
 
 namespace icl {
@@ -84,12 +86,30 @@ CurveStats summarise(const std::vector<double>& e, int64_t P, int64_t K, int64_t
 
 namespace {
 
+// A non-finite point on a curve from finite prompts (check_finite ran on every batch): a
+// predictor's error overflowed or it predicted NaN. One line naming the set, the predictor and the
+// task's settings, instead of NaN written into the results.
+void check_curve(const std::string& set, const Task& task, const std::string& predictor,
+                 const std::string& metric, const CurveStats& s, const std::vector<int64_t>& x) {
+  for (size_t k = 0; k < s.mean.size(); ++k) {
+    if (std::isfinite(s.mean[k]) && std::isfinite(s.lo[k]) && std::isfinite(s.hi[k])) continue;
+    const std::string suspects = suspect_params(task);
+    fail("eval {}: predictor {} has a non-finite {} ({}) at {} {} on finite prompts of task {}; {}",
+         set, predictor, metric, s.mean[k], x.empty() ? "example" : "length",
+         x.empty() ? int64_t(k) : x[k], task.name(),
+         suspects.empty() ? "every real-valued task parameter has its default"
+                          : fmt::format("reduce the scale of {}", suspects));
+  }
+}
+
 EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                             const std::vector<const Predictor*>& predictors, const RngKey& key,
                             const EvalOptions& opt) {
   const int64_t P = opt.prompts, nL = int64_t(opt.lengths.size()), V = task.vocab();
   if (nL == 0) fail("eval {}: task {} has token prompts and needs lengths", name, task.name());
   for (int64_t L : opt.lengths) task.check_examples(L);
+  check_evaluation_memory(task, int64_t(predictors.size()), opt,
+                          fmt::format("eval {}: {} prompts x {} lengths", name, P, nL));
   EvalResult res;
   res.name = name;
   res.task = task.name();
@@ -139,6 +159,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                           summarise(scores[i], P, nL, opt.bootstrap, key.sub("bootstrap")),
                           {},
                           {}});
+    check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, opt.lengths);
     if (max_n == 0) continue;
     auto& extra = res.curves.back().extra;
     extra.emplace_back(kExactPath, summarise(exact[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
@@ -163,6 +184,9 @@ EvalResult evaluate(const std::string& name, const Task& task,
          task.name());
   const int64_t P = opt.prompts, K = opt.examples;
   task.check_examples(K);
+  // A net for every caller (icl eval and icl run check first, naming their settings).
+  check_evaluation_memory(task, int64_t(predictors.size()), opt,
+                          fmt::format("eval {}: {} prompts x {} examples", name, P, K));
   EvalResult res;
   res.name = name;
   res.task = task.name();
@@ -177,6 +201,7 @@ EvalResult evaluate(const std::string& name, const Task& task,
   for (int64_t first = 0; first < P; first += opt.batch_size) {
     const int64_t B = std::min(opt.batch_size, P - first);
     const PromptBatch pb = task.sample(key, first, B, K);
+    check_finite(pb, task, fmt::format("eval {}", name));
     for (size_t j = 0; j < predictors.size(); ++j) {
       const std::vector<float> pred = predictors[j]->predict(pb);
       ICL_ASSERT(int64_t(pred.size()) == B * K * pb.dy);
@@ -203,6 +228,7 @@ EvalResult evaluate(const std::string& name, const Task& task,
                           summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap")),
                           {},
                           {}});
+    check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, {});
   }
   if (opt.progress) progress.finish();
   return res;

@@ -2,18 +2,25 @@
 // writes.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "baselines/baseline.h"
 #include "core/error.h"
 #include "core/isa.h"
+#include "core/memory.h"
 #include "eval/benchmark.h"
 #include "eval/evaluate.h"
+#include "eval/memory_estimate.h"
 #include "eval/results.h"
 #include "io/h5.h"
+#include "tasks/check_finite.h"
+#include "tests/errors.h"
 
 namespace icl {
 namespace {
@@ -154,6 +161,240 @@ TEST(Results, UnwritableDestinationFailsBeforeAnyWork) {
   { AtomicH5Output((dir / "a" / "b" / "x.h5").string()); }
   EXPECT_FALSE(fs::exists(dir / "a"));
   fs::remove_all(dir);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Memory checked before allocating (core/memory.h, eval/memory_estimate.h) and non-finite values
+// from finite settings (tasks/check_finite.h, evaluate()).
+
+// Sets an environment variable for one scope and restores what was there.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(Memory, SizesAndTheirOverflow) {
+  EXPECT_EQ(memory::parse_size("512"), 512);
+  EXPECT_EQ(memory::parse_size("64K"), 64 << 10);
+  EXPECT_EQ(memory::parse_size("3M"), 3 << 20);
+  EXPECT_EQ(memory::parse_size("2g"), int64_t(2) << 30);
+  for (const char* bad : {"", "G", "-1", "1.5G", "12X", "1e9", "99999999999999999999", "9999999T"})
+    EXPECT_EQ(memory::parse_size(bad), -1) << bad;
+  EXPECT_EQ(memory::checked_product({1000, 1000, 1000}, "x"), 1000000000);
+  EXPECT_EQ(memory::checked_product({0, INT64_MAX, 5}, "x"), 0);
+  const std::string msg = test::error_of([] {
+    memory::checked_product({int64_t(1) << 40, int64_t(1) << 30}, "--prompts");
+  });
+  EXPECT_TRUE(contains(msg, "--prompts: the size 1099511627776 x 1073741824 overflows")) << msg;
+  EXPECT_TRUE(contains(test::error_of([] {
+                         memory::checked_sum({INT64_MAX, 1}, "eval.x");
+                       }),
+                       "eval.x: the total size overflows"));
+  EXPECT_EQ(memory::format_bytes(6.7e12), "6.7 TB");
+  EXPECT_EQ(memory::format_bytes(512), "512 B");
+}
+
+TEST(Memory, TheBudgetComesFromTheEnvironmentOrTheMachine) {
+  {
+    ScopedEnv env("ICL_MAX_MEMORY", "1M");
+    EXPECT_EQ(memory::available(), 1 << 20);
+    EXPECT_EQ(memory::available_source(), "ICL_MAX_MEMORY");
+    memory::check_fits(1 << 20, "fits");
+    EXPECT_EQ(test::error_of([] { memory::check_fits(3000000, "--prompts 7"); }),
+              "--prompts 7 need about 3.0 MB, 1.0 MB is available (ICL_MAX_MEMORY)");
+  }
+  {
+    ScopedEnv env("ICL_MAX_MEMORY", "lots");
+    const std::string msg = test::error_of([] { memory::available(); });
+    EXPECT_TRUE(contains(msg, "ICL_MAX_MEMORY: expected a number of bytes")) << msg;
+    EXPECT_TRUE(contains(msg, "'lots'")) << msg;
+  }
+  ScopedEnv none("ICL_MAX_MEMORY", nullptr);
+  // This machine: MemAvailable or a cgroup's room, never more than the machine has.
+  EXPECT_GT(memory::available(), 0);
+  EXPECT_TRUE(memory::available_source() == "free memory" ||
+              memory::available_source() == "cgroup memory limit")
+      << memory::available_source();
+}
+
+// The estimate of a vector task's prompts is extrapolated from K = 1 and 2, and must equal what
+// sample() allocates at a larger K (also with separate query points and a shared covariance).
+TEST(Memory, PromptEstimateMatchesTheSampledBuffers) {
+  for (const auto& [name, raw] : std::vector<std::pair<std::string, RawParams>>{
+           {"linear_regression", {{"d", "7"}}},
+           {"linear_regression", {{"d", "9"}, {"query", "overlapping"}}},
+           {"relu_2nn_regression", {{"d", "4"}}},
+           {"sparse_parity", {}},
+           {"parity_check", {}},
+       }) {
+    const auto task = make_task(name, raw);
+    const int64_t K = 9, B = 3;
+    const PromptFootprint f = prompt_footprint(*task, K, "x");
+    const PromptBatch pb = task->sample({1, 2}, 0, B, K);
+    EXPECT_EQ(B * f.per_prompt + f.shared, batch_bytes(pb)) << name;
+  }
+}
+
+TEST(Memory, EvaluationSizesAreCheckedBeforeAllocating) {
+  ScopedEnv env("ICL_MAX_MEMORY", "64M");
+  const auto task = make_task("linear_regression", {{"d", "20"}});
+  const auto ls = make_baseline("least_squares", {});
+  EvalOptions opt;
+  opt.prompts = 1000000000;
+  opt.examples = 40;
+  opt.progress = false;
+  const std::string msg = test::error_of([&] {
+    evaluate("standard", *task, {ls.get()}, {0, 0}, opt);
+  });
+  EXPECT_TRUE(contains(msg, "eval standard: 1000000000 prompts x 40 examples")) << msg;
+  EXPECT_TRUE(contains(msg, "67.1 MB is available (ICL_MAX_MEMORY)")) << msg;
+}
+
+// icl run checks every evaluation set and the training batch before training starts, naming the
+// setting (cli/cmd_run.cpp calls check_run_memory after loading the config).
+TEST(Memory, RunSizesNameTheirSetting) {
+  ScopedEnv env("ICL_MAX_MEMORY", "1G");
+  check_run_memory(load_benchmark("quickstart"));
+  std::string msg = test::error_of([] {
+    check_run_memory(load_benchmark("quickstart", {"eval.sets.standard.prompts=1000000000"}));
+  });
+  EXPECT_TRUE(
+      contains(msg, "eval.sets.standard.prompts 1000000000 x eval.sets.standard.examples 15"))
+      << msg;
+  EXPECT_TRUE(contains(msg, "is available (ICL_MAX_MEMORY)")) << msg;
+  msg = test::error_of(
+      [] { check_run_memory(load_benchmark("quickstart", {"train.batch_size=10000000"})); });
+  EXPECT_TRUE(contains(msg, "train.batch_size 10000000")) << msg;
+  msg = test::error_of(
+      [] { check_run_memory(load_benchmark("quickstart", {"train.eval_prompts=10000000"})); });
+  EXPECT_TRUE(contains(msg, "train.eval_prompts 10000000")) << msg;
+}
+
+// Settings whose product overflows are refused before a run trains or evaluates anything
+// (cli/cmd_run.cpp calls check_run_prompts after loading the config), naming the set first.
+TEST(NonFinite, RunPromptsAreCheckedBeforeAnyWork) {
+  check_run_prompts(load_benchmark("quickstart"));
+  const std::string msg = test::error_of([] {
+    check_run_prompts(load_benchmark(
+        "quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15"}));
+  });
+  EXPECT_TRUE(contains(msg, "eval standard: task linear_regression made a non-finite prompt value"))
+      << msg;
+  EXPECT_TRUE(contains(msg, "y_scale=1e+15 (default 1)")) << msg;
+  // Only the training task overflows when the evaluation set shifts the scale back.
+  const std::string train = test::error_of([] {
+    check_run_prompts(
+        load_benchmark("quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15",
+                                      "eval.sets.standard.task.y_scale=1"}));
+  });
+  EXPECT_TRUE(contains(train, "train: task linear_regression made a non-finite prompt value"))
+      << train;
+}
+
+// A predictor whose outputs are NaN: evaluation must not write NaN curves silently.
+class NanPredictor : public Predictor {
+ public:
+  std::string label() const override { return "nan_maker"; }
+  std::string name() const override { return "nan_maker"; }
+  const char* kind() const override { return "baseline"; }
+  const ParamSet& params() const override { return params_; }
+  std::vector<float> predict(const PromptBatch& pb) const override {
+    return std::vector<float>(size_t(pb.batch * pb.n_examples * pb.dy), std::nanf(""));
+  }
+
+ private:
+  ParamSet params_;
+};
+
+TEST(NonFinite, ACurveFromFinitePromptsNamesTheSetAndPredictor) {
+  const auto task = make_task("linear_regression", {{"d", "3"}, {"noise_std", "0.5"}});
+  const NanPredictor nan;
+  EvalOptions opt;
+  opt.prompts = 8;
+  opt.examples = 4;
+  opt.progress = false;
+  const std::string msg = test::error_of([&] { evaluate("shifted", *task, {&nan}, {0, 0}, opt); });
+  EXPECT_TRUE(contains(msg, "eval shifted: predictor nan_maker has a non-finite squared_error"))
+      << msg;
+  EXPECT_TRUE(contains(msg, "task linear_regression")) << msg;
+  EXPECT_TRUE(contains(msg, "noise_std=0.5 (default 0)")) << msg;
+}
+
+// Scales each in range whose product overflows fp32: the prompts are refused where they are
+// sampled, naming the parameters that differ from their defaults.
+TEST(NonFinite, OverflowingPromptsNameTheSuspectParameters) {
+  const auto task =
+      make_task("linear_regression",
+                {{"w_std", "1e15"}, {"x_scale", "1e15"}, {"y_scale", "1e15"}, {"d", "4"}});
+  const auto ls = make_baseline("least_squares", {});
+  EvalOptions opt;
+  opt.prompts = 4;
+  opt.examples = 3;
+  opt.progress = false;
+  const std::string msg = test::error_of([&] { evaluate("big", *task, {ls.get()}, {0, 0}, opt); });
+  EXPECT_TRUE(contains(msg, "eval big: task linear_regression made a non-finite prompt value"))
+      << msg;
+  EXPECT_TRUE(contains(msg,
+                       "w_std=1e+15 (default 1), x_scale=1e+15 (default 1), "
+                       "y_scale=1e+15 (default 1)"))
+      << msg;
+  // Finite prompts pass, and the real parameters at their defaults are no suspects.
+  const auto ok = make_task("linear_regression", {{"d", "4"}});
+  check_finite(ok->sample({0, 0}, 0, 4, 3), *ok, "x");
+  EXPECT_EQ(suspect_params(*ok), "");
+}
+
+// The ranges of the scale-like task parameters (tasks/param_limits.h): 1e20 is allowed (the
+// divergence test trains on y_scale = 1e20), above it is refused naming the parameter.
+TEST(NonFinite, ScaleParametersHaveAnUpperBound) {
+  make_task("linear_regression", {{"y_scale", "1e20"}});
+  for (const auto& [task, param] : std::vector<std::pair<std::string, std::string>>{
+           {"linear_regression", "w_std"},
+           {"linear_regression", "noise_std"},
+           {"linear_regression", "x_scale"},
+           {"linear_regression", "y_scale"},
+           {"noisy_linear_regression", "noise_std"},
+           {"fourier_series", "L"},
+           {"fourier_series", "noise_std"},
+           {"gaussian_mixture_regression", "centre"},
+           {"gaussian_mixture_regression", "centre_std"},
+           {"gaussian_mixture_regression", "w_std"},
+           {"gaussian_mixture_regression", "noise_std"},
+           {"softmax_regression", "noise_std"},
+           {"sliding_window_regression", "w_std"},
+           {"bandit_imitation", "noise_std"},
+           {"bandit_imitation", "lambda"},
+           {"bandit_imitation", "alpha"},
+           {"mixture", "weight1"},
+       }) {
+    const std::string msg = test::error_of([&, t = task, p = param] {
+      make_task(t, {{p, "1e308"}}, "task");
+    });
+    EXPECT_TRUE(contains(msg, "task." + param + ": must be a finite number in [")) << msg;
+    EXPECT_TRUE(contains(msg, "1e+20], got 1e+308")) << msg;
+  }
 }
 
 }  // namespace

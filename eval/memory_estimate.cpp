@@ -1,0 +1,203 @@
+#include "eval/memory_estimate.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/memory.h"
+#include "eval/benchmark.h"
+#include "eval/maze_decode.h"
+#include "tasks/check_finite.h"
+#include "tasks/linear_bandit.h"
+#include "tasks/token_task.h"
+
+namespace icl {
+
+namespace {
+
+template <class V>
+int64_t bytes_of(const V& v) {
+  return int64_t(v.size() * sizeof(typename V::value_type));
+}
+
+}  // namespace
+
+int64_t batch_bytes(const PromptBatch& pb) {
+  return bytes_of(pb.xs) + bytes_of(pb.ys) + bytes_of(pb.xq) + bytes_of(pb.yq) +
+         bytes_of(pb.truth) + bytes_of(pb.x_cov) + bytes_of(pb.tokens) + bytes_of(pb.targets) +
+         bytes_of(pb.loss_mask);
+}
+
+PromptFootprint prompt_footprint(const Task& task, int64_t K, const std::string& what) {
+  task.check_examples(K);
+  PromptFootprint f;
+  if (const TokenTask* tt = as_token_task(task)) {
+    f.seq_len = tt->seq_len(K);
+    f.vocab = tt->vocab();
+    // tokens and targets (int32) and loss_mask (uint8) per position.
+    f.per_prompt = memory::checked_product({f.seq_len, 9}, what);
+    return f;
+  }
+  // One prompt at K = 1 and (when K allows) K = 2: a vector task's buffers are affine in K.
+  const PromptBatch one = task.sample({0, 0}, 0, 1, 1);
+  f.dx = one.dx;
+  f.dy = one.dy;
+  f.shared = bytes_of(one.x_cov);
+  const int64_t b1 = batch_bytes(one) - f.shared;
+  int64_t slope = 0;
+  if (K >= 2) {
+    const PromptBatch two = task.sample({0, 0}, 0, 1, 2);
+    slope = std::max<int64_t>(0, batch_bytes(two) - bytes_of(two.x_cov) - b1);
+  }
+  f.per_prompt = memory::checked_sum({b1, memory::checked_product({slope, K - 1}, what)}, what);
+  return f;
+}
+
+std::string describe_prompts(const Task& task, const PromptFootprint& f) {
+  if (f.seq_len > 0) return fmt::format("{} ({} tokens each)", task.name(), f.seq_len);
+  return fmt::format("{} (x of width {})", task.name(), f.dx);
+}
+
+void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
+                           const std::string& settings) {
+  const PromptFootprint f = prompt_footprint(task, K, settings);
+  int64_t bytes = memory::checked_sum(
+      {memory::checked_product({prompts, f.per_prompt}, settings), f.shared}, settings);
+  if (task.name() == "maze") {
+    // /maze/open (uint8) and /maze/path (int32) [N, n, n], origin, target, path_length [N].
+    bytes = memory::checked_sum({bytes, memory::checked_product({prompts, K, K, 5}, settings),
+                                 memory::checked_product({prompts, 12}, settings)},
+                                settings);
+  }
+  memory::check_fits(bytes, fmt::format("{} of {}", settings, describe_prompts(task, f)));
+}
+
+int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,
+                         const std::string& what) {
+  using memory::checked_product;
+  using memory::checked_sum;
+  const int64_t P = opt.prompts, R = opt.bootstrap, B = std::min(opt.batch_size, P);
+  const TokenTask* tt = as_token_task(task);
+  // Points on the curve: the lengths of a token task, K of a vector task.
+  const int64_t points = tt ? int64_t(opt.lengths.size()) : opt.examples;
+  int64_t longest = opt.examples;
+  if (tt)
+    longest = opt.lengths.empty() ? 1 : *std::max_element(opt.lengths.begin(), opt.lengths.end());
+  const PromptFootprint f = prompt_footprint(task, longest, what);
+  // Per predictor: scores [P, points] (and the maze's four path metrics), mean/lo/hi [points].
+  const int64_t per_score = opt.path_metrics && maze_max_n(task) > 0 ? 5 : 1;
+  const int64_t scores =
+      checked_product({predictors, P, points, per_score, int64_t(sizeof(double))}, what);
+  const int64_t curves = checked_product({predictors, points, per_score, 3 * 8}, what);
+  // summarise(): the resampled means [R, points] and one column [R], one predictor at a time.
+  const int64_t bootstrap = checked_product({R, checked_sum({points, 1}, what), 8}, what);
+  // One batch of prompts and one predictor's outputs for it: [B, K, dy] or logits [B, T, vocab].
+  const int64_t batch = checked_sum({checked_product({B, f.per_prompt}, what), f.shared}, what);
+  const int64_t outputs = tt ? checked_product({B, f.seq_len, f.vocab, 4}, what)
+                             : checked_product({B, opt.examples, f.dy, 4}, what);
+  return checked_sum({scores, curves, bootstrap, batch, outputs}, what);
+}
+
+void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
+                             const std::string& settings) {
+  const int64_t bytes = evaluation_bytes(task, predictors, opt, settings);
+  const TokenTask* tt = as_token_task(task);
+  const int64_t longest =
+      tt ? (opt.lengths.empty() ? 1 : *std::max_element(opt.lengths.begin(), opt.lengths.end()))
+         : opt.examples;
+  memory::check_fits(
+      bytes,
+      fmt::format("{} with {} predictor{} on {}", settings, predictors, predictors == 1 ? "" : "s",
+                  describe_prompts(task, prompt_footprint(task, longest, settings))));
+}
+
+namespace {
+
+std::string lengths_text(const std::vector<int64_t>& lengths) {
+  return lengths.empty() ? "0" : std::to_string(*std::max_element(lengths.begin(), lengths.end()));
+}
+
+}  // namespace
+
+void check_run_memory(const BenchmarkConfig& cfg) {
+  const int64_t predictors = int64_t(cfg.baselines.size()) + (cfg.has_model ? 1 : 0);
+  for (const auto& s : cfg.evals) {
+    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
+    EvalOptions eo;
+    eo.prompts = s.prompts;
+    eo.examples = s.examples;
+    eo.lengths = s.lengths;
+    eo.batch_size = cfg.batch_size;
+    eo.bootstrap = cfg.bootstrap;
+    const std::string key = "eval.sets." + s.name;
+    const std::string settings =
+        s.lengths.empty()
+            ? fmt::format("{0}.prompts {1} x {0}.examples {2}", key, s.prompts, s.examples)
+            : fmt::format("{0}.prompts {1} x {0}.lengths up to {2}", key, s.prompts,
+                          lengths_text(s.lengths));
+    check_evaluation_memory(*task, predictors, eo, settings);
+  }
+  if (!cfg.has_model) return;
+  const auto task = make_task(cfg.task.name, cfg.task.params, "task");
+  if (cfg.bandit) {
+    // The model is scored offline on logged trajectories: environments prompts of the horizon.
+    const BanditSetup setup = make_bandit_setup(cfg.bandit_params, "bandit");
+    EvalOptions eo;
+    eo.prompts = cfg.environments;
+    eo.examples = setup.horizon;
+    eo.batch_size = cfg.batch_size;
+    eo.bootstrap = cfg.bootstrap;
+    check_evaluation_memory(*task, 1, eo,
+                            fmt::format("rollout.environments {} x bandit.horizon {}",
+                                        cfg.environments, setup.horizon));
+  }
+  // The training batch: batch_size prompts of the longest training prompt (a token task pads
+  // every batch to its longest length, also at the end of a curriculum on max_length).
+  const int64_t B = cfg.train.batch_size;
+  if (const TokenTask* tt = as_token_task(*task)) {
+    int64_t L = tt->max_length();
+    if (const auto it = cfg.train.task_ramps.find("max_length"); it != cfg.train.task_ramps.end())
+      L = std::max({L, it->second.start, it->second.end});
+    const std::string settings = fmt::format("train.batch_size {} x task.max_length {}", B, L);
+    const int64_t T = tt->seq_len(L);
+    memory::check_fits(memory::checked_product({B, T, 9}, settings),
+                       fmt::format("{} of {} ({} tokens each)", settings, tt->name(), T));
+  } else {
+    const int64_t K = std::max<int64_t>(1, cfg.train.points.end);
+    const std::string settings =
+        fmt::format("train.batch_size {} x {} examples (train.curriculum.points.end)", B, K);
+    const PromptFootprint f = prompt_footprint(*task, K, settings);
+    memory::check_fits(
+        memory::checked_sum({memory::checked_product({B, f.per_prompt}, settings), f.shared},
+                            settings),
+        fmt::format("{} of {}", settings, describe_prompts(*task, f)));
+  }
+  // Training's periodic evaluation of the model (train/trainer.cpp, eval_error).
+  if (!cfg.bandit && !as_token_task(*task)) {
+    EvalOptions eo;
+    eo.prompts = cfg.train.eval_prompts;
+    eo.examples = std::max<int64_t>(1, cfg.train.points.end);
+    eo.batch_size = cfg.batch_size;
+    eo.bootstrap = 20;
+    check_evaluation_memory(
+        *task, 1, eo, fmt::format("train.eval_prompts {} x {} examples", eo.prompts, eo.examples));
+  }
+}
+
+void check_run_prompts(const BenchmarkConfig& cfg) {
+  for (const auto& s : cfg.evals) {
+    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
+    if (as_token_task(*task)) continue;  // token ids only: nothing to overflow
+    check_finite(task->sample(eval_stream(cfg.seed, s.name), 0, 1, s.examples), *task,
+                 "eval " + s.name);
+  }
+  if (!cfg.has_model || cfg.bandit) return;
+  const auto task = make_task(cfg.task.name, cfg.task.params, "task");
+  if (as_token_task(*task)) return;
+  // The trainer's stream (train/trainer.cpp): prompt 0 at the longest training length.
+  const RngKey key{cfg.seed, stream_id("train")};
+  check_finite(task->sample(key, 0, 1, std::max<int64_t>(1, cfg.train.points.end)), *task, "train");
+}
+
+}  // namespace icl
