@@ -76,10 +76,26 @@ int cmd_report(const Args& args) {
           "in a results file (PNG and PDF), with 90% bootstrap intervals.",
           opts, pos, args, vm))
     return 0;
+  // An empty --out is not "the default directory" (that is --out left out), as for icl run.
+  if (vm.count("out") && out.empty())
+    fail("--out: must name a directory for the figures, got ''; leave it out for {}_figures/",
+         fs::path(file).stem().string());
   if (!fs::exists(file)) fail("report: {} does not exist", file);
   if (!h5::is_hdf5(file)) fail("report: {} is not an HDF5 file", file);
-  if (!h5::exists(h5::open_file(file).id(), "eval"))
-    fail("report: {} has no /eval results (is it a results file of icl run?)", file);
+  bool results = false;
+  try {
+    const h5::Handle f = h5::open_file(file);
+    // Evaluation curves, or a bandit run's regret curves (a baselines-only bandit run has no
+    // /eval): the figure script draws both.
+    results = h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
+  } catch (const Error&) {
+    fail("report: {} is not a readable HDF5 file (truncated or damaged)", file);
+  }
+  if (!results)
+    fail(
+        "report: {} has no /eval results (nor a bandit run's /bandit; is it a results file of icl "
+        "run?)",
+        file);
   std::string why;
   const int rc = draw_figures(file, out, false, &why);
   if (rc != 0) {

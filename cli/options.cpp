@@ -14,7 +14,11 @@ std::map<std::string, std::string> parse_assignments(const std::vector<std::stri
     const size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0)
       fail("--set {}: expected key=value, e.g. --set d=10", s);
-    raw[s.substr(0, eq)] = s.substr(eq + 1);
+    // The same key twice is refused, as in a config file: which one was meant is a guess.
+    const auto [it, fresh] = raw.emplace(s.substr(0, eq), s.substr(eq + 1));
+    if (!fresh)
+      fail("--set {}: {} is given twice ('{}' and '{}')", s, it->first, it->second,
+           s.substr(eq + 1));
   }
   return raw;
 }

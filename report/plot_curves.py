@@ -52,6 +52,24 @@ def text(value):
     return str(value)
 
 
+def numbers(dset, where):
+    """A dataset as a flat float array; a foreign one (strings, compound types) is InputError."""
+    try:
+        return np.asarray(dset[()], dtype=float).ravel()
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{where} is not numeric ({e})")
+
+
+def attr_number(attrs, key, where):
+    """An optional numeric attribute (None when absent); a non-numeric one is InputError."""
+    if key not in attrs:
+        return None
+    try:
+        return float(np.asarray(attrs[key]).ravel()[0])
+    except (TypeError, ValueError, IndexError) as e:
+        raise InputError(f"{where} attribute {key} is not a number ({e})")
+
+
 def load(path):
     """Read everything needed into memory, so no figure is written for bad input."""
     if not os.path.exists(path):
@@ -60,8 +78,8 @@ def load(path):
         raise InputError(f"{path} is not an HDF5 file")
     try:
         f = h5py.File(path, "r")
-    except OSError:
-        raise InputError(f"{path} is not an HDF5 file")
+    except OSError as e:  # a truncated or damaged file passes is_hdf5 but does not open
+        raise InputError(f"{path} is not a readable HDF5 file ({one_line(e)})")
     with f:
         stem = os.path.splitext(os.path.basename(path))[0]
         benchmark = text(f.attrs.get("benchmark", stem))
@@ -76,9 +94,9 @@ def load(path):
             raise InputError(f"{path} has no /eval or /bandit results")
         train = None
         if isinstance(f.get("train/loss"), h5py.Dataset):
-            loss = np.asarray(f["train/loss"][()], dtype=float).ravel()
+            loss = numbers(f["train/loss"], f"{path}: /train/loss")
             step = f.get("train/step")
-            step = (np.asarray(step[()], dtype=float).ravel()
+            step = (numbers(step, f"{path}: /train/step")
                     if isinstance(step, h5py.Dataset) else np.arange(len(loss)))
             if len(step) != len(loss):
                 raise InputError(f"{path}: /train/step and /train/loss differ in length")
@@ -90,15 +108,17 @@ def load_bandit(path, g):
     """/bandit/step and /bandit/<policy>/{mean,sem}: cumulative regret per step."""
     if not isinstance(g.get("step"), h5py.Dataset):
         raise InputError(f"{path}: /bandit has no step")
-    step = np.asarray(g["step"][()], dtype=float).ravel()
+    step = numbers(g["step"], f"{path}: /bandit/step")
+    if len(step) == 0:
+        raise InputError(f"{path}: /bandit/step is empty")
     curves = []
     for name, c in g.items():
         if not isinstance(c, h5py.Group):
             continue
         if not all(isinstance(c.get(k), h5py.Dataset) for k in ("mean", "sem")):
             raise InputError(f"{path}: /bandit/{name} needs mean and sem")
-        mean = np.asarray(c["mean"][()], dtype=float).ravel()
-        sem = np.asarray(c["sem"][()], dtype=float).ravel()
+        mean = numbers(c["mean"], f"{path}: /bandit/{name}/mean")
+        sem = numbers(c["sem"], f"{path}: /bandit/{name}/sem")
         if len(mean) != len(step) or len(sem) != len(step):
             raise InputError(f"{path}: /bandit/{name} differs in length from /bandit/step")
         curves.append((name, mean, sem))
@@ -137,7 +157,9 @@ def load_eval(path, name, ev):
     axis = next((a for a in ("n_examples", "length") if isinstance(ev.get(a), h5py.Dataset)), None)
     if axis is None:
         raise InputError(f"{where} has no n_examples (or length)")
-    x = np.asarray(ev[axis][()], dtype=float).ravel()
+    x = numbers(ev[axis], f"{where}/{axis}")
+    if len(x) == 0:
+        raise InputError(f"{where}/{axis} is empty")
     preds = []
     for pname, pg in ev.items():
         if not isinstance(pg, h5py.Group):
@@ -147,7 +169,7 @@ def load_eval(path, name, ev):
         curves = {}
         for key in ("mean", "lo", "hi"):
             if isinstance(pg.get(key), h5py.Dataset):
-                curves[key] = np.asarray(pg[key][()], dtype=float).ravel()
+                curves[key] = numbers(pg[key], f"{where}/{pname}/{key}")
                 if len(curves[key]) != len(x):
                     raise InputError(f"{where}/{pname}/{key} does not match {axis}")
         # Further metrics (the maze task's exact_path, valid_path) sit in subgroups named by the
@@ -157,13 +179,23 @@ def load_eval(path, name, ev):
             mg = pg.get(metric)
             if not isinstance(mg, h5py.Group) or not isinstance(mg.get("mean"), h5py.Dataset):
                 raise InputError(f"{where}/{pname} has no {metric}/mean")
-            curves["extra"][metric] = {k: np.asarray(mg[k][()], dtype=float).ravel()
-                                       for k in ("mean", "lo", "hi") if k in mg}
+            extra = {}
+            for k in ("mean", "lo", "hi"):
+                if isinstance(mg.get(k), h5py.Dataset):
+                    extra[k] = numbers(mg[k], f"{where}/{pname}/{metric}/{k}")
+                    if len(extra[k]) != len(x):
+                        raise InputError(f"{where}/{pname}/{metric}/{k} does not match {axis}")
+            curves["extra"][metric] = extra
         kind = text(pg.attrs.get("kind", "baseline"))
         preds.append((pname, kind, curves))
     if not preds:
         raise InputError(f"{where} has no predictors")
     attrs = {k: ev.attrs[k] for k in ev.attrs}
+    # The numbers the figure reads from attributes, checked now so that no figure is half drawn.
+    for key in ("normalisation", "chance", "max_length"):
+        value = attr_number(attrs, key, where)
+        if value is not None:
+            attrs[key] = value
     attrs["x_axis"] = axis
     return name, x, attrs, preds
 
@@ -293,6 +325,9 @@ def main(argv=None):
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - a damaged file h5py cannot read: one line, not a trace
+        print(f"{PROG}: error: cannot read {args.results}: {one_line(e)}", file=sys.stderr)
+        return 2
 
     out = args.out or os.path.join(
         os.path.dirname(args.results),
@@ -304,7 +339,17 @@ def main(argv=None):
         print(f"{PROG}: error: cannot write the figures to {where}: {e.strerror or e}",
               file=sys.stderr)
         return 1
+    except Exception as e:  # noqa: BLE001 - input load() let through: one line, not a traceback
+        print(f"{PROG}: error: cannot draw the figures of {args.results}: {one_line(e)}",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def one_line(e):
+    """An exception as one line: its type and its message's first line."""
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
 
 
 def draw_all(benchmark, evals, train, bandit, out):
