@@ -1,5 +1,5 @@
 // Predictors built on the running sum s = Σ y_i x_i: plain averaging (ŵ = s/N, Garg et al.), the
-// optimal one-step preconditioned GD of one-layer linear self-attention (TASKS.md §2), and the
+// optimal one-step preconditioned GD of one-layer linear self-attention (docs/TASKS.md §2), and the
 // null predictor.
 #include <Eigen/Eigenvalues>
 

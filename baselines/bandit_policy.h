@@ -1,6 +1,6 @@
 #pragma once
-// Bandit policies (DESIGN.md, "Policy"): algorithms that act in a linear bandit one step at a time.
-// A policy instance plays one environment: reset() gives it the arm features, then act() and
+// Bandit policies (docs/DESIGN.md, "Policy"): algorithms that act in a linear bandit one step at a
+// time. A policy instance plays one environment: reset() gives it the arm features, then act() and
 // observe() alternate for the horizon. Randomised policies draw only from the Rng they are handed
 // (one stream per environment and policy), so a rollout is the same whatever the batch size or
 // thread count. eval/bandit_rollout.h rolls policies out; a trained model acts through the same

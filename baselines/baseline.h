@@ -1,7 +1,8 @@
 #pragma once
-// Baselines: classical learners answering the Predictor call (DESIGN.md). Each registers once in
-// baselines/registry.cpp and computes its whole prefix curve for a prompt with incremental updates
-// (examples arrive one at a time; the prediction for example k is made before example k is added).
+// Baselines: classical learners answering the Predictor call (docs/DESIGN.md, "Predictor"). Each
+// registers once in baselines/registry.cpp and computes its whole prefix curve for a prompt with
+// incremental updates (examples arrive one at a time; the prediction for example k is made before
+// example k is added).
 #include <Eigen/Dense>
 #include <functional>
 #include <memory>

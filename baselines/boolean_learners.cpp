@@ -1,5 +1,6 @@
-// Exact and classical learners for the Boolean classes of Bhattamishra et al. 2024 (TASKS.md §3).
-// Inputs are read as bits by sign (x_i > 0 is +1), labels by the evaluation's rule (y >= 0 is +1).
+// Exact and classical learners for the Boolean classes of Bhattamishra et al. 2024
+// (docs/TASKS.md §3). Inputs are read as bits by sign (x_i > 0 is +1), labels by the evaluation's
+// rule (y >= 0 is +1).
 //
 //   elimination      Valiant's elimination algorithm. Conjunctions: start from the conjunction of
 //                    all 2n literals (n with monotone) and drop every literal a positive example

@@ -1,7 +1,7 @@
 #pragma once
-// LinUCB (Li et al. 2010; Lin, Bai & Mei 2024, TASKS.md §7) and its bonus-free special case, greedy
-// ridge: V = λI + Σ a aᵀ, θ̂ = V⁻¹ Σ r a, pull argmax_a θ̂·a + α √(aᵀ V⁻¹ a) (lowest index on ties).
-// Declared here so tests can read the estimate θ̂.
+// LinUCB (Li et al. 2010; Lin, Bai & Mei 2024, docs/TASKS.md §7) and its bonus-free special case,
+// greedy ridge: V = λI + Σ a aᵀ, θ̂ = V⁻¹ Σ r a, pull argmax_a θ̂·a + α √(aᵀ V⁻¹ a) (lowest index
+// on ties). Declared here so tests can read the estimate θ̂.
 #include <cmath>
 
 #include "baselines/bandit_policy.h"

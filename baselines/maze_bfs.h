@@ -1,5 +1,5 @@
 #pragma once
-// Breadth-first search on mazes (TASKS.md §8): the exact solver the models are scored against.
+// Breadth-first search on mazes (docs/TASKS.md §8): the exact solver the models are scored against.
 // A path is the list of cells from origin to target inclusive.
 #include <vector>
 

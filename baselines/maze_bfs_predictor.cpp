@@ -1,9 +1,9 @@
-// The exact solver as a predictor of the maze task (Nolte et al. 2024, TASKS.md §8): the reference
-// curve the models' exact-path accuracy is read against. From PATH on, the score at position t
-// picks the next cell of a shortest path from the cell at t to the target (the origin after PATH,
-// END once the target is reached), so teacher forcing and greedy decoding both follow a BFS path.
-// Everything it reads at t (the maze before PATH, the cell at t) lies in tokens 0..t, as the
-// Predictor call requires. The grid size is the batch's length and the vocabulary follows from
+// The exact solver as a predictor of the maze task (Nolte et al. 2024, docs/TASKS.md §8): the
+// reference curve the models' exact-path accuracy is read against. From PATH on, the score at
+// position t picks the next cell of a shortest path from the cell at t to the target (the origin
+// after PATH, END once the target is reached), so teacher forcing and greedy decoding both follow a
+// BFS path. Everything it reads at t (the maze before PATH, the cell at t) lies in tokens 0..t, as
+// the Predictor call requires. The grid size is the batch's length and the vocabulary follows from
 // BOS = vocab − 2, the first token of every prompt.
 // An mlm_u prompt (objective mlm_u: a MASK among the answer slots after PATH) is answered slot by
 // slot instead: slot k scores the k-th token of the BFS answer (path cells, then END), whatever

@@ -1,5 +1,5 @@
-// Gradient descent on the softmax-regression objective of the prefix (Li et al. 2024, TASKS.md §5),
-// the learner they compare one softmax self-attention layer with.
+// Gradient descent on the softmax-regression objective of the prefix (Li et al. 2024,
+// docs/TASKS.md §5), the learner they compare one softmax self-attention layer with.
 // Before example k (n = k examples seen) the prefix labels, renormalised, are the paper's target:
 // b = y_{<k} / Σ y_{<k}, which equals softmax(A_{<k} x*) exactly for noiseless labels (a softmax
 // restricted to a subset and renormalised is the subset's softmax). From x = 0, T steps

@@ -1,5 +1,5 @@
 #pragma once
-// The softmax-regression objective of Li et al. 2024 (arXiv 2304.13276, TASKS.md §5):
+// The softmax-regression objective of Li et al. 2024 (arXiv 2304.13276, docs/TASKS.md §5):
 //   L(x) = ½‖f(x) − b‖²,  f(x) = softmax(Ax) = exp(Ax) / ⟨exp(Ax), 1⟩,  A [n, d], b [n], x [d],
 //   ∇L(x) = Aᵀ (diag(f) − f fᵀ)(f − b).
 // The tests check the gradient against central finite differences of L; the softmax_gd baseline

@@ -1,4 +1,4 @@
-// Thompson sampling for linear bandits (TASKS.md §7).
+// Thompson sampling for linear bandits (docs/TASKS.md §7).
 //   thompson        linear TS: θ̃ ~ N(θ̂, σ² V⁻¹) with V = λI + Σ a aᵀ (the posterior under the
 //                   prior θ ~ N(0, σ²/λ I) and noise σ), pull argmax θ̃·a.
 //   thompson_arms   independent Gaussian arms, the per-arm TS DPT uses to collect its contexts:

@@ -6,7 +6,7 @@
 
 Runs bench_generation for every registered task (prompts/s at default
 parameters), then times numpy implementations of two families written from
-TASKS.md, producing the same arrays (float32 xs [B,K,dx], ys [B,K], the
+docs/TASKS.md, producing the same arrays (float32 xs [B,K,dx], ys [B,K], the
 function's parameters) for B = 1280 prompts:
 
   conjunction     (§3) n = 28, K = 40: w_i in {0,+1,-1} w.p. .7/.15/.15, x uniform

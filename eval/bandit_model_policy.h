@@ -1,5 +1,5 @@
 #pragma once
-// A trained model as a bandit policy (DESIGN.md, "Policy"): at step t it reads the history
+// A trained model as a bandit policy (docs/DESIGN.md, "Policy"): at step t it reads the history
 // prompt of each environment so far (tokens 0..t, tasks/bandit_imitation.h) and acts on its
 // logits at token t, greedily (the most likely arm, lowest index on ties) or by sampling from their
 // softmax with its own stream per environment (key.sub("policy/<label>") at index i). Each step

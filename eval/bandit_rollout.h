@@ -1,9 +1,9 @@
 #pragma once
-// Online evaluation in linear bandits (TASKS.md §7): a policy acts for the whole horizon in a batch
-// of environments; the cumulative regret Σ_t (μ* − μ_{a_t}) per step is averaged over environments
-// (mean ± SEM). Environments, reward noise and each policy's own randomness come from per-
-// environment streams, so the curves do not depend on the batch size or the thread count, and two
-// policies see the same environments and the same noise.
+// Online evaluation in linear bandits (docs/TASKS.md §7): a policy acts for the whole horizon in a
+// batch of environments; the cumulative regret Σ_t (μ* − μ_{a_t}) per step is averaged over
+// environments (mean ± SEM). Environments, reward noise and each policy's own randomness come from
+// per-environment streams, so the curves do not depend on the batch size or the thread count, and
+// two policies see the same environments and the same noise.
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 #pragma once
-// Path metrics of the maze task (Nolte et al. 2024, TASKS.md §8): a predictor answers a maze only
-// if it can produce the whole path on its own, so beside the teacher-forced per-token accuracy the
-// evaluation decodes every path from the prompt cut after PATH (objective next_token: greedily;
+// Path metrics of the maze task (Nolte et al. 2024, docs/TASKS.md §8): a predictor answers a maze
+// only if it can produce the whole path on its own, so beside the teacher-forced per-token accuracy
+// the evaluation decodes every path from the prompt cut after PATH (objective next_token: greedily;
 // mlm_u: by iterative unmasking) and scores it as
 //   exact  the path is a shortest one from origin to target (in a DFS maze, a tree, that is the
 //          BFS path; with extra openings any of the shortest paths counts), ended by END;

@@ -1,9 +1,9 @@
 #pragma once
-// Predictor: what evaluation calls on trained models and baselines alike (DESIGN.md, "Predictor").
-// predict() returns [B, K, dy]: the prediction for every example k of every prompt, where the
-// prediction at k uses only examples 0..k-1 and the query point of k. For token prompts it returns
-// scores [B, T, vocab] (logits, or any scores whose largest entry is the predicted token), where
-// the scores at position t use tokens 0..t only.
+// Predictor: what evaluation calls on trained models and baselines alike (docs/DESIGN.md,
+// "Predictor"). predict() returns [B, K, dy]: the prediction for every example k of every prompt,
+// where the prediction at k uses only examples 0..k-1 and the query point of k. For token prompts
+// it returns scores [B, T, vocab] (logits, or any scores whose largest entry is the predicted
+// token), where the scores at position t use tokens 0..t only.
 #include <string>
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// results.h5 writer (layout in DESIGN.md, "results.h5") and the terminal summary table.
+// results.h5 writer (layout in docs/DESIGN.md, "results.h5") and the terminal summary table.
 #include <string>
 #include <vector>
 

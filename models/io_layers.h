@@ -1,5 +1,5 @@
 #pragma once
-// The read-in and read-out around a backbone (DESIGN.md, "Model"), shared by models that embed
+// The read-in and read-out around a backbone (docs/DESIGN.md, "Model"), shared by models that embed
 // prompts the way the transformer does (Garg et al. 2022):
 //  * vector prompts: tokens x_1, (y_1, 0..0), x_2, ... through a linear read-in `read_in.{w,b}`
 //    [dx, C]; predictions [B, K, dy] from a linear read-out `read_out.{w,b}` at the x tokens;

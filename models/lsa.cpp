@@ -1,5 +1,5 @@
 // One-layer linear self-attention (LSA) in the parametrisation of the theory papers (von Oswald et
-// al. 2023; Ahn et al. 2023; Zhang, Frei & Bartlett 2024; TASKS.md §2): no softmax, no MLP, no
+// al. 2023; Ahn et al. 2023; Zhang, Frei & Bartlett 2024; docs/TASKS.md §2): no softmax, no MLP, no
 // norm, no read-in. Example i is one token z_i = (x_i, y_i) ∈ R^{d+dy}; the query of example k is
 // z̃_k = (x_k, 0), and with n = k − 1 context examples
 //     ŷ_k = label rows of  W^{PV} · (1/n) Σ_{i<k} z_i z_iᵀ · W^{KQ} z̃_k          (ŷ_1 = 0)
@@ -10,7 +10,7 @@
 // (the other rows of W^{PV} only write coordinates that are never read). Every k is predicted
 // in one pass: linear attention over the previous tokens with the query scaled by 1/n.
 // The optimum on isotropic linear regression is one step of GD, ŷ = x_kᵀ Σ y_i x_i / (n + d + 1)
-// (TASKS.md §2), reached with W^{KQ} = [I 0; 0 0] / (n + d + 1) · n and w_pv = e_label.
+// (docs/TASKS.md §2), reached with W^{KQ} = [I 0; 0 0] / (n + d + 1) · n and w_pv = e_label.
 // State: the running Σ z_i (z_iᵀ w_pv), (d + dy) · dy scalars.
 #include "core/error.h"
 #include "kernels/linear.h"

@@ -1,6 +1,6 @@
 #pragma once
-// Model: a backbone between a read-in and a read-out (DESIGN.md, "Model"). Parameters live in the
-// model's ParameterStore under stable hierarchical names; checkpoints are keyed by them.
+// Model: a backbone between a read-in and a read-out (docs/DESIGN.md, "Model"). Parameters live in
+// the model's ParameterStore under stable hierarchical names; checkpoints are keyed by them.
 //
 // forward() maps a vector PromptBatch to the prediction at every example, [B, K, dy], in one pass:
 // the prompt is encoded as tokens x_1, (y_1, 0..0), x_2, ... and the read-out is taken at the x

@@ -7,7 +7,7 @@
 // [vocab, C] (GPT-2's wte, N(0, 0.02)) and read out logits over the vocabulary at every position;
 // the positional table then has one row per token of the longest sequence.
 //
-// Norm placement for a sublayer f (TASKS.md, "Models named in the seed papers"):
+// Norm placement for a sublayer f (docs/TASKS.md, "Models named in the seed papers"):
 //   pre   x + f(N(x))                         final norm after the last block
 //   post  N(x + f(x))                         no final norm
 //   peri  x + N_out(f(N_in(x)))               final norm

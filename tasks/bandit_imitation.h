@@ -1,5 +1,5 @@
 #pragma once
-// Pretraining data for in-context decision making (TASKS.md §7): trajectories of an expert in
+// Pretraining data for in-context decision making (docs/TASKS.md §7): trajectories of an expert in
 // linear bandits (tasks/linear_bandit.h) as history prompts (tasks/prompt_batch.h), one token per
 // step. Example t is the decision of step t: its label is the arm the expert pulled there
 // (algorithm imitation, Lin et al. 2024) or the environment's optimal arm (DPT, Lee et al. 2023),

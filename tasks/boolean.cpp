@@ -1,8 +1,8 @@
 // Boolean function classes of Bhattamishra et al. 2024, "Understanding In-Context Learning in
-// Transformers and LLMs by Learning to Learn Discrete Functions" (arXiv 2310.03016), TASKS.md §3.
-// Definitions follow the authors' public code (github.com/satwik77/incontext-bool,
-// src/bool_tasks.py, read 2025): x uniform on {±1}^n, labels ±1, logistic loss, accuracy of
-// sign(prediction).
+// Transformers and LLMs by Learning to Learn Discrete Functions" (arXiv 2310.03016),
+// docs/TASKS.md §3. Definitions follow the authors' public code
+// (github.com/satwik77/incontext-bool, src/bool_tasks.py, read 2025): x uniform on {±1}^n,
+// labels ±1, logistic loss, accuracy of sign(prediction).
 //
 //   conjunction         w_i ∈ {0, +1, −1} w.p. .7/.15/.15 (monotone: {0, +1} w.p. .7/.3);
 //                       y = sign(w·x − (‖w‖₁ − 1)): +1 iff every literal holds (empty: always +1).
@@ -15,7 +15,8 @@
 //                       the terms; one term per prompt, chosen uniformly, is forced true in each
 //                       example w.p. .35.
 //   cnf3                3 clauses, literals w.p. .8/.1/.1; y = AND of the clauses; one clause per
-//                       prompt forced false w.p. .3 (the code's value; TASKS.md says .35 for both).
+//                       prompt forced false w.p. .3 (the code's value, where dnf3 uses .35;
+//                       docs/TASKS.md §3).
 //   majority            w ∈ {0, 1}, P(1) = .3; y = sign(w·x − .5).
 //   sparse_threshold    w ∈ {0, +1, −1} w.p. .7/.15/.15, b uniform on {−3, …, 2} + .5;
 //                       y = sign(w·x − b).

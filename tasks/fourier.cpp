@@ -1,5 +1,5 @@
 // Fourier-series regression of Panwar, Ahuja & Goyal 2024, "In-Context Learning through the
-// Bayesian Prism" (ICLR 2024, arXiv 2306.04891; TASKS.md §4):
+// Bayesian Prism" (ICLR 2024, arXiv 2306.04891; docs/TASKS.md §4.1):
 //   fourier_series          f(x) = [a_0 + Σ_{n=1..N} a_n cos(nπx/L) + b_n sin(nπx/L)] / √N,
 //                           a, b ~ N(0, 1), x ~ U[−L, L], y = f(x) + noise_std·ε
 //   fourier_series_mixture  the same with N ~ U{1..N} drawn per prompt (the union of the classes
@@ -8,8 +8,8 @@
 // src/tasks.py FourierSeriesV2 and FourierSeries, src/conf/fourier_series*.yaml): coefficients
 // N(0, 1), `standardize` divides by √max_frequency, L = 5, inputs U[−5, 5] (data_kwargs a = −5,
 // b = 5, here tied to L). Their mixture class leaves out a_0 (cosines from n = 1); `intercept:
-// false` reproduces that, the default keeps a_0 as in the fixed-N class and TASKS.md. With the
-// scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
+// false` reproduces that, the default keeps a_0 as in the fixed-N class (docs/TASKS.md §4.1). With
+// the scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
 //
 // Their curriculum ramps max_frequency 1 → 10: `train.curriculum.N` (configs/panwar2024).
 //

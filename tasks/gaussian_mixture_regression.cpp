@@ -1,4 +1,5 @@
-// Gaussian-mixture linear regression of Panwar, Ahuja & Goyal 2024 (arXiv 2306.04891, TASKS.md §4):
+// Gaussian-mixture linear regression of Panwar, Ahuja & Goyal 2024 (arXiv 2306.04891,
+// docs/TASKS.md §4.2):
 //   w ~ mixing · N(+centre·e_1, Σ) + (1 − mixing) · N(−centre·e_1, Σ),
 //   Σ = diag(centre_std², w_std², ..., w_std²),  x ~ N(0, I_d),  y = w·x + noise_std·ε.
 // Parameters from the authors' code (github.com/mdrpanwar/icl-bayesian-prism, src/train.py and

@@ -1,5 +1,5 @@
-// Linear-regression family of Garg et al. 2022 (TASKS.md §1) with the evaluation shifts of its
-// eval.py as task parameters:
+// Linear-regression family of Garg et al. 2022 (docs/TASKS.md §1.1) with the evaluation shifts of
+// its eval.py as task parameters:
 //   linear_regression         x ~ N(0, I_d), w ~ N(0, w_std² I), y = y_scale · w·x + noise_std · ε
 //   sparse_linear_regression  the same with only `sparsity` random nonzero coordinates in w
 //   noisy_linear_regression   the same with noise_std = 1 by default

@@ -1,4 +1,4 @@
-// DFS mazes as token prompts (Nolte et al. 2024, TASKS.md §8). The prompt's length is the grid
+// DFS mazes as token prompts (Nolte et al. 2024, docs/TASKS.md §8). The prompt's length is the grid
 // size n; cells are tokens r·max_n + c, so a cell keeps its token across grid sizes.
 //
 //   BOS ADJ (a b SEP)×passages ORIGIN o TARGET t PATH p_0 p_1 .. p_L END

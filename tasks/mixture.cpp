@@ -1,5 +1,6 @@
-// Task mixtures (issue 5 item 6; Panwar et al. 2024 train on mixtures of function classes, TASKS.md
-// §4): each prompt's function class is drawn from a weighted set of registered tasks.
+// Task mixtures (issue 5 item 6; Panwar et al. 2024 train on mixtures of function classes,
+// docs/TASKS.md §4.3): each prompt's function class is drawn from a weighted set of registered
+// tasks.
 //
 //   mixture  component1..4 name registered tasks ("none" leaves a slot empty), weight1..4 their
 //            relative weights (> 0 for a used slot); `d` is passed to every component that has a

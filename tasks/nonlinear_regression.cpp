@@ -1,5 +1,6 @@
-// Nonlinear function classes of Garg et al. 2022 (arXiv 2208.01066, §5 and Appendix; TASKS.md §1),
-// as defined in the paper's public code (github.com/dtsip/in-context-learning, src/tasks.py):
+// Nonlinear function classes of Garg et al. 2022 (arXiv 2208.01066, §5 and Appendix;
+// docs/TASKS.md §1.2), as defined in the paper's public code (github.com/dtsip/in-context-learning,
+// src/tasks.py):
 //   quadratic_regression  w ~ N(0, I_d), y = ((x∘x)·w)/√3 (QuadraticRegression: the √3 brings
 //                         E y² back to the linear scale, E y² = d)
 //   relu_2nn_regression   W1 [d, hidden], W2 [hidden] with N(0, 1) entries, y = √(2/hidden) ·

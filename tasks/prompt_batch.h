@@ -1,5 +1,5 @@
 #pragma once
-// PromptBatch: what a task hands to models and baselines (DESIGN.md, "PromptBatch").
+// PromptBatch: what a task hands to models and baselines (docs/DESIGN.md, "PromptBatch").
 //
 // Vector prompts keep the examples as xs [B, K, dx] and ys [B, K, dy]. The prediction for example k
 // (0-based) may use examples 0..k-1 and the query point of k. Usually the query is x_k itself and

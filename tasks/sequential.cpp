@@ -1,5 +1,5 @@
 // Sequential function classes of Campbell et al. 2023, "Can Transformers Learn Sequential Function
-// Classes In Context?" (arXiv 2312.12655), TASKS.md §6:
+// Classes In Context?" (arXiv 2312.12655), docs/TASKS.md §6:
 //   sliding_window_regression  y_k = Σ_{j=0}^{window-1} w_j · x_{k-j},  x_k ~ N(0, I_d),
 //                              w_j ~ N(0, w_std² I_d) drawn per prompt, x_{k-j} = 0 before the
 //                              prompt starts (the window is truncated at the first example).
@@ -13,8 +13,7 @@
 // the search tool): "a novel sliding window sequential function class" on GPT-2-style toy
 // transformers, plus "randomized y-label sequences" whose degree of randomness is varied. The
 // exact window function and randomisation scheme above are therefore the most defensible reading
-// of TASKS.md §6 ("each label depends on the current and previous inputs inside a window; a
-// fraction p of labels is randomised"), not a verified copy of the paper's. The linear form keeps
+// of that abstract (docs/TASKS.md §6), not a verified copy of the paper's. The linear form keeps
 // Garg et al.'s setup (x, w Gaussian, squared error) that the paper builds on, and makes the
 // exact learner least squares on the window's stacked inputs.
 //

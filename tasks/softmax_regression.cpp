@@ -1,6 +1,6 @@
-// Softmax regression as an in-context task (Li et al. 2024, arXiv 2304.13276, TASKS.md §5). The
-// paper studies min_x ½‖softmax(Ax) − b‖² for one matrix A [n, d] and target b: a prompt here is
-// one such problem, its K examples the rows a_i of A with their labels
+// Softmax regression as an in-context task (Li et al. 2024, arXiv 2304.13276, docs/TASKS.md §5).
+// The paper studies min_x ½‖softmax(Ax) − b‖² for one matrix A [n, d] and target b: a prompt here
+// is one such problem, its K examples the rows a_i of A with their labels
 //   y_i = K · softmax(A x*)_i + noise_std·ε_i,   a_i ~ N(0, I_d),   x* ~ N(0, scale²/d · I_d),
 // so a_i·x* ~ N(0, scale²) and the labels average 1 (the factor K puts them on the scale of one,
 // whatever the prompt length). The softmax couples the labels through their normaliser, which no

@@ -1,6 +1,6 @@
 // State-tracking tasks of Grazzi et al. 2025, "Unlocking State-Tracking in Linear RNNs Through
-// Negative Eigenvalues" (arXiv 2411.12537, §5.1 and App. E.1; TASKS.md §9), which take them from
-// Delétang et al. 2023, "Neural Networks and the Chomsky Hierarchy" (regular-language tasks):
+// Negative Eigenvalues" (arXiv 2411.12537, §5.1 and App. E.1; docs/TASKS.md §9), which take them
+// from Delétang et al. 2023, "Neural Networks and the Chomsky Hierarchy" (regular-language tasks):
 //
 //   parity_check    a string of uniformly random bits b_1..b_L; the answer, read at the last bit,
 //                   is (Σ b_i) mod 2. Tokens: BOS b_1 .. b_L (T = L + 1). |Y| = 2. Named as in

@@ -1,5 +1,5 @@
 #pragma once
-// Task: a family of functions plus the distribution of its prompts (DESIGN.md, "Task").
+// Task: a family of functions plus the distribution of its prompts (docs/DESIGN.md, "Task").
 //
 // sample(key, first, B, K) returns prompts first .. first+B-1 of the stream `key`. Prompt i is a
 // pure function of (key, i): the same whatever B, the thread count or the machine. Draws that a
@@ -19,7 +19,7 @@ namespace icl {
 // Accuracy: sign agreement with ±1 labels (vector prompts). ScaledAccuracy: token prompts, the
 // fraction of scored positions whose most likely token is the target, rescaled so that guessing
 // among the |Y| possible answers scores 0 and a perfect predictor 1: (acc − 1/|Y|)/(1 − 1/|Y|)
-// (Grazzi et al. 2025, TASKS.md §9).
+// (Grazzi et al. 2025, docs/TASKS.md §9).
 enum class Metric { SquaredError, Accuracy, ScaledAccuracy };
 const char* to_string(Metric m);
 

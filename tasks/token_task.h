@@ -1,7 +1,7 @@
 #pragma once
-// Tasks with token prompts (DESIGN.md, "PromptBatch"): a prompt is a sequence of token ids with
-// targets at its scored positions, and its size is a *length* (bits of a parity string, tokens of
-// an arithmetic expression) rather than a number of in-context examples. Evaluation draws its
+// Tasks with token prompts (docs/DESIGN.md, "PromptBatch"): a prompt is a sequence of token ids
+// with targets at its scored positions, and its size is a *length* (bits of a parity string, tokens
+// of an arithmetic expression) rather than a number of in-context examples. Evaluation draws its
 // curve against the length, so that training on short prompts and testing on long ones measures
 // length generalisation (Grazzi et al. 2025: train on 3–40, test on 40–256).
 //

@@ -1,4 +1,4 @@
-// Linear bandits (TASKS.md §7): environments against their published definitions, the regret
+// Linear bandits (docs/TASKS.md §7): environments against their published definitions, the regret
 // bookkeeping against a brute-force recomputation, rollouts independent of batch size and
 // reproducible, LinUCB/Thompson sampling sublinear (and random linear, so the check can fail),
 // LinUCB's estimate converging to θ, greedy ridge exact after d independent noiseless pulls.

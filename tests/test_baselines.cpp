@@ -1,5 +1,5 @@
 // Baselines against independent from-scratch implementations (tests/reference/) on the same
-// prompts, and against the closed forms of TASKS.md §1–2 within Monte-Carlo error.
+// prompts, and against the closed forms of docs/TASKS.md §1–2 within Monte-Carlo error.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -180,7 +180,7 @@ TEST(Baselines, FirstPredictionIsZeroAndLabelsNameParameters) {
   EXPECT_THROW(make_baseline("splines", {}), Error);
 }
 
-// ---- closed forms (TASKS.md §1, §2), within Monte-Carlo error --------------------------------
+// ---- closed forms (docs/TASKS.md §1.5, §2), within Monte-Carlo error ---------------------------
 
 struct Curve {
   std::vector<double> mean, se;  // se from the 90% bootstrap interval: (hi − lo) / (2·1.645)

@@ -1,4 +1,4 @@
-// Panwar et al. 2024 families (TASKS.md §4): the Fourier-series tasks and the Gaussian-mixture
+// Panwar et al. 2024 families (docs/TASKS.md §4): the Fourier-series tasks and the Gaussian-mixture
 // linear regression against their published definitions, their Bayesian baselines against closed
 // forms and brute-force numerical integration, and the DFT inductive-bias measurement.
 #include <gtest/gtest.h>

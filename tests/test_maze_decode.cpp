@@ -1,6 +1,6 @@
-// Maze path metrics (TASKS.md §8, issue 8): exact and valid paths scored on BFS paths, detours,
-// jumps, truncations and foreign tokens; any shortest path is exact in a maze with cycles; greedy
-// decoding through the Predictor call (stop, cap, independence of the batch size); iterative
+// Maze path metrics (docs/TASKS.md §8, issue 8): exact and valid paths scored on BFS paths,
+// detours, jumps, truncations and foreign tokens; any shortest path is exact in a maze with cycles;
+// greedy decoding through the Predictor call (stop, cap, independence of the batch size); iterative
 // unmasking (commit order by confidence, passes, batch size); the BFS reference scores 1 under
 // both decoders and a corrupted one less (a reversed oracle 0); per-token accuracy of decoded
 // paths; a tiny maze benchmark writes the path metrics into results.h5 and the summary table.

@@ -1,6 +1,7 @@
-// Mazes (TASKS.md §8): DFS mazes are spanning trees, BFS paths are valid and shortest against an
-// independent all-pairs computation, the shortest-path count against brute-force enumeration; the
-// mlm_u prompts (masked fraction, both sides of the path visible, nothing revealed, determinism).
+// Mazes (docs/TASKS.md §8): DFS mazes are spanning trees, BFS paths are valid and shortest against
+// an independent all-pairs computation, the shortest-path count against brute-force enumeration;
+// the mlm_u prompts (masked fraction, both sides of the path visible, nothing revealed,
+// determinism).
 #include <gtest/gtest.h>
 
 #include <algorithm>

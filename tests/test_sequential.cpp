@@ -1,4 +1,4 @@
-// Sliding-window sequential functions (Campbell et al. 2023, TASKS.md §6): every label is the
+// Sliding-window sequential functions (Campbell et al. 2023, docs/TASKS.md §6): every label is the
 // window function of the inputs inside its window and of nothing else, the randomised fraction of
 // labels matches p, and the randomised labels have the clean labels' scale.
 #include <gmock/gmock.h>

@@ -1,4 +1,4 @@
-// Softmax regression (Li et al. 2024, TASKS.md §5): the objective's gradient against finite
+// Softmax regression (Li et al. 2024, docs/TASKS.md §5): the objective's gradient against finite
 // differences, the task's labels against their definition, and the GD baseline against an
 // independent step-by-step computation and its fixed point.
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
-// Token prompts end to end (DESIGN.md, "PromptBatch" and "results.h5"): the state-tracking tasks
-// of TASKS.md §9 (parity_check, mod_arithmetic) -- shapes, masks, padding of mixed-length training
-// batches, labels checked against independent evaluations -- the transformer's token read-in and
-// logits read-out, the scaled accuracy by length, config parsing of evaluation lengths, and
-// training through run_benchmark and the `icl` binary: determinism, resume, a results file whose
-// curves run over the sequence length.
+// Token prompts end to end (docs/DESIGN.md, "PromptBatch" and "results.h5"): the state-tracking
+// tasks of docs/TASKS.md §9 (parity_check, mod_arithmetic) -- shapes, masks, padding of
+// mixed-length training batches, labels checked against independent evaluations -- the
+// transformer's token read-in and logits read-out, the scaled accuracy by length, config parsing of
+// evaluation lengths, and training through run_benchmark and the `icl` binary: determinism, resume,
+// a results file whose curves run over the sequence length.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,5 +1,6 @@
 #pragma once
-// The training objective of a PromptBatch given the model's output for it (DESIGN.md, PromptBatch):
+// The training objective of a PromptBatch given the model's output for it (docs/DESIGN.md,
+// "PromptBatch"):
 //   token prompts                 cross-entropy of logits [B, T, V] where loss_mask is set;
 //   class labels (history)        cross-entropy of logits [B, K, classes] on targets [B, K];
 //   vector prompts                squared error or logistic loss of pred [B, K, dy] on ys.

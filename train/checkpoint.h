@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoints live in the run's results file (DESIGN.md, results.h5):
+// Checkpoints live in the run's results file (docs/DESIGN.md, results.h5):
 //   /checkpoint              attrs: step, seed, model (name), model_config (resolved YAML +
 //   ModelIO) /checkpoint/params/<name>, /checkpoint/adam_m/<name>, /checkpoint/adam_v/<name>
 //   /train/{step, loss, lr, seconds, grad_norm, eval_step, eval_error}

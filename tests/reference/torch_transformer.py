@@ -2,7 +2,7 @@
 """PyTorch oracle for iclbench's transformer: rebuilds the model from a dump_transformer file.
 
 The model is written here from the architecture's description (GPT-2 with Garg et al.'s linear
-read-in and read-out, ../shared TASKS.md "Models named in the seed papers"), in plain
+read-in and read-out, docs/TASKS.md "Models named in the seed papers"), in plain
 torch.nn.functional, not translated from the C++:
 
   tokens      x_1, (y_1, 0..0), x_2, (y_2, 0..0), ...          [B, 2K, d]

@@ -1,6 +1,6 @@
 // Learning test (label `slow`): one-layer linear self-attention trained on isotropic linear
 // regression (d = 5, N = 20 in-context examples, loss on the query after all N) reaches the
-// closed form of TASKS.md §2 (Ahn et al. 2023; Zhang, Frei & Bartlett 2024): its risk is
+// closed form of docs/TASKS.md §2 (Ahn et al. 2023; Zhang, Frei & Bartlett 2024): its risk is
 // d(d+1)/(N+d+1), reported by the evaluator divided by the task's normalisation (d), and it
 // predicts like the one-step estimator ŷ = x_qᵀ Σ y_i x_i / (N+d+1).
 //

@@ -1,6 +1,6 @@
 // Learning test (label `slow`): the quickstart model, trained as the README's main job does, learns
 // in context. At k = 2d in-context examples its normalised error must be below a quarter of
-// averaging's on the same prompts (TASKS.md §1: averaging's error there is (d+1)/(2d)).
+// averaging's on the same prompts (docs/TASKS.md §1.5: averaging's error there is (d+1)/(2d)).
 //
 // Measured at k = 10 (transformer error / averaging's 0.6537), by build level (README,
 // "Reproducibility"): x86-64-v2 0.0455 (0.070), x86-64-v3 0.0419 (0.064), x86-64-v4 and native (Zen
