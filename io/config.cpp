@@ -76,6 +76,15 @@ static const char* kind_of(const YAML::Node& n) {
   }
 }
 
+// A map key as a name. YAML allows a list or a map as a key ("? [a, b]: 1"); a config never has
+// one, and yaml-cpp's conversion would fail with a message naming no field.
+static std::string key_name(const YAML::Node& key, const std::string& where) {
+  if (!key.IsScalar())
+    fail("{}: a key must be a name, got {} (line {})", where.empty() ? "config" : where,
+         kind_of(key), key.Mark().line + 1);
+  return key.Scalar();
+}
+
 void apply_override(YAML::Node& root, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -141,7 +150,7 @@ RawParams scalar_map(const YAML::Node& node, const std::string& where,
   if (!node || node.IsNull()) return out;
   if (!node.IsMap()) fail("{}: expected a map of parameters, got {}", where, kind_of(node));
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_name(kv.first, where);
     if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
     if (!kv.second.IsScalar())
       fail("{}.{}: expected a single value, got {}", where, key, kind_of(kv.second));
@@ -156,7 +165,7 @@ void check_keys(const YAML::Node& node, const std::string& where,
                 const std::vector<std::string>& allowed) {
   if (!node.IsMap()) fail("{}: expected a map, got {}", where, kind_of(node));
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_name(kv.first, where);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -488,7 +497,7 @@ BenchmarkConfig parse_benchmark(const YAML::Node& root, const std::string& name,
     fail("eval.sets: expected a map of named evaluation sets, got {}", kind_of(sets));
   for (const auto& kv : sets) {
     EvalSetConfig es;
-    es.name = kv.first.as<std::string>();
+    es.name = key_name(kv.first, "eval.sets");
     const std::string where = "eval.sets." + es.name;
     if (es.name.empty() || es.name.find('/') != std::string::npos)
       fail("{}: set names must be non-empty and contain no '/'", where);
@@ -576,7 +585,7 @@ static void refuse_duplicate_keys(const YAML::Node& node, const std::string& pat
   if (!node.IsMap()) return;
   std::map<std::string, int> seen;  // key -> line (1-based)
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const std::string key = it->first.Scalar();
+    const std::string key = key_name(it->first, where);
     const std::string field = where.empty() ? key : where + "." + key;
     const int line = it->first.Mark().line + 1;
     if (const auto [at, fresh] = seen.emplace(key, line); !fresh)
@@ -584,6 +593,10 @@ static void refuse_duplicate_keys(const YAML::Node& node, const std::string& pat
            line);
     refuse_duplicate_keys(it->second, path, field);
   }
+}
+
+void refuse_duplicate_keys(const YAML::Node& root, const std::string& source) {
+  refuse_duplicate_keys(root, source, "");
 }
 
 BenchmarkConfig load_benchmark(const std::string& arg, const std::vector<std::string>& overrides) {
@@ -595,7 +608,7 @@ BenchmarkConfig load_benchmark(const std::string& arg, const std::vector<std::st
   } catch (const YAML::Exception& e) {
     fail("config {}: not valid YAML ({} at line {})", path, e.msg, e.mark.line + 1);
   }
-  refuse_duplicate_keys(root, path, "");
+  refuse_duplicate_keys(root, path);
   for (const auto& o : overrides) apply_override(root, o);
   try {
     return parse_benchmark(root, name, path);

@@ -96,6 +96,10 @@ std::string resolve_benchmark_path(const std::string& name_or_path, std::string*
 // Applies "a.b.c=value" to the tree (value parsed as YAML). icl::Error on a malformed override.
 void apply_override(YAML::Node& root, const std::string& assignment);
 
+// A key given twice anywhere in the tree (yaml-cpp keeps both) is an icl::Error naming the field
+// and both lines; `source` names the file. load_benchmark applies it before the overrides.
+void refuse_duplicate_keys(const YAML::Node& root, const std::string& source);
+
 // Loads, applies overrides, validates the structure and every task/baseline parameter.
 BenchmarkConfig load_benchmark(const std::string& name_or_path,
                                const std::vector<std::string>& overrides = {});

@@ -1,5 +1,7 @@
 #include "io/h5.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -131,8 +133,15 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
   const int rank = H5Sget_simple_extent_ndims(space.id());
   std::vector<hsize_t> d(size_t(std::max(rank, 0)));
   H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  // A foreign file's shape may multiply past size_t (or past any memory): one line, not
+  // std::length_error or a wrapped count.
   size_t n = 1;
-  for (auto x : d) n *= size_t(x);
+  for (auto x : d) {
+    if (x != 0 && n > std::vector<T>().max_size() / size_t(x))
+      fail("HDF5: dataset {} is too large to read ({} dimensions of up to {} values)",
+           object_name(loc, name), d.size(), *std::max_element(d.begin(), d.end()));
+    n *= size_t(x);
+  }
   std::vector<T> out(n);
   check(H5Dread(set.id(), mem_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
         "cannot read " + object_name(loc, name));
@@ -175,8 +184,17 @@ void attr(hid_t obj, const std::string& name, int64_t value) {
 
 bool exists_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
 
+// Attributes are read into one variable: one of another shape (an array in a foreign file) would
+// be written past it.
+static void check_single_value(hid_t a, const std::string& name) {
+  Handle space(check(H5Aget_space(a), "dataspace of attribute " + name), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+  if (n != 1) fail("HDF5: attribute {} holds {} values, expected one", name, n);
+}
+
 std::string read_attr_string(hid_t obj, const std::string& name) {
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
+  check_single_value(a.id(), name);
   Handle type(check(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
   H5Tset_size(type.id(), H5T_VARIABLE);
   H5Tset_cset(type.id(), H5T_CSET_UTF8);
@@ -189,6 +207,7 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
 
 int64_t read_attr_int(hid_t obj, const std::string& name) {
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
+  check_single_value(a.id(), name);
   int64_t v = 0;
   check(H5Aread(a.id(), H5T_NATIVE_INT64, &v), "cannot read attribute " + name);
   return v;

@@ -1,0 +1,111 @@
+// What the fuzz targets (fuzz/) found, one test each: every input here once escaped as something
+// other than a one-line icl::Error (an exception naming no field, a write past a variable).
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <string>
+
+#include "core/error.h"
+#include "io/config.h"
+#include "io/h5.h"
+
+namespace icl {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// fuzz_config: a list or a map as a key (YAML's "? key") reached yaml-cpp's string conversion,
+// which threw YAML::BadConversion ("bad conversion", no field named).
+TEST(FuzzFindings, ConfigKeyThatIsNotANameIsAOneLineError) {
+  const std::string base = "task: {name: linear_regression, d: 2}\n";
+  const YAML::Node in_eval = YAML::Load(base + "eval:\n  ? [prompts, 1]\n  : 3\n");
+  EXPECT_EQ(error_of([&] { parse_benchmark(in_eval, "t", "t.yaml"); }),
+            "eval: a key must be a name, got a list (line 3)");
+  const YAML::Node top = YAML::Load(base + "? {seed: 1}\n: 2\neval: {}\n");
+  EXPECT_EQ(error_of([&] { parse_benchmark(top, "t", "t.yaml"); }),
+            "config: a key must be a name, got a map (line 3)");
+  const YAML::Node in_sets = YAML::Load(base + "eval:\n  sets:\n    ? [a]\n    : {}\n");
+  EXPECT_EQ(error_of([&] { parse_benchmark(in_sets, "t", "t.yaml"); }),
+            "eval.sets: a key must be a name, got a list (line 4)");
+  // load_benchmark checks duplicate keys first, over the whole tree: the same answer there.
+  EXPECT_EQ(error_of([&] { refuse_duplicate_keys(in_eval, "t.yaml"); }),
+            "eval: a key must be a name, got a list (line 3)");
+}
+
+class H5File : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "fuzz_findings_" + std::to_string(getpid()) + ".h5";
+    file_ = h5::create_file(path_);
+  }
+  void TearDown() override {
+    file_.close();
+    std::remove(path_.c_str());
+  }
+  // An attribute of `n` values (a 1-D array) of `type` on the root, from `data`.
+  void array_attr(const char* name, hid_t type, hsize_t n, const void* data) {
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t a = H5Acreate2(file_.id(), name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(a, 0);
+    ASSERT_GE(H5Awrite(a, type, data), 0);
+    H5Aclose(a);
+    H5Sclose(space);
+  }
+  std::string path_;
+  h5::Handle file_;
+};
+
+// fuzz_results: `config` (or `model_config`) as an array of strings was read into one char*, and
+// AddressSanitizer reported the write past it (stack-buffer-overflow in read_attr_string).
+TEST_F(H5File, StringAttributeOfSeveralValuesIsAnError) {
+  const hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, H5T_VARIABLE);
+  const char* values[] = {"seed: 1", "seed: 2", "seed: 3"};
+  array_attr("config", str, 3, values);
+  H5Tclose(str);
+  EXPECT_EQ(error_of([&] { h5::read_attr_string(file_.id(), "config"); }),
+            "HDF5: attribute config holds 3 values, expected one");
+}
+
+// The same for checkpoint/step as an array of integers (read into one int64_t), and for an empty
+// one.
+TEST_F(H5File, IntegerAttributeOfOtherThanOneValueIsAnError) {
+  const int64_t steps[] = {1, 2, 3, 4};
+  array_attr("step", H5T_NATIVE_INT64, 4, steps);
+  EXPECT_EQ(error_of([&] { h5::read_attr_int(file_.id(), "step"); }),
+            "HDF5: attribute step holds 4 values, expected one");
+  array_attr("empty", H5T_NATIVE_INT64, 0, steps);
+  EXPECT_EQ(error_of([&] { h5::read_attr_int(file_.id(), "empty"); }),
+            "HDF5: attribute empty holds 0 values, expected one");
+}
+
+// A dataset whose shape multiplies past size_t (chunked, so it costs nothing on disk) threw
+// std::length_error from the read buffer, or wrapped to a small count.
+TEST_F(H5File, DatasetTooLargeToReadIsAnError) {
+  const hsize_t dims[3] = {hsize_t(1) << 30, hsize_t(1) << 30, hsize_t(1) << 30};
+  const hsize_t chunk[3] = {1, 1, 1};
+  const hid_t space = H5Screate_simple(3, dims, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 3, chunk);
+  const hid_t set =
+      H5Dcreate2(file_.id(), "loss", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ASSERT_GE(set, 0);
+  H5Dclose(set);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  EXPECT_EQ(error_of([&] { h5::read<float>(file_.id(), "loss"); }),
+            "HDF5: dataset /loss is too large to read (3 dimensions of up to 1073741824 values)");
+}
+
+}  // namespace
+}  // namespace icl
