@@ -197,7 +197,9 @@ TEST(Greedy, NoiselessRidgeFindsTheBestArmAfterDIndependentPulls) {
 TEST(BanditErrors, BadParametersNameThemselves) {
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"arms", "0"}, {"horizon", "0"}, {"noise_std", "-1"}, {"dim", "0"}, {"setup", "x"}}) {
-    const std::string msg = test::error_of([&] { make_bandit_setup({{key, value}}); });
+    const std::string msg = test::error_of([&key = key, &value = value] {
+      make_bandit_setup({{key, value}});
+    });
     EXPECT_NE(msg.find(key), std::string::npos) << msg;
   }
   EXPECT_NE(test::error_of([] { make_bandit_policy("ucb", {}); }).find("linucb"),

@@ -72,9 +72,11 @@ TEST(Baselines, GradientDescentMatchesTheLiteralLoop) {
     const auto got = make_baseline("gradient_descent",
                                    {{"steps", std::to_string(steps)}, {"lr", std::to_string(lr)}})
                          ->predict(pb);
-    EXPECT_LT(
-        max_rel_diff(pb, got, [&](int64_t b) { return ref::gradient_descent(pb, b, steps, lr); }),
-        1e-5)
+    EXPECT_LT(max_rel_diff(pb, got,
+                           [&, steps = steps, lr = lr](int64_t b) {
+                             return ref::gradient_descent(pb, b, steps, lr);
+                           }),
+              1e-5)
         << steps << " steps";
   }
 }
