@@ -191,7 +191,7 @@ TEST(OpLongConv, SameResultForAnyThreadCount) {
     const ConvDims d{3, 300, 40, L};
     const auto x = normals(d.B * d.T * d.C, 1, "x"), f = normals(d.C * d.L, 2, "filter"),
                dy = normals(d.B * d.T * d.C, 3, "dy");
-    auto run_with = [&](int threads) {
+    auto run_with = [&, m = m](int threads) {
       const int before = omp_get_max_threads();
       omp_set_num_threads(threads);
       const ConvRun r = run<float>(x, f, dy, d, m);
