@@ -105,7 +105,9 @@ TEST(SoftmaxRegressionTask, LogitsHaveTheStatedSpreadAndLabelsTheStatedVariance)
 TEST(SoftmaxRegressionTask, BadParametersNameThemselves) {
   for (const auto& [key, value] : {std::pair{"d", "0"}, std::pair{"scale", "-1"},
                                    std::pair{"noise_std", "-0.1"}, std::pair{"scale", "abc"}}) {
-    const std::string msg = test::error_of([&] { sample({{key, value}}, 1, 3); });
+    const std::string msg = test::error_of([key = key, value = value] {
+      sample({{key, value}}, 1, 3);
+    });
     EXPECT_NE(msg.find(key), std::string::npos) << msg;
   }
 }
