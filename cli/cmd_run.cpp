@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "eval/benchmark.h"
+#include "eval/memory_estimate.h"
 #include "eval/results.h"
 #include "eval/run_file.h"
 
@@ -50,6 +51,8 @@ int cmd_run(const Args& args) {
   const BenchmarkConfig cfg = load_benchmark(bench, sets);
   if (vm.count("out") && out.empty()) fail("--out: must name a file, got ''");
   if (out.empty()) out = "results/" + cfg.name + ".h5";
+  check_run_memory(cfg);     // every evaluation set and the training batch, before any work
+  check_run_prompts(cfg);    // the first prompts of every set and of training are finite
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
   RunOptions ro;
   ro.on_start = [&] {

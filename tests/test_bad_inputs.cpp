@@ -632,17 +632,18 @@ TEST(BadInputsTable, IsLargeAndDistinct) {
   EXPECT_GE(bad_inputs().size(), 60u);
 }
 
-// An allocation no estimate foresaw (here: the estimate told to allow 100G under a 400 MB address
+// An allocation no estimate foresaw (here: the estimate told to allow 100G under a 4 GB address
 // space limit) is still one line and exit 1, not "internal error" and exit 3.
 TEST(BadInputsOutOfMemory, AnEscapedBadAllocIsOneLine) {
   const fs::path root =
       fs::temp_directory_path() / fmt::format("icl_bad_inputs_oom_{}", ::getpid());
   fs::remove_all(root);
   fs::create_directories(root / "work");
-  const Result r = run_in(root / "work",
-                          {"-c", "ulimit -v 400000 && exec \"$0\" \"$@\"", icl_binary(), "generate",
-                           "linear_regression", "--prompts", "10000000", "--out", "X.h5"},
-                          "ICL_MAX_MEMORY=100G", "/bin/sh");
+  const Result r =
+      run_in(root / "work",
+             {"-c", "ulimit -v 4000000 && exec \"$0\" \"$@\"", icl_binary(), "generate",
+              "linear_regression", "--prompts", "10000000", "--out", "X.h5"},
+             "ICL_MAX_MEMORY=100G", "/bin/sh");
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_THAT(r.err, StartsWith("icl: error: out of memory: an allocation failed"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -595,6 +595,16 @@ TEST_F(CliErrors, ResumeRefusesAConfigThatTrainsDifferently) {
   expect_user_error(short_run({"--force", "--out", "X.h5"}), {"--force", "--resume"});
 }
 
+// Sizes and values that cannot work are refused before training starts (no header line), naming
+// the setting: not after hours of training, at evaluation.
+TEST_F(CliErrors, RunChecksMemoryAndFinitenessBeforeTraining) {
+  expect_user_error(short_run({"--set", "eval.sets.standard.prompts=1000000000", "--out", "X.h5"}),
+                    {"eval.sets.standard.prompts 1000000000", "need about", "is available"});
+  expect_user_error(short_run({"--set", "task.w_std=1e15", "--set", "task.x_scale=1e15", "--set",
+                               "task.y_scale=1e15", "--out", "X.h5"}),
+                    {"non-finite", "w_std=1e+15"});
+}
+
 TEST_F(CliRun, ResumeRecordsAllowedAndForcedChanges) {
   ASSERT_EQ(icl(short_run({"--until", "4", "--out", "R.h5"})).code, 0);
   EXPECT_EQ(resume_log(work() / "R.h5"), "");
@@ -626,10 +636,10 @@ TEST_F(CliRun, ResumeRecordsAllowedAndForcedChanges) {
 TEST_F(CliRun, AFailedRunLeavesTheGoodFileItWasToReplace) {
   ASSERT_EQ(icl(short_run({"--out", "X.h5"})).code, 0);
   const std::string good = slurp(work() / "X.h5");
-  std::string cmd = "cd " + shell_quote(work().string()) + "; " + shell_quote(ICL_BINARY);
+  std::string cmd = fmt::format("cd {}; {}", shell_quote(work().string()), shell_quote(ICL_BINARY));
   for (const auto& a : short_run({"--seed", "1", "--set", "train.steps=4000", "--set",
                                   "train.checkpoint_every=1", "--out", "X.h5"}))
-    cmd += " " + shell_quote(a);
+    cmd += fmt::format(" {}", shell_quote(a));
   cmd +=
       " >/dev/null 2>../cap/err & pid=$!; for i in $(seq 2000); do [ -e X.partial.h5 ] && "
       "break; sleep 0.01; done; kill -KILL $pid; wait $pid; echo $? > ../cap/code";
@@ -666,10 +676,10 @@ TEST_F(CliRun, AFailedRunLeavesTheGoodFileItWasToReplace) {
 // SIGINT while training: the step it stopped at is saved, one line says where, and the process
 // ends by the signal (status 130 in a shell), so scripts see an interruption, not success.
 TEST_F(CliRun, InterruptSavesACheckpointOfTheStepReached) {
-  std::string cmd = "cd " + shell_quote(work().string()) + "; " + shell_quote(ICL_BINARY);
+  std::string cmd = fmt::format("cd {}; {}", shell_quote(work().string()), shell_quote(ICL_BINARY));
   for (const auto& a : short_run(
            {"--set", "train.steps=4000", "--set", "train.checkpoint_every=1000", "--out", "X.h5"}))
-    cmd += " " + shell_quote(a);
+    cmd += fmt::format(" {}", shell_quote(a));
   cmd +=
       " >/dev/null 2>../cap/err & pid=$!; for i in $(seq 2000); do grep -q 'icl run' "
       "../cap/err && break; sleep 0.01; done; sleep 0.5; kill -INT $pid; wait $pid; "

@@ -11,6 +11,7 @@
 #include "eval/benchmark.h"
 #include "eval/evaluate.h"
 #include "models/model_predictor.h"
+#include "tasks/check_finite.h"
 #include "tasks/token_task.h"
 #include "train/adamw.h"
 #include "train/batch_loss.h"
@@ -101,7 +102,11 @@ PromptBatch Trainer::train_prompts(int64_t s) {
   const RngKey key{cfg_.seed, stream_id("train")};
   const Task& task = task_at(s);
   if (const TokenTask* tt = as_token_task(task)) return tt->sample_mixed(key, s * B, B);
-  return task.sample(key, s * B, B, cfg_.train.points.at(s));
+  PromptBatch pb = task.sample(key, s * B, B, cfg_.train.points.at(s));
+  // Finite settings can still overflow fp32 together (two scales near their bounds): one line
+  // naming the suspects, not a diverged loss. One pass over the batch, small beside the step.
+  check_finite(pb, task, fmt::format("train step {}", s + 1));
+  return pb;
 }
 
 // Copies into pb's existing buffers, so that their addresses stay put while the shapes do.
