@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/python.h"
 #include "io/h5.h"
 
 #ifndef ICL_REPORT_SCRIPT
@@ -36,7 +37,8 @@ int draw_figures(const std::string& results, const std::string& out_dir, bool qu
     if (!quiet_on_missing) fail("report script {} not found (set ICL_REPORT)", script);
     return 1;
   }
-  std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(results);
+  std::string cmd =
+      shell_quote(python_interpreter()) + " " + shell_quote(script) + " " + shell_quote(results);
   if (!out_dir.empty()) cmd += " --out " + shell_quote(out_dir);
   // The script's stderr is kept aside: on success it is passed on as it was; on failure its last
   // line (the script's own "error: ..." line) becomes the reason in icl's one line.
@@ -102,6 +104,9 @@ int cmd_report(const Args& args) {
     // "plot_curves: error: cannot write ..." -> "report: cannot write ..."
     const size_t at = why.find("error: ");
     if (at != std::string::npos) fail("report: {}", why.substr(at + 7));
+    if (rc == 127)  // the shell found no such program
+      fail("report: cannot run Python '{}' (set ICL_PYTHON to a python3 with h5py and matplotlib)",
+           python_interpreter());
     fail("report: drawing the figures of {} failed (exit code {})", file, rc);
   }
   return 0;

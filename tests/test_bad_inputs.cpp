@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "core/python.h"
 #include "io/h5.h"
 
 namespace {
@@ -298,6 +299,32 @@ const std::vector<BadInput>& bad_inputs() {
        1,
        N::BaselineRun},
       {"ReportDirectory", {"report", "adir"}, {"adir is not an HDF5 file"}, 1, N::Foreign},
+      {"ReportPythonMissing",
+       {"report", "base.h5", "--out", "figs"},
+       {"report: cannot run Python '/nonexistent/python3'", "ICL_PYTHON"},
+       1,
+       N::BaselineRun,
+       "ICL_PYTHON=/nonexistent/python3"},
+      {"RunResumeForeignFile",
+       {"run", "quickstart", "--resume", "foreign.h5", "--out", "X.h5"},
+       {"--resume: foreign.h5 has no root attribute `config`", "not a results file"},
+       1,
+       N::Foreign},
+      {"RunResumeConfigNotYaml",
+       {"run", "quickstart", "--resume", "badcfg.h5", "--out", "X.h5"},
+       {"--resume: the `config` attribute of badcfg.h5 is not YAML"},
+       1,
+       N::Foreign},
+      {"EvalCheckpointConfigNotAMapping",
+       {"eval", "--checkpoint", "listcfg.h5", "--out", "X.h5"},
+       {"--checkpoint: the `config` attribute of listcfg.h5 is not a YAML mapping"},
+       1,
+       N::Foreign},
+      {"RunResumeBaselinesOnlyFile",
+       {"run", "quickstart", "--resume", "base.h5", "--out", "X.h5"},
+       {"--resume: base.h5 holds no checkpoint to continue from"},
+       1,
+       N::BaselineRun},
       {"ReportTruncated",
        {"report", "trunc.h5"},
        {"report: trunc.h5 is not a readable HDF5 file"},
@@ -525,6 +552,11 @@ class Fixtures {
       h5::attr(f.id(), "creator", std::string("another program"));
       h5::write(f.id(), "data", std::vector<double>{1, 2, 3});
     }
+    // A `config` attribute that is not YAML, and one that is YAML but not a mapping of settings.
+    h5::attr(h5::create_file((dir / "badcfg.h5").string()).id(), "config",
+             std::string("task: {name: [unclosed"));
+    h5::attr(h5::create_file((dir / "listcfg.h5").string()).id(), "config",
+             std::string("- one\n- two\n"));
     // /eval/standard with n_examples [3] and one predictor "ls", each file broken one way.
     const auto eval_file = [&](const std::string& name, int64_t n_x, int64_t n_mean, bool axis,
                                bool predictor) {
@@ -665,7 +697,8 @@ TEST(BadInputsReportScript, ForeignFilesGiveOneLine) {
        {"trunc.h5", "short_curve.h5", "no_axis.h5", "no_predictors.h5", "bad_norm.h5",
         "empty_axis.h5", "short_extra.h5", "foreign.h5", "notes.txt"}) {
     SCOPED_TRACE(file);
-    const Result r = run_in(root / "work", {script, file, "--out", "figs"}, "", "/usr/bin/python3");
+    const Result r =
+        run_in(root / "work", {script, file, "--out", "figs"}, "", icl::python_interpreter());
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_THAT(r.err, StartsWith("plot_curves.py: error: "));
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/python.h"
 #include "io/h5.h"
 
 namespace {
@@ -52,7 +53,9 @@ TEST(FreshClone, QuickstartRunsFromACleanCheckout) {
   const icl::h5::Handle f = icl::h5::open_file(out.string());
   EXPECT_TRUE(icl::h5::exists(f.id(), "eval/standard"));
   EXPECT_TRUE(icl::h5::exists(f.id(), "checkpoint"));
-  if (std::system("/usr/bin/python3 -c 'import matplotlib, h5py' >/dev/null 2>&1") == 0) {
+  if (std::system(
+          (icl::python_interpreter() + " -c 'import matplotlib, h5py' >/dev/null 2>&1").c_str()) ==
+      0) {
     EXPECT_TRUE(fs::exists(dir / "results" / "quickstart_figures")) << err.str();
   }
   fs::remove_all(dir);

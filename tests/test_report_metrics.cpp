@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/python.h"
+
 namespace {
 
 TEST(ReportMetrics, AccuracyAndErrorPlots) {
@@ -17,7 +19,7 @@ TEST(ReportMetrics, AccuracyAndErrorPlots) {
   const fs::path work =
       fs::temp_directory_path() / ("icl_report_metrics_" + std::to_string(::getpid()));
   fs::remove_all(work);
-  const std::string cmd = std::string("/usr/bin/python3 ") + ICL_SOURCE_DIR +
+  const std::string cmd = icl::python_interpreter() + " " + ICL_SOURCE_DIR +
                           "/tests/report/check_plot_metrics.py " + work.string() + " > /dev/null";
   const int status = std::system(cmd.c_str());
   fs::remove_all(work);

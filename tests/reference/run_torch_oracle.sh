@@ -9,14 +9,15 @@
 #   bash tests/reference/run_torch_oracle.sh PATH/TO/dump_transformer
 #
 # Exit 0 when every tensor agrees (relative error <= 1e-4), 1 otherwise, 77 (skip) when PyTorch is
-# not installed (python3-torch). $PYTHON picks the interpreter (default /usr/bin/python3: the OS
-# packages, not a virtualenv's).
+# not installed (python3-torch). $PYTHON picks the interpreter (else $ICL_PYTHON, else
+# /usr/bin/python3: the OS packages, not a virtualenv's).
 set -euo pipefail
 
 dump=${1:?usage: run_torch_oracle.sh PATH/TO/dump_transformer}
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${PYTHON:-}" ]; then
-  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+  if [ -n "${ICL_PYTHON:-}" ]; then PYTHON=$ICL_PYTHON
+  elif [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 fi
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   echo "torch not installed ($PYTHON cannot import torch; the OS package is python3-torch)"
