@@ -33,7 +33,7 @@ TEST(FuzzFindings, ConfigKeyThatIsNotANameIsAOneLineError) {
             "eval: a key must be a name, got a list (line 3)");
   const YAML::Node top = YAML::Load(base + "? {seed: 1}\n: 2\neval: {}\n");
   EXPECT_EQ(error_of([&] { parse_benchmark(top, "t", "t.yaml"); }),
-            "config: a key must be a name, got a map (line 3)");
+            "config: a key must be a name, got a map (line 2)");
   const YAML::Node in_sets = YAML::Load(base + "eval:\n  sets:\n    ? [a]\n    : {}\n");
   EXPECT_EQ(error_of([&] { parse_benchmark(in_sets, "t", "t.yaml"); }),
             "eval.sets: a key must be a name, got a list (line 4)");
