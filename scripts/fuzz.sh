@@ -41,6 +41,7 @@ dict=()
 # the targets' allocator starts refusing (fuzz/fuzz_common.h), so only a real leak or runaway
 # reaches it. One thread: the machine's other core is the build's or another fuzzer's.
 set +e
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/sanitize.supp:print_suppressions=0} \
 OMP_NUM_THREADS=1 "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
   -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$@" "$work/corpus" \
   >"$work/log" 2>&1

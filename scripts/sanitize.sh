@@ -56,4 +56,6 @@ cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
 # through -fno-sanitize-recover. print_stacktrace: UBSan's reports name the call path.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Leaks inside the uninstrumented OpenMP runtime are not ours (scripts/sanitize.supp says which).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/sanitize.supp:print_suppressions=0}
 ctest --test-dir "$dir" -L unit --output-on-failure -j "$(nproc)" "$@"
