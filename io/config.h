@@ -72,7 +72,7 @@ struct BenchmarkConfig {
   ComponentConfig model;
   TrainConfig train;
 
-  // Bandit benchmarks (TASKS.md §7) instead of task/eval/baselines:
+  // Bandit benchmarks (docs/TASKS.md §7) instead of task/eval/baselines:
   //   bandit: {setup: lin, horizon: 200, ...}   environments (tasks/linear_bandit.h)
   //   rollout: {environments: 200, model_actions: greedy}   (or sample: from the model's softmax)
   //   policies: [linucb, {name: thompson, noise_std: 1.5}, random]

@@ -1,5 +1,5 @@
-// Evaluation harness and results.h5: bootstrap intervals, the file layout of DESIGN.md, atomic
-// writes.
+// Evaluation harness and results.h5: bootstrap intervals, the file layout of docs/DESIGN.md
+// ("results.h5"), atomic writes.
 #include <gtest/gtest.h>
 
 #include <cmath>
