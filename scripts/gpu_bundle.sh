@@ -43,6 +43,10 @@ for p in "${dev[@]}" $runtime; do
   [[ "$base" == *" $p "* ]] || packages+=("$p")
 done
 
+# Package lists may be missing on a fresh machine where everything was already installed.
+if ! apt-get download --print-uris -qq libfmt-dev >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq
+fi
 rm -rf "$dir.new"
 mkdir -p "$dir.new"
 (
