@@ -23,6 +23,25 @@ std::map<std::string, std::string> parse_assignments(const std::vector<std::stri
   return raw;
 }
 
+namespace {
+// Boost.Program_options fills its message by replacing "%value%" (and the like) until none is
+// left, so an argument that itself contains "%value%" made what() loop forever (found by
+// fuzz_generate). Its substitutions are protected; a member pointer formed in a derived class
+// reaches them, and a word joiner (U+2060, invisible) after the '%' keeps each token from
+// reappearing in its own replacement.
+struct Substitutions : po::error_with_option_name {
+  static constexpr auto member = &Substitutions::m_substitutions;
+};
+
+void defuse_placeholders(po::error_with_option_name& e) {
+  for (auto& [name, value] : e.*Substitutions::member) {
+    const std::string token = "%" + name + "%";
+    for (size_t at = value.find(token); at != std::string::npos; at = value.find(token, at + 1))
+      value.insert(at + 1, "\u2060");
+  }
+}
+}  // namespace
+
 bool parse(const std::string& command, const std::string& usage, const std::string& about,
            po::options_description& opts, const po::positional_options_description& pos,
            const std::vector<std::string>& args, po::variables_map& vm) {
@@ -34,6 +53,9 @@ bool parse(const std::string& command, const std::string& usage, const std::stri
       return false;
     }
     po::notify(vm);
+  } catch (po::error_with_option_name& e) {
+    defuse_placeholders(e);
+    throw UsageError(fmt::format("{}: {} (see icl {} --help)", command, e.what(), command));
   } catch (const po::error& e) {
     throw UsageError(fmt::format("{}: {} (see icl {} --help)", command, e.what(), command));
   }
