@@ -15,6 +15,8 @@
 // examples x task width the fuzzer writes is either refused in one line or small enough to sample
 // fast; a std::bad_alloc that still escapes (an estimate that misses an allocation) is a finding.
 #include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
 
 #include <fcntl.h>
 
@@ -35,6 +37,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz::init_threads();
   setenv("ICL_MAX_MEMORY", "64M", 1);
   g_out = "/dev/shm/fuzz_generate_" + std::to_string(getpid()) + ".h5";
+  std::atexit([] { std::remove(g_out.c_str()); });  // libFuzzer ends with exit(): nothing left
   // generate prints one "wrote ..." line per input; libFuzzer reports on stderr.
   const int null = open("/dev/null", O_WRONLY);
   if (null >= 0) dup2(null, STDOUT_FILENO);

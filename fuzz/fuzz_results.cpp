@@ -31,6 +31,8 @@
 // fuzz/make_results_corpus.sh turns real runs of fuzz/tiny_run.yaml into such inputs.
 #include <hdf5.h>
 #include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
 
 #include <fcntl.h>
 
@@ -220,6 +222,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   g_file = "/dev/shm/fuzz_results_" + std::to_string(getpid()) + ".h5";
   g_out = "/dev/shm/fuzz_results_" + std::to_string(getpid()) + "_eval.h5";
+  std::atexit([] {  // libFuzzer ends with exit(): nothing left in /dev/shm
+    std::remove(g_file.c_str());
+    std::remove(g_out.c_str());
+  });
   const int null = open("/dev/null", O_WRONLY);  // eval prints its table on stdout
   if (null >= 0) dup2(null, STDOUT_FILENO);
   g_run = icl::load_benchmark(ICL_FUZZ_DIR "/tiny_run.yaml");
