@@ -139,6 +139,16 @@ std::string resolved_config_yaml(const BenchmarkConfig& cfg) {
 
 RngKey bandit_stream(uint64_t seed) { return {seed, stream_id("bandit")}; }
 
+EvalOptions eval_options(const BenchmarkConfig& cfg, const EvalSetConfig& s) {
+  EvalOptions eo;
+  eo.prompts = s.prompts;
+  eo.examples = s.examples;
+  eo.lengths = s.lengths;
+  eo.batch_size = cfg.batch_size;
+  eo.bootstrap = cfg.bootstrap;
+  return eo;
+}
+
 // Trains `model` from `state` (fresh or resumed) to the config's last step or --until, with
 // checkpoints written as it goes into opt.checkpoint_to (the run file, or the ".partial.h5" beside
 // it while the run file holds another run: README, "Output files, resume and interruption").
@@ -306,12 +316,7 @@ BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
   }
   for (const auto& s : cfg.evals) {
     const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
-    EvalOptions eo;
-    eo.prompts = s.prompts;
-    eo.examples = s.examples;
-    eo.lengths = s.lengths;
-    eo.batch_size = cfg.batch_size;
-    eo.bootstrap = cfg.bootstrap;
+    EvalOptions eo = eval_options(cfg, s);
     eo.progress = opt.progress;
     res.evals.push_back(evaluate(s.name, *task, predictors, eval_stream(cfg.seed, s.name), eo));
     if (s.spectrum.points > 0) {

@@ -124,12 +124,7 @@ void check_run_memory(const BenchmarkConfig& cfg) {
   const int64_t predictors = int64_t(cfg.baselines.size()) + (cfg.has_model ? 1 : 0);
   for (const auto& s : cfg.evals) {
     const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
-    EvalOptions eo;
-    eo.prompts = s.prompts;
-    eo.examples = s.examples;
-    eo.lengths = s.lengths;
-    eo.batch_size = cfg.batch_size;
-    eo.bootstrap = cfg.bootstrap;
+    const EvalOptions eo = eval_options(cfg, s);
     const std::string key = "eval.sets." + s.name;
     const std::string settings =
         s.lengths.empty()

@@ -29,10 +29,15 @@
 
 #include "core/python.h"
 #include "io/h5.h"
+#include "tests/cli_helpers.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using icl::test::listing;
+using icl::test::Result;
+using icl::test::shell_quote;
+using icl::test::slurp;
 using testing::HasSubstr;
 using testing::Not;
 using testing::StartsWith;
@@ -422,33 +427,6 @@ const std::vector<BadInput>& bad_inputs() {
   };
   return rows;
 }
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::set<std::string> listing(const fs::path& dir) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    out.insert(fs::relative(it->path(), dir).generic_string());
-  return out;
-}
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
 
 // The binary under test: ICL_BAD_INPUTS_BINARY names another build's icl (to show which rows an
 // older build fails), else this build's.

@@ -28,41 +28,18 @@
 #include "core/device.h"
 #include "eval/benchmark.h"
 #include "io/h5.h"
+#include "tests/cli_helpers.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using icl::test::listing;
+using icl::test::Result;
+using icl::test::shell_quote;
+using icl::test::slurp;
 using testing::HasSubstr;
 using testing::Not;
 using testing::StartsWith;
-
-struct Result {
-  int code = -1;  // exit status; -1 when the process did not exit normally
-  std::string out, err;
-};
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Every entry (recursively) under `dir`, relative to it: what a command may not change.
-std::set<std::string> listing(const fs::path& dir) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    out.insert(fs::relative(it->path(), dir).generic_string());
-  return out;
-}
 
 // A fresh directory per test: work/ is the command's working directory (and where its outputs go),
 // cap/ holds the captured stdout and stderr so that they never show up in work/.

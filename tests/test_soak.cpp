@@ -23,19 +23,14 @@
 #include <fmt/format.h>
 
 #include "io/h5.h"
+#include "tests/cli_helpers.h"
 #include "tests/h5_diff.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using icl::test::slurp;
 using Clock = std::chrono::steady_clock;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Starts `icl args...` in `dir` with stdout to /dev/null and stderr to dir/stderr.
 pid_t spawn(const fs::path& dir, const std::vector<std::string>& args) {
