@@ -29,6 +29,7 @@
 
 #include "core/python.h"
 #include "io/h5.h"
+#include "tests/asan.h"
 #include "tests/cli_helpers.h"
 
 namespace {
@@ -654,13 +655,6 @@ TEST(BadInputsTable, IsLargeAndDistinct) {
 // An allocation no estimate foresaw (here: the estimate told to allow 100G under a 4 GB address
 // space limit) is still one line and exit 1, not "internal error" and exit 3.
 TEST(BadInputsOutOfMemory, AnEscapedBadAllocIsOneLine) {
-#if defined(__SANITIZE_ADDRESS__)
-#define ICL_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ICL_UNDER_ASAN 1
-#endif
-#endif
 #ifdef ICL_UNDER_ASAN
   // AddressSanitizer reserves terabytes of shadow address space at start, which ulimit -v forbids
   // (scripts/sanitize.sh's build): the binary cannot start there, whatever it would do.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/isa.h"
+#include "tests/asan.h"
 
 namespace icl {
 namespace {
@@ -50,13 +51,6 @@ TEST(Isa, MissingFeaturesAreNamedInOrder) {
 // build runs; any higher level prints the one line naming what is missing and exits 1, never
 // SIGILL.
 TEST(Isa, AnOlderCpuGetsOneLineNotSigill) {
-#if defined(__SANITIZE_ADDRESS__)
-#define ICL_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ICL_UNDER_ASAN 1
-#endif
-#endif
 #ifdef ICL_UNDER_ASAN
   // An AddressSanitizer binary (scripts/sanitize.sh) maps terabytes of shadow memory before main;
   // under QEMU's user-mode emulator that runs for minutes and is killed, whatever the CPU check
