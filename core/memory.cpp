@@ -1,11 +1,13 @@
 #include "core/memory.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -114,27 +116,9 @@ Budget budget() {
 int64_t parse_size(const std::string& text) {
   if (text.empty()) return -1;
   size_t n = text.size();
-  int shift = 0;
-  switch (text.back()) {
-    case 'K':
-    case 'k':
-      shift = 10;
-      break;
-    case 'M':
-    case 'm':
-      shift = 20;
-      break;
-    case 'G':
-    case 'g':
-      shift = 30;
-      break;
-    case 'T':
-    case 't':
-      shift = 40;
-      break;
-    default:
-      break;
-  }
+  // K, M, G, T (either case): powers of 1024.
+  const size_t unit = std::string_view("KMGT").find(char(std::toupper(text.back())));
+  const int shift = unit == std::string_view::npos ? 0 : 10 * int(unit + 1);
   if (shift) --n;
   if (n == 0) return -1;
   int64_t v = 0;

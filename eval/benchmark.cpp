@@ -149,6 +149,15 @@ EvalOptions eval_options(const BenchmarkConfig& cfg, const EvalSetConfig& s) {
   return eo;
 }
 
+EvalOptions offline_eval_options(const BenchmarkConfig& cfg, const BanditSetup& setup) {
+  EvalOptions eo;
+  eo.prompts = cfg.environments;
+  eo.examples = setup.horizon;
+  eo.batch_size = cfg.batch_size;
+  eo.bootstrap = cfg.bootstrap;
+  return eo;
+}
+
 // Trains `model` from `state` (fresh or resumed) to the config's last step or --until, with
 // checkpoints written as it goes into opt.checkpoint_to (the run file, or the ".partial.h5" beside
 // it while the run file holds another run: README, "Output files, resume and interruption").
@@ -244,11 +253,7 @@ static BenchmarkResult run_bandit(const BenchmarkConfig& cfg, AtomicH5Output& ou
   if (opt.progress) bar.finish();
   if (model) {
     const ModelPredictor predictor(*model, model->name());
-    EvalOptions eo;
-    eo.prompts = cfg.environments;
-    eo.examples = setup.horizon;
-    eo.batch_size = cfg.batch_size;
-    eo.bootstrap = cfg.bootstrap;
+    EvalOptions eo = offline_eval_options(cfg, setup);
     eo.progress = opt.progress;
     // Logged trajectories of the clean expert, whatever perturbation the training data had.
     RawParams logged = cfg.task.params;

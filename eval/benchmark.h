@@ -17,8 +17,10 @@ RngKey eval_stream(uint64_t seed, const std::string& set);
 // Environments, reward noise and policy randomness of a bandit benchmark under `seed`.
 RngKey bandit_stream(uint64_t seed);
 
-// How evaluation set `s` of `cfg` is evaluated (the run and its memory estimate read it alike).
+// How evaluation set `s` of `cfg` is evaluated, and how a bandit run's model is scored offline on
+// `environments` logged trajectories of the horizon (the run and its memory estimate read both).
 EvalOptions eval_options(const BenchmarkConfig& cfg, const EvalSetConfig& s);
+EvalOptions offline_eval_options(const BenchmarkConfig& cfg, const BanditSetup& setup);
 
 // The config with every default filled in, as YAML text (stored in results.h5).
 std::string resolved_config_yaml(const BenchmarkConfig& cfg);

@@ -64,7 +64,7 @@ void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
   const PromptFootprint f = prompt_footprint(task, K, settings);
   int64_t bytes = memory::checked_sum(
       {memory::checked_product({prompts, f.per_prompt}, settings), f.shared}, settings);
-  if (task.name() == "maze") {
+  if (maze_max_n(task) > 0) {
     // /maze/open (uint8) and /maze/path (int32) [N, n, n], origin, target, path_length [N].
     bytes = memory::checked_sum({bytes, memory::checked_product({prompts, K, K, 5}, settings),
                                  memory::checked_product({prompts, 12}, settings)},
@@ -73,18 +73,23 @@ void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
   memory::check_fits(bytes, fmt::format("{} of {}", settings, describe_prompts(task, f)));
 }
 
-int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,
-                         const std::string& what) {
+namespace {
+
+// The longest prompt an evaluation samples: its K, or a token task's longest length.
+int64_t longest_prompt(const Task& task, const EvalOptions& opt) {
+  if (!as_token_task(task)) return opt.examples;
+  return opt.lengths.empty() ? 1 : *std::max_element(opt.lengths.begin(), opt.lengths.end());
+}
+
+// evaluate(): what it allocates for `predictors` predictors under `opt`, prompts of footprint f.
+int64_t evaluation_bytes(const Task& task, const PromptFootprint& f, int64_t predictors,
+                         const EvalOptions& opt, const std::string& what) {
   using memory::checked_product;
   using memory::checked_sum;
   const int64_t P = opt.prompts, R = opt.bootstrap, B = std::min(opt.batch_size, P);
   const TokenTask* tt = as_token_task(task);
   // Points on the curve: the lengths of a token task, K of a vector task.
   const int64_t points = tt ? int64_t(opt.lengths.size()) : opt.examples;
-  int64_t longest = opt.examples;
-  if (tt)
-    longest = opt.lengths.empty() ? 1 : *std::max_element(opt.lengths.begin(), opt.lengths.end());
-  const PromptFootprint f = prompt_footprint(task, longest, what);
   // Per predictor: scores [P, points] (and the maze's four path metrics), mean/lo/hi [points].
   const int64_t per_score = opt.path_metrics && maze_max_n(task) > 0 ? 5 : 1;
   const int64_t scores =
@@ -99,17 +104,14 @@ int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions
   return checked_sum({scores, curves, bootstrap, batch, outputs}, what);
 }
 
+}  // namespace
+
 void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
                              const std::string& settings) {
-  const int64_t bytes = evaluation_bytes(task, predictors, opt, settings);
-  const TokenTask* tt = as_token_task(task);
-  const int64_t longest =
-      tt ? (opt.lengths.empty() ? 1 : *std::max_element(opt.lengths.begin(), opt.lengths.end()))
-         : opt.examples;
-  memory::check_fits(
-      bytes,
-      fmt::format("{} with {} predictor{} on {}", settings, predictors, predictors == 1 ? "" : "s",
-                  describe_prompts(task, prompt_footprint(task, longest, settings))));
+  const PromptFootprint f = prompt_footprint(task, longest_prompt(task, opt), settings);
+  memory::check_fits(evaluation_bytes(task, f, predictors, opt, settings),
+                     fmt::format("{} with {} predictor{} on {}", settings, predictors,
+                                 predictors == 1 ? "" : "s", describe_prompts(task, f)));
 }
 
 namespace {
@@ -138,12 +140,7 @@ void check_run_memory(const BenchmarkConfig& cfg) {
   if (cfg.bandit) {
     // The model is scored offline on logged trajectories: environments prompts of the horizon.
     const BanditSetup setup = make_bandit_setup(cfg.bandit_params, "bandit");
-    EvalOptions eo;
-    eo.prompts = cfg.environments;
-    eo.examples = setup.horizon;
-    eo.batch_size = cfg.batch_size;
-    eo.bootstrap = cfg.bootstrap;
-    check_evaluation_memory(*task, 1, eo,
+    check_evaluation_memory(*task, 1, offline_eval_options(cfg, setup),
                             fmt::format("rollout.environments {} x bandit.horizon {}",
                                         cfg.environments, setup.horizon));
   }

@@ -40,9 +40,7 @@ std::string describe_prompts(const Task& task, const PromptFootprint& f);
 void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
                            const std::string& settings);
 
-// evaluate(): what it allocates for `predictors` predictors under `opt`.
-int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,
-                         const std::string& what);
+// evaluate(): what it allocates for `predictors` predictors under `opt`, against the budget.
 void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
                              const std::string& settings);
 

@@ -24,7 +24,6 @@ RunFile read_run_file(const std::string& path, const std::string& what) {
     text = h5::read_attr_string(f.id(), "config");
     if (h5::exists_attr(f.id(), "resume_log"))
       rf.resume_log = h5::read_attr_string(f.id(), "resume_log");
-    rf.complete = h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
     if (h5::exists(f.id(), "checkpoint")) {
       const h5::Handle g = h5::open_group(f.id(), "checkpoint");
       if (!h5::exists_attr(g.id(), "step"))
@@ -51,7 +50,6 @@ RunFile read_run_file(const std::string& path, const std::string& what) {
 
 std::optional<RunFile> probe_run_file(const std::string& path) {
   try {
-    if (!h5::is_hdf5(path)) return std::nullopt;
     return read_run_file(path, "probe");
   } catch (const Error&) {
     return std::nullopt;
@@ -159,17 +157,22 @@ std::string partial_path(const std::string& out) {
 }
 
 namespace {
+// True when the run in `rf` trained as `now` does (only train.steps or evaluation may differ).
+bool trains_like(const RunFile& rf, const YAML::Node& now) {
+  for (const auto& c : config_changes(rf.config, now))
+    if (c.kind == ConfigChange::Training) return false;
+  return true;
+}
+
 // True when `rf` holds a checkpoint of the run `now` describes, at a step this run starts from or
-// passes: the run may then write its checkpoints over it.
-// The file being resumed from is continued by definition (a forced resume included).
+// passes: the run may then write its checkpoints over it. The file being resumed from is
+// continued by definition (a forced resume included).
 bool continued_by(const RunFile& rf, const YAML::Node& now, int64_t start,
                   const std::string& resume_from) {
   if (rf.checkpoint < 0 || rf.checkpoint > start) return false;
   std::error_code ec;
   if (!resume_from.empty() && std::filesystem::equivalent(rf.path, resume_from, ec)) return true;
-  for (const auto& c : config_changes(rf.config, now))
-    if (c.kind == ConfigChange::Training) return false;
-  return true;
+  return trains_like(rf, now);
 }
 }  // namespace
 
@@ -184,10 +187,7 @@ std::string checkpoint_destination(const std::string& out, const YAML::Node& now
   const auto pf = probe_run_file(partial);
   if (pf && continued_by(*pf, now, start, resume_from)) return partial;
   if (pf && pf->checkpoint >= 0) {
-    bool same = true;
-    for (const auto& c : config_changes(pf->config, now))
-      if (c.kind == ConfigChange::Training) same = false;
-    if (same)
+    if (trains_like(*pf, now))
       fail(
           "--out: {} holds this run's checkpoint at step {}: continue it with --resume {}, or "
           "remove it to start over",

@@ -17,7 +17,6 @@ struct RunFile {
   std::string config_text;  // the root attribute `config`: the resolved config as written
   YAML::Node config;        // the same, parsed
   int64_t checkpoint = -1;  // the step of /checkpoint, or -1 when the file has none
-  bool complete = false;    // holds evaluation or bandit results (not only a checkpoint)
   std::string resume_log;   // the root attribute `resume_log` ("" when never resumed)
 };
 

@@ -22,12 +22,8 @@ int64_t first_non_finite(const V& v) {
 }  // namespace
 
 std::string suspect_params(const Task& task) {
-  const ParamSpecs* specs = nullptr;
-  for (const auto& t : task_registry())
-    if (t.name == task.name()) specs = &t.params;
-  if (!specs) return "";
   std::string out;
-  for (const auto& s : *specs) {
+  for (const auto& s : find_task(task.name()).params) {
     if (s.type != ParamType::Real || !task.params().has(s.name)) continue;
     const double v = task.params().r(s.name), def = std::get<double>(s.def);
     if (v == def) continue;
