@@ -24,21 +24,19 @@ std::map<std::string, std::string> parse_assignments(const std::vector<std::stri
 }
 
 namespace {
-// Boost.Program_options fills its message by replacing "%value%" (and the like) until none is
-// left, so an argument that itself contains "%value%" made what() loop forever (found by
-// fuzz_generate). Its substitutions are protected; a member pointer formed in a derived class
-// reaches them, and a word joiner (U+2060, invisible) after the '%' keeps each token from
-// reappearing in its own replacement.
+// Boost.Program_options fills its message by replacing each "%name%" token until none is left,
+// and derives %canonical_option% from the option's text, so an argument holding "%value%" or
+// "%canonical_option%" made what() loop forever (both found by fuzz_generate). Its substitutions
+// are protected; a member pointer formed in a derived class reaches them, and a word joiner
+// (U+2060, invisible) after every '%' they hold keeps any token from forming in a replacement.
 struct Substitutions : po::error_with_option_name {
   static constexpr auto member = &Substitutions::m_substitutions;
 };
 
 void defuse_placeholders(po::error_with_option_name& e) {
-  for (auto& [name, value] : e.*Substitutions::member) {
-    const std::string token = "%" + name + "%";
-    for (size_t at = value.find(token); at != std::string::npos; at = value.find(token, at + 1))
+  for (auto& [name, value] : e.*Substitutions::member)
+    for (size_t at = value.find('%'); at != std::string::npos; at = value.find('%', at + 1))
       value.insert(at + 1, "\u2060");
-  }
 }
 }  // namespace
 
