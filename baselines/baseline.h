@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/parallel.h"
-#include "eval/predictor.h"
+#include "tasks/predictor.h"
 
 namespace icl {
 

@@ -12,8 +12,8 @@
 #include <cmath>
 
 #include "baselines/baseline.h"
-#include "baselines/maze_bfs.h"
 #include "core/error.h"
+#include "tasks/maze_paths.h"
 #include "tasks/maze_task.h"
 
 namespace icl {

@@ -25,8 +25,9 @@
 
 #include "core/device.h"
 #include "core/error.h"
-#include "io/config.h"
 #include "models/model.h"
+#include "run/resolved_run.h"
+#include "run/training.h"
 #include "train/trainer.h"
 
 int main(int argc, char** argv) {
@@ -76,13 +77,13 @@ int main(int argc, char** argv) {
       overrides.push_back("model.name=recurrent");
       overrides.push_back("model.mixer=" + mixer);
     }
-    const icl::BenchmarkConfig cfg = icl::load_benchmark("quickstart", overrides);
+    const icl::ResolvedRun cfg = icl::load_run("quickstart", overrides);
     const auto gpu = icl::open_device(device, precision == "tf32");
-    auto model = icl::make_model(cfg.model.name, cfg.model.params,
-                                 icl::model_io(cfg.task, cfg.train.points.end));
+    auto model = cfg.build_model();
     model->init(cfg.seed);
     if (gpu) model->parameters().to_device(*gpu);
-    icl::Trainer trainer(cfg, *model);
+    icl::CurriculumPrompts prompts(*cfg.task, cfg.train, cfg.seed);
+    icl::Trainer trainer(cfg.train, *model, prompts, icl::train_eval(cfg, *model));
     std::vector<double> ms;
     const int64_t total = a["warmup"] + a["steps"];
     for (int64_t s = 0; s < total; ++s) {

@@ -10,12 +10,13 @@
 #include "cli/options.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "eval/benchmark.h"
 #include "eval/memory_estimate.h"
 #include "eval/results.h"
-#include "eval/run_file.h"
+#include "eval/streams.h"
 #include "io/h5.h"
 #include "models/model_predictor.h"
+#include "run/resolved_run.h"
+#include "run/run_file.h"
 #include "tasks/token_task.h"
 #include "train/checkpoint.h"
 
@@ -63,33 +64,32 @@ int cmd_eval(const Args& args) {
       fail("--out: {} is the checkpoint being evaluated; write the evaluation to another file",
            out);
   }
-  // A foreign or older file: one line naming what it lacks (eval/run_file.h).
+  // A foreign or older file: one line naming what it lacks (run/run_file.h).
   const RunFile rf = read_run_file(ckpt, "--checkpoint");
   if (rf.checkpoint < 0) fail("--checkpoint: {} holds no checkpoint (not a training run)", ckpt);
   YAML::Node root = rf.config;
   const std::string run_name =
       root["benchmark"] && root["benchmark"].IsScalar() ? root["benchmark"].Scalar() : "";
   root.remove("benchmark");
-  const BenchmarkConfig run = parse_benchmark(root, run_name, ckpt);
-  if (!run.has_model) fail("eval: the run in {} trained no model", ckpt);
+  const ResolvedRun run = resolve_run(root, run_name, ckpt);
+  if (!run.has_model()) fail("eval: the run in {} trained no model", ckpt);
 
   // The model exactly as trained, then its parameters from the checkpoint.
-  auto model =
-      make_model(run.model.name, run.model.params, model_io(run.task, longest_prompt(run)));
+  auto model = run.build_model();
   TrainState state;
   read_checkpoint(ckpt, *model, state);
   const auto gpu = open_device(device, run.train.precision == "tf32");
   if (gpu) model->parameters().to_device(*gpu);
 
-  RawParams raw = task_name.empty() ? run.task.params : RawParams{};
-  if (task_name.empty()) task_name = run.task.name;
+  RawParams raw = task_name.empty() ? raw_params(run.task->params()) : RawParams{};
+  if (task_name.empty()) task_name = run.task->name();
   for (const auto& [k, v] : parse_assignments(sets)) raw[k] = v;
-  const auto task = make_task(task_name, raw, task_name);
+  const auto task = resolve_task(task_name, raw, task_name);
   EvalOptions eo;
   eo.prompts = prompts > 0 ? prompts : run.evals.front().prompts;
   eo.examples = examples > 0 ? examples : run.evals.front().examples;
-  eo.batch_size = run.batch_size;
-  eo.bootstrap = run.bootstrap;
+  eo.batch_size = run.eval.batch_size;
+  eo.bootstrap = run.eval.bootstrap;
   if (const TokenTask* tt = as_token_task(*task)) {
     // Token runs are evaluated at the run's lengths; the model bounds the longest.
     if (tt->vocab() != model->io().vocab)
@@ -123,12 +123,8 @@ int cmd_eval(const Args& args) {
 
   AtomicH5Output file(out);
   ModelPredictor mp(*model, model->name());
-  std::vector<std::unique_ptr<Baseline>> baselines;
   std::vector<const Predictor*> predictors = {&mp};
-  for (const auto& b : run.baselines) {
-    baselines.push_back(make_baseline(b.name, b.params, b.label));
-    predictors.push_back(baselines.back().get());
-  }
+  for (const auto& b : run.baselines) predictors.push_back(b.get());
   const EvalResult r = evaluate(set_name, *task, predictors, eval_stream(run.seed, set_name), eo);
   RunInfo info;
   info.benchmark = run.name;

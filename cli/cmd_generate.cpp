@@ -6,47 +6,39 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
-#include "eval/benchmark.h"
 #include "eval/memory_estimate.h"
 #include "eval/results.h"
+#include "eval/streams.h"
 #include "io/atomic_output.h"
-#include "io/config.h"
+#include "run/resolved_run.h"
 #include "tasks/check_finite.h"
-#include "tasks/maze_task.h"
 #include "tasks/task.h"
 
 namespace icl::cli {
 
 namespace {
-// The raw mazes behind maze prompts (each prompt's tokens are a function of its maze, so they are
-// read back from the tokens), for tokenising them differently elsewhere: /maze/open [N, n, n]
-// (bit 0: passage east, bit 1: passage south), /maze/origin and /maze/target [N] (cells r·n + c),
-// /maze/path [N, n²] (the BFS path's cells, −1 after it) and /maze/path_length [N].
-void write_mazes(hid_t root, const PromptBatch& pb, const Task& task) {
-  const int64_t N = pb.batch, T = pb.seq_len, n = pb.n_examples, max_n = task.params().i("max_n");
-  const MazeTokens t = maze_tokens(max_n);
-  std::vector<uint8_t> open;
-  std::vector<int32_t> origin, target, path(size_t(N * n * n), -1), length;
-  for (int64_t b = 0; b < N; ++b) {
-    const int32_t* row = pb.tokens.data() + b * T;
-    const Maze m = maze_from_tokens(row, std::find(row, row + T, t.path) - row, max_n, int(n));
-    open.insert(open.end(), m.open.begin(), m.open.end());
-    origin.push_back(m.origin);
-    target.push_back(m.target);
-    const std::vector<int32_t> answer = maze_answer(m, t);
-    int32_t L = 0;
-    for (; answer[size_t(L)] != t.end; ++L)
-      path[size_t(b * n * n + L)] =
-          (answer[size_t(L)] / t.max_n) * int32_t(n) + answer[size_t(L)] % t.max_n;
-    length.push_back(L);
+// What the task writes beside its prompts (Task::exports: the maze task's raw mazes).
+void write_exports(hid_t root, const TaskExports& ex) {
+  for (const auto& a : ex.arrays) {
+    const size_t slash = a.path.rfind('/');
+    h5::Handle group;
+    hid_t at = root;
+    if (slash != std::string::npos) {
+      const std::string g = a.path.substr(0, slash);
+      group = h5::exists(root, g) ? h5::open_group(root, g) : h5::create_group(root, g);
+      at = group.id();
+    }
+    const std::string name = a.path.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (!a.u8.empty() || a.i32.empty())
+      h5::write(at, name, a.u8.data(), a.dims);
+    else
+      h5::write(at, name, a.i32.data(), a.dims);
   }
-  const h5::Handle g = h5::create_group(root, "maze");
-  h5::attr(g.id(), "n", n);
-  h5::write(g.id(), "open", open.data(), {N, n, n});
-  h5::write(g.id(), "origin", origin.data(), {N});
-  h5::write(g.id(), "target", target.data(), {N});
-  h5::write(g.id(), "path", path.data(), {N, n * n});
-  h5::write(g.id(), "path_length", length.data(), {N});
+  for (const auto& [where, value] : ex.group_attrs) {
+    const size_t at = where.find('@');
+    const h5::Handle g = h5::open_group(root, where.substr(0, at));
+    h5::attr(g.id(), where.substr(at + 1), value);
+  }
 }
 }  // namespace
 
@@ -71,14 +63,12 @@ int cmd_generate(const Args& args) {
              "Samples prompts and writes them for use from other frameworks: /xs [N,K,dx], /ys "
              "[N,K,dy], /truth [N,t] (each prompt's function, e.g. w), /xq and /yq when queries "
              "differ from the context points, /x_cov when the task knows the input covariance, "
-             "/loss_mask [N,K] when some examples are not trained on (nearest_neighbour). "
-             "Token tasks (parity_check, ...): prompts of length K as /tokens, /targets and "
-             "/loss_mask [N,T]; the maze task (K = grid size n) adds its raw mazes as /maze/open "
-             "[N,n,n] (bit 0 east, bit 1 south passage), /maze/origin, /maze/target [N] (cells "
-             "r*n+c), /maze/path [N,n*n] (BFS path, -1 after it) and /maze/path_length [N].",
+             "/loss_mask [N,K] when some examples are not trained on. Token tasks: prompts of "
+             "length K as /tokens, /targets and /loss_mask [N,T]. A task may add arrays of its "
+             "own beside them (docs/TASKS.md lists each task's).",
              opts, pos, args, vm))
     return 0;
-  // The range icl run's seed has (io/config.cpp); Boost alone would wrap "-1" to 2^64 - 1.
+  // The range icl run's seed has (run/resolved_run.cpp); Boost alone would wrap "-1" to 2^64 - 1.
   uint64_t seed = 0;
   {
     const char* end = seed_text.data() + seed_text.size();
@@ -95,7 +85,7 @@ int cmd_generate(const Args& args) {
     fail("--stream: must be an evaluation set's name (non-empty, without '/'), got '{}'", stream);
 
   const RawParams raw = parse_assignments(sets);
-  const auto task = make_task(task_name, raw, task_name);
+  const auto task = resolve_task(task_name, raw, task_name);
   task->check_examples(examples);
   // Before anything large is allocated or the output opened: a size that cannot fit is one line.
   check_generate_memory(*task, prompts, examples,
@@ -128,7 +118,7 @@ int cmd_generate(const Args& args) {
     h5::write(root, "tokens", pb.tokens.data(), {N, pb.seq_len});
     h5::write(root, "targets", pb.targets.data(), {N, pb.seq_len});
     h5::write(root, "loss_mask", pb.loss_mask.data(), {N, pb.seq_len});
-    if (task->name() == "maze") write_mazes(root, pb, *task);
+    write_exports(root, task->exports(pb));
     file.commit();
     fmt::print("wrote {} prompts of {} (length {}, {} tokens each) to {}\n", N, task_name, K,
                pb.seq_len, out);

@@ -9,10 +9,10 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "core/progress.h"
-#include "eval/benchmark.h"
-#include "eval/memory_estimate.h"
 #include "eval/results.h"
-#include "eval/run_file.h"
+#include "run/run_benchmark.h"
+#include "run/run_checks.h"
+#include "run/run_file.h"
 
 namespace icl::cli {
 
@@ -48,24 +48,24 @@ int cmd_run(const Args& args) {
     return 0;
   if (vm.count("seed")) sets.push_back(fmt::format("seed={}", vm["seed"].as<uint64_t>()));
 
-  const BenchmarkConfig cfg = load_benchmark(bench, sets);
+  const ResolvedRun run = load_run(bench, sets);
   if (vm.count("out") && out.empty()) fail("--out: must name a file, got ''");
-  if (out.empty()) out = "results/" + cfg.name + ".h5";
-  check_run_memory(cfg);     // every evaluation set and the training batch, before any work
-  check_run_prompts(cfg);    // the first prompts of every set and of training are finite
+  if (out.empty()) out = "results/" + run.name + ".h5";
+  check_run_memory(run);     // every evaluation set and the training batch, before any work
+  check_run_prompts(run);    // the first prompts of every set and of training are finite
   AtomicH5Output file(out);  // before any output: a bad destination is the only message
   RunOptions ro;
   ro.on_start = [&] {
-    if (cfg.bandit) {
-      fmt::print(stderr, "icl run {}: {} policies on {} bandit environments, seed {}\n", cfg.name,
-                 cfg.policies.size(), cfg.environments, cfg.seed);
+    if (run.bandit) {
+      fmt::print(stderr, "icl run {}: {} policies on {} bandit environments, seed {}\n", run.name,
+                 run.bandit->policies.size(), run.bandit->rollout.environments, run.seed);
       return;
     }
-    fmt::print(stderr, "icl run {}: {}{} evaluation set(s), {} baseline(s), seed {}\n", cfg.name,
-               cfg.has_model
-                   ? fmt::format("training {} for {} steps, ", cfg.model.name, cfg.train.steps)
+    fmt::print(stderr, "icl run {}: {}{} evaluation set(s), {} baseline(s), seed {}\n", run.name,
+               run.has_model()
+                   ? fmt::format("training {} for {} steps, ", run.model->name, run.train.steps)
                    : "",
-               cfg.evals.size(), cfg.baselines.size(), cfg.seed);
+               run.evals.size(), run.baselines.size(), run.seed);
   };
   ro.device = vm["device"].as<std::string>();
   // Checked here, also for runs that train nothing (where it would otherwise go unread).
@@ -75,18 +75,18 @@ int cmd_run(const Args& args) {
   if (vm.count("until")) {
     ro.until = vm["until"].as<int64_t>();
     if (ro.until < 1) fail("--until: must be >= 1, got {}", ro.until);
-    if (!cfg.has_model) fail("--until: benchmark {} trains no model", cfg.name);
+    if (!run.has_model()) fail("--until: benchmark {} trains no model", run.name);
   }
-  if (!ro.resume.empty() && !cfg.has_model)
-    fail("--resume: benchmark {} trains no model", cfg.name);
+  if (!ro.resume.empty() && !run.has_model())
+    fail("--resume: benchmark {} trains no model", run.name);
   if (vm.count("force") && ro.resume.empty()) fail("--force: only means something with --resume");
-  const YAML::Node ours = YAML::Load(resolved_config_yaml(cfg));
+  const YAML::Node ours = YAML::Load(run.yaml());
   Resume resumed;
   if (!ro.resume.empty()) {
     resumed = check_resume(ro.resume, ours, vm.count("force") != 0);
     ro.resume_log = resumed.log;
   }
-  if (cfg.has_model) {
+  if (run.has_model()) {
     ro.checkpoint_to = checkpoint_destination(file.path(), ours, resumed.step, ro.resume);
     if (ro.checkpoint_to != file.path())
       fmt::print(stderr,
@@ -95,10 +95,10 @@ int cmd_run(const Args& args) {
                  out, ro.checkpoint_to);
   }
   for (const auto& n : resumed.notes) fmt::print(stderr, "icl: note: {}\n", n);
-  const BenchmarkResult res = run_benchmark(cfg, file, ro);
+  const BenchmarkResult res = run_benchmark(run, file, ro);
   fmt::print("\n");
   if (res.trained_steps)
-    fmt::print("trained {} for {} steps, final training loss {:.5f}\n", cfg.model.name,
+    fmt::print("trained {} for {} steps, final training loss {:.5f}\n", run.model->name,
                res.trained_steps, res.final_loss);
   if (res.stopped_early) {
     fmt::print("checkpoint at step {} saved in {} in {} (continue with --resume {})\n",
@@ -113,7 +113,7 @@ int cmd_run(const Args& args) {
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
   if (!res.regret.empty())
     fmt::print("{}\n",
-               regret_table(make_bandit_setup(cfg.bandit_params), cfg.environments, res.regret));
+               regret_table(run.bandit->setup, run.bandit->rollout.environments, res.regret));
   fmt::print("wrote {} in {}\n", out, format_duration(res.seconds));
   if (!vm.count("no-figures") && (!res.evals.empty() || !res.regret.empty())) {
     const fs::path p(out);

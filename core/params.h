@@ -39,6 +39,8 @@ struct ParamSpec {
 };
 
 using ParamSpecs = std::vector<ParamSpec>;
+// Parameters as given (a config's text, --set values), before they are resolved against specs.
+using RawParams = std::map<std::string, std::string>;
 
 class ParamSet {
  public:

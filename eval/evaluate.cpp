@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
-#include "eval/maze_decode.h"
 #include "eval/memory_estimate.h"
 #include "tasks/check_finite.h"
 #include "tasks/token_task.h"
@@ -121,10 +120,14 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
   res.answers = task.answers();
 
   std::vector<std::vector<double>> scores(predictors.size(), std::vector<double>(size_t(P * nL)));
-  const int64_t max_n = opt.path_metrics ? maze_max_n(task) : 0;
-  std::vector<std::vector<double>> exact(max_n ? predictors.size() : 0,
-                                         std::vector<double>(size_t(P * nL))),
-      valid = exact, token = exact, first_move = exact;
+  // The task's own further metrics (the maze's decoded paths): [predictor][metric][P, nL].
+  const std::vector<ExtraMetric> extras =
+      opt.extra_metrics ? task.extra_metrics() : std::vector<ExtraMetric>{};
+  res.length_label = task.length_label();
+  res.extra_metrics = extras;
+  std::vector<std::vector<std::vector<double>>> extra(
+      predictors.size(),
+      std::vector<std::vector<double>>(extras.size(), std::vector<double>(size_t(P * nL))));
   Progress progress(fmt::format("eval {}", name), P * nL, "prompts");
   for (int64_t j = 0; j < nL; ++j) {
     const int64_t L = opt.lengths[size_t(j)];
@@ -138,14 +141,12 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
         for (int64_t b = 0; b < B; ++b)
           scores[i][size_t((first + b) * nL + j)] =
               scaled_accuracy(pb, b, logits.data() + b * pb.seq_len * V, V, res.answers);
-        if (max_n == 0) continue;
-        const std::vector<PathScore> paths = maze_path_scores(*predictors[i], pb, task);
-        for (int64_t b = 0; b < B; ++b) {
-          exact[i][size_t((first + b) * nL + j)] = paths[size_t(b)].exact;
-          valid[i][size_t((first + b) * nL + j)] = paths[size_t(b)].valid;
-          token[i][size_t((first + b) * nL + j)] = paths[size_t(b)].token;
-          first_move[i][size_t((first + b) * nL + j)] = paths[size_t(b)].first_move;
-        }
+        if (extras.empty()) continue;
+        const std::vector<std::vector<double>> sc = task.score_extra(*predictors[i], pb);
+        ICL_ASSERT(sc.size() == extras.size());
+        for (size_t m = 0; m < extras.size(); ++m)
+          for (int64_t b = 0; b < B; ++b)
+            extra[i][m][size_t((first + b) * nL + j)] = sc[m][size_t(b)];
       }
       if (opt.progress) progress.update(j * P + first + B);
     }
@@ -160,13 +161,9 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                           {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, opt.lengths);
-    if (max_n == 0) continue;
-    auto& extra = res.curves.back().extra;
-    extra.emplace_back(kExactPath, summarise(exact[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
-    extra.emplace_back(kValidPath, summarise(valid[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
-    extra.emplace_back(kTokenPath, summarise(token[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
-    extra.emplace_back(kFirstMove,
-                       summarise(first_move[i], P, nL, opt.bootstrap, key.sub("bootstrap")));
+    for (size_t m = 0; m < extras.size(); ++m)
+      res.curves.back().extra.emplace_back(
+          extras[m].name, summarise(extra[i][m], P, nL, opt.bootstrap, key.sub("bootstrap")));
   }
   if (opt.progress) progress.finish();
   return res;

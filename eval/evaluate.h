@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "eval/predictor.h"
+#include "tasks/predictor.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -34,9 +34,8 @@ struct PredictorCurve {
   ParamSet params;
   CurveStats stats;
   std::vector<double> spectrum;  // [points/2 + 1] (eval/spectrum.h), empty unless asked for
-  // Further metrics of the same prompts by name, each per length with its bootstrap interval: the
-  // maze task's path metrics exact_path, valid_path, token_path and first_move
-  // (eval/maze_decode.h); empty otherwise.
+  // Further metrics of the same prompts by name (Task::extra_metrics), each per length with its
+  // bootstrap interval: the maze task's path metrics (tasks/maze_decode.h); empty otherwise.
   std::vector<std::pair<std::string, CurveStats>> extra;
 };
 
@@ -57,6 +56,8 @@ struct EvalResult {
   // unused), and answers is |Y|.
   std::vector<int64_t> lengths;
   int64_t answers = 0;
+  std::string length_label;                // what the lengths are (Task::length_label)
+  std::vector<ExtraMetric> extra_metrics;  // names and labels of PredictorCurve::extra
   std::vector<PredictorCurve> curves;
   SpectrumConfig spectrum;  // what the curves' spectra were measured with (points = 0: none)
 };
@@ -65,18 +66,18 @@ struct EvalOptions {
   int64_t prompts = 1280, examples = 40, batch_size = 256, bootstrap = 1000;
   std::vector<int64_t> lengths;  // token tasks only: the prompt lengths to evaluate at
   bool progress = true;
-  // Maze task: decode every path (greedily, or by iterative unmasking for mlm_u) for exact_path,
-  // valid_path, token_path and first_move (several forward passes per prompt, so training's
-  // periodic evaluation turns it off).
-  bool path_metrics = true;
+  // The task's further metrics (Task::extra_metrics: the maze decodes every path for exact_path,
+  // valid_path, token_path and first_move, several forward passes per prompt, so training's
+  // periodic evaluation turns them off).
+  bool extra_metrics = true;
 };
 
 // Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").
 // Token tasks are evaluated at each of opt.lengths on `prompts` prompts of that length, prompt i
 // of length L being prompt i of key.sub("length<L>") (independent prompts per length); predictors
-// return logits [B, T, vocab] and each prompt scores its scaled accuracy. The maze task adds the
-// decoded paths' exact_path, valid_path, token_path and first_move scores (PredictorCurve::extra;
-// decoding as eval/maze_decode.h: greedy for next_token, iterative unmasking for mlm_u).
+// return logits [B, T, vocab] and each prompt scores its scaled accuracy. A task with further
+// metrics scores them per prompt itself (Task::score_extra; the maze decodes its paths), kept in
+// PredictorCurve::extra.
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt);

@@ -6,10 +6,7 @@
 
 #include "core/error.h"
 #include "core/memory.h"
-#include "eval/benchmark.h"
-#include "eval/maze_decode.h"
 #include "tasks/check_finite.h"
-#include "tasks/linear_bandit.h"
 #include "tasks/token_task.h"
 
 namespace icl {
@@ -64,12 +61,10 @@ void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
   const PromptFootprint f = prompt_footprint(task, K, settings);
   int64_t bytes = memory::checked_sum(
       {memory::checked_product({prompts, f.per_prompt}, settings), f.shared}, settings);
-  if (maze_max_n(task) > 0) {
-    // /maze/open (uint8) and /maze/path (int32) [N, n, n], origin, target, path_length [N].
-    bytes = memory::checked_sum({bytes, memory::checked_product({prompts, K, K, 5}, settings),
-                                 memory::checked_product({prompts, 12}, settings)},
-                                settings);
-  }
+  // What the task writes beside its prompts (the maze's raw mazes); K passed check_examples.
+  bytes = memory::checked_sum(
+      {bytes, memory::checked_product({prompts, task.export_bytes_per_prompt(K)}, settings)},
+      settings);
   memory::check_fits(bytes, fmt::format("{} of {}", settings, describe_prompts(task, f)));
 }
 
@@ -90,8 +85,9 @@ int64_t evaluation_bytes(const Task& task, const PromptFootprint& f, int64_t pre
   const TokenTask* tt = as_token_task(task);
   // Points on the curve: the lengths of a token task, K of a vector task.
   const int64_t points = tt ? int64_t(opt.lengths.size()) : opt.examples;
-  // Per predictor: scores [P, points] (and the maze's four path metrics), mean/lo/hi [points].
-  const int64_t per_score = opt.path_metrics && maze_max_n(task) > 0 ? 5 : 1;
+  // Per predictor: scores [P, points] (and the task's further metrics), mean/lo/hi [points].
+  const int64_t per_score =
+      1 + (opt.extra_metrics ? int64_t(task.extra_metrics().size()) : int64_t(0));
   const int64_t scores =
       checked_product({predictors, P, points, per_score, int64_t(sizeof(double))}, what);
   const int64_t curves = checked_product({predictors, points, per_score, 3 * 8}, what);
@@ -112,84 +108,6 @@ void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOpt
   memory::check_fits(evaluation_bytes(task, f, predictors, opt, settings),
                      fmt::format("{} with {} predictor{} on {}", settings, predictors,
                                  predictors == 1 ? "" : "s", describe_prompts(task, f)));
-}
-
-namespace {
-
-std::string lengths_text(const std::vector<int64_t>& lengths) {
-  return lengths.empty() ? "0" : std::to_string(*std::max_element(lengths.begin(), lengths.end()));
-}
-
-}  // namespace
-
-void check_run_memory(const BenchmarkConfig& cfg) {
-  const int64_t predictors = int64_t(cfg.baselines.size()) + (cfg.has_model ? 1 : 0);
-  for (const auto& s : cfg.evals) {
-    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
-    const EvalOptions eo = eval_options(cfg, s);
-    const std::string key = "eval.sets." + s.name;
-    const std::string settings =
-        s.lengths.empty()
-            ? fmt::format("{0}.prompts {1} x {0}.examples {2}", key, s.prompts, s.examples)
-            : fmt::format("{0}.prompts {1} x {0}.lengths up to {2}", key, s.prompts,
-                          lengths_text(s.lengths));
-    check_evaluation_memory(*task, predictors, eo, settings);
-  }
-  if (!cfg.has_model) return;
-  const auto task = make_task(cfg.task.name, cfg.task.params, "task");
-  if (cfg.bandit) {
-    // The model is scored offline on logged trajectories: environments prompts of the horizon.
-    const BanditSetup setup = make_bandit_setup(cfg.bandit_params, "bandit");
-    check_evaluation_memory(*task, 1, offline_eval_options(cfg, setup),
-                            fmt::format("rollout.environments {} x bandit.horizon {}",
-                                        cfg.environments, setup.horizon));
-  }
-  // The training batch: batch_size prompts of the longest training prompt (a token task pads
-  // every batch to its longest length, also at the end of a curriculum on max_length).
-  const int64_t B = cfg.train.batch_size;
-  if (const TokenTask* tt = as_token_task(*task)) {
-    int64_t L = tt->max_length();
-    if (const auto it = cfg.train.task_ramps.find("max_length"); it != cfg.train.task_ramps.end())
-      L = std::max({L, it->second.start, it->second.end});
-    const std::string settings = fmt::format("train.batch_size {} x task.max_length {}", B, L);
-    const int64_t T = tt->seq_len(L);
-    memory::check_fits(memory::checked_product({B, T, 9}, settings),
-                       fmt::format("{} of {} ({} tokens each)", settings, tt->name(), T));
-  } else {
-    const int64_t K = std::max<int64_t>(1, cfg.train.points.end);
-    const std::string settings =
-        fmt::format("train.batch_size {} x {} examples (train.curriculum.points.end)", B, K);
-    const PromptFootprint f = prompt_footprint(*task, K, settings);
-    memory::check_fits(
-        memory::checked_sum({memory::checked_product({B, f.per_prompt}, settings), f.shared},
-                            settings),
-        fmt::format("{} of {}", settings, describe_prompts(*task, f)));
-  }
-  // Training's periodic evaluation of the model (train/trainer.cpp, eval_error).
-  if (!cfg.bandit && !as_token_task(*task)) {
-    EvalOptions eo;
-    eo.prompts = cfg.train.eval_prompts;
-    eo.examples = std::max<int64_t>(1, cfg.train.points.end);
-    eo.batch_size = cfg.batch_size;
-    eo.bootstrap = 20;
-    check_evaluation_memory(
-        *task, 1, eo, fmt::format("train.eval_prompts {} x {} examples", eo.prompts, eo.examples));
-  }
-}
-
-void check_run_prompts(const BenchmarkConfig& cfg) {
-  for (const auto& s : cfg.evals) {
-    const auto task = make_task(s.task.name, s.task.params, "eval.sets." + s.name + ".task");
-    if (as_token_task(*task)) continue;  // token ids only: nothing to overflow
-    check_finite(task->sample(eval_stream(cfg.seed, s.name), 0, 1, s.examples), *task,
-                 "eval " + s.name);
-  }
-  if (!cfg.has_model || cfg.bandit) return;
-  const auto task = make_task(cfg.task.name, cfg.task.params, "task");
-  if (as_token_task(*task)) return;
-  // The trainer's stream (train/trainer.cpp): prompt 0 at the longest training length.
-  const RngKey key{cfg.seed, stream_id("train")};
-  check_finite(task->sample(key, 0, 1, std::max<int64_t>(1, cfg.train.points.end)), *task, "train");
 }
 
 }  // namespace icl

@@ -12,7 +12,6 @@
 #include <string>
 
 #include "eval/evaluate.h"
-#include "io/config.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -43,16 +42,5 @@ void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
 // evaluate(): what it allocates for `predictors` predictors under `opt`, against the budget.
 void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
                              const std::string& settings);
-
-// `icl run`: every evaluation set (named eval.sets.<set>.prompts/examples/lengths), the training
-// batch (train.batch_size prompts of the longest training prompt) and training's periodic
-// evaluation (train.eval_prompts), before anything is trained.
-void check_run_memory(const BenchmarkConfig& cfg);
-
-// `icl run`, also before training: the first prompt of every evaluation set (from its own stream)
-// and of training is finite (tasks/check_finite.h), so that settings whose product overflows are
-// one line before any work rather than an error after hours of training. evaluate() and the
-// trainer keep checking every batch.
-void check_run_prompts(const BenchmarkConfig& cfg);
 
 }  // namespace icl

@@ -50,6 +50,7 @@ void write_eval(hid_t root, const EvalResult& r) {
     h5::write(g.id(), "length", r.lengths);
     h5::attr(g.id(), "answers", r.answers);
     h5::attr(g.id(), "chance", 0.0);
+    h5::attr(g.id(), "x_label", r.length_label);
   } else {
     std::vector<int64_t> n(size_t(r.examples));
     for (int64_t k = 0; k < r.examples; ++k) n[size_t(k)] = k;
@@ -74,9 +75,11 @@ void write_eval(hid_t root, const EvalResult& r) {
     h5::write(pg.id(), "lo", c.stats.lo);
     h5::write(pg.id(), "hi", c.stats.hi);
     if (!c.spectrum.empty()) h5::write(pg.id(), "spectrum", c.spectrum);
-    for (const auto& [metric, stats] : c.extra) {
+    for (size_t m = 0; m < c.extra.size(); ++m) {
+      const auto& [metric, stats] = c.extra[m];
       const h5::Handle mg = h5::create_group(pg.id(), metric);
       h5::attr(mg.id(), "metric", metric);
+      if (m < r.extra_metrics.size()) h5::attr(mg.id(), "label", r.extra_metrics[m].label);
       h5::write(mg.id(), "mean", stats.mean);
       h5::write(mg.id(), "lo", stats.lo);
       h5::write(mg.id(), "hi", stats.hi);

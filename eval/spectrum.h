@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "eval/predictor.h"
-#include "io/config.h"
+#include "eval/evaluate.h"
+#include "tasks/predictor.h"
 #include "tasks/task.h"
 
 namespace icl {

@@ -6,16 +6,18 @@
 // crash anywhere in task/baseline/model validation would reach the user as "internal error".
 //
 // Input: YAML config text, then up to 6 --set assignments, separated by NUL bytes. The steps are
-// load_benchmark's (io/config.cpp) with the file replaced by the text: YAML syntax, duplicate keys,
-// the overrides in order, parse_benchmark. A config that validates must also survive the trip
-// through results.h5: resolved_config_yaml() is what a run stores and what `icl eval` and
+// load_run's (run/resolved_run.cpp) with the file replaced by the text: YAML syntax, duplicate
+// keys, the overrides in order, resolve_run. A config that validates must also survive the trip
+// through results.h5: ResolvedRun::yaml() is what a run stores and what `icl eval` and
 // `--resume` parse again, so it must parse back to the same resolved text.
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
-#include "eval/benchmark.h"
+#include "eval/streams.h"
 #include "fuzz/fuzz_common.h"
-#include "io/config.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
+#include "run/run_benchmark.h"
 
 namespace {
 
@@ -48,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 1; i < parts.size(); ++i) icl::apply_override(root, parts[i]);
     // Not through load_benchmark's fallback catch of YAML::Exception: a yaml-cpp exception out of
     // validation is a message without the field, so it must fail here.
-    const icl::BenchmarkConfig cfg = icl::parse_benchmark(root, "fuzz", source);
-    resolved = icl::resolved_config_yaml(cfg);
+    const icl::ResolvedRun cfg = icl::resolve_run(root, "fuzz", source);
+    resolved = cfg.yaml();
   } catch (const icl::Error&) {
     return 0;
   } catch (const std::bad_alloc&) {
@@ -61,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     YAML::Node again = YAML::Load(resolved);
     const std::string name = again["benchmark"].as<std::string>("");
     again.remove("benchmark");
-    const icl::BenchmarkConfig cfg2 = icl::parse_benchmark(again, name, "results.h5");
-    const std::string resolved2 = icl::resolved_config_yaml(cfg2);
+    const icl::ResolvedRun cfg2 = icl::resolve_run(again, name, "results.h5");
+    const std::string resolved2 = cfg2.yaml();
     if (resolved2 != resolved)
       finding("the stored config parses to a different config:\n" + resolved2, resolved);
   } catch (const icl::Error& e) {

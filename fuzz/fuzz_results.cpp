@@ -1,4 +1,4 @@
-// fuzz_results: the results-file readers behind `icl run --resume FILE` (eval/run_file.h:
+// fuzz_results: the results-file readers behind `icl run --resume FILE` (run/run_file.h:
 // check_resume, probe_run_file; train/checkpoint.h: read_checkpoint) and `icl eval --checkpoint
 // FILE` (cli/cmd_eval.cpp: the root `config` attribute, the /checkpoint group, the model it
 // describes, read_checkpoint, then a two-prompt evaluation). `icl report` reads results files in
@@ -41,11 +41,13 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "eval/benchmark.h"
-#include "eval/run_file.h"
+#include "eval/streams.h"
 #include "fuzz/fuzz_common.h"
-#include "io/config.h"
 #include "models/model.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
+#include "run/run_benchmark.h"
+#include "run/run_file.h"
 #include "train/checkpoint.h"
 
 #ifndef ICL_FUZZ_DIR
@@ -56,8 +58,8 @@ namespace {
 
 std::string g_file, g_out;
 std::vector<std::string> g_dict;
-icl::BenchmarkConfig g_run;  // fuzz/tiny_run.yaml: the config a --resume would come with
-YAML::Node g_run_resolved;   // ... resolved, as cmd_run compares it with the file's
+icl::ResolvedRun g_run;     // fuzz/tiny_run.yaml: the config a --resume would come with
+YAML::Node g_run_resolved;  // ... resolved, as cmd_run compares it with the file's
 
 struct Reader {
   const uint8_t* p;
@@ -228,10 +230,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   });
   const int null = open("/dev/null", O_WRONLY);  // eval prints its table on stdout
   if (null >= 0) dup2(null, STDOUT_FILENO);
-  g_run = icl::load_benchmark(ICL_FUZZ_DIR "/tiny_run.yaml");
-  g_run_resolved = YAML::Load(icl::resolved_config_yaml(g_run));
-  const auto model = icl::make_model(g_run.model.name, g_run.model.params,
-                                     icl::model_io(g_run.task, icl::longest_prompt(g_run)));
+  g_run = icl::load_run(ICL_FUZZ_DIR "/tiny_run.yaml");
+  g_run_resolved = YAML::Load(g_run.yaml());
+  const auto model = g_run.build_model();
   // What the readers look for (train/checkpoint.h, cli/cmd_eval.cpp, eval/results.h).
   g_dict = {"/",
             "config",
@@ -283,8 +284,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   try {  // --resume: this run's model, the file's checkpoint
-    auto model = icl::make_model(g_run.model.name, g_run.model.params,
-                                 icl::model_io(g_run.task, icl::longest_prompt(g_run)));
+    auto model = g_run.build_model();
     icl::TrainState state;
     icl::read_checkpoint(g_file, *model, state);
   } catch (const icl::Error&) {

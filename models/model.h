@@ -65,6 +65,8 @@ struct ModelInfo {
 
 const std::vector<ModelInfo>& model_registry();
 const ModelInfo& find_model(const std::string& name);
+// A model from raw values resolved against the model's declaration (`where` prefixes errors; tests
+// and tools). A run makes its model in one place, ResolvedRun::build_model (run/resolved_run.h).
 std::unique_ptr<Model> make_model(const std::string& name,
                                   const std::map<std::string, std::string>& raw, const ModelIO& io,
                                   const std::string& where = "model");

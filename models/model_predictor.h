@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "core/arena.h"
-#include "eval/predictor.h"
 #include "models/model.h"
+#include "tasks/predictor.h"
 
 namespace icl {
 

@@ -146,12 +146,6 @@ def plot_bandit(benchmark, bandit):
     return fig
 
 
-# Maze path metrics (Nolte et al. 2024): fractions of greedily decoded paths, drawn on [0, 1].
-PATH_METRICS = {"exact_path": "exact-path accuracy", "valid_path": "valid-path fraction",
-                "token_path": "per-token accuracy of decoded paths",
-                "first_move": "first move right (origin's branch toward the target)"}
-
-
 def load_eval(path, name, ev):
     where = f"{path}: /eval/{name}"
     axis = next((a for a in ("n_examples", "length") if isinstance(ev.get(a), h5py.Dataset)), None)
@@ -161,6 +155,7 @@ def load_eval(path, name, ev):
     if len(x) == 0:
         raise InputError(f"{where}/{axis} is empty")
     preds = []
+    labels = {}
     for pname, pg in ev.items():
         if not isinstance(pg, h5py.Group):
             continue
@@ -172,13 +167,15 @@ def load_eval(path, name, ev):
                 curves[key] = numbers(pg[key], f"{where}/{pname}/{key}")
                 if len(curves[key]) != len(x):
                     raise InputError(f"{where}/{pname}/{key} does not match {axis}")
-        # Further metrics (the maze task's exact_path, valid_path) sit in subgroups named by the
-        # evaluation's extra_metrics attribute, each drawn as its own figure.
+        # Further metrics a task declares (scores in [0, 1] per prompt, e.g. decoded paths) sit in
+        # subgroups named by the evaluation's extra_metrics attribute, each with its axis label,
+        # and are drawn as figures of their own.
         curves["extra"] = {}
         for metric in text(ev.attrs.get("extra_metrics", "")).split():
             mg = pg.get(metric)
             if not isinstance(mg, h5py.Group) or not isinstance(mg.get("mean"), h5py.Dataset):
                 raise InputError(f"{where}/{pname} has no {metric}/mean")
+            labels[metric] = text(mg.attrs.get("label", metric.replace("_", " ")))
             extra = {}
             for k in ("mean", "lo", "hi"):
                 if isinstance(mg.get(k), h5py.Dataset):
@@ -197,6 +194,7 @@ def load_eval(path, name, ev):
         if value is not None:
             attrs[key] = value
     attrs["x_axis"] = axis
+    attrs["extra_labels"] = labels
     return name, x, attrs, preds
 
 
@@ -259,18 +257,19 @@ def plot_eval(benchmark, ev, colours):
         ax.set_ylabel("scaled accuracy")
         bottom = min([0.0] + [float(np.nanmin(c.get("lo", c["mean"]))) for _, _, c in preds])
         ax.set_ylim(min(-0.05, 1.05 * bottom), 1.05)
-    elif metric in PATH_METRICS:
-        ax.set_ylabel(PATH_METRICS[metric])
+    elif metric in attrs.get("extra_labels", {}):
+        ax.set_ylabel(attrs["extra_labels"][metric])
         ax.set_ylim(-0.02, 1.05)
     else:
         ax.set_ylabel(metric.replace("_", " "))
-    if "chance" in attrs and metric != "accuracy" and metric not in PATH_METRICS:
+    extra = metric in attrs.get("extra_labels", {})
+    if "chance" in attrs and metric != "accuracy" and not extra:
         ax.axhline(float(attrs["chance"]), color="0.3", ls=":", lw=1.2, zorder=1)
 
     by_length = text(attrs.get("x_axis", "n_examples")) == "length"
-    maze = text(attrs.get("task", "")) == "maze"
-    ax.set_xlabel("grid size n" if maze else "sequence length" if by_length
-                  else "in-context examples")
+    # A token task says what its lengths are (x_label: "sequence length", "grid size n").
+    x_label = text(attrs.get("x_label", "")) or "sequence length"
+    ax.set_xlabel(x_label if by_length else "in-context examples")
     if by_length and "max_length" in attrs:
         ax.axvline(float(attrs["max_length"]), color="tab:red", ls="--", lw=1.2, zorder=1,
                    label="_longest training length")

@@ -136,7 +136,7 @@ class BanditImitation final : public Task {
 
 void register_bandit_imitation(std::vector<TaskInfo>& r) {
   r.push_back(
-      {"bandit_imitation",
+      {kBanditHistoryTask,
        "linear-bandit trajectories of an expert, one token per step; label: its action or the "
        "optimal arm",
        {

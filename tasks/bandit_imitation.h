@@ -44,6 +44,10 @@
 
 namespace icl {
 
+// The registry name of this task: a bandit benchmark's model trains on it unless its config names
+// another task.
+inline constexpr const char* kBanditHistoryTask = "bandit_imitation";
+
 // Width of a token for A arms in dimension d.
 int64_t bandit_token_width(int64_t arms, int64_t dim, bool projected);
 

@@ -27,8 +27,9 @@
 
 #include <algorithm>
 
-#include "baselines/maze_bfs.h"
 #include "core/error.h"
+#include "tasks/maze_decode.h"
+#include "tasks/maze_paths.h"
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
 
@@ -56,6 +57,58 @@ class MazeTask final : public TokenTask {
     const int64_t walls = extra_ > 0.0 ? 2 * n * (n - 1) : n * n - 1;
     return 2 + 3 * walls + 5 + n * n + 1;
   }
+
+  // A predictor answers a maze only if it can produce the whole path itself (tasks/maze_decode.h).
+  std::vector<ExtraMetric> extra_metrics() const override {
+    return {{"exact_path", "exact path"},
+            {"valid_path", "valid path"},
+            {"token_path", "per-token path accuracy"},
+            {"first_move", "first move"}};
+  }
+  std::vector<std::vector<double>> score_extra(const Predictor& p,
+                                               const PromptBatch& pb) const override {
+    std::vector<std::vector<double>> out(4, std::vector<double>(size_t(pb.batch)));
+    const std::vector<PathScore> paths = maze_path_scores(p, pb, *this);
+    for (int64_t b = 0; b < pb.batch; ++b) {
+      out[0][size_t(b)] = paths[size_t(b)].exact;
+      out[1][size_t(b)] = paths[size_t(b)].valid;
+      out[2][size_t(b)] = paths[size_t(b)].token;
+      out[3][size_t(b)] = paths[size_t(b)].first_move;
+    }
+    return out;
+  }
+
+  // The raw mazes behind the prompts (each prompt's tokens are a function of its maze, so they are
+  // read back from the tokens), for tokenising them differently elsewhere: /maze/open [N, n, n]
+  // (bit 0: passage east, bit 1: passage south), /maze/origin and /maze/target [N] (cells r·n + c),
+  // /maze/path [N, n²] (the BFS path's cells, −1 after it) and /maze/path_length [N].
+  TaskExports exports(const PromptBatch& pb) const override {
+    const int64_t N = pb.batch, T = pb.seq_len, n = pb.n_examples;
+    const MazeTokens t = maze_tokens(max_n_);
+    TaskExport open{"maze/open", {N, n, n}, {}, {}}, origin{"maze/origin", {N}, {}, {}},
+        target{"maze/target", {N}, {}, {}}, path{"maze/path", {N, n * n}, {}, {}},
+        length{"maze/path_length", {N}, {}, {}};
+    path.i32.assign(size_t(N * n * n), -1);
+    for (int64_t b = 0; b < N; ++b) {
+      const int32_t* row = pb.tokens.data() + b * T;
+      const Maze m = maze_from_tokens(row, std::find(row, row + T, t.path) - row, max_n_, int(n));
+      open.u8.insert(open.u8.end(), m.open.begin(), m.open.end());
+      origin.i32.push_back(m.origin);
+      target.i32.push_back(m.target);
+      const std::vector<int32_t> answer = maze_answer(m, t);
+      int32_t L = 0;
+      for (; answer[size_t(L)] != t.end; ++L)
+        path.i32[size_t(b * n * n + L)] =
+            (answer[size_t(L)] / t.max_n) * int32_t(n) + answer[size_t(L)] % t.max_n;
+      length.i32.push_back(L);
+    }
+    return {{open, origin, target, path, length}, {{"maze@n", n}}};
+  }
+  // /maze/open (uint8) and /maze/path (int32) [N, n, n], origin, target, path_length [N].
+  int64_t export_bytes_per_prompt(int64_t n) const override { return n * n * 5 + 12; }
+
+  std::string length_label() const override { return "grid size n"; }
+  std::string bidirectional_reason() const override { return mlmu_ ? "task.objective mlm_u" : ""; }
 
  protected:
   void write_prompt(Rng& rng, int64_t n, int32_t* tokens, int32_t* targets,

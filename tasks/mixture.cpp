@@ -52,15 +52,16 @@ class Mixture final : public Task {
         fail("{}.weight{}: must be > 0 for the used slot component{} = {}, got {}", name, s, s,
              cname, w);
       if (cname == name) fail("{}.component{}: a mixture cannot contain itself", name, s);
+      // The component with its defaults and the mixture's d: built from resolved values, as the
+      // run layer builds tasks, with the component's own checks across its parameters.
       const TaskInfo& info = find_task(cname);
-      std::map<std::string, std::string> raw;
-      for (const auto& spec : info.params)
-        if (spec.name == "d") raw["d"] = std::to_string(p.i("d"));
+      ParamSet cp = resolve_params(info.params, {}, fmt::format("{}.component{}", name, s));
+      if (cp.has("d")) cp.set("d", p.i("d"));
       Component c;
       c.slot = s;
       c.name = cname;
       c.weight = w;
-      c.task = make_task(cname, raw, fmt::format("{}.component{}", name, s));
+      c.task = info.make(cname, cp);
       components_.push_back(std::move(c));
     }
     if (components_.empty())

@@ -52,6 +52,14 @@ void Task::check_examples(int64_t n_examples) const {
   if (n_examples < 1) fail("n_examples: must be >= 1, got {}", n_examples);
 }
 
+std::vector<std::vector<double>> Task::score_extra(const Predictor&, const PromptBatch&) const {
+  return {};
+}
+
+TaskExports Task::exports(const PromptBatch&) const { return {}; }
+
+int64_t Task::export_bytes_per_prompt(int64_t) const { return 0; }
+
 const TaskInfo& find_task(const std::string& name) {
   return find_named(task_registry(), name, "task");
 }

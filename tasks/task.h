@@ -12,6 +12,7 @@
 
 #include "core/params.h"
 #include "core/rng.h"
+#include "tasks/predictor.h"
 #include "tasks/prompt_batch.h"
 
 namespace icl {
@@ -22,6 +23,25 @@ namespace icl {
 // (Grazzi et al. 2025, docs/TASKS.md §9).
 enum class Metric { SquaredError, Accuracy, ScaledAccuracy };
 const char* to_string(Metric m);
+
+// Arrays a task adds to `icl generate`'s file beside its prompts (the maze task: its raw mazes),
+// each an HDF5 path ("maze/open") with its shape and values, and integer attributes of groups.
+struct TaskExport {
+  std::string path;
+  std::vector<int64_t> dims;
+  std::vector<uint8_t> u8;  // one of u8 and i32 holds the values
+  std::vector<int32_t> i32;
+};
+struct TaskExports {
+  std::vector<TaskExport> arrays;
+  std::vector<std::pair<std::string, int64_t>> group_attrs;  // {"maze@n", 5}: attribute n of /maze
+};
+
+// A further metric a task scores per prompt by running the predictor itself (the maze task decodes
+// every path): its name in results.h5 and its label on a figure's axis.
+struct ExtraMetric {
+  std::string name, label;
+};
 
 class Task {
  public:
@@ -39,6 +59,21 @@ class Task {
   // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <=
   // d).
   virtual void check_examples(int64_t n_examples) const;
+
+  // Metrics beyond metric() (none by default). score_extra returns, for each of them in order, one
+  // score per prompt of pb (in [0, 1]), obtained by running p on prompts derived from pb.
+  virtual std::vector<ExtraMetric> extra_metrics() const { return {}; }
+  virtual std::vector<std::vector<double>> score_extra(const Predictor& p,
+                                                       const PromptBatch& pb) const;
+  // What `icl generate` writes beside the prompts of pb (nothing by default), and how many bytes
+  // that is per prompt of length K (its memory check runs before any sampling).
+  virtual TaskExports exports(const PromptBatch& pb) const;
+  virtual int64_t export_bytes_per_prompt(int64_t K) const;
+  // What the x-axis of a curve over this task's prompt lengths means (token tasks).
+  virtual std::string length_label() const { return "sequence length"; }
+  // Why this task needs a model that looks both ways at every position ("task.objective mlm_u"),
+  // or "" when a causal model will do.
+  virtual std::string bidirectional_reason() const { return ""; }
 
  protected:
   Task(std::string name, ParamSet params) : name_(std::move(name)), params_(std::move(params)) {}

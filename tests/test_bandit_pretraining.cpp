@@ -15,9 +15,11 @@
 #include <fmt/format.h>
 
 #include "eval/bandit_model_policy.h"
-#include "eval/benchmark.h"
-#include "io/config.h"
+#include "eval/streams.h"
 #include "models/model_predictor.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
+#include "run/run_benchmark.h"
 #include "tasks/bandit_imitation.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
@@ -311,26 +313,26 @@ TEST(BanditModelPolicy, ActsOnTheLogitsOfItsOwnHistory) {
   }
 }
 
-BenchmarkConfig bandit_config(const std::string& extra) {
-  return parse_benchmark(YAML::Load("description: b\n"
-                                    "bandit: {setup: lin, horizon: 12}\n"
-                                    "rollout: {environments: 6}\n"
-                                    "policies: [linucb, random]\n"
-                                    "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n"
-                                    "train: {steps: 3, batch_size: 4, eval_every: 3, "
-                                    "eval_prompts: 4, warmup: 1}\n" +
-                                    extra),
-                         "b", "test");
+ResolvedRun bandit_config(const std::string& extra) {
+  return resolve_run(YAML::Load("description: b\n"
+                                "bandit: {setup: lin, horizon: 12}\n"
+                                "rollout: {environments: 6}\n"
+                                "policies: [linucb, random]\n"
+                                "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n"
+                                "train: {steps: 3, batch_size: 4, eval_every: 3, "
+                                "eval_prompts: 4, warmup: 1}\n" +
+                                extra),
+                     "b", "test");
 }
 
 TEST(BanditBenchmark, ConfigWithAModel) {
-  const BenchmarkConfig cfg = bandit_config("task: {expert: thompson}\n");
-  EXPECT_TRUE(cfg.has_model);
-  EXPECT_EQ(cfg.task.name, "bandit_imitation");
-  EXPECT_EQ(cfg.task.params.at("expert"), "thompson");
-  EXPECT_EQ(cfg.task.params.at("arms"), "10");
-  EXPECT_EQ(longest_prompt(cfg), 12);
-  const std::string resolved = resolved_config_yaml(cfg);
+  const ResolvedRun cfg = bandit_config("task: {expert: thompson}\n");
+  EXPECT_TRUE(cfg.has_model());
+  EXPECT_EQ(cfg.task->name(), "bandit_imitation");
+  EXPECT_EQ(cfg.task->params().s("expert"), "thompson");
+  EXPECT_EQ(cfg.task->params().i("arms"), 10);
+  EXPECT_EQ(cfg.model->io.max_examples, 12);
+  const std::string resolved = cfg.yaml();
   for (const char* line : {"name: bandit_imitation", "expert: thompson", "arms: 10",
                            "model_actions: greedy", "n_embd: 8"})
     EXPECT_NE(resolved.find(line), std::string::npos) << line;
@@ -342,20 +344,20 @@ TEST(BanditBenchmark, ConfigWithAModel) {
             std::string::npos);
   EXPECT_NE(msg("task: {expert: ucb}\n").find("task.expert"), std::string::npos);
   EXPECT_NE(error_of([] {
-              parse_benchmark(YAML::Load("bandit: {}\nrollout: {model_actions: best}\n"
-                                         "policies: [linucb]\n"),
-                              "b", "t");
+              resolve_run(YAML::Load("bandit: {}\nrollout: {model_actions: best}\n"
+                                     "policies: [linucb]\n"),
+                          "b", "t");
             }).find("rollout.model_actions"),
             std::string::npos);
   EXPECT_NE(error_of([] {
-              parse_benchmark(YAML::Load("bandit: {}\npolicies: [linucb]\ntrain: {steps: 3}\n"),
-                              "b", "t");
+              resolve_run(YAML::Load("bandit: {}\npolicies: [linucb]\ntrain: {steps: 3}\n"), "b",
+                          "t");
             }).find("without a 'model'"),
             std::string::npos);
 }
 
 TEST(BanditBenchmark, TrainsRollsOutAndScoresOffline) {
-  BenchmarkConfig cfg = bandit_config("");
+  ResolvedRun cfg = bandit_config("");
   const std::string path =
       (std::filesystem::temp_directory_path() / fmt::format("icl_bandit_{}.h5", ::getpid()))
           .string();
@@ -382,8 +384,8 @@ TEST(BanditBenchmark, TrainsRollsOutAndScoresOffline) {
 
 TEST(BanditBenchmark, OfflineSetsLogTheCleanExpert) {
   // Trained on perturbed trajectories, scored on the expert's own.
-  BenchmarkConfig cfg = bandit_config("task: {expert_noise: 0.5, perturbation: repeat}\n");
-  EXPECT_EQ(cfg.task.params.at("expert_noise"), "0.5");
+  ResolvedRun cfg = bandit_config("task: {expert_noise: 0.5, perturbation: repeat}\n");
+  EXPECT_EQ(cfg.task->params().r("expert_noise"), 0.5);
   const std::string path =
       (std::filesystem::temp_directory_path() / fmt::format("icl_bandit_clean_{}.h5", ::getpid()))
           .string();

@@ -26,8 +26,9 @@
 #include <fmt/format.h>
 
 #include "core/device.h"
-#include "eval/benchmark.h"
+#include "eval/streams.h"
 #include "io/h5.h"
+#include "run/run_benchmark.h"
 #include "tests/cli_helpers.h"
 
 namespace {

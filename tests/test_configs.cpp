@@ -1,6 +1,7 @@
 // Benchmark configs: every config in the tree loads and validates (each evaluation set's task is
 // constructed and accepts its K, each baseline is constructed), `--set` overrides edit the YAML
-// tree as documented in io/config.h, and malformed configs are icl::Errors naming what is wrong.
+// tree as documented in run/config_file.h, and malformed configs are icl::Errors naming what is
+// wrong.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -16,8 +17,10 @@
 #include "baselines/bandit_policy.h"
 #include "baselines/baseline.h"
 #include "core/error.h"
-#include "eval/benchmark.h"
-#include "io/config.h"
+#include "eval/streams.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
+#include "run/run_benchmark.h"
 #include "tasks/linear_bandit.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
@@ -76,9 +79,9 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
   EXPECT_THAT(names, testing::Contains("garg2022/linear_regression_baselines"));
   for (const auto& name : names) {
     SCOPED_TRACE(name);
-    BenchmarkConfig cfg;
+    ResolvedRun cfg;
     try {
-      cfg = load_benchmark(name);
+      cfg = load_run(name);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "does not load: " << e.what();
       continue;
@@ -87,16 +90,15 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
     EXPECT_FALSE(cfg.description.empty()) << "no description (icl list shows it)";
     EXPECT_EQ(cfg.description.find('\n'), std::string::npos) << "description is not one line";
     if (cfg.bandit) {  // policies instead of a task: each is constructed, labels are distinct
-      ASSERT_FALSE(cfg.policies.empty());
+      ASSERT_FALSE(cfg.bandit->policies.empty());
       std::set<std::string> labels;
-      for (const auto& p : cfg.policies) {
-        EXPECT_NO_THROW(make_bandit_policy(p.name, p.params, p.label).make());
+      for (const auto& p : cfg.bandit->policies) {
+        EXPECT_NO_THROW(p.make());
         EXPECT_TRUE(labels.insert(p.label).second);
       }
-      EXPECT_NO_THROW(make_bandit_setup(cfg.bandit_params));
       continue;
     }
-    EXPECT_FALSE(cfg.task.name.empty());
+    ASSERT_NE(cfg.task, nullptr);
     ASSERT_FALSE(cfg.evals.empty());
     std::set<std::string> set_names;
     for (const auto& es : cfg.evals) {
@@ -105,9 +107,8 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
       EXPECT_GE(es.prompts, 1);
       EXPECT_GE(es.examples, 1);
       try {
-        const auto task = make_task(es.task.name, es.task.params, "eval.sets." + es.name + ".task");
+        const auto& task = es.task;
         ASSERT_NE(task, nullptr);
-        EXPECT_EQ(task->name(), es.task.name);
         // Token sets are evaluated at their lengths; their `examples` is unused.
         if (es.lengths.empty()) task->check_examples(es.examples);
         for (int64_t L : es.lengths) task->check_examples(L);
@@ -117,13 +118,10 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
     }
     std::set<std::string> labels;
     for (size_t i = 0; i < cfg.baselines.size(); ++i) {
-      const auto& b = cfg.baselines[i];
-      SCOPED_TRACE("baseline " + std::to_string(i) + " " + b.name);
+      const auto& baseline = cfg.baselines[i];
+      SCOPED_TRACE("baseline " + std::to_string(i) + " " + baseline->name());
       try {
-        const auto baseline = make_baseline(b.name, b.params, b.label);
         ASSERT_NE(baseline, nullptr);
-        EXPECT_EQ(baseline->name(), b.name);
-        EXPECT_EQ(baseline->label(), b.label) << "label recorded by the config differs";
         EXPECT_TRUE(labels.insert(baseline->label()).second) << "duplicate label";
       } catch (const std::exception& e) {
         ADD_FAILURE() << e.what();
@@ -151,8 +149,8 @@ TEST(ConfigOverride, NestedMapKey) {
   apply_override(root, "eval.prompts=64");
   EXPECT_EQ(root["eval"]["prompts"].as<int>(), 64);
   EXPECT_EQ(root["eval"]["examples"].as<int>(), 5);
-  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
-  EXPECT_EQ(cfg.task.params.at("d"), "7");
+  const ResolvedRun cfg = resolve_run(root, "t", "test");
+  EXPECT_EQ(cfg.task->params().i("d"), 7);
   EXPECT_EQ(cfg.evals.at(0).prompts, 64);
 }
 
@@ -161,11 +159,11 @@ TEST(ConfigOverride, CreatesMissingMaps) {
   apply_override(root, "eval.sets.skewed.task.x_cov=skewed");
   ASSERT_TRUE(root["eval"]["sets"]["skewed"]["task"].IsMap());
   EXPECT_EQ(root["eval"]["sets"]["skewed"]["task"]["x_cov"].as<std::string>(), "skewed");
-  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  const ResolvedRun cfg = resolve_run(root, "t", "test");
   ASSERT_EQ(cfg.evals.size(), 1u);
   EXPECT_EQ(cfg.evals[0].name, "skewed");
-  EXPECT_EQ(cfg.evals[0].task.params.at("x_cov"), "skewed");
-  EXPECT_EQ(cfg.evals[0].task.params.at("d"), "5");
+  EXPECT_EQ(cfg.evals[0].task->params().s("x_cov"), "skewed");
+  EXPECT_EQ(cfg.evals[0].task->params().i("d"), 5);
 }
 
 TEST(ConfigOverride, ListIndexIntoMapEntry) {
@@ -175,9 +173,9 @@ TEST(ConfigOverride, ListIndexIntoMapEntry) {
   EXPECT_EQ(root["baselines"][1]["name"].as<std::string>(), "ridge");
   EXPECT_EQ(root["baselines"][1]["lambda"].as<double>(), 2.0);
   EXPECT_TRUE(root["baselines"][0].IsScalar()) << "entry 0 must be left alone";
-  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  const ResolvedRun cfg = resolve_run(root, "t", "test");
   ASSERT_EQ(cfg.baselines.size(), 2u);
-  EXPECT_EQ(cfg.baselines[1].params.at("lambda"), "2");
+  EXPECT_EQ(cfg.baselines[1]->params().r("lambda"), 2.0);
 }
 
 TEST(ConfigOverride, ListIndexIntoBareNameMakesAMap) {
@@ -189,10 +187,10 @@ TEST(ConfigOverride, ListIndexIntoBareNameMakesAMap) {
   EXPECT_EQ(b0["name"].as<std::string>(), "least_squares");
   EXPECT_EQ(b0["rcond"].as<double>(), 1e-5);
   EXPECT_EQ(root["baselines"][1]["name"].as<std::string>(), "ridge");
-  const BenchmarkConfig cfg = parse_benchmark(root, "t", "test");
+  const ResolvedRun cfg = resolve_run(root, "t", "test");
   ASSERT_EQ(cfg.baselines.size(), 2u);
-  EXPECT_EQ(cfg.baselines[0].name, "least_squares");
-  EXPECT_EQ(cfg.baselines[0].params.at("rcond"), "1e-5");
+  EXPECT_EQ(cfg.baselines[0]->name(), "least_squares");
+  EXPECT_EQ(cfg.baselines[0]->params().r("rcond"), 1e-5);
 }
 
 TEST(ConfigOverride, ReplacesWholeListEntry) {
@@ -242,12 +240,12 @@ TEST(ConfigOverride, IntoAScalar) {
 // parse_benchmark errors (and a valid config, so that the errors are not simply "everything
 // fails").
 
-BenchmarkConfig parse(const std::string& yaml) {
-  return parse_benchmark(YAML::Load(yaml), "test", "test.yaml");
+ResolvedRun parse(const std::string& yaml) {
+  return resolve_run(YAML::Load(yaml), "test", "test.yaml");
 }
 
 TEST(ConfigParse, ValidConfig) {
-  const BenchmarkConfig cfg = parse(
+  const ResolvedRun cfg = parse(
       "description: a test\n"
       "seed: 3\n"
       "task: {name: linear_regression, d: 4}\n"
@@ -256,20 +254,20 @@ TEST(ConfigParse, ValidConfig) {
       "baselines: [least_squares, {name: least_squares, rcond: 1e-3, label: ls2}, averaging]\n");
   EXPECT_EQ(cfg.description, "a test");
   EXPECT_EQ(cfg.seed, 3u);
-  EXPECT_EQ(cfg.task.name, "linear_regression");
+  EXPECT_EQ(cfg.task->name(), "linear_regression");
   ASSERT_EQ(cfg.evals.size(), 2u);
   for (const auto& es : cfg.evals) {
     EXPECT_EQ(es.prompts, 8);
     EXPECT_EQ(es.examples, es.name == "wide" ? 3 : 5);
-    EXPECT_EQ(es.task.params.at("d"), "4");
+    EXPECT_EQ(es.task->params().i("d"), 4);
     if (es.name == "wide") {
-      EXPECT_EQ(es.task.params.at("x_scale"), "2");
+      EXPECT_EQ(es.task->params().r("x_scale"), 2.0);
     }
   }
   ASSERT_EQ(cfg.baselines.size(), 3u);
-  EXPECT_EQ(cfg.baselines[0].label, "least_squares");
-  EXPECT_EQ(cfg.baselines[1].label, "ls2");
-  EXPECT_EQ(cfg.baselines[2].label, "averaging");
+  EXPECT_EQ(cfg.baselines[0]->label(), "least_squares");
+  EXPECT_EQ(cfg.baselines[1]->label(), "ls2");
+  EXPECT_EQ(cfg.baselines[2]->label(), "averaging");
 }
 
 TEST(ConfigParse, MissingTask) {
@@ -350,7 +348,7 @@ TEST(ConfigParse, CurriculumOnAnyIntegerTaskParameter) {
       "task: {name: fourier_series, N: 4}\n"
       "eval: {prompts: 8, examples: 9}\n"
       "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n";
-  const BenchmarkConfig cfg =
+  const ResolvedRun cfg =
       parse(head + "train: {curriculum: {N: {start: 1, end: 4, inc: 1, every: 10}}}\n");
   ASSERT_EQ(cfg.train.task_ramps.count("N"), 1u);
   EXPECT_EQ(cfg.train.task_ramps.at("N").at(0), 1);
@@ -371,18 +369,18 @@ TEST(ConfigParse, CurriculumOnAnyIntegerTaskParameter) {
 }
 
 TEST(ConfigParse, BanditBenchmarks) {
-  const BenchmarkConfig cfg = parse(
+  const ResolvedRun cfg = parse(
       "description: b\n"
       "bandit: {setup: dpt, horizon: 30}\n"
       "rollout: {environments: 20}\n"
       "policies: [linucb, {name: thompson, noise_std: 0.3, label: ts}, random]\n");
   EXPECT_TRUE(cfg.bandit);
-  EXPECT_EQ(cfg.environments, 20);
-  ASSERT_EQ(cfg.policies.size(), 3u);
-  EXPECT_EQ(cfg.policies[0].label, "linucb");
-  EXPECT_EQ(cfg.policies[1].label, "ts");
-  EXPECT_EQ(make_bandit_setup(cfg.bandit_params).dim, 2);
-  const std::string resolved = resolved_config_yaml(cfg);
+  EXPECT_EQ(cfg.bandit->rollout.environments, 20);
+  ASSERT_EQ(cfg.bandit->policies.size(), 3u);
+  EXPECT_EQ(cfg.bandit->policies[0].label, "linucb");
+  EXPECT_EQ(cfg.bandit->policies[1].label, "ts");
+  EXPECT_EQ(cfg.bandit->setup.dim, 2);
+  const std::string resolved = cfg.yaml();
   EXPECT_THAT(resolved, HasSubstr("horizon: 30"));
   EXPECT_THAT(resolved, HasSubstr("dim: 2"));  // DPT's default, filled in
   struct Case {

@@ -9,6 +9,7 @@
 #include "core/device.h"
 #include "models/model.h"
 #include "models/model_predictor.h"
+#include "run/training.h"
 #include "tests/cuda_harness.h"
 #include "tests/train_fixture.h"
 #include "train/trainer.h"
@@ -72,12 +73,13 @@ TEST(CudaTraining, TheStepIsCapturedAndReplayed) {
   ICL_REQUIRE_GPU();
   std::vector<std::string> o = kTiny;
   o.push_back("train.steps=20");
-  const BenchmarkConfig cfg = load_benchmark("quickstart", o);
+  const ResolvedRun cfg = load_run("quickstart", o);
   auto gpu = open_device("cuda", false);
-  auto model = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, 6));
+  auto model = cfg.build_model();
   model->init(cfg.seed);
   model->parameters().to_device(*gpu);
-  Trainer t(cfg, *model);
+  CurriculumPrompts prompts(*cfg.task, cfg.train, cfg.seed);
+  Trainer t(cfg.train, *model, prompts, train_eval(cfg, *model));
   TrainState st;
   t.run(
       st, 20, [](const TrainState&) {}, false);
@@ -89,17 +91,17 @@ TEST(CudaTraining, TheStepIsCapturedAndReplayed) {
 
 TEST(CudaTraining, GpuPredictionsMatchTheCpu) {
   ICL_REQUIRE_GPU();
-  const BenchmarkConfig cfg = load_benchmark("quickstart", kTiny);
+  const ResolvedRun cfg = load_run("quickstart", kTiny);
   auto gpu = open_device("cuda", false);
-  auto on_cpu = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, 6));
-  auto on_gpu = make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, 6));
+  auto on_cpu = cfg.build_model();
+  auto on_gpu = cfg.build_model();
   on_cpu->init(3);
   on_gpu->init(3);
   on_gpu->parameters().to_device(*gpu);
   for (const char* query : {"standard", "orthogonal"}) {
-    RawParams p = cfg.task.params;
+    RawParams p = raw_params(cfg.task->params());
     p["query"] = query;
-    const auto task = make_task(cfg.task.name, p);
+    const auto task = resolve_task(cfg.task->name(), p, "task");
     const PromptBatch pb = task->sample({5, 1}, 0, 7, 3);
     const auto a = ModelPredictor(*on_cpu, "m").predict(pb);
     const auto b = ModelPredictor(*on_gpu, "m").predict(pb);
@@ -133,7 +135,7 @@ BenchmarkResult run_tokens(const std::string& benchmark, std::vector<std::string
         "train.eval_every=6", "train.eval_prompts=4", "train.checkpoint_every=6", "eval.prompts=16",
         "eval.bootstrap=20", "model.n_layer=2", "model.n_embd=16", "model.n_head=2"})
     o.push_back(s);
-  const BenchmarkConfig cfg = load_benchmark(benchmark, o);
+  const ResolvedRun cfg = load_run(benchmark, o);
   AtomicH5Output file(out);
   RunOptions ro;
   ro.progress = false;

@@ -14,11 +14,14 @@
 #include "core/error.h"
 #include "core/isa.h"
 #include "core/memory.h"
-#include "eval/benchmark.h"
 #include "eval/evaluate.h"
 #include "eval/memory_estimate.h"
 #include "eval/results.h"
+#include "eval/streams.h"
 #include "io/h5.h"
+#include "run/config_file.h"
+#include "run/run_benchmark.h"
+#include "run/run_checks.h"
 #include "tasks/check_finite.h"
 #include "tests/errors.h"
 
@@ -98,8 +101,8 @@ TEST(Evaluate, QueriesAreScoredAgainstTheirOwnLabels) {
 
 TEST(Results, FileFollowsTheDesignLayout) {
   const fs::path dir = temp_dir("layout");
-  BenchmarkConfig cfg =
-      load_benchmark("linear_regression_baselines_small", {"eval.prompts=32", "eval.bootstrap=50"});
+  ResolvedRun cfg =
+      load_run("linear_regression_baselines_small", {"eval.prompts=32", "eval.bootstrap=50"});
   const std::string out = (dir / "r.h5").string();
   AtomicH5Output file(out);
   RunOptions quiet;
@@ -276,19 +279,18 @@ TEST(Memory, EvaluationSizesAreCheckedBeforeAllocating) {
 // setting (cli/cmd_run.cpp calls check_run_memory after loading the config).
 TEST(Memory, RunSizesNameTheirSetting) {
   ScopedEnv env("ICL_MAX_MEMORY", "1G");
-  check_run_memory(load_benchmark("quickstart"));
-  std::string msg = test::error_of([] {
-    check_run_memory(load_benchmark("quickstart", {"eval.sets.standard.prompts=1000000000"}));
-  });
+  check_run_memory(load_run("quickstart"));
+  std::string msg = test::error_of(
+      [] { check_run_memory(load_run("quickstart", {"eval.sets.standard.prompts=1000000000"})); });
   EXPECT_TRUE(
       contains(msg, "eval.sets.standard.prompts 1000000000 x eval.sets.standard.examples 15"))
       << msg;
   EXPECT_TRUE(contains(msg, "is available (ICL_MAX_MEMORY)")) << msg;
   msg = test::error_of(
-      [] { check_run_memory(load_benchmark("quickstart", {"train.batch_size=10000000"})); });
+      [] { check_run_memory(load_run("quickstart", {"train.batch_size=10000000"})); });
   EXPECT_TRUE(contains(msg, "train.batch_size 10000000")) << msg;
   msg = test::error_of(
-      [] { check_run_memory(load_benchmark("quickstart", {"train.eval_prompts=10000000"})); });
+      [] { check_run_memory(load_run("quickstart", {"train.eval_prompts=10000000"})); });
   EXPECT_TRUE(contains(msg, "train.eval_prompts 10000000")) << msg;
 }
 
@@ -299,7 +301,7 @@ TEST(Memory, EveryPublishedBenchmarkPassesTheRunChecks) {
   ScopedEnv env("ICL_MAX_MEMORY", "8G");
   for (const auto& name : list_benchmarks()) {
     SCOPED_TRACE(name);
-    const BenchmarkConfig cfg = load_benchmark(name);
+    const ResolvedRun cfg = load_run(name);
     EXPECT_NO_THROW(check_run_memory(cfg));
     EXPECT_NO_THROW(check_run_prompts(cfg));
   }
@@ -308,10 +310,10 @@ TEST(Memory, EveryPublishedBenchmarkPassesTheRunChecks) {
 // Settings whose product overflows are refused before a run trains or evaluates anything
 // (cli/cmd_run.cpp calls check_run_prompts after loading the config), naming the set first.
 TEST(NonFinite, RunPromptsAreCheckedBeforeAnyWork) {
-  check_run_prompts(load_benchmark("quickstart"));
+  check_run_prompts(load_run("quickstart"));
   const std::string msg = test::error_of([] {
-    check_run_prompts(load_benchmark(
-        "quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15"}));
+    check_run_prompts(
+        load_run("quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15"}));
   });
   EXPECT_TRUE(contains(msg, "eval standard: task linear_regression made a non-finite prompt value"))
       << msg;
@@ -319,8 +321,8 @@ TEST(NonFinite, RunPromptsAreCheckedBeforeAnyWork) {
   // Only the training task overflows when the evaluation set shifts the scale back.
   const std::string train = test::error_of([] {
     check_run_prompts(
-        load_benchmark("quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15",
-                                      "eval.sets.standard.task.y_scale=1"}));
+        load_run("quickstart", {"task.w_std=1e15", "task.x_scale=1e15", "task.y_scale=1e15",
+                                "eval.sets.standard.task.y_scale=1"}));
   });
   EXPECT_TRUE(contains(train, "train: task linear_regression made a non-finite prompt value"))
       << train;

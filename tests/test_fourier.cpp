@@ -14,9 +14,10 @@
 
 #include "baselines/baseline.h"
 #include "core/error.h"
-#include "eval/benchmark.h"
 #include "eval/spectrum.h"
+#include "eval/streams.h"
 #include "io/h5.h"
+#include "run/run_benchmark.h"
 #include "tasks/fourier.h"
 #include "tests/errors.h"
 #include "tests/stats.h"
@@ -538,8 +539,8 @@ YAML::Node spectrum_config(const std::string& set,
 }
 
 TEST(Spectrum, ConfigKeyAndResultsFile) {
-  const BenchmarkConfig cfg =
-      parse_benchmark(spectrum_config("s: {spectrum: {points: 40, context: 5}}"), "t", "test");
+  const ResolvedRun cfg =
+      resolve_run(spectrum_config("s: {spectrum: {points: 40, context: 5}}"), "t", "test");
   const SpectrumConfig& sp = cfg.evals.at(0).spectrum;
   EXPECT_EQ(sp.points, 40);
   EXPECT_EQ(sp.context, 5);
@@ -569,13 +570,13 @@ TEST(Spectrum, ConfigKeyAndResultsFile) {
   std::filesystem::remove_all(dir);
 
   // Without the key: no spectrum datasets.
-  const BenchmarkConfig plain = parse_benchmark(spectrum_config("s: {}"), "t", "test");
+  const ResolvedRun plain = resolve_run(spectrum_config("s: {}"), "t", "test");
   EXPECT_EQ(plain.evals.at(0).spectrum.points, 0);
 }
 
 TEST(Spectrum, BadConfigs) {
   const auto err = [](const std::string& set) {
-    return error_of([&] { parse_benchmark(spectrum_config(set), "t", "test"); });
+    return error_of([&] { resolve_run(spectrum_config(set), "t", "test"); });
   };
   EXPECT_NE(err("s: {spectrum: {context: 8}}").find("context"), std::string::npos);
   EXPECT_NE(err("s: {spectrum: {points: 1}}").find("points"), std::string::npos);
@@ -585,9 +586,9 @@ TEST(Spectrum, BadConfigs) {
   // Multi-dimensional inputs, and a one-dimensional task without L to default the grid to.
   const auto linear = [](int d) {
     return error_of([&] {
-      parse_benchmark(spectrum_config("s: {spectrum: {}}",
-                                      fmt::format("{{name: linear_regression, d: {}}}", d)),
-                      "t", "test");
+      resolve_run(spectrum_config("s: {spectrum: {}}",
+                                  fmt::format("{{name: linear_regression, d: {}}}", d)),
+                  "t", "test");
     });
   };
   EXPECT_NE(linear(3).find("dx = 3"), std::string::npos) << linear(3);

@@ -9,8 +9,9 @@
 #include <string>
 
 #include "core/error.h"
-#include "io/config.h"
 #include "io/h5.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
 
 namespace icl {
 namespace {
@@ -29,13 +30,13 @@ std::string error_of(const std::function<void()>& f) {
 TEST(FuzzFindings, ConfigKeyThatIsNotANameIsAOneLineError) {
   const std::string base = "task: {name: linear_regression, d: 2}\n";
   const YAML::Node in_eval = YAML::Load(base + "eval:\n  ? [prompts, 1]\n  : 3\n");
-  EXPECT_EQ(error_of([&] { parse_benchmark(in_eval, "t", "t.yaml"); }),
+  EXPECT_EQ(error_of([&] { resolve_run(in_eval, "t", "t.yaml"); }),
             "eval: a key must be a name, got a list (line 3)");
   const YAML::Node top = YAML::Load(base + "? {seed: 1}\n: 2\neval: {}\n");
-  EXPECT_EQ(error_of([&] { parse_benchmark(top, "t", "t.yaml"); }),
+  EXPECT_EQ(error_of([&] { resolve_run(top, "t", "t.yaml"); }),
             "config: a key must be a name, got a map (line 2)");
   const YAML::Node in_sets = YAML::Load(base + "eval:\n  sets:\n    ? [a]\n    : {}\n");
-  EXPECT_EQ(error_of([&] { parse_benchmark(in_sets, "t", "t.yaml"); }),
+  EXPECT_EQ(error_of([&] { resolve_run(in_sets, "t", "t.yaml"); }),
             "eval.sets: a key must be a name, got a list (line 4)");
   // load_benchmark checks duplicate keys first, over the whole tree: the same answer there.
   EXPECT_EQ(error_of([&] { refuse_duplicate_keys(in_eval, "t.yaml"); }),

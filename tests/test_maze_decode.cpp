@@ -15,12 +15,13 @@
 #include <fmt/format.h>
 
 #include "baselines/baseline.h"
-#include "baselines/maze_bfs.h"
-#include "eval/benchmark.h"
 #include "eval/evaluate.h"
-#include "eval/maze_decode.h"
 #include "eval/results.h"
+#include "eval/streams.h"
 #include "io/h5.h"
+#include "run/run_benchmark.h"
+#include "tasks/maze_decode.h"
+#include "tasks/maze_paths.h"
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
@@ -303,10 +304,28 @@ TEST(MazePathScores, BfsReferenceIsExactAndACorruptedOneIsNot) {
   }
 }
 
+// The maze task declares its path metrics (Task::extra_metrics) and scores them itself, as
+// maze_path_scores does; other tasks declare none.
 TEST(MazePathScores, OnlyTheMazeTaskHasThem) {
-  EXPECT_EQ(maze_max_n(*make_task("maze", {{"max_n", "12"}})), 12);
-  EXPECT_EQ(maze_max_n(*make_task("parity_check", {})), 0);
-  EXPECT_EQ(maze_max_n(*make_task("linear_regression", {})), 0);
+  const auto maze = maze_task();
+  std::vector<std::string> names;
+  for (const auto& m : maze->extra_metrics()) names.push_back(m.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"exact_path", "valid_path", "token_path", "first_move"}));
+  const PromptBatch pb = maze_batch(4, 6, *maze);
+  const auto bfs = make_baseline("maze_bfs", {});
+  const auto scores = maze->score_extra(*bfs, pb);
+  const auto paths = maze_path_scores(*bfs, pb, *maze);
+  ASSERT_EQ(scores.size(), 4u);
+  for (int64_t b = 0; b < pb.batch; ++b) {
+    EXPECT_EQ(scores[0][size_t(b)], paths[size_t(b)].exact ? 1.0 : 0.0);
+    EXPECT_EQ(scores[1][size_t(b)], paths[size_t(b)].valid ? 1.0 : 0.0);
+    EXPECT_EQ(scores[2][size_t(b)], paths[size_t(b)].token);
+    EXPECT_EQ(scores[3][size_t(b)], paths[size_t(b)].first_move ? 1.0 : 0.0);
+    EXPECT_EQ(scores[0][size_t(b)], 1.0) << "BFS decodes every maze exactly";
+  }
+  EXPECT_TRUE(make_task("parity_check", {})->extra_metrics().empty());
+  EXPECT_TRUE(make_task("linear_regression", {})->extra_metrics().empty());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -478,7 +497,7 @@ TEST(MazeBenchmark, WritesPathMetricsByGridSize) {
                              "model: {name: transformer, n_layer: 1, n_head: 2, n_embd: 8}\n"
                              "train: {steps: 3, batch_size: 4, lr: 1.0e-2, warmup: 1,\n"
                              "        eval_every: 3, eval_prompts: 4, checkpoint_every: 3}\n";
-  const BenchmarkConfig cfg = load_benchmark(cfg_path);
+  const ResolvedRun cfg = load_run(cfg_path);
   BenchmarkResult res;
   {
     AtomicH5Output file(out);
@@ -548,13 +567,13 @@ TEST(MazeBenchmark, MlmuNeedsANonCausalModel) {
                                   "true}",
                                   "{name: recurrent, n_layer: 1, n_embd: 8}"}) {
     config(model);
-    const std::string e = test::error_of([&] { load_benchmark(cfg_path); });
+    const std::string e = test::error_of([&] { load_run(cfg_path); });
     EXPECT_THAT(e, HasSubstr("model.causal")) << model;
     EXPECT_THAT(e, HasSubstr("mlm_u")) << model;
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
   }
   config("{name: transformer, n_layer: 1, n_head: 2, n_embd: 8, causal: false}");
-  EXPECT_NO_THROW(load_benchmark(cfg_path));
+  EXPECT_NO_THROW(load_run(cfg_path));
   fs::remove_all(dir);
 }
 

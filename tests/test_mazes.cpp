@@ -8,8 +8,8 @@
 #include <cmath>
 #include <functional>
 
-#include "baselines/maze_bfs.h"
 #include "core/error.h"
+#include "tasks/maze_paths.h"
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"

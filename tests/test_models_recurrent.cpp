@@ -418,13 +418,12 @@ TEST(RecurrentModels, TrainBitIdenticallyTwice) {
     // The memory axis is recorded with the checkpoint: the model's recurrent state per sequence.
     const h5::Handle f = h5::open_file(dir / "a.h5");
     const h5::Handle g = h5::open_group(f.id(), "checkpoint");
-    const BenchmarkConfig cfg = load_benchmark("quickstart", [&] {
+    const ResolvedRun cfg = load_run("quickstart", [&] {
       std::vector<std::string> all = test::kTiny;
       all.insert(all.end(), o.begin(), o.end());
       return all;
     }());
-    const auto model =
-        make_model(cfg.model.name, cfg.model.params, model_io(cfg.task, longest_prompt(cfg)));
+    const auto model = cfg.build_model();
     EXPECT_GT(model->state_size(), 0);
     EXPECT_EQ(h5::read_attr_int(g.id(), "state_size"), model->state_size());
     EXPECT_EQ(h5::read_attr_int(g.id(), "parameters"), model->parameters().count());
@@ -437,11 +436,11 @@ TEST(RecurrentModels, TrainBitIdenticallyTwice) {
 
 // Its benchmark (configs/ahn2023), shrunk.
 std::vector<double> train_lsa(const std::string& out) {
-  const BenchmarkConfig cfg =
-      load_benchmark("ahn2023/lsa_linear_regression_quick",
-                     {"task.d=3", "eval.prompts=32", "eval.examples=6", "eval.bootstrap=20",
-                      "train.steps=12", "train.batch_size=4", "train.eval_every=5",
-                      "train.eval_prompts=8", "train.checkpoint_every=4", "train.warmup=2"});
+  const ResolvedRun cfg =
+      load_run("ahn2023/lsa_linear_regression_quick",
+               {"task.d=3", "eval.prompts=32", "eval.examples=6", "eval.bootstrap=20",
+                "train.steps=12", "train.batch_size=4", "train.eval_every=5",
+                "train.eval_prompts=8", "train.checkpoint_every=4", "train.warmup=2"});
   {
     AtomicH5Output file(out);
     RunOptions ro;

@@ -22,10 +22,11 @@
 #include <fmt/format.h>
 
 #include "core/arena.h"
-#include "eval/benchmark.h"
 #include "eval/results.h"
+#include "eval/streams.h"
 #include "io/h5.h"
 #include "models/model.h"
+#include "run/run_benchmark.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
 
@@ -442,12 +443,12 @@ TEST(TokenTransformer, RefusesWrongPrompts) {
 // ------------------------------------------------------------------------------------------------
 // Configs.
 
-BenchmarkConfig parse(const std::string& yaml) {
-  return parse_benchmark(YAML::Load(yaml), "test", "test.yaml");
+ResolvedRun parse(const std::string& yaml) {
+  return resolve_run(YAML::Load(yaml), "test", "test.yaml");
 }
 
 TEST(TokenConfig, EvaluationLengths) {
-  const BenchmarkConfig cfg = parse(
+  const ResolvedRun cfg = parse(
       "task: {name: parity_check, max_length: 12}\n"
       "eval: {prompts: 8, lengths: [4, 8], sets: {a: {}, b: {lengths: {start: 40, end: 100, "
       "step: 25}}}}\n"
@@ -456,16 +457,17 @@ TEST(TokenConfig, EvaluationLengths) {
   ASSERT_EQ(cfg.evals.size(), 2u);
   EXPECT_EQ(cfg.evals[0].lengths, (std::vector<int64_t>{4, 8}));
   EXPECT_EQ(cfg.evals[1].lengths, (std::vector<int64_t>{40, 65, 90, 100}));
-  EXPECT_EQ(longest_prompt(cfg), 100);
-  const ModelIO io = model_io(cfg.task, longest_prompt(cfg));
+  const ModelIO io = cfg.model->io;
+  EXPECT_EQ(io.max_examples, 100);
   EXPECT_EQ(io.vocab, 4);
   EXPECT_EQ(io.max_tokens, 101);
   // The resolved config (what results.h5 stores and `icl eval` reloads) keeps the lengths.
-  YAML::Node resolved = YAML::Load(resolved_config_yaml(cfg));
+  YAML::Node resolved = YAML::Load(cfg.yaml());
   resolved.remove("benchmark");  // as `icl eval` does
-  const BenchmarkConfig again = parse_benchmark(resolved, "test", "resolved");
+  const ResolvedRun again = resolve_run(resolved, "test", "resolved");
   EXPECT_EQ(again.evals[1].lengths, cfg.evals[1].lengths);
-  EXPECT_EQ(longest_prompt(again), 100);
+  EXPECT_EQ(again.model->io.max_examples, 100);
+  EXPECT_EQ(again.model->io.max_tokens, io.max_tokens);
 
   const std::string head = "task: {name: parity_check}\n";
   EXPECT_THAT(error_of([&] { parse(head + "eval: {prompts: 8}\n"); }),
@@ -517,7 +519,7 @@ BenchmarkResult run_tiny(const TempDir& d, const std::string& out, const std::st
                          int64_t until = 0) {
   const std::string path = d / "tiny.yaml";
   std::ofstream(path) << kTinyParity;
-  const BenchmarkConfig cfg = load_benchmark(path);
+  const ResolvedRun cfg = load_run(path);
   AtomicH5Output file(out);
   RunOptions ro;
   ro.progress = false;

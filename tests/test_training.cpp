@@ -50,7 +50,7 @@ TEST(Training, TaskParameterCurriculumResumesExactly) {
          "        curriculum: {N: {start: 1, end: 3, inc: 1, every: 4}}}\n";
   auto fourier = [&](const std::vector<std::string>& o, const std::string& out,
                      const std::string& resume = "", int64_t until = 0) {
-    const BenchmarkConfig cfg = load_benchmark(d / "fourier.yaml", o);
+    const ResolvedRun cfg = load_run(d / "fourier.yaml", o);
     AtomicH5Output file(out);
     RunOptions ro;
     ro.progress = false;

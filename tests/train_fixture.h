@@ -8,8 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "eval/benchmark.h"
+#include "eval/streams.h"
 #include "io/h5.h"
+#include "run/run_benchmark.h"
 
 namespace icl::test {
 
@@ -51,7 +52,7 @@ inline BenchmarkResult run(const std::vector<std::string>& extra, const std::str
                            const std::string& device = "cpu") {
   std::vector<std::string> o = kTiny;
   o.insert(o.end(), extra.begin(), extra.end());
-  const BenchmarkConfig cfg = load_benchmark("quickstart", o);
+  const ResolvedRun cfg = load_run("quickstart", o);
   AtomicH5Output file(out);
   RunOptions ro;
   ro.progress = false;

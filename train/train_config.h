@@ -1,5 +1,7 @@
 #pragma once
-// The `train:` section of a benchmark config.
+// The `train:` section of a benchmark config: the struct, and below it the section's declaration
+// (core/section.h), from which come parsing, defaults, errors, `icl list -v` and the resolved YAML.
+// A new option is a member here and one line in train_section(), beside it.
 //
 //   train:
 //     steps: 3000          batch_size: 64        lr: 1e-3
@@ -18,6 +20,7 @@
 #include <map>
 #include <string>
 
+#include "core/section.h"
 #include "train/schedule.h"
 
 namespace icl {
@@ -31,5 +34,41 @@ struct TrainConfig {
   int64_t eval_every = 500, eval_prompts = 256, checkpoint_every = 500;
   std::string precision = "tf32";
 };
+
+// The keys in the order results.h5 records them.
+inline const Section<TrainConfig>& train_section() {
+  static const Section<TrainConfig> s =
+      Section<TrainConfig>("train")
+          .integer("steps", &TrainConfig::steps, 1, 1e12, "optimiser updates", Effect::Extends)
+          .integer("batch_size", &TrainConfig::batch_size, 1, 1e7, "prompts per update")
+          .real(
+              "lr", [](auto& t) -> auto& { return t.schedule.lr; }, 0.0, 10.0, "peak learning rate")
+          .choice(
+              "schedule", [](auto& t) -> auto& { return t.schedule.kind; }, {"constant", "cosine"},
+              "learning-rate schedule after the warm-up")
+          .integer(
+              "warmup", [](auto& t) -> auto& { return t.schedule.warmup; }, 0, 1e12,
+              "linear warm-up steps from 0")
+          .real(
+              "min_lr_ratio", [](auto& t) -> auto& { return t.schedule.min_ratio; }, 0.0, 1.0,
+              "cosine: the final learning rate as a fraction of lr")
+          .real("weight_decay", &TrainConfig::weight_decay, 0.0, 10.0, "AdamW's decoupled decay")
+          .real("beta1", &TrainConfig::beta1, 0.0, 0.999999, "AdamW's first-moment decay")
+          .real("beta2", &TrainConfig::beta2, 0.0, 0.999999999, "AdamW's second-moment decay")
+          .real("eps", &TrainConfig::eps, 1e-30, 1.0, "AdamW's denominator floor")
+          .real("grad_clip", &TrainConfig::grad_clip, 0.0, 1e9,
+                "global gradient-norm clip (0 = off)")
+          .custom("curriculum",
+                  "ramps {start, end, inc, every} of dims, points or any integer task parameter")
+          .integer("eval_every", &TrainConfig::eval_every, 1, 1e12,
+                   "steps between evaluations during training", Effect::Measures)
+          .integer("eval_prompts", &TrainConfig::eval_prompts, 1, 1e7,
+                   "prompts of each evaluation during training", Effect::Measures)
+          .integer("checkpoint_every", &TrainConfig::checkpoint_every, 1, 1e12,
+                   "steps between checkpoints", Effect::Measures)
+          .choice("precision", &TrainConfig::precision, {"tf32", "fp32"},
+                  "GPU matrix products: tf32 tensor cores or strict fp32 (the CPU is always fp32)");
+  return s;
+}
 
 }  // namespace icl

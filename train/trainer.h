@@ -1,26 +1,27 @@
 #pragma once
-// The training loop: prompts from the task (prompt i of step s is prompt s·B + i of the "train"
-// stream, so data never depends on anything but the seed and the step), the model's forward,
-// masked loss, backward, global-norm clipping, AdamW with the schedule's learning rate. A progress
-// line shows step, loss, steps/s and ETA; a NaN/Inf loss or gradient stops training with the step.
+// The training loop: prompts from a PromptSource (the run layer's draws prompt i of step s as
+// prompt s·B + i of the "train" stream, so data never depends on anything but the seed and the
+// step), the model's forward, masked loss, backward, global-norm clipping, AdamW with the
+// schedule's learning rate. A progress line shows step, loss, the periodic evaluation, steps/s and
+// ETA; a NaN/Inf loss or gradient stops training with the step. The trainer knows no task and no
+// evaluation: both come in through PromptSource and TrainEval.
 //
 // On a GPU (the model's parameters moved there with ParameterStore::to_device) the whole step --
 // prompt upload, forward, backward, gradient norm, clipping, AdamW, loss read-back -- is one CUDA
 // graph: the first step of each prompt length runs eagerly (it sizes the step's memory), the
 // second is captured, and every later step replays the capture with new prompts copied into the
 // same pinned buffers and the step's learning rate in a pinned scalar block. While the GPU runs
-// step s the CPU samples the prompts of step s + 1.
+// step s the CPU samples the prompts of step s + 1. That path is train/trainer_gpu.cpp.
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/cuda_graph.h"
-#include "io/config.h"
 #include "models/model.h"
-#include "models/model_predictor.h"
-#include "tasks/task.h"
+#include "tasks/prompt_batch.h"
 #include "train/adamw.h"
+#include "train/train_config.h"
 
 namespace icl {
 
@@ -38,9 +39,29 @@ struct TrainState {
   TrainLog log;
 };
 
+// The training prompts, step by step (run/curriculum_prompts.h implements it for a task and its
+// curriculum).
+class PromptSource {
+ public:
+  virtual ~PromptSource() = default;
+  // The batch of step s (0-based): a pure function of the step.
+  virtual PromptBatch batch(int64_t step) = 0;
+  // Token prompts: their length varies from batch to batch, so GPU steps run eagerly.
+  virtual bool tokens() const = 0;
+  // What the progress line shows about step s's prompts ("K=11 dims=5", "lengths 2-40").
+  virtual std::string describe(int64_t step) = 0;
+};
+
+// The evaluation training runs every train.eval_every steps (logged as eval_error): `label` heads
+// its value on the progress line ("eval", "scaled acc").
+struct TrainEval {
+  std::string label = "eval";
+  std::function<double()> run;
+};
+
 class Trainer {
  public:
-  Trainer(const BenchmarkConfig& cfg, Model& model);
+  Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, TrainEval eval);
   ~Trainer();
 
   // Trains from state.step up to `until` updates. save(state) is called every checkpoint_every
@@ -57,29 +78,23 @@ class Trainer {
   int64_t graph_replays() const { return replays_; }
 
  private:
-  struct Gpu;  // device-side state of the CUDA path
-  double eval_error();
-  const Task& task_at(int64_t step);  // the task with the curriculum's values at this step
-  // Prompts s·B .. s·B + B − 1 of the "train" stream: the curriculum's K for vector tasks, a
-  // padded batch of mixed lengths for token tasks (TokenTask::sample_mixed).
-  PromptBatch train_prompts(int64_t step);
+  struct Gpu;  // device-side state of the CUDA path (train/trainer_gpu.cpp)
   void sample_into(PromptBatch& pb, int64_t step);
   double cpu_step(int64_t s, double* grad_norm);
   // GPU: enqueue step s on the prompts in gpu_->staged; finish() waits and checks it.
   void gpu_launch(int64_t s);
   double gpu_finish(int64_t s, double* grad_norm);
   Var record_loss(Graph& g, const PromptBatch& pb);
+  // A non-finite loss or gradient norm stops training; the caller has not saved the bad step.
+  static void check_step(int64_t s, double loss, double norm);
 
-  const BenchmarkConfig& cfg_;
+  const TrainConfig& cfg_;
   Model& model_;
+  PromptSource& prompts_;
+  TrainEval eval_;
   std::unique_ptr<Arena> arena_;
-  bool ramps_dims_;                   // the task has active_dims for the curriculum to set
-  bool tokens_;                       // token prompts (GPU steps run eagerly, never captured)
-  std::vector<float> mask_;           // the current step's loss_mask, as the loss reads it
-  std::unique_ptr<Task> task_;        // rebuilt only when the curriculum moves
-  std::vector<int64_t> task_values_;  // the ramped parameters task_ was built with
+  std::vector<float> mask_;  // the current step's loss_mask, as the loss reads it
   std::unique_ptr<Gpu> gpu_;
-  std::unique_ptr<ModelPredictor> eval_predictor_;
   int64_t replays_ = 0;
 };
 

@@ -63,6 +63,23 @@ def write_results(path):
         mean = np.linspace(0.9, -0.2, len(length))
         for key, v in (("mean", mean), ("lo", mean - 0.05), ("hi", mean + 0.05)):
             p.create_dataset(key, data=v)
+        # A task's own axis label and a further metric it declares, with its label: the figure
+        # takes both from the file (no task is known to the script by name).
+        g = f.create_group("eval/grids")
+        g.attrs["metric"] = "accuracy"
+        g.attrs["x_label"] = "grid size n"
+        g.attrs["extra_metrics"] = "reached"
+        n = np.arange(3, 8, dtype=np.int64)
+        g.create_dataset("length", data=n)
+        p = g.create_group("bfs")
+        mean = np.linspace(1.0, 0.6, len(n))
+        for key, v in (("mean", mean), ("lo", mean - 0.05), ("hi", mean + 0.05)):
+            p.create_dataset(key, data=v)
+        m = p.create_group("reached")
+        m.attrs["metric"] = "reached"
+        m.attrs["label"] = "target reached"
+        for key, v in (("mean", mean / 2), ("lo", mean / 2), ("hi", mean / 2)):
+            m.create_dataset(key, data=v)
 
 
 def vlines(ax):
@@ -131,10 +148,19 @@ def main():
     check(lo <= -0.25 and hi >= 1.0, f"scaled accuracy y range {sc.get_ylim()} cuts the curve")
     check(axes["acc"].get_xlabel() == "in-context examples", "examples axis label changed")
 
+    grids = axes["grids"]
+    check(grids.get_xlabel() == "grid size n", f"x_label ignored: {grids.get_xlabel()!r}")
+    ev = next(e for e in evals if e[0] == "grids")
+    name, x, attrs, preds = ev
+    sub = (name, x, dict(attrs, metric="reached"), [(p, k, c["extra"]["reached"]) for p, k, c in preds])
+    reached = plot_curves.plot_eval(benchmark, sub, colours).axes[0]
+    check(reached.get_ylabel() == "target reached", f"extra label ignored: {reached.get_ylabel()!r}")
+    check(tuple(reached.get_ylim()) == (-0.02, 1.05), f"extra metric range {reached.get_ylim()}")
+
     out = os.path.join(work, "figs")
     rc = plot_curves.main([path, "--out", out])
     check(rc == 0, f"plot_curves exited {rc}")
-    for name in ("acc", "acc_chance", "err", "scaled"):
+    for name in ("acc", "acc_chance", "err", "scaled", "grids", "grids_reached"):
         for ext in ("png", "pdf"):
             f = os.path.join(out, f"{name}.{ext}")
             check(os.path.isfile(f) and os.path.getsize(f) > 1000, f"{f} missing or empty")

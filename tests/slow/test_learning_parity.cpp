@@ -18,7 +18,8 @@
 
 #include <fmt/format.h>
 
-#include "eval/benchmark.h"
+#include "eval/streams.h"
+#include "run/run_benchmark.h"
 
 namespace icl {
 namespace {
@@ -41,7 +42,7 @@ TEST(SlowLearning, TransformerLearnsShortParity) {
                                         "train: {steps: 2000, batch_size: 64, lr: 3.0e-3, "
                                         "schedule: cosine, warmup: 100, min_lr_ratio: 0.05, "
                                         "eval_every: 2000, checkpoint_every: 2000}\n";
-  const BenchmarkConfig cfg = load_benchmark((dir / "parity.yaml").string());
+  const ResolvedRun cfg = load_run((dir / "parity.yaml").string());
   const auto t0 = std::chrono::steady_clock::now();
   AtomicH5Output file((dir / "parity.h5").string());
   RunOptions ro;

@@ -12,7 +12,8 @@
 
 #include <fmt/format.h>
 
-#include "eval/benchmark.h"
+#include "eval/streams.h"
+#include "run/run_benchmark.h"
 
 namespace icl {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 TEST(SlowLearning, QuickstartTransformerLearnsInContext) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / fmt::format("icl_slow_quickstart_{}.h5", ::getpid());
-  const BenchmarkConfig cfg = load_benchmark("quickstart");
+  const ResolvedRun cfg = load_run("quickstart");
   const auto t0 = std::chrono::steady_clock::now();
   AtomicH5Output file(out.string());
   RunOptions ro;
@@ -31,7 +32,7 @@ TEST(SlowLearning, QuickstartTransformerLearnsInContext) {
   std::filesystem::remove(out);
 
   const EvalResult& e = res.evals.at(0);
-  const int64_t d = std::stoll(cfg.task.params.at("d")), k = 2 * d;
+  const int64_t d = cfg.task->params().i("d"), k = 2 * d;
   auto at = [&](const std::string& label) {
     for (const auto& c : e.curves)
       if (c.label == label) return c.stats.mean.at(size_t(k));

@@ -1,4 +1,4 @@
-#include "eval/run_file.h"
+#include "run/run_file.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/h5.h"
+#include "train/train_config.h"
 
 namespace icl {
 
@@ -79,14 +80,25 @@ bool starts(const std::string& key, const std::string& prefix) {
 }
 
 // What a setting does to the weights. Evaluation: the sets and baselines measured after training,
-// the bandit rollout and its policies, the in-training evaluation (its own prompt stream,
-// eval/benchmark.h) and how often checkpoints are written. Everything else trains differently.
+// the bandit rollout and its policies; within train:, what its declaration says (train/
+// train_config.h: the in-training evaluation has its own prompt stream, and how often checkpoints
+// are written changes no weight). Everything else trains differently.
 ConfigChange::Kind kind_of(const std::string& key) {
-  if (key == "train.steps") return ConfigChange::Extension;
   for (const char* p :
-       {"benchmark", "description", "eval", "baselines", "policies", "rollout", "bandit",
-        "train.eval_every", "train.eval_prompts", "train.checkpoint_every"})
+       {"benchmark", "description", "eval", "baselines", "policies", "rollout", "bandit"})
     if (starts(key, p)) return ConfigChange::Evaluation;
+  if (key.starts_with("train.")) {
+    const std::string rest = key.substr(6);
+    if (const auto* f = train_section().find(rest.substr(0, rest.find_first_of(".["))))
+      switch (f->effect) {
+        case Effect::Extends:
+          return ConfigChange::Extension;
+        case Effect::Measures:
+          return ConfigChange::Evaluation;
+        case Effect::Trains:
+          break;
+      }
+  }
   return ConfigChange::Training;
 }
 

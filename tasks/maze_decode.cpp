@@ -1,10 +1,10 @@
-#include "eval/maze_decode.h"
+#include "tasks/maze_decode.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "baselines/maze_bfs.h"
 #include "core/error.h"
+#include "tasks/maze_paths.h"
 
 namespace icl {
 
@@ -160,7 +160,7 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
 std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
                                         const Task& task) {
   ICL_ASSERT(pb.encoding == Encoding::Token);
-  const int64_t max_n = maze_max_n(task);
+  const int64_t max_n = task.params().i("max_n");
   ICL_ASSERT(max_n > 0);
   const MazeTokens t = maze_tokens(max_n);
   const int64_t B = pb.batch, T = pb.seq_len, n = pb.n_examples;
@@ -183,10 +183,6 @@ std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& p
   for (int64_t b = 0; b < B; ++b)
     scores.push_back(score_maze_path(mazes[size_t(b)], generated[size_t(b)], t));
   return scores;
-}
-
-int64_t maze_max_n(const Task& task) {
-  return task.name() == "maze" ? task.params().i("max_n") : 0;
 }
 
 }  // namespace icl

@@ -1,4 +1,4 @@
-#include "baselines/maze_bfs.h"
+#include "tasks/maze_paths.h"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #pragma once
-// Runs a benchmark config: every evaluation set on its own prompt stream, every baseline on the
-// same prompts, one results.h5.
+// Runs a resolved benchmark: trains its model (if any), then every evaluation set on its own prompt
+// stream (eval/streams.h) with every baseline on the same prompts, into one results.h5.
 #include <functional>
 #include <string>
 #include <vector>
@@ -8,22 +8,9 @@
 #include "eval/bandit_rollout.h"
 #include "eval/evaluate.h"
 #include "io/atomic_output.h"
-#include "io/config.h"
+#include "run/resolved_run.h"
 
 namespace icl {
-
-// Prompt stream of evaluation set `set` under `seed`; `icl generate --stream` uses the same one.
-RngKey eval_stream(uint64_t seed, const std::string& set);
-// Environments, reward noise and policy randomness of a bandit benchmark under `seed`.
-RngKey bandit_stream(uint64_t seed);
-
-// How evaluation set `s` of `cfg` is evaluated, and how a bandit run's model is scored offline on
-// `environments` logged trajectories of the horizon (the run and its memory estimate read both).
-EvalOptions eval_options(const BenchmarkConfig& cfg, const EvalSetConfig& s);
-EvalOptions offline_eval_options(const BenchmarkConfig& cfg, const BanditSetup& setup);
-
-// The config with every default filled in, as YAML text (stored in results.h5).
-std::string resolved_config_yaml(const BenchmarkConfig& cfg);
 
 struct BenchmarkResult {
   std::vector<EvalResult> evals;    // empty when training stopped early (--until)
@@ -49,10 +36,10 @@ struct RunOptions {
   std::function<void()> on_start;
 };
 
-// Trains the config's model (if any), checkpointing into opt.checkpoint_to as it goes, then
+// Trains the run's model (if any), checkpointing into opt.checkpoint_to as it goes, then
 // evaluates the model and the baselines on every evaluation set and writes everything into `out`,
 // which it commits. Open `out` before calling, so that a bad path fails before any work.
-BenchmarkResult run_benchmark(const BenchmarkConfig& cfg, AtomicH5Output& out,
+BenchmarkResult run_benchmark(const ResolvedRun& run, AtomicH5Output& out,
                               const RunOptions& opt = {});
 
 }  // namespace icl

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "eval/predictor.h"
 #include "tasks/maze_task.h"
+#include "tasks/predictor.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -63,14 +63,5 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
 // task's unmask_order, ended by END) and scores them.
 std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
                                         const Task& task);
-
-// max_n of the maze task, 0 for any other task (which has no path metrics).
-int64_t maze_max_n(const Task& task);
-
-// Names of the path metrics, in the order EvalResult stores them.
-inline constexpr const char* kExactPath = "exact_path";
-inline constexpr const char* kValidPath = "valid_path";
-inline constexpr const char* kTokenPath = "token_path";
-inline constexpr const char* kFirstMove = "first_move";
 
 }  // namespace icl
