@@ -89,6 +89,13 @@ Handle open_file(const std::string& path) {
           H5Fclose};
 }
 
+Handle open_file_rw(const std::string& path) {
+  if (!is_hdf5(path)) fail("{} is not a readable HDF5 file", path);
+  return {
+      check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "cannot open " + path + " to write"),
+      H5Fclose};
+}
+
 Handle create_group(hid_t loc, const std::string& name) {
   return {check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 "cannot create group " + object_name(loc, name)),
@@ -125,6 +132,79 @@ void write(hid_t loc, const std::string& name, const T* data, const std::vector<
 }
 
 template <class T>
+void overwrite(hid_t loc, const std::string& name, const T* data,
+               const std::vector<int64_t>& dims) {
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
+  Handle type(check(H5Dget_type(set.id()), "datatype"), H5Tclose);
+  if (H5Tequal(type.id(), mem_type<T>()) <= 0)
+    fail("HDF5: cannot overwrite {}: it holds another element type", object_name(loc, name));
+  Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  std::vector<hsize_t> d(size_t(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  if (!std::equal(d.begin(), d.end(), dims.begin(), dims.end(),
+                  [](hsize_t a, int64_t b) { return int64_t(a) == b; }))
+    fail("HDF5: cannot overwrite {}: it has another shape", object_name(loc, name));
+  check(H5Dwrite(set.id(), mem_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+        "cannot write " + object_name(loc, name));
+}
+
+template <class T>
+void create_extendable(hid_t loc, const std::string& name, const std::vector<T>& v, int64_t chunk) {
+  const hsize_t size = v.size(), unlimited = H5S_UNLIMITED,
+                rows = hsize_t(std::max<int64_t>(chunk, 1));
+  Handle space(check(H5Screate_simple(1, &size, &unlimited), "dataspace"), H5Sclose);
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "dataset properties"), H5Pclose);
+  check(H5Pset_chunk(dcpl.id(), 1, &rows), "chunk size");
+  Handle set(check(H5Dcreate2(loc, name.c_str(), mem_type<T>(), space.id(), H5P_DEFAULT, dcpl.id(),
+                              H5P_DEFAULT),
+                   "cannot create dataset " + object_name(loc, name)),
+             H5Dclose);
+  if (!v.empty())
+    check(H5Dwrite(set.id(), mem_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
+          "cannot write " + object_name(loc, name));
+}
+
+template <class T>
+void append(hid_t loc, const std::string& name, const T* data, int64_t n) {
+  if (n <= 0) return;
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
+  Handle type(check(H5Dget_type(set.id()), "datatype"), H5Tclose);
+  if (H5Tequal(type.id(), mem_type<T>()) <= 0)
+    fail("HDF5: cannot append to {}: it holds another element type", object_name(loc, name));
+  hsize_t old = 0;
+  {
+    Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
+    if (H5Sget_simple_extent_ndims(space.id()) != 1)
+      fail("HDF5: cannot append to {}: it is not one-dimensional", object_name(loc, name));
+    H5Sget_simple_extent_dims(space.id(), &old, nullptr);
+  }
+  const hsize_t size = old + hsize_t(n), count = hsize_t(n);
+  check(H5Dset_extent(set.id(), &size), "cannot extend " + object_name(loc, name));
+  Handle file_space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
+  check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, &old, nullptr, &count, nullptr),
+        "selection");
+  Handle mem_space(check(H5Screate_simple(1, &count, nullptr), "dataspace"), H5Sclose);
+  check(H5Dwrite(set.id(), mem_type<T>(), mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+        "cannot write " + object_name(loc, name));
+}
+
+int64_t length(hid_t loc, const std::string& name) {
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
+  Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
+  if (H5Sget_simple_extent_ndims(space.id()) < 1) return 0;
+  std::vector<hsize_t> d(size_t(H5Sget_simple_extent_ndims(space.id())));
+  H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  return int64_t(d[0]);
+}
+
+template <class T>
 std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* dims) {
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
@@ -149,9 +229,12 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
   return out;
 }
 
-#define ICL_H5_INSTANTIATE(T)                                                               \
-  template void write<T>(hid_t, const std::string&, const T*, const std::vector<int64_t>&); \
-  template std::vector<T> read<T>(hid_t, const std::string&, std::vector<int64_t>*);
+#define ICL_H5_INSTANTIATE(T)                                                                    \
+  template void write<T>(hid_t, const std::string&, const T*, const std::vector<int64_t>&);      \
+  template std::vector<T> read<T>(hid_t, const std::string&, std::vector<int64_t>*);             \
+  template void overwrite<T>(hid_t, const std::string&, const T*, const std::vector<int64_t>&);  \
+  template void create_extendable<T>(hid_t, const std::string&, const std::vector<T>&, int64_t); \
+  template void append<T>(hid_t, const std::string&, const T*, int64_t);
 ICL_H5_INSTANTIATE(float)
 ICL_H5_INSTANTIATE(double)
 ICL_H5_INSTANTIATE(int32_t)
@@ -180,6 +263,16 @@ void attr(hid_t obj, const std::string& name, double value) {
 }
 void attr(hid_t obj, const std::string& name, int64_t value) {
   write_attr(obj, name, H5T_NATIVE_INT64, &value);
+}
+
+void set_attr(hid_t obj, const std::string& name, int64_t value) {
+  Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
+  Handle type(check(H5Aget_type(a.id()), "attribute type"), H5Tclose);
+  Handle space(check(H5Aget_space(a.id()), "dataspace of attribute " + name), H5Sclose);
+  if (H5Tget_class(type.id()) != H5T_INTEGER || H5Tget_size(type.id()) != sizeof value ||
+      H5Sget_simple_extent_npoints(space.id()) != 1)
+    fail("HDF5: cannot overwrite attribute {}: it is not one int64", name);
+  check(H5Awrite(a.id(), H5T_NATIVE_INT64, &value), "cannot write attribute " + name);
 }
 
 bool exists_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }

@@ -1,7 +1,7 @@
 #pragma once
-// Thin RAII layer over the HDF5 C API: files, groups, whole-array datasets, scalar/string
-// attributes. Every failing call becomes an icl::Error naming the file and object (HDF5's own error
-// stack printing is switched off so the user sees one line).
+// Thin RAII layer over the HDF5 C API: files, groups, whole-array and extendable datasets,
+// scalar/string attributes. Every failing call becomes an icl::Error naming the file and object
+// (HDF5's own error stack printing is switched off so the user sees one line).
 #include <hdf5.h>
 
 #include <cstdint>
@@ -29,8 +29,9 @@ class Handle {
 
 bool is_hdf5(const std::string& path);  // false for missing, unreadable or non-HDF5 files
 
-Handle create_file(const std::string& path);  // truncates
-Handle open_file(const std::string& path);    // read-only; icl::Error if not a readable HDF5 file
+Handle create_file(const std::string& path);   // truncates
+Handle open_file(const std::string& path);     // read-only; icl::Error if not a readable HDF5 file
+Handle open_file_rw(const std::string& path);  // read-write, to change a file in place
 Handle create_group(hid_t loc, const std::string& name);
 Handle open_group(hid_t loc, const std::string& name);
 bool exists(hid_t loc, const std::string& path);
@@ -41,6 +42,20 @@ template <class T>
 void write(hid_t loc, const std::string& name, const std::vector<T>& v) {
   write(loc, name, v.data(), {int64_t(v.size())});
 }
+// Overwrites a dataset in place: it must exist with exactly these dims and this element type, so
+// that nothing in the file but the values moves (icl::Error otherwise).
+template <class T>
+void overwrite(hid_t loc, const std::string& name, const T* data, const std::vector<int64_t>& dims);
+
+// One-dimensional datasets that grow at the end: chunked, `chunk` values a chunk, with no maximum
+// size. append() extends the dataset by n values and writes only those, so the values already there
+// stay where they are, and the bytes written are the chunks the new values fall in.
+template <class T>
+void create_extendable(hid_t loc, const std::string& name, const std::vector<T>& v, int64_t chunk);
+template <class T>
+void append(hid_t loc, const std::string& name, const T* data, int64_t n);
+int64_t length(hid_t loc, const std::string& name);  // first dimension of a dataset
+
 // Reads a whole dataset; dims receives its shape.
 template <class T>
 std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* dims = nullptr);
@@ -48,6 +63,9 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
 void attr(hid_t obj, const std::string& name, const std::string& value);
 void attr(hid_t obj, const std::string& name, double value);
 void attr(hid_t obj, const std::string& name, int64_t value);
+// Overwrites an existing scalar int64 attribute in place (its size does not change, so neither
+// does the object header that holds it).
+void set_attr(hid_t obj, const std::string& name, int64_t value);
 bool exists_attr(hid_t obj, const std::string& name);
 std::string read_attr_string(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);

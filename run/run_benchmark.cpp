@@ -13,6 +13,7 @@
 #include "models/model_predictor.h"
 #include "run/training.h"
 #include "train/checkpoint.h"
+#include "train/checkpoint_file.h"
 #include "train/trainer.h"
 
 namespace icl {
@@ -32,13 +33,13 @@ static bool train_model(const ResolvedRun& run, Model& model, TrainState& state,
   const std::string dest = opt.checkpoint_to.empty() ? out.path() : opt.checkpoint_to;
   res.checkpoint_path = dest;
   int64_t saved = -1;
-  const auto save = [&](const TrainState& s) {
+  // One CheckpointFile for the whole of training (train/checkpoint_file.h): the first save writes
+  // the file whole, later ones append to it. Shared, since Trainer::run takes a copy of the lambda.
+  const auto save = [&, file = std::make_shared<CheckpointFile>(dest, [&](hid_t root) {
+                          write_run_attrs(root, info);
+                        })](const TrainState& s) {
     model.parameters().to_host();
-    AtomicH5Output ck(dest);
-    write_run_attrs(ck.root(), info);
-    write_train_log(ck.root(), s.log);
-    write_checkpoint(ck.root(), model, s, run.seed);
-    ck.commit();
+    file->save(model, s, run.seed);
     saved = s.step;
   };
   {

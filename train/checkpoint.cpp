@@ -12,6 +12,23 @@ namespace {
 // The per-parameter arrays a checkpoint holds, by group name.
 constexpr std::pair<const char*, AlignedFloats Parameter::*> kArrays[] = {
     {"params", &Parameter::value}, {"adam_m", &Parameter::m}, {"adam_v", &Parameter::v}};
+
+// Values per chunk of an extendable /train dataset: a checkpoint rewrites the chunks its new
+// entries fall in, so a small chunk keeps an append near the size of the entries themselves (2 KiB
+// of 8-byte values), while 100k steps still make only a few hundred chunks a dataset.
+constexpr int64_t kTrainChunk = 256;
+
+template <class T>
+void append_tail(hid_t g, const std::string& name, const std::vector<T>& v) {
+  const int64_t have = h5::length(g, name);
+  if (have > int64_t(v.size()))
+    fail("/train/{} has {} entries, more than the {} of the log being saved", name, have, v.size());
+  h5::append(g, name, v.data() + have, int64_t(v.size()) - have);
+}
+
+std::vector<int64_t> dims_of(const Parameter& p) {
+  return {p.shape.d.begin(), p.shape.d.begin() + p.shape.rank};
+}
 }  // namespace
 
 std::string model_signature(const Model& model) {
@@ -51,10 +68,45 @@ void write_checkpoint(hid_t root, const Model& model, const TrainState& state, u
   for (const auto& [group, member] : kArrays) {
     const h5::Handle sub = h5::create_group(g.id(), group);
     for (const auto& p : model.parameters().all()) {
-      std::vector<int64_t> dims(p->shape.d.begin(), p->shape.d.begin() + p->shape.rank);
-      h5::write(sub.id(), p->name, ((*p).*member).data(), dims);
+      h5::write(sub.id(), p->name, ((*p).*member).data(), dims_of(*p));
     }
   }
+}
+
+void create_train_log(hid_t root, const TrainLog& log) {
+  const h5::Handle g = h5::create_group(root, "train");
+  h5::create_extendable(g.id(), "step", log.step, kTrainChunk);
+  h5::create_extendable(g.id(), "loss", log.loss, kTrainChunk);
+  h5::create_extendable(g.id(), "lr", log.lr, kTrainChunk);
+  h5::create_extendable(g.id(), "seconds", log.seconds, kTrainChunk);
+  h5::create_extendable(g.id(), "grad_norm", log.grad_norm, kTrainChunk);
+  h5::create_extendable(g.id(), "eval_step", log.eval_step, kTrainChunk);
+  h5::create_extendable(g.id(), "eval_error", log.eval_error, kTrainChunk);
+}
+
+void append_train_log(hid_t root, const TrainLog& log) {
+  const h5::Handle g = h5::open_group(root, "train");
+  append_tail(g.id(), "step", log.step);
+  append_tail(g.id(), "loss", log.loss);
+  append_tail(g.id(), "lr", log.lr);
+  append_tail(g.id(), "seconds", log.seconds);
+  append_tail(g.id(), "grad_norm", log.grad_norm);
+  append_tail(g.id(), "eval_step", log.eval_step);
+  append_tail(g.id(), "eval_error", log.eval_error);
+}
+
+void overwrite_checkpoint(hid_t root, const Model& model, const TrainState& state, uint64_t seed) {
+  const h5::Handle g = h5::open_group(root, "checkpoint");
+  // Only the step changes from one checkpoint of a run to the next; the rest must already match.
+  if (h5::read_attr_int(g.id(), "seed") != int64_t(seed) ||
+      h5::read_attr_string(g.id(), "model_config") != model_signature(model))
+    fail("/checkpoint is of another run");
+  for (const auto& [group, member] : kArrays) {
+    const h5::Handle sub = h5::open_group(g.id(), group);
+    for (const auto& p : model.parameters().all())
+      h5::overwrite(sub.id(), p->name, ((*p).*member).data(), dims_of(*p));
+  }
+  h5::set_attr(g.id(), "step", state.step);
 }
 
 void read_checkpoint(const std::string& path, Model& model, TrainState& state) {

@@ -20,6 +20,15 @@ std::string model_signature(const Model& model);
 void write_train_log(hid_t root, const TrainLog& log);
 void write_checkpoint(hid_t root, const Model& model, const TrainState& state, uint64_t seed);
 
+// The same /train and /checkpoint, kept up to date in place while training
+// (train/checkpoint_file.h): create_train_log writes /train as extendable datasets (same paths,
+// element types and values as write_train_log), append_train_log appends the entries of `log`
+// past each dataset's current length, and overwrite_checkpoint writes a checkpoint's values, AdamW
+// moments and step over those of an earlier checkpoint of the same model.
+void create_train_log(hid_t root, const TrainLog& log);
+void append_train_log(hid_t root, const TrainLog& log);
+void overwrite_checkpoint(hid_t root, const Model& model, const TrainState& state, uint64_t seed);
+
 // Loads parameters, AdamW moments, step and the training log from `path` into model/state.
 // icl::Error (one line) for an unreadable or truncated file, a file without a checkpoint, or a
 // checkpoint of a different model configuration.
