@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     auto model = cfg.build_model();
     model->init(cfg.seed);
     if (gpu) model->parameters().to_device(*gpu);
-    icl::CurriculumPrompts prompts(*cfg.task, cfg.train, cfg.seed);
+    icl::CurriculumPrompts prompts(*cfg.task, cfg.train, icl::training_stream(cfg));
     icl::Trainer trainer(cfg.train, *model, prompts, icl::train_eval(cfg, *model));
     std::vector<double> ms;
     const int64_t total = a["warmup"] + a["steps"];

@@ -46,7 +46,7 @@ static bool train_model(const ResolvedRun& run, Model& model, TrainState& state,
     // From the header line on, a signal stops training at a step boundary with a checkpoint.
     const interrupt::Deferral defer;
     if (opt.on_start) opt.on_start();
-    CurriculumPrompts prompts(*run.task, run.train, run.seed);
+    CurriculumPrompts prompts(*run.task, run.train, training_stream(run));
     Trainer(run.train, model, prompts, train_eval(run, model))
         .run(state, until, save, opt.progress);
   }

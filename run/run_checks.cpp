@@ -7,6 +7,7 @@
 #include "core/memory.h"
 #include "eval/memory_estimate.h"
 #include "eval/streams.h"
+#include "run/training.h"
 #include "tasks/check_finite.h"
 #include "tasks/token_task.h"
 
@@ -86,7 +87,7 @@ void check_run_prompts(const ResolvedRun& run) {
   const Task* task = run.task.get();
   if (as_token_task(*task)) return;
   // The trainer's stream (run/training.h): prompt 0 at the longest training length.
-  const RngKey key = train_stream(run.seed);
+  const RngKey key = training_stream(run);
   check_finite(task->sample(key, 0, 1, std::max<int64_t>(1, run.train.points.end)), *task, "train");
 }
 

@@ -10,10 +10,14 @@
 
 namespace icl {
 
-CurriculumPrompts::CurriculumPrompts(const Task& task, const TrainConfig& train, uint64_t seed)
+RngKey training_stream(const ResolvedRun& run) {
+  return train_stream(run.train.data_seed >= 0 ? uint64_t(run.train.data_seed) : run.seed);
+}
+
+CurriculumPrompts::CurriculumPrompts(const Task& task, const TrainConfig& train, const RngKey& key)
     : base_(task),
       train_(train),
-      key_(train_stream(seed)),
+      key_(key),
       ramps_dims_(task.params().has("active_dims")),
       tokens_(task.encoding() == Encoding::Token) {}
 

@@ -11,13 +11,16 @@
 
 namespace icl {
 
+// The stream the training prompts come from: train.data_seed's, or the run's seed by default.
+RngKey training_stream(const ResolvedRun& run);
+
 // Prompts s·B .. s·B + B − 1 of the run's "train" stream at step s: the curriculum's K (and
 // active_dims, and any ramped task parameter) for vector tasks, a padded batch of mixed lengths
 // for token tasks (TokenTask::sample_mixed). Every vector batch is checked finite.
 class CurriculumPrompts : public PromptSource {
  public:
-  // `task` and `train` must outlive this (they are the run's).
-  CurriculumPrompts(const Task& task, const TrainConfig& train, uint64_t seed);
+  // `task` and `train` must outlive this (they are the run's); `key` is training_stream(run).
+  CurriculumPrompts(const Task& task, const TrainConfig& train, const RngKey& key);
   PromptBatch batch(int64_t step) override;
   bool tokens() const override { return tokens_; }
   std::string describe(int64_t step) override;

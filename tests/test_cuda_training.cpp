@@ -78,7 +78,7 @@ TEST(CudaTraining, TheStepIsCapturedAndReplayed) {
   auto model = cfg.build_model();
   model->init(cfg.seed);
   model->parameters().to_device(*gpu);
-  CurriculumPrompts prompts(*cfg.task, cfg.train, cfg.seed);
+  CurriculumPrompts prompts(*cfg.task, cfg.train, training_stream(cfg));
   Trainer t(cfg.train, *model, prompts, train_eval(cfg, *model));
   TrainState st;
   t.run(

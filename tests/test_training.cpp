@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "run/run_file.h"
+#include "run/training.h"
 #include "tests/train_fixture.h"
 #include "train/checkpoint.h"
 
@@ -127,6 +129,36 @@ TEST(Training, DivergenceStopsWithTheStepAndKeepsTheLastCheckpoint) {
   EXPECT_EQ(h5::read_attr_int(h5::open_group(f.id(), "checkpoint").id(), "step"), 4);
   for (double v : h5::read<double>(f.id(), "train/loss")) EXPECT_TRUE(std::isfinite(v));
   EXPECT_EQ(std::distance(fs::directory_iterator(d.p), fs::directory_iterator()), 1);
+}
+
+// train.data_seed (one line in train_section(), train/train_config.h, and its use in
+// run/training.cpp): the training prompts come from their own seed, the initialisation from the
+// run's, so the two can be varied apart; by default (-1) the run's seed draws both, as before.
+TEST(Training, DataSeedVariesThePromptsNotTheInitialisation) {
+  Dir d("data_seed");
+  run({}, d / "default.h5");
+  run({"train.data_seed=0"}, d / "same.h5");  // quickstart's seed is 0
+  run({"train.data_seed=5"}, d / "other.h5");
+  EXPECT_EQ(losses(d / "default.h5"), losses(d / "same.h5"));
+  EXPECT_NE(losses(d / "default.h5"), losses(d / "other.h5"));
+
+  std::vector<std::string> o = kTiny;
+  const ResolvedRun base = load_run("quickstart", o);
+  o.push_back("train.data_seed=5");
+  const ResolvedRun moved = load_run("quickstart", o);
+  CurriculumPrompts a(*base.task, base.train, training_stream(base));
+  CurriculumPrompts b(*moved.task, moved.train, training_stream(moved));
+  EXPECT_NE(a.batch(0).xs, b.batch(0).xs) << "other prompts";
+  auto ma = base.build_model(), mb = moved.build_model();
+  ma->init(base.seed);
+  mb->init(moved.seed);
+  EXPECT_EQ(ma->parameters().all()[0]->value, mb->parameters().all()[0]->value)
+      << "the same initialisation";
+  // It changes what is trained: --resume refuses it without --force.
+  const auto changes = config_changes(YAML::Load(base.yaml()), YAML::Load(moved.yaml()));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].key, "train.data_seed");
+  EXPECT_EQ(changes[0].kind, ConfigChange::Training);
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 //     eval_every: 500      eval_prompts: 256     checkpoint_every: 500
 //     precision: tf32      (GPU matrix products on TF32 tensor cores, fp32 accumulation; fp32 =
 //                           strict fp32 everywhere. The CPU always computes in fp32.)
+//     data_seed: -1        (the training prompts' seed; -1: the run's seed, which also initialises
+//                           the model)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -33,6 +35,7 @@ struct TrainConfig {
   std::map<std::string, Ramp> task_ramps;  // other integer task parameters, by name
   int64_t eval_every = 500, eval_prompts = 256, checkpoint_every = 500;
   std::string precision = "tf32";
+  int64_t data_seed = -1;  // the training prompts' seed; -1: the run's
 };
 
 // The keys in the order results.h5 records them.
@@ -67,7 +70,10 @@ inline const Section<TrainConfig>& train_section() {
           .integer("checkpoint_every", &TrainConfig::checkpoint_every, 1, 1e12,
                    "steps between checkpoints", Effect::Measures)
           .choice("precision", &TrainConfig::precision, {"tf32", "fp32"},
-                  "GPU matrix products: tf32 tensor cores or strict fp32 (the CPU is always fp32)");
+                  "GPU matrix products: tf32 tensor cores or strict fp32 (the CPU is always fp32)")
+          .integer("data_seed", &TrainConfig::data_seed, -1, 1e18,
+                   "seed of the training prompts, to vary data and initialisation apart (-1: the "
+                   "run's seed)");
   return s;
 }
 
