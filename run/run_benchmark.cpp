@@ -65,6 +65,20 @@ static bool train_model(const ResolvedRun& run, Model& model, TrainState& state,
   return true;
 }
 
+// The run's attributes, its model's training log and final checkpoint (when it has a model) and its
+// evaluations, then the file committed: the end of every run.
+static void commit_results(AtomicH5Output& out, const RunInfo& info, const Model* model,
+                           const TrainState& state, uint64_t seed,
+                           const std::vector<EvalResult>& evals) {
+  write_run_attrs(out.root(), info);
+  if (model) {
+    write_train_log(out.root(), state.log);
+    write_checkpoint(out.root(), *model, state, seed);
+  }
+  for (const auto& e : evals) write_eval(out.root(), e);
+  out.commit();
+}
+
 // Every policy rolled out on the same environments and reward noise (eval/bandit_rollout.h); a
 // model, when the config has one, is first pretrained on bandit histories (checkpointed as any
 // model), then rolled out after the policies and scored offline on logged trajectories: its
@@ -120,14 +134,8 @@ static BenchmarkResult run_bandit(const ResolvedRun& run, AtomicH5Output& out,
     for (const auto& [set, task] : bandit.offline)
       res.evals.push_back(evaluate(set, *task, {&predictor}, eval_stream(run.seed, set), eo));
   }
-  write_run_attrs(out.root(), info);
   write_regret(out.root(), bandit.setup, environments, res.regret);
-  if (model) {
-    write_train_log(out.root(), state.log);
-    write_checkpoint(out.root(), *model, state, run.seed);
-    for (const auto& e : res.evals) write_eval(out.root(), e);
-  }
-  out.commit();
+  commit_results(out, info, model.get(), state, run.seed, res.evals);
   res.seconds = seconds();
   return res;
 }
@@ -180,13 +188,7 @@ BenchmarkResult run_benchmark(const ResolvedRun& run, AtomicH5Output& out, const
       for (size_t i = 0; i < spectra.size(); ++i) r.curves[i].spectrum = spectra[i];
     }
   }
-  write_run_attrs(out.root(), info);
-  if (model) {
-    write_train_log(out.root(), state.log);
-    write_checkpoint(out.root(), *model, state, run.seed);
-  }
-  for (const auto& e : res.evals) write_eval(out.root(), e);
-  out.commit();
+  commit_results(out, info, model.get(), state, run.seed, res.evals);
   res.seconds = seconds();
   return res;
 }
