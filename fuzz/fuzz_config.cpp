@@ -44,11 +44,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       root = YAML::Load(parts[0]);
     } catch (const YAML::Exception&) {
-      return 0;  // load_benchmark: "config ...: not valid YAML (... at line N)"
+      return 0;  // load_run: "config ...: not valid YAML (... at line N)"
     }
     icl::refuse_duplicate_keys(root, source);
     for (size_t i = 1; i < parts.size(); ++i) icl::apply_override(root, parts[i]);
-    // Not through load_benchmark's fallback catch of YAML::Exception: a yaml-cpp exception out of
+    // Not through load_run's fallback catch of YAML::Exception: a yaml-cpp exception out of
     // validation is a message without the field, so it must fail here.
     const icl::ResolvedRun cfg = icl::resolve_run(root, "fuzz", source);
     resolved = cfg.yaml();

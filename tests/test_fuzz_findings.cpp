@@ -38,7 +38,7 @@ TEST(FuzzFindings, ConfigKeyThatIsNotANameIsAOneLineError) {
   const YAML::Node in_sets = YAML::Load(base + "eval:\n  sets:\n    ? [a]\n    : {}\n");
   EXPECT_EQ(error_of([&] { resolve_run(in_sets, "t", "t.yaml"); }),
             "eval.sets: a key must be a name, got a list (line 4)");
-  // load_benchmark checks duplicate keys first, over the whole tree: the same answer there.
+  // load_run checks duplicate keys first, over the whole tree: the same answer there.
   EXPECT_EQ(error_of([&] { refuse_duplicate_keys(in_eval, "t.yaml"); }),
             "eval: a key must be a name, got a list (line 3)");
 }
