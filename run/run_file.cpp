@@ -102,6 +102,19 @@ ConfigChange::Kind kind_of(const std::string& key) {
   return ConfigChange::Training;
 }
 
+// A train key that a file written before the key existed lacks, set here to the key's declared
+// default: the run trains as it did (e.g. train.data_seed -1, the run's seed), so no change.
+bool is_declared_default(const std::string& key, const std::string& text) {
+  if (!key.starts_with("train.")) return false;
+  const auto* f = train_section().find(key.substr(6));
+  if (!f || f->custom) return false;
+  try {
+    return parse_param(f->spec, text, key) == f->spec.def;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 std::vector<ConfigChange> config_changes(const YAML::Node& before, const YAML::Node& now) {
@@ -118,7 +131,7 @@ std::vector<ConfigChange> config_changes(const YAML::Node& before, const YAML::N
       out.push_back({k, v, it->second, kind_of(k)});
   }
   for (const auto& [k, v] : b)
-    if (!a.count(k)) out.push_back({k, absent, v, kind_of(k)});
+    if (!a.count(k) && !is_declared_default(k, v)) out.push_back({k, absent, v, kind_of(k)});
   // Training changes first: the first one is what an error names.
   std::stable_sort(out.begin(), out.end(),
                    [](const ConfigChange& x, const ConfigChange& y) { return x.kind < y.kind; });

@@ -140,6 +140,20 @@ TEST(TrainSection, ResumeRulesFollowTheDeclaredEffects) {
       EXPECT_NE(f.spec.name, "lr") << "the learning rate changes the weights";
 }
 
+// A file written before a train key existed lacks it: the key at its declared default is no
+// change (resuming such a run is allowed), any other value is.
+TEST(TrainSection, AKeyNewerThanTheFileIsNoChangeAtItsDefault) {
+  YAML::Node old_file = YAML::Load(load_run("quickstart").yaml());
+  old_file["train"].remove("data_seed");
+  EXPECT_TRUE(config_changes(old_file, YAML::Load(load_run("quickstart").yaml())).empty());
+  const auto c =
+      config_changes(old_file, YAML::Load(load_run("quickstart", {"train.data_seed=3"}).yaml()));
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].key, "train.data_seed");
+  EXPECT_EQ(c[0].before, "(absent)");
+  EXPECT_EQ(c[0].kind, ConfigChange::Training);
+}
+
 // `icl list -v` shows every declared key of every section with its type, default and range.
 TEST(ListSections, ListsEveryDeclaredKey) {
   std::unique_ptr<FILE, int (*)(FILE*)> p(popen(ICL_BINARY " list -v", "r"), pclose);
