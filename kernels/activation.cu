@@ -4,19 +4,14 @@
 // intrinsic), so it differs from the CPU's vectorised tanh by a few ulp only.
 #include "core/cuda_check.h"
 #include "kernels/activation.h"
+#include "kernels/cuda_elementwise.cuh"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 constexpr float kGeluK = 0.7978845608028654f;  // √(2/π)
 constexpr float kGeluA = 0.044715f;
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 __global__ void gelu_forward_kernel(float* y, const float* x, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -53,25 +48,27 @@ __global__ void relu_backward_kernel(float* dx, const float* dy, const float* x,
 
 void gelu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
   if (n <= 0) return;
-  gelu_forward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(y, x, n);
+  gelu_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, x, n);
   KERNEL_CHECK();
 }
 
 void gelu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n) {
   if (n <= 0 || !dx) return;
-  gelu_backward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(dx, dy, x, n);
+  gelu_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(dx, dy, x,
+                                                                                        n);
   KERNEL_CHECK();
 }
 
 void relu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
   if (n <= 0) return;
-  relu_forward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(y, x, n);
+  relu_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, x, n);
   KERNEL_CHECK();
 }
 
 void relu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n) {
   if (n <= 0 || !dx) return;
-  relu_backward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(dx, dy, x, n);
+  relu_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(dx, dy, x,
+                                                                                        n);
   KERNEL_CHECK();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// Launch shape of the elementwise CUDA kernels (included by .cu files only): memory-bound, so a
-// grid-stride loop over 64-bit indices, 256 threads a block and a capped grid. Also the stable
-// softplus / sigmoid the gate kernels share.
+// Launch shape of the elementwise CUDA kernels, the one set every .cu file with a grid-stride
+// kernel uses (included by .cu files only): memory-bound, so a grid-stride loop over 64-bit
+// indices, 256 threads a block and a capped grid (a kernel whose result does not depend on the
+// grid may pass its own cap). Also the stable softplus / sigmoid the gate kernels share.
 #include <algorithm>
 #include <cstdint>
 
@@ -10,9 +11,9 @@ namespace icl::cuda {
 constexpr int kElementwiseThreads = 256;
 constexpr int64_t kElementwiseMaxBlocks = 8192;
 
-inline unsigned elementwise_blocks(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kElementwiseThreads - 1) / kElementwiseThreads,
-                                    kElementwiseMaxBlocks));
+inline unsigned elementwise_blocks(int64_t n, int64_t max_blocks = kElementwiseMaxBlocks) {
+  return unsigned(
+      std::min<int64_t>((n + kElementwiseThreads - 1) / kElementwiseThreads, max_blocks));
 }
 
 __device__ inline int64_t grid_start() { return blockIdx.x * int64_t(blockDim.x) + threadIdx.x; }

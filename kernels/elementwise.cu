@@ -5,18 +5,12 @@
 // da and db unrestricted because they may be the same buffer (y = x + x): each thread then adds
 // dy twice into its own element, in order, exactly as the CPU loop does.
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/elementwise.h"
 
 namespace icl::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 __global__ void add_forward_kernel(float* y, const float* a, const float* b, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -49,25 +43,27 @@ __global__ void scale_backward_kernel(float* dx, const float* dy, float s, int64
 
 void add_forward(const CudaContext& ctx, float* y, const float* a, const float* b, int64_t n) {
   if (n <= 0) return;
-  add_forward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(y, a, b, n);
+  add_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, a, b, n);
   KERNEL_CHECK();
 }
 
 void add_backward(const CudaContext& ctx, float* da, float* db, const float* dy, int64_t n) {
   if (n <= 0 || (!da && !db)) return;
-  add_backward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(da, db, dy, n);
+  add_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(da, db, dy,
+                                                                                       n);
   KERNEL_CHECK();
 }
 
 void scale_forward(const CudaContext& ctx, float* y, const float* x, float s, int64_t n) {
   if (n <= 0) return;
-  scale_forward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(y, x, s, n);
+  scale_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, x, s, n);
   KERNEL_CHECK();
 }
 
 void scale_backward(const CudaContext& ctx, float* dx, const float* dy, float s, int64_t n) {
   if (n <= 0 || !dx) return;
-  scale_backward_kernel<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(dx, dy, s, n);
+  scale_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(dx, dy, s,
+                                                                                         n);
   KERNEL_CHECK();
 }
 

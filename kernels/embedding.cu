@@ -16,18 +16,14 @@
 #include <algorithm>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/embedding.h"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 constexpr int kEmbCols = 128;  // columns per tile (the block width at most)
 constexpr int kEmbRows = 32;  // vocabulary rows per tile: 32 × 128 floats = 16 KiB of shared memory
@@ -95,8 +91,8 @@ void embedding_forward(const CudaContext& ctx, float* y, const int32_t* tokens, 
                        int64_t N, int64_t C) {
   const int64_t total = N * C;
   if (total == 0) return;
-  embedding_forward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(y, tokens, table,
-                                                                             total, C);
+  embedding_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                             ctx.stream()>>>(y, tokens, table, total, C);
   KERNEL_CHECK();
 }
 
@@ -115,8 +111,8 @@ void add_positional_forward(const CudaContext& ctx, float* y, const float* x, co
                             int64_t B, int64_t Tn, int64_t C) {
   const int64_t total = B * Tn * C;
   if (total == 0) return;
-  add_positional_forward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(y, x, pos, total,
-                                                                                  Tn, C);
+  add_positional_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                                  ctx.stream()>>>(y, x, pos, total, Tn, C);
   KERNEL_CHECK();
 }
 
@@ -125,11 +121,13 @@ void add_positional_backward(const CudaContext& ctx, float* dx, float* dpos, con
   const int64_t total = B * Tn * C;
   if (total == 0) return;
   if (dx) {
-    add_inplace_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(dx, dy, total);
+    add_inplace_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                         ctx.stream()>>>(dx, dy, total);
     KERNEL_CHECK();
   }
   if (dpos) {
-    positional_dpos_kernel<<<blocks_for(Tn * C), kThreads, 0, ctx.stream()>>>(dpos, dy, B, Tn * C);
+    positional_dpos_kernel<<<elementwise_blocks(Tn * C, kMaxBlocks), kElementwiseThreads, 0,
+                             ctx.stream()>>>(dpos, dy, B, Tn * C);
     KERNEL_CHECK();
   }
 }

@@ -9,15 +9,13 @@
 #include <climits>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/linear.h"
 
 namespace icl::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 8192;
 
 cublasComputeType_t compute_type(const CudaContext& ctx) {
   return ctx.tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -117,9 +115,8 @@ __global__ void bias_kernel(float* y, const float* b, int64_t N, int64_t out, bo
 void launch_bias(const CudaContext& ctx, float* y, const float* b, int64_t N, int64_t out,
                  bool overwrite) {
   const int64_t total = N * out;
-  const unsigned blocks =
-      unsigned(std::min<int64_t>((total + kThreads - 1) / kThreads, kMaxBlocks));
-  bias_kernel<<<blocks, kThreads, 0, ctx.stream()>>>(y, b, N, out, overwrite);
+  bias_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, ctx.stream()>>>(y, b, N, out,
+                                                                                   overwrite);
   KERNEL_CHECK();
 }
 

@@ -25,6 +25,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/loss.h"
 
@@ -33,13 +34,8 @@ namespace icl::cuda {
 namespace {
 
 constexpr int kReduceThreads = 1024;  // a power of two: the tree halves it
-constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
 constexpr int kRowWarps = 8;          // cross-entropy rows per block of the lse kernel
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 __device__ bool is_scored(const float* mask, int64_t i) { return !mask || mask[i] != 0.f; }
 
@@ -196,8 +192,8 @@ void mse_backward(const CudaContext& ctx, float* dpred, const float* dloss, cons
                   const float* target, const float* mask, int64_t N) {
   if (!dpred || N == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 2.f);
-  mse_backward_kernel<<<blocks_for(N), kThreads, 0, ctx.stream()>>>(dpred, sc, pred, target, mask,
-                                                                    N);
+  mse_backward_kernel<<<elementwise_blocks(N, kMaxBlocks), kElementwiseThreads, 0, ctx.stream()>>>(
+      dpred, sc, pred, target, mask, N);
   KERNEL_CHECK();
 }
 
@@ -212,8 +208,8 @@ void logistic_backward(const CudaContext& ctx, float* dlogit, const float* dloss
                        const float* logit, const float* target, const float* mask, int64_t N) {
   if (!dlogit || N == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 1.f);
-  logistic_backward_kernel<<<blocks_for(N), kThreads, 0, ctx.stream()>>>(dlogit, sc, logit, target,
-                                                                         mask, N);
+  logistic_backward_kernel<<<elementwise_blocks(N, kMaxBlocks), kElementwiseThreads, 0,
+                             ctx.stream()>>>(dlogit, sc, logit, target, mask, N);
   KERNEL_CHECK();
 }
 
@@ -241,8 +237,9 @@ void cross_entropy_backward(const CudaContext& ctx, float* dlogits, const float*
   const int64_t total = N * V;
   if (!dlogits || total == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 1.f);
-  cross_entropy_backward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(
-      dlogits, sc, lse, logits, targets, mask, total, V);
+  cross_entropy_backward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                                  ctx.stream()>>>(dlogits, sc, lse, logits, targets, mask, total,
+                                                  V);
   KERNEL_CHECK();
 }
 

@@ -7,18 +7,14 @@
 #include <algorithm>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/select.h"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
-
-unsigned blocks_for(int64_t n) {
-  return unsigned(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 // Element i = (b·count + j)·C + c of y comes from x[b, offset + j·stride, c].
 __device__ int64_t source_index(int64_t i, int64_t Tn, int64_t C, int64_t offset, int64_t stride,
@@ -65,8 +61,8 @@ void take_positions_forward(const CudaContext& ctx, float* y, const float* x, in
                             int64_t C, int64_t offset, int64_t stride, int64_t count) {
   const int64_t total = B * count * C;
   if (total == 0) return;
-  take_positions_forward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(
-      y, x, total, Tn, C, offset, stride, count);
+  take_positions_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                                  ctx.stream()>>>(y, x, total, Tn, C, offset, stride, count);
   KERNEL_CHECK();
 }
 
@@ -74,8 +70,8 @@ void take_positions_backward(const CudaContext& ctx, float* dx, const float* dy,
                              int64_t Tn, int64_t C, int64_t offset, int64_t stride, int64_t count) {
   const int64_t total = B * count * C;
   if (!dx || total == 0) return;
-  take_positions_backward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(
-      dx, dy, total, Tn, C, offset, stride, count);
+  take_positions_backward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                                   ctx.stream()>>>(dx, dy, total, Tn, C, offset, stride, count);
   KERNEL_CHECK();
 }
 
@@ -83,8 +79,8 @@ void interleave_forward(const CudaContext& ctx, float* tok, const float* xs, con
                         int64_t B, int64_t K, int64_t dx, int64_t dy) {
   const int64_t total = B * 2 * K * dx;
   if (total == 0) return;
-  interleave_forward_kernel<<<blocks_for(total), kThreads, 0, ctx.stream()>>>(tok, xs, ys, total,
-                                                                              dx, dy);
+  interleave_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
+                              ctx.stream()>>>(tok, xs, ys, total, dx, dy);
   KERNEL_CHECK();
 }
 

@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
+#include "kernels/cuda_elementwise.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "train/adamw.h"
 
@@ -27,8 +28,7 @@ namespace icl::cuda {
 
 namespace {
 
-constexpr int kNormThreads = 256;  // per block of the partial sums; a power of two
-constexpr int kThreads = 256;
+constexpr int kNormThreads = 256;     // per block of the partial sums; a power of two
 constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
 static_assert((kNormBlocks & (kNormBlocks - 1)) == 0 && kNormBlocks <= 1024,
               "the final tree needs one thread per partial and a power of two");
@@ -110,9 +110,8 @@ void adamw_update(const CudaContext& ctx, const DeviceParameters& p, const StepS
                   const double* norm, const float* loss, double beta1, double beta2, double eps,
                   double weight_decay) {
   if (p.n == 0) return;
-  const unsigned blocks = unsigned(std::min<int64_t>((p.n + kThreads - 1) / kThreads, kMaxBlocks));
-  adamw_kernel<<<blocks, kThreads, 0, ctx.stream()>>>(p.value, p.grad, p.m, p.v, p.decay, p.n, s,
-                                                      norm, loss, beta1, beta2, eps, weight_decay);
+  adamw_kernel<<<elementwise_blocks(p.n, kMaxBlocks), kElementwiseThreads, 0, ctx.stream()>>>(
+      p.value, p.grad, p.m, p.v, p.decay, p.n, s, norm, loss, beta1, beta2, eps, weight_decay);
   KERNEL_CHECK();
 }
 
