@@ -131,6 +131,14 @@ class Section {
   }
 
  private:
+  // The struct's default-initialised values, made once and kept (read only). On the heap and never
+  // destroyed: GCC 12 warns falsely ("may be used uninitialized") about the inlined destructor of
+  // a std::string member of a local or static T here.
+  static const T& defaults() {
+    static const T* const d = new T{};
+    return *d;
+  }
+
   template <class A>
   static decltype(auto) access(A acc, T& t) {
     if constexpr (std::is_member_object_pointer_v<A>)
@@ -145,8 +153,7 @@ class Section {
     static_assert(std::is_same_v<V, int64_t> || std::is_same_v<V, double> ||
                       std::is_same_v<V, bool> || std::is_same_v<V, std::string>,
                   "a section field is an int64_t, double, bool or std::string member");
-    T defaults{};
-    spec.def = ParamValue(access(acc, defaults));
+    spec.def = ParamValue(access(acc, const_cast<T&>(defaults())));
     Field f;
     f.spec = std::move(spec);
     f.effect = e;

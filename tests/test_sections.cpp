@@ -135,9 +135,11 @@ TEST(TrainSection, ResumeRulesFollowTheDeclaredEffects) {
   EXPECT_EQ(kind("train.eval_prompts=9"), ConfigChange::Evaluation);
   EXPECT_EQ(kind("train.checkpoint_every=7"), ConfigChange::Evaluation);
   EXPECT_EQ(kind("eval.bootstrap=30"), ConfigChange::Evaluation);
-  for (const auto& f : train_section().fields())
-    if (f.effect == Effect::Measures && !f.custom)
+  for (const auto& f : train_section().fields()) {
+    if (f.effect == Effect::Measures && !f.custom) {
       EXPECT_NE(f.spec.name, "lr") << "the learning rate changes the weights";
+    }
+  }
 }
 
 // A file written before a train key existed lacks it: the key at its declared default is no
