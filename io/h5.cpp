@@ -131,15 +131,24 @@ void write(hid_t loc, const std::string& name, const T* data, const std::vector<
         "cannot write " + object_name(loc, name));
 }
 
+namespace {
+// An existing dataset whose elements are T, for writing into it (`what`: "overwrite", "append to").
 template <class T>
-void overwrite(hid_t loc, const std::string& name, const T* data,
-               const std::vector<int64_t>& dims) {
+Handle open_typed(hid_t loc, const std::string& name, const char* what) {
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
       H5Dclose);
   Handle type(check(H5Dget_type(set.id()), "datatype"), H5Tclose);
   if (H5Tequal(type.id(), mem_type<T>()) <= 0)
-    fail("HDF5: cannot overwrite {}: it holds another element type", object_name(loc, name));
+    fail("HDF5: cannot {} {}: it holds another element type", what, object_name(loc, name));
+  return set;
+}
+}  // namespace
+
+template <class T>
+void overwrite(hid_t loc, const std::string& name, const T* data,
+               const std::vector<int64_t>& dims) {
+  const Handle set = open_typed<T>(loc, name, "overwrite");
   Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.id());
   std::vector<hsize_t> d(size_t(std::max(rank, 0)));
@@ -170,12 +179,7 @@ void create_extendable(hid_t loc, const std::string& name, const std::vector<T>&
 template <class T>
 void append(hid_t loc, const std::string& name, const T* data, int64_t n) {
   if (n <= 0) return;
-  Handle set(
-      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
-      H5Dclose);
-  Handle type(check(H5Dget_type(set.id()), "datatype"), H5Tclose);
-  if (H5Tequal(type.id(), mem_type<T>()) <= 0)
-    fail("HDF5: cannot append to {}: it holds another element type", object_name(loc, name));
+  const Handle set = open_typed<T>(loc, name, "append to");
   hsize_t old = 0;
   {
     Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);

@@ -93,7 +93,8 @@ TrainConfig parse_train(const YAML::Node& n, const Task& task, int64_t examples)
   // Besides dims and points, any integer parameter of the task can ramp; each value the ramp
   // takes must itself be a valid parameter (checked at both ends, the ramp being monotone).
   std::vector<std::string> allowed{"dims", "points"};
-  for (const auto& spec : find_task(task.name()).params)
+  const ParamSpecs& specs = find_task(task.name()).params;
+  for (const auto& spec : specs)
     if (spec.type == ParamType::Int && spec.name != "active_dims" && spec.name != "d")
       allowed.push_back(spec.name);
   if (cur) check_keys(cur, "train.curriculum", allowed);
@@ -103,7 +104,6 @@ TrainConfig parse_train(const YAML::Node& n, const Task& task, int64_t examples)
   t.points = parse_ramp(cur ? cur["points"] : YAML::Node(), "train.curriculum.points", examples);
   if (has_dims && t.dims.end > d)
     fail("train.curriculum.dims.end: must be <= task.d = {}, got {}", d, t.dims.end);
-  const ParamSpecs& specs = find_task(task.name()).params;
   for (size_t i = 2; cur && i < allowed.size(); ++i) {
     const std::string& key = allowed[i];
     if (!cur[key]) continue;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <type_traits>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -26,6 +28,19 @@ void append_tail(hid_t g, const std::string& name, const std::vector<T>& v) {
   h5::append(g, name, v.data() + have, int64_t(v.size()) - have);
 }
 
+// Calls f(name, column) for every /train dataset of the log, in the file's order: the one list of
+// them that writing, appending and reading share.
+template <class Log, class F>
+void for_each_column(Log& log, F f) {
+  f("step", log.step);
+  f("loss", log.loss);
+  f("lr", log.lr);
+  f("seconds", log.seconds);
+  f("grad_norm", log.grad_norm);
+  f("eval_step", log.eval_step);
+  f("eval_error", log.eval_error);
+}
+
 std::vector<int64_t> dims_of(const Parameter& p) {
   return {p.shape.d.begin(), p.shape.d.begin() + p.shape.rank};
 }
@@ -47,13 +62,7 @@ std::string model_signature(const Model& model) {
 
 void write_train_log(hid_t root, const TrainLog& log) {
   const h5::Handle g = h5::create_group(root, "train");
-  h5::write(g.id(), "step", log.step);
-  h5::write(g.id(), "loss", log.loss);
-  h5::write(g.id(), "lr", log.lr);
-  h5::write(g.id(), "seconds", log.seconds);
-  h5::write(g.id(), "grad_norm", log.grad_norm);
-  h5::write(g.id(), "eval_step", log.eval_step);
-  h5::write(g.id(), "eval_error", log.eval_error);
+  for_each_column(log, [&](const char* name, const auto& v) { h5::write(g.id(), name, v); });
 }
 
 void write_checkpoint(hid_t root, const Model& model, const TrainState& state, uint64_t seed) {
@@ -75,24 +84,14 @@ void write_checkpoint(hid_t root, const Model& model, const TrainState& state, u
 
 void create_train_log(hid_t root, const TrainLog& log) {
   const h5::Handle g = h5::create_group(root, "train");
-  h5::create_extendable(g.id(), "step", log.step, kTrainChunk);
-  h5::create_extendable(g.id(), "loss", log.loss, kTrainChunk);
-  h5::create_extendable(g.id(), "lr", log.lr, kTrainChunk);
-  h5::create_extendable(g.id(), "seconds", log.seconds, kTrainChunk);
-  h5::create_extendable(g.id(), "grad_norm", log.grad_norm, kTrainChunk);
-  h5::create_extendable(g.id(), "eval_step", log.eval_step, kTrainChunk);
-  h5::create_extendable(g.id(), "eval_error", log.eval_error, kTrainChunk);
+  for_each_column(log, [&](const char* name, const auto& v) {
+    h5::create_extendable(g.id(), name, v, kTrainChunk);
+  });
 }
 
 void append_train_log(hid_t root, const TrainLog& log) {
   const h5::Handle g = h5::open_group(root, "train");
-  append_tail(g.id(), "step", log.step);
-  append_tail(g.id(), "loss", log.loss);
-  append_tail(g.id(), "lr", log.lr);
-  append_tail(g.id(), "seconds", log.seconds);
-  append_tail(g.id(), "grad_norm", log.grad_norm);
-  append_tail(g.id(), "eval_step", log.eval_step);
-  append_tail(g.id(), "eval_error", log.eval_error);
+  for_each_column(log, [&](const char* name, const auto& v) { append_tail(g.id(), name, v); });
 }
 
 void overwrite_checkpoint(hid_t root, const Model& model, const TrainState& state, uint64_t seed) {
@@ -132,13 +131,10 @@ void read_checkpoint(const std::string& path, Model& model, TrainState& state) {
     }
     state = TrainState{};
     state.step = h5::read_attr_int(g.id(), "step");
-    state.log.step = h5::read<int64_t>(f.id(), "train/step");
-    state.log.loss = h5::read<double>(f.id(), "train/loss");
-    state.log.lr = h5::read<double>(f.id(), "train/lr");
-    state.log.seconds = h5::read<double>(f.id(), "train/seconds");
-    state.log.grad_norm = h5::read<double>(f.id(), "train/grad_norm");
-    state.log.eval_step = h5::read<int64_t>(f.id(), "train/eval_step");
-    state.log.eval_error = h5::read<double>(f.id(), "train/eval_error");
+    for_each_column(state.log, [&](const char* name, auto& v) {
+      v = h5::read<typename std::decay_t<decltype(v)>::value_type>(f.id(),
+                                                                   std::string("train/") + name);
+    });
     if (int64_t(state.log.step.size()) != state.step)
       fail("cannot resume from {}: training log has {} steps, checkpoint is at step {}", path,
            state.log.step.size(), state.step);

@@ -65,14 +65,19 @@ CheckpointFile::~CheckpointFile() {
   for (const auto& n : slot_name_) ::unlink(n.c_str());  // `target_` keeps the file it names
 }
 
+void CheckpointFile::write_contents(hid_t root, const Model& model, const TrainState& state,
+                                    uint64_t seed) const {
+  write_header_(root);
+  create_train_log(root, state.log);
+  write_checkpoint(root, model, state, seed);
+}
+
 void CheckpointFile::write_whole(const std::string& file, const Model& model,
                                  const TrainState& state, uint64_t seed) {
   // A new file rather than truncating the old one: a reader may still hold the old one open.
   ::unlink(file.c_str());
   h5::Handle f = h5::create_file(file);
-  write_header_(f.id());
-  create_train_log(f.id(), state.log);
-  write_checkpoint(f.id(), model, state, seed);
+  write_contents(f.id(), model, state, seed);
   close_checked(f, file);
   struct stat st;
   if (::stat(target_.c_str(), &st) == 0) ::chmod(file.c_str(), st.st_mode & 07777);
@@ -91,9 +96,7 @@ void CheckpointFile::save(const Model& model, const TrainState& state, uint64_t 
   in_place_ = false;
   if (current_ < 0 || !links_) {
     AtomicH5Output ck(path_);
-    write_header_(ck.root());
-    create_train_log(ck.root(), state.log);
-    write_checkpoint(ck.root(), model, state, seed);
+    write_contents(ck.root(), model, state, seed);
     ck.commit();
     if (current_ >= 0) return;           // no hard links here: every save is whole
     static std::atomic<int> objects{0};  // two runs in one process may write the same path

@@ -52,6 +52,8 @@ class CheckpointFile {
   bool last_save_in_place() const { return in_place_; }
 
  private:
+  // The header, the whole log and the checkpoint into a new file's root.
+  void write_contents(hid_t root, const Model& model, const TrainState& state, uint64_t seed) const;
   void write_whole(const std::string& file, const Model& model, const TrainState& state,
                    uint64_t seed);
   void publish(int slot);  // makes slot `slot` the file at target_

@@ -120,9 +120,9 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
   if (progress) {
     const std::string ev = std::isnan(last_eval) ? "-" : fmt::format("{:.4f}", last_eval);
     if (st.step < until)
-      bar.finish_at(st.step, "stopped, eval " + ev);
+      bar.finish_at(st.step, fmt::format("stopped, {} {}", eval_.label, ev));
     else
-      bar.finish("eval " + ev);
+      bar.finish(fmt::format("{} {}", eval_.label, ev));
   }
 }
 
