@@ -1,6 +1,9 @@
 #pragma once
-// Helpers for the CUDA-vs-CPU op tests (tests/test_cuda_*.cpp). Every test starts with
-// ICL_REQUIRE_GPU(), which skips it -- visibly, as skipped -- without a CUDA build or a GPU.
+// Device helpers for the CUDA checks: the op harness's (tests/op_harness.h, which compares every
+// op case's CUDA twin with the CPU) and the hand-written tests/test_cuda_*.cpp (what the harness
+// cannot express). Every CUDA test starts with ICL_REQUIRE_GPU(), which skips it -- visibly, as
+// skipped -- without a CUDA build or a GPU. Compiles in builds without CUDA too (the device calls
+// then throw), so the harness needs no #ifdef around it.
 //
 //   DeviceBuffer d(host_vector);      // upload
 //   DeviceBuffer out(n);              // n floats, poisoned with NaN: an unwritten element fails
