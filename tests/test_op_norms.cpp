@@ -1,5 +1,6 @@
-// Activations (gelu, relu), elementwise ops (add, scale) and the norms (LayerNorm, RMSNorm): the
-// kernels through the op harness at odd shapes, and each graph wrapper against its kernel.
+// Activations (gelu, relu), elementwise ops (add, scale) and the norms (LayerNorm, RMSNorm, and
+// the residual add fused with them): the kernels and their CUDA twins through the op harness at odd
+// shapes, and each graph wrapper against its kernel.
 #include <omp.h>
 
 #include <cmath>
@@ -15,8 +16,22 @@
 namespace icl {
 namespace {
 
+using test::CudaTolerance;
+using test::DeviceGrads;
+using test::DeviceInputs;
+using test::Part;
+using test::Slot;
+
 constexpr int64_t kRows[] = {1, 7, 33, 130};
 constexpr int64_t kCols[] = {1, 5, 13, 70};  // not multiples of 8: vector loops get a tail
+
+// Elementwise lengths for the CUDA twins: empty, tiny, and one that outgrows the capped grid.
+constexpr int64_t kLengths[] = {0, 1, 37, 1000, 36739, 3000017};
+// Norm shapes for the CUDA twins: one warp per row, C below, at and above a warp's 32 lanes.
+constexpr int64_t kNormRows[] = {1, 37, 5248};
+constexpr int64_t kNormCols[] = {1, 7, 64, 129, 256, 1000};
+// Over 4096 chunks of 256 rows: the parameter-gradient column sums double their chunk size.
+constexpr int64_t kManyRows = 256 * 4097 + 1;
 
 // --- cases for the harness ---------------------------------------------------------------------
 
@@ -35,16 +50,34 @@ struct GeluCase {
                 std::vector<T>&) const {
     kern::gelu_backward(dx[0], dy, x[0], N * C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float*) const {
+    cuda::gelu_forward(cx, y, x[0], N * C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float*) const {
+    cuda::gelu_backward(cx, dx[0], dy, x[0], N * C);
+  }
+  // Eigen's vectorised tanh against CUDA's tanhf: a few ulp.
+  CudaTolerance cuda_tolerance() const {
+    return {.fwd = 1e-5, .bwd = 1e-5, .each_gradient_alone = true};
+  }
+#endif
 };
 
 struct ReluCase {
   int64_t N, C;
+  bool signed_zeros = false;  // every fifth input an exact ±0 (CUDA only: no finite differences)
   std::vector<Shape> inputs() const { return {{N, C}}; }
   Shape output() const { return {N, C}; }
   // relu is not differentiable at 0: a central difference of step h straddling the kink
   // (|x| < h ≈ 1e-6) measures ½·dy, which matches neither one-sided derivative. Inputs are moved
   // 1e-3 away from 0, far beyond the step, so every finite difference sees a single linear piece.
-  double input(size_t, int64_t, double z) const { return z >= 0 ? z + 1e-3 : z - 1e-3; }
+  // With signed_zeros the subgradient at ±0 must be 0 on both devices.
+  double input(size_t, int64_t i, double z) const {
+    if (signed_zeros && i % 5 == 0) return (i / 5) % 2 ? 0.0 : -0.0;
+    return z >= 0 ? z + 1e-3 : z - 1e-3;
+  }
   template <class T>
   void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
     kern::relu_forward(y, x[0], N * C);
@@ -54,6 +87,16 @@ struct ReluCase {
                 std::vector<T>&) const {
     kern::relu_backward(dx[0], dy, x[0], N * C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float*) const {
+    cuda::relu_forward(cx, y, x[0], N * C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float*) const {
+    cuda::relu_backward(cx, dx[0], dy, x[0], N * C);
+  }
+  CudaTolerance cuda_tolerance() const { return {.fwd = 0, .bwd = 0, .each_gradient_alone = true}; }
+#endif
 };
 
 struct AddCase {
@@ -69,6 +112,16 @@ struct AddCase {
                 std::vector<T>&) const {
     kern::add_backward(dx[0], dx[1], dy, N * C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float*) const {
+    cuda::add_forward(cx, y, x[0], x[1], N * C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& dx, float*) const {
+    cuda::add_backward(cx, dx[0], dx[1], dy, N * C);
+  }
+  CudaTolerance cuda_tolerance() const { return {.fwd = 0, .bwd = 0, .each_gradient_alone = true}; }
+#endif
 };
 
 struct ScaleCase {
@@ -85,7 +138,52 @@ struct ScaleCase {
                 std::vector<T>&) const {
     kern::scale_backward(dx[0], dy, T(s), N * C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float*) const {
+    cuda::scale_forward(cx, y, x[0], s, N * C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& dx, float*) const {
+    cuda::scale_backward(cx, dx[0], dy, s, N * C);
+  }
+  // y = s·x: one rounding on both sides; dx += s·dy may become one FMA on the GPU.
+  CudaTolerance cuda_tolerance() const {
+    return {.fwd = 0, .bwd = 1e-6, .each_gradient_alone = true};
+  }
+#endif
 };
+
+#ifdef ICL_WITH_CUDA
+// The norms' CUDA tolerances: against kern:: in fp64 (row and column sums in another order), and
+// each gradient alone must give the bits it gives with the others.
+constexpr CudaTolerance kNormTolerance{.fwd = 1e-5,
+                                       .aux = 1e-5,
+                                       .bwd = 1e-5,
+                                       .against = test::Against::Fp64,
+                                       .each_gradient_alone = true};
+
+// y's error is the float error of μ amplified by rstd: a row whose values nearly agree (over a
+// million rows of C = 3, some do) is ill-conditioned in fp32 whatever the summation order. The
+// bound is 1e-5 or C·ε32·max_row(rstd·max|x|), whichever is larger (x [N, C], rstd [N]). dx is
+// rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ·x̂)) with x̂ = (x − μ)·rstd from the GPU's own float μ and rstd:
+// the same amplification, the same bound.
+double layernorm_y_tolerance(const double* x, const double* rstd, int64_t N, int64_t C) {
+  double cond = 0;
+  for (int64_t r = 0; r < N; ++r) {
+    double m = 0;
+    for (int64_t c = 0; c < C; ++c) m = std::max(m, std::abs(x[r * C + c]));
+    cond = std::max(cond, rstd[r] * m);
+  }
+  return std::max(1e-5, 4.0 * double(C) * 0x1p-24 * cond);
+}
+
+// Without rows the parameter gradients get nothing: their start values must come back bit for
+// bit.
+std::vector<Part> no_rows_parts(Slot slot, size_t j, const test::CpuResult& ref, int64_t N) {
+  if (slot == Slot::Gradient && N == 0) return {test::whole("", int64_t(ref.grad[j].size()), 0.0)};
+  return {};
+}
+#endif
 
 // Inputs x [N, C], gamma [C], beta [C]; aux holds mean [N] then rstd [N].
 struct LayerNormCase {
@@ -105,6 +203,26 @@ struct LayerNormCase {
                 std::vector<T>& aux) const {
     kern::layernorm_backward(dx[0], dx[1], dx[2], dy, x[0], x[1], aux.data(), aux.data() + N, N, C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float* aux) const {
+    cuda::layernorm_forward(cx, y, aux, aux + N, x[0], x[1], x[2], N, C, eps);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float* aux) const {
+    cuda::layernorm_backward(cx, dx[0], dx[1], dx[2], dy, x[0], x[1], aux, aux + N, N, C);
+  }
+  CudaTolerance cuda_tolerance() const { return kNormTolerance; }
+  std::vector<Part> cuda_parts(Slot slot, size_t j, const test::CpuResult& ref) const {
+    if (slot == Slot::Output)
+      return {test::whole("y", N * C,
+                          layernorm_y_tolerance(ref.in[0].data(), ref.aux.data() + N, N, C))};
+    if (slot == Slot::Aux) return {test::whole("mean", N), {"rstd", N, N, N}};
+    if (slot == Slot::Gradient && j == 0)
+      return {test::whole("dx", N * C,
+                          layernorm_y_tolerance(ref.in[0].data(), ref.aux.data() + N, N, C))};
+    return no_rows_parts(slot, j, ref, N);
+  }
+#endif
 };
 
 // Inputs x [N, C], gamma [C]; aux holds rstd [N].
@@ -125,6 +243,95 @@ struct RMSNormCase {
                 std::vector<T>& aux) const {
     kern::rmsnorm_backward(dx[0], dx[1], dy, x[0], x[1], aux.data(), N, C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float* aux) const {
+    cuda::rmsnorm_forward(cx, y, aux, x[0], x[1], N, C, eps);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float* aux) const {
+    cuda::rmsnorm_backward(cx, dx[0], dx[1], dy, x[0], x[1], aux, N, C);
+  }
+  CudaTolerance cuda_tolerance() const { return kNormTolerance; }
+  std::vector<Part> cuda_parts(Slot slot, size_t j, const test::CpuResult& ref) const {
+    return no_rows_parts(slot, j, ref, N);
+  }
+#endif
+};
+
+// The residual add fused with the norm (ops::add_norm): s = a + b, y = LayerNorm(s), or RMSNorm(s)
+// without beta. Inputs a [N, C], b [N, C], gamma [C] (, beta [C]); aux holds s [N, C], then
+// (mean [N] and) rstd [N]. The backward of the pair is the norm's backward into ds, then add's.
+struct AddNormCase {
+  int64_t N, C;
+  bool rms = false;
+  float eps = 1e-5f;
+  int64_t stats() const { return rms ? 1 : 2; }
+  std::vector<Shape> inputs() const {
+    if (rms) return {{N, C}, {N, C}, {C}};
+    return {{N, C}, {N, C}, {C}, {C}};
+  }
+  Shape output() const { return {N, C}; }
+  // s = a + b off-centre and wide, as LayerNormCase's x; for RMSNorm of one column at the scale
+  // of √eps, as RMSNormCase's (where the gradient of x/√(x² + eps) is not rounding noise).
+  double input(size_t which, int64_t, double z) const {
+    if (which >= 2) return z;
+    return rms && C == 1 ? 1.5e-3 * z : 0.25 + 1.4 * z;
+  }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>& aux) const {
+    aux.assign(size_t(N * C + stats() * N), T(0));
+    T *s = aux.data(), *st = s + N * C;
+    kern::add_forward(s, x[0], x[1], N * C);
+    if (rms)
+      kern::rmsnorm_forward(y, st, s, x[2], N, C, T(eps));
+    else
+      kern::layernorm_forward(y, st, st + N, s, x[2], x[3], N, C, T(eps));
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>& aux) const {
+    const T *s = aux.data(), *st = s + N * C;
+    std::vector<T> ds(size_t(N * C), T(0));
+    if (rms)
+      kern::rmsnorm_backward(ds.data(), dx[2], dy, s, x[2], st, N, C);
+    else
+      kern::layernorm_backward(ds.data(), dx[2], dx[3], dy, s, x[2], st, st + N, N, C);
+    kern::add_backward(dx[0], dx[1], ds.data(), N * C);
+  }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float* aux) const {
+    float *s = aux, *st = aux + N * C;
+    if (rms)
+      cuda::add_rmsnorm_forward(cx, s, y, st, x[0], x[1], x[2], N, C, eps);
+    else
+      cuda::add_layernorm_forward(cx, s, y, st, st + N, x[0], x[1], x[2], x[3], N, C, eps);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float* aux) const {
+    const float *s = aux, *st = aux + N * C;
+    test::DeviceBuffer ds(size_t(N * C));
+    device_zero(ds.get(), size_t(N * C) * sizeof(float), cx.stream());
+    if (rms)
+      cuda::rmsnorm_backward(cx, ds.get(), dx[2], dy, s, x[2], st, N, C);
+    else
+      cuda::layernorm_backward(cx, ds.get(), dx[2], dx[3], dy, s, x[2], st, st + N, N, C);
+    cuda::add_backward(cx, dx[0], dx[1], ds.get(), N * C);
+    cx.synchronize();  // before ds is freed
+  }
+  CudaTolerance cuda_tolerance() const { return kNormTolerance; }
+  std::vector<Part> cuda_parts(Slot slot, size_t j, const test::CpuResult& ref) const {
+    const int64_t n = N * C;
+    const double y_tol =
+        rms ? -1 : layernorm_y_tolerance(ref.aux.data(), ref.aux.data() + n + N, N, C);
+    if (slot == Slot::Output && !rms) return {test::whole("y", n, y_tol)};
+    if (slot == Slot::Gradient && j < 2 && !rms) return {test::whole(j ? "db" : "da", n, y_tol)};
+    // s: one rounding of a + b against the exact sum.
+    if (slot == Slot::Aux && rms) return {test::whole("s", n, 1e-7), {"rstd", n, N, N}};
+    if (slot == Slot::Aux)
+      return {test::whole("s", n, 1e-7), {"mean", n, N, N}, {"rstd", n + N, N, N}};
+    return no_rows_parts(slot, j, ref, N);
+  }
+#endif
 };
 
 // --- helpers for the graph-wrapper tests -------------------------------------------------------
@@ -164,10 +371,12 @@ std::vector<float> zeros(int64_t n) { return std::vector<float>(size_t(n), 0.f);
 
 // --- activations -------------------------------------------------------------------------------
 
-TEST(OpActivation, GeluMatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpActivation, Gelu) {
   for (int64_t N : kRows)
-    for (int64_t C : kCols) test::check_op(GeluCase{N, C}, fmt::format("gelu N={} C={}", N, C));
-  test::check_op(GeluCase{33, 70, 3.0}, "gelu tails");
+    for (int64_t C : kCols) run(GeluCase{N, C}, fmt::format("gelu N={} C={}", N, C));
+  run(GeluCase{33, 70, 3.0}, "gelu tails");
+  // Spread 3: reaches the tails where tanh saturates and 1 − t² cancels.
+  for (int64_t n : kLengths) run.cuda_only(GeluCase{1, n, 3.0}, fmt::format("gelu n={}", n));
 }
 
 TEST(OpActivation, GeluIsTheTanhApproximation) {
@@ -180,9 +389,10 @@ TEST(OpActivation, GeluIsTheTanhApproximation) {
   for (int i = 0; i < 5; ++i) EXPECT_NEAR(y[i], want[i], 1e-12) << "x = " << x[i];
 }
 
-TEST(OpActivation, ReluMatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpActivation, Relu) {
   for (int64_t N : kRows)
-    for (int64_t C : kCols) test::check_op(ReluCase{N, C}, fmt::format("relu N={} C={}", N, C));
+    for (int64_t C : kCols) run(ReluCase{N, C}, fmt::format("relu N={} C={}", N, C));
+  for (int64_t n : kLengths) run.cuda_only(ReluCase{1, n, true}, fmt::format("relu n={}", n));
 }
 
 TEST(OpActivation, GraphWrappersMatchKernels) {
@@ -213,13 +423,17 @@ TEST(OpActivation, GraphWrappersMatchKernels) {
 
 // --- elementwise -------------------------------------------------------------------------------
 
-TEST(OpElementwise, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpElementwise, AddAndScale) {
   for (int64_t N : kRows)
     for (int64_t C : kCols) {
-      test::check_op(AddCase{N, C}, fmt::format("add N={} C={}", N, C));
-      test::check_op(ScaleCase{N, C, 0.37f}, fmt::format("scale N={} C={}", N, C));
+      run(AddCase{N, C}, fmt::format("add N={} C={}", N, C));
+      run(ScaleCase{N, C, 0.37f}, fmt::format("scale N={} C={}", N, C));
     }
-  test::check_op(ScaleCase{7, 13, -2.5f}, "scale negative");
+  run(ScaleCase{7, 13, -2.5f}, "scale negative");
+  for (int64_t n : kLengths) {
+    run.cuda_only(AddCase{1, n}, fmt::format("add n={}", n));
+    run.cuda_only(ScaleCase{1, n, 0.3779645f}, fmt::format("scale n={}", n));  // 1/√7
+  }
 }
 
 TEST(OpElementwise, GraphWrappersMatchKernels) {
@@ -258,13 +472,18 @@ TEST(OpElementwise, GraphWrappersMatchKernels) {
 
 // --- LayerNorm ---------------------------------------------------------------------------------
 
-TEST(OpLayerNorm, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpLayerNorm, LayerNorm) {
   for (int64_t N : kRows)
     for (int64_t C : kCols) {
       if (C == 1) continue;  // degenerate: SingleColumnIsDegenerate
-      test::check_op(LayerNormCase{N, C}, fmt::format("layernorm N={} C={}", N, C));
+      run(LayerNormCase{N, C}, fmt::format("layernorm N={} C={}", N, C));
     }
-  test::check_op(LayerNormCase{33, 13, 0.5f}, "layernorm large eps");
+  run(LayerNormCase{33, 13, 0.5f}, "layernorm large eps");
+  for (int64_t N : kNormRows)
+    for (int64_t C : kNormCols)
+      run.cuda_only(LayerNormCase{N, C}, fmt::format("layernorm N={} C={} (cuda)", N, C));
+  run.cuda_only(LayerNormCase{kManyRows, 3}, "layernorm many rows");
+  run.cuda_only(LayerNormCase{0, 9}, "layernorm no rows");
 }
 
 // With C = 1, x − μ = 0: y = β and the true dx and dγ are 0. The harness cannot check dx there, as
@@ -374,7 +593,7 @@ TEST(OpLayerNorm, ThreadCountDoesNotChangeResults) {
 
 // --- RMSNorm -----------------------------------------------------------------------------------
 
-TEST(OpRMSNorm, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpRMSNorm, RMSNorm) {
   for (int64_t N : kRows)
     for (int64_t C : kCols) {
       // For C = 1, y = γ·x/√(x² + eps) is ±γ up to a relative eps/x², and dy/dx = γ·eps/(x² +
@@ -384,9 +603,15 @@ TEST(OpRMSNorm, MatchesReferenceAndFiniteDifferences) {
       // function with well-conditioned gradients, and the default tolerances apply.
       RMSNormCase rc{N, C};
       if (C == 1) rc.x_scale = 3e-3;
-      test::check_op(rc, fmt::format("rmsnorm N={} C={}", N, C));
+      run(rc, fmt::format("rmsnorm N={} C={}", N, C));
     }
-  test::check_op(RMSNormCase{33, 13, 0.2, 0.5f}, "rmsnorm large eps");
+  run(RMSNormCase{33, 13, 0.2, 0.5f}, "rmsnorm large eps");
+  for (int64_t N : kNormRows)
+    for (int64_t C : kNormCols)
+      run.cuda_only(RMSNormCase{N, C, C == 1 ? 3e-3 : 2.0},  // C = 1: see above
+                    fmt::format("rmsnorm N={} C={} (cuda)", N, C));
+  run.cuda_only(RMSNormCase{kManyRows, 3, 2.0}, "rmsnorm many rows");
+  run.cuda_only(RMSNormCase{0, 9}, "rmsnorm no rows");
 }
 
 TEST(OpRMSNorm, NormalisesRows) {
@@ -456,6 +681,19 @@ TEST(OpRMSNorm, ThreadCountDoesNotChangeResults) {
 
 // --- residual add fused with the norm
 // --------------------------------------------------------------
+
+ICL_OP_TEST(OpAddNorm, AddThenNorm) {
+  for (const bool rms : {false, true}) {
+    const char* name = rms ? "add_rmsnorm" : "add_layernorm";
+    for (auto [N, C] : {std::pair<int64_t, int64_t>{1, 5}, {7, 13}, {33, 70}})
+      run(AddNormCase{N, C, rms}, fmt::format("{} N={} C={}", name, N, C));
+    for (int64_t N : kNormRows)
+      for (int64_t C : kNormCols)
+        run.cuda_only(AddNormCase{N, C, rms}, fmt::format("{} N={} C={} (cuda)", name, N, C));
+    run.cuda_only(AddNormCase{kManyRows, 3, rms}, fmt::format("{} many rows", name));
+    run.cuda_only(AddNormCase{0, 9, rms}, fmt::format("{} no rows", name));
+  }
+}
 
 // ops::add_norm must be exactly ops::add followed by the norm, values and gradients, also when the
 // sum is used again (as the residual stream is).
