@@ -78,18 +78,21 @@ struct AttentionCase {
   bool causal = true;
   std::vector<Shape> inputs() const { return {{B, Tn, 3 * C}}; }
   Shape output() const { return {B, Tn, C}; }
-  // ReLU attention has a kink at S = 0, where finite differences are meaningless. So for ReLU the
-  // inputs are shaped to keep every score far from 0: in each head, the first q and k column is
-  // z + 2·sign(z) (|·| ≥ 2, random sign) and the other columns 0.2·z. Then
-  // |S|·√hd ≥ 4 − 0.04·Σ_{i≥1}|z z'|, which stays ≥ 2 unless a product of normals exceeds 12.
-  // Both signs of S occur, so the gate 1[S > 0] is exercised. forward<double> checks the margin
-  // (min |S| > 1e-3, far above the finite-difference step's effect of ~1e-5 on S).
+  // ReLU attention has a kink at S = 0, where finite differences are meaningless (and where fp32
+  // and fp64 could disagree on the gate). So for ReLU the inputs are shaped to keep every score far
+  // from 0: in each head, the first q and k column is z + 2·sign(z) (|·| ≥ 2, random sign) and the
+  // other columns s·z with s = min(0.2, 0.5/√hd). Then |S|·√hd ≥ 4 − s²·Σ_{i≥1}|z z'|, which
+  // stays ≥ 2 unless products of normals are extreme (s = 0.2 up to hd = 6, where the CPU cases
+  // are; the smaller s keeps the bound at the CUDA cases' head dimensions up to 256). Both signs
+  // of S occur, so the gate 1[S > 0] is exercised. forward<double> checks the margin (min |S| >
+  // 1e-3, far above the finite-difference step's effect of ~1e-5 on S).
   double input(size_t, int64_t i, double z) const {
     if (kind == AttentionKind::Softmax) return z;
-    const int64_t c = i % (3 * C), part = c / C, col = (c % C) % (C / H);
+    const int64_t hd = C / H, c = i % (3 * C), part = c / C, col = (c % C) % hd;
     if (part == 2) return z;
-    return col == 0 ? z + (z < 0 ? -2.0 : 2.0) : 0.2 * z;
+    return col == 0 ? z + (z < 0 ? -2.0 : 2.0) : std::min(0.2, 0.5 / std::sqrt(double(hd))) * z;
   }
+  // aux: lse [B, H, T]; ReLU attention saves none and leaves it unwritten (NaN), on both devices.
   template <class T>
   void forward(const std::vector<const T*>& x, T* y, std::vector<T>& lse) const {
     if constexpr (std::is_same_v<T, double>) {
@@ -97,7 +100,8 @@ struct AttentionCase {
         EXPECT_GT(naive_attention(x[0], B, Tn, C, H, kind, causal).min_abs_score, 1e-3);
       }
     }
-    lse.assign(static_cast<size_t>(B * H * Tn), T(0));
+    lse.assign(static_cast<size_t>(B * H * Tn),
+               kind == AttentionKind::Softmax ? T(0) : std::numeric_limits<T>::quiet_NaN());
     kern::attention_forward(y, lse.data(), x[0], B, Tn, C, H, kind, causal);
   }
   template <class T>
@@ -105,22 +109,70 @@ struct AttentionCase {
                 std::vector<T>& lse) const {
     kern::attention_backward(dx[0], dy, y, lse.data(), x[0], B, Tn, C, H, kind, causal);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
+                    float* lse) const {
+    cuda::attention_forward(cx, y, lse, x[0], B, Tn, C, H, kind, causal);
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
+                     const float* dy, const test::DeviceGrads& dx, float* lse) const {
+    cuda::attention_backward(cx, dx[0], dy, y, kind == AttentionKind::Softmax ? lse : nullptr, x[0],
+                             B, Tn, C, H, kind, causal);
+  }
+  // Against fp64: out and lse 1e-5, dq, dk, dv 1e-4 (op_harness.h's table), each compared at its
+  // own scale.
+  test::CudaTolerance cuda_tolerance() const {
+    return {.fwd = 1e-5,
+            .aux = 1e-5,
+            .bwd = 1e-4,
+            .against = test::Against::Fp64,
+            .each_gradient_alone = true};
+  }
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t, const test::CpuResult&) const {
+    if (slot != test::Slot::Gradient) return {};
+    const int64_t rows = B * Tn;
+    return {{"dq", 0, C, 3 * C, rows}, {"dk", C, C, 3 * C, rows}, {"dv", 2 * C, C, 3 * C, rows}};
+  }
+#endif
 };
 
 const char* name(AttentionKind k) { return k == AttentionKind::Softmax ? "softmax" : "relu"; }
 
-TEST(OpAttention, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpAttention, Attention) {
   test::Tolerance tol;
   tol.fd_samples = 120;
   for (bool causal : {true, false})
-    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu})
+    for (AttentionKind kind : {AttentionKind::Softmax, AttentionKind::Relu}) {
       for (int64_t Tn : {1, 2, 7, 33})
         for (int64_t B : {1, 3})
           for (auto [C, H] : {std::pair<int64_t, int64_t>{4, 1}, {6, 2}, {15, 3}, {20, 4}})
-            test::check_op(AttentionCase{B, Tn, C, H, kind, causal},
-                           fmt::format("attention {} causal={} B={} T={} C={} H={}", name(kind),
-                                       causal, B, Tn, C, H),
-                           tol);
+            run(AttentionCase{B, Tn, C, H, kind, causal},
+                fmt::format("attention {} causal={} B={} T={} C={} H={}", name(kind), causal, B, Tn,
+                            C, H),
+                tol);
+      // Both GPU paths, head dimensions 1 to 256: T <= kShortAttention with a head that fits in
+      // shared memory runs one block per (b, h); longer prompts (and T = 256 with hd = 128, whose
+      // K and V exceed shared memory) the tiled path.
+      for (auto [B, Tn, C, H] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 8, 1},
+                                 {3, 2, 64, 2},     // hd 32
+                                 {1, 31, 64, 1},    // hd 64
+                                 {3, 82, 300, 3},   // hd 100: padded to 128
+                                 {2, 40, 3, 3},     // hd 1
+                                 {1, 256, 128, 2},  // hd 64 at T = 256: 128 KB of shared memory
+                                 {2, 100, 256, 1},  // hd 256 on the short path (200 KB)
+                                 {1, 256, 128, 1},  // hd 128 at T = 256: too big -> tiled
+                                 {1, 257, 64, 2},   // hd 32, first tiled length
+                                 {3, 600, 128, 2},  // hd 64
+                                 {1, 1031, 96, 1},  // hd 96: padded to 128
+                                 {2, 513, 24, 3},   // hd 8
+                                 {1, 300, 256, 1},  // hd 256 tiled
+                                 {1, 290, 5, 5},    // hd 1 tiled
+                                 {2, 777, 128, 2},
+                                 {1, 256, 256, 4}})
+        run.cuda_only(AttentionCase{B, Tn, C, H, kind, causal},
+                      fmt::format("attention {} causal={} B={} T={} C={} H={} (cuda)", name(kind),
+                                  causal, B, Tn, C, H));
+    }
 }
 
 TEST(OpAttention, MatchesNaiveReference) {
