@@ -1,5 +1,7 @@
 // Input/output ops (token and positional embeddings, position selection), losses and AdamW.
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <numbers>
 #include <tuple>
 #include <vector>
@@ -34,7 +36,35 @@ const float* ptr_or_null(const std::vector<float>& v) { return v.empty() ? nullp
 
 // ---------------------------------------------------------------------------------------------
 // Harness cases. Integer data (tokens, class targets), float targets and masks are fixed members;
-// only the differentiable float inputs are harness inputs.
+// only the differentiable float inputs are harness inputs. The CUDA twins upload the members on
+// each call (and synchronise before those copies are freed).
+
+#ifdef ICL_WITH_CUDA
+using test::CudaTolerance;
+using test::DeviceArray;
+using test::DeviceBuffer;
+using test::DeviceGrads;
+using test::DeviceInputs;
+
+// A device copy of a mask, or null for none.
+struct DeviceMask {
+  std::unique_ptr<DeviceBuffer> buf;
+  explicit DeviceMask(const std::vector<float>& m)
+      : buf(m.empty() ? nullptr : std::make_unique<DeviceBuffer>(m)) {}
+  const float* get() const { return buf ? buf->get() : nullptr; }
+};
+
+// Copies, gathers and the embedding / positional backwards add in the CPU's order: bit for bit.
+constexpr CudaTolerance kExact{.fwd = 0, .aux = 0, .bwd = 0, .each_gradient_alone = true};
+
+// A loss with nothing scored is 0 and adds nothing to the gradient: both exactly.
+std::vector<test::Part> nothing_scored_parts(test::Slot slot, size_t j, const test::CpuResult& ref,
+                                             const std::vector<float>& mask, int64_t N) {
+  if (kern::count_scored(ptr_or_null(mask), N) > 0 || slot == test::Slot::Aux) return {};
+  const size_t n = slot == test::Slot::Output ? ref.out.size() : ref.grad[j].size();
+  return {test::whole("nothing scored", int64_t(n), 0.0)};
+}
+#endif
 
 struct EmbeddingCase {
   int64_t V, C;
@@ -51,6 +81,20 @@ struct EmbeddingCase {
                 std::vector<T>&) const {
     kern::embedding_backward(din[0], dy, tokens.data(), N(), C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    const DeviceArray<int32_t> tok(tokens);
+    cuda::embedding_forward(cx, y, tok.get(), in[0], N(), C);
+    cx.synchronize();
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    const DeviceArray<int32_t> tok(tokens);
+    cuda::embedding_backward(cx, din[0], dy, tok.get(), N(), V, C);
+    cx.synchronize();
+  }
+  CudaTolerance cuda_tolerance() const { return kExact; }
+#endif
 };
 
 struct PositionalCase {
@@ -66,6 +110,16 @@ struct PositionalCase {
                 std::vector<T>&) const {
     kern::add_positional_backward(din[0], din[1], dy, B, Tn, C);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    cuda::add_positional_forward(cx, y, in[0], in[1], B, Tn, C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    cuda::add_positional_backward(cx, din[0], din[1], dy, B, Tn, C);
+  }
+  CudaTolerance cuda_tolerance() const { return kExact; }  // rows >= Tn of dpos untouched too
+#endif
 };
 
 struct SelectCase {
@@ -81,13 +135,49 @@ struct SelectCase {
                 std::vector<T>&) const {
     kern::take_positions_backward(din[0], dy, B, Tn, C, offset, stride, count);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    cuda::take_positions_forward(cx, y, in[0], B, Tn, C, offset, stride, count);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    cuda::take_positions_backward(cx, din[0], dy, B, Tn, C, offset, stride, count);
+  }
+  CudaTolerance cuda_tolerance() const { return kExact; }
+#endif
+};
+
+// Garg's token sequence x1 y1 x2 y2 ... from xs [B, K, dx] and ys [B, K, dy] (dy <= dx, padded
+// with zeros): host data in the models, so no gradient flows back.
+struct InterleaveCase {
+  int64_t B, K, dx, dy;
+  std::vector<Shape> inputs() const { return {{B, K, dx}, {B, K, dy}}; }
+  Shape output() const { return {B, 2 * K, dx}; }
+  std::vector<bool> differentiable() const { return {false, false}; }
+  template <class T>
+  void forward(const std::vector<const T*>& in, T* y, std::vector<T>&) const {
+    kern::interleave_forward(y, in[0], in[1], B, K, dx, dy);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>&, const T*, const T*, const std::vector<T*>&,
+                std::vector<T>&) const {}
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    cuda::interleave_forward(cx, y, in[0], in[1], B, K, dx, dy);
+  }
+  void cuda_backward(const CudaContext&, const DeviceInputs&, const float*, const float*,
+                     const DeviceGrads&, float*) const {}
+  CudaTolerance cuda_tolerance() const { return kExact; }
+#endif
 };
 
 struct MseCase {
   Shape shape;
   std::vector<float> target, mask;  // mask empty: all scored
+  double spread = 1;                // predictions ~ N(0, spread²)
   std::vector<Shape> inputs() const { return {shape}; }
   Shape output() const { return {1}; }
+  double input(size_t, int64_t, double z) const { return spread * z; }
   template <class T>
   void forward(const std::vector<const T*>& in, T* y, std::vector<T>&) const {
     y[0] = kern::mse_forward(in[0], target.data(), ptr_or_null(mask), shape.numel());
@@ -97,6 +187,27 @@ struct MseCase {
                 std::vector<T>&) const {
     kern::mse_backward(din[0], dy[0], in[0], target.data(), ptr_or_null(mask), shape.numel());
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    const DeviceBuffer t(target);
+    const DeviceMask m(mask);
+    cuda::mse_forward(cx, y, in[0], t.get(), m.get(), shape.numel());
+    cx.synchronize();
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& in, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    const DeviceBuffer t(target);
+    const DeviceMask m(mask);
+    cuda::mse_backward(cx, din[0], dy, in[0], t.get(), m.get(), shape.numel());
+    cx.synchronize();
+  }
+  CudaTolerance cuda_tolerance() const {
+    return {.fwd = 1e-6, .bwd = 1e-6, .each_gradient_alone = true};
+  }
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t j, const test::CpuResult& r) const {
+    return nothing_scored_parts(slot, j, r, mask, shape.numel());
+  }
+#endif
 };
 
 struct LogisticCase {
@@ -115,6 +226,27 @@ struct LogisticCase {
                 std::vector<T>&) const {
     kern::logistic_backward(din[0], dy[0], in[0], target.data(), ptr_or_null(mask), shape.numel());
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    const DeviceBuffer t(target);
+    const DeviceMask m(mask);
+    cuda::logistic_forward(cx, y, in[0], t.get(), m.get(), shape.numel());
+    cx.synchronize();
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& in, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    const DeviceBuffer t(target);
+    const DeviceMask m(mask);
+    cuda::logistic_backward(cx, din[0], dy, in[0], t.get(), m.get(), shape.numel());
+    cx.synchronize();
+  }
+  CudaTolerance cuda_tolerance() const {
+    return {.fwd = 1e-6, .bwd = 1e-6, .each_gradient_alone = true};
+  }
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t j, const test::CpuResult& r) const {
+    return nothing_scored_parts(slot, j, r, mask, shape.numel());
+  }
+#endif
 };
 
 struct CrossEntropyCase {
@@ -136,6 +268,34 @@ struct CrossEntropyCase {
     kern::cross_entropy_backward(din[0], dy[0], aux.data(), in[0], targets.data(),
                                  ptr_or_null(mask), N, V);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float* lse) const {
+    const DeviceArray<int32_t> t(targets);
+    const DeviceMask m(mask);
+    cuda::cross_entropy_forward(cx, y, lse, in[0], t.get(), m.get(), N, V);
+    cx.synchronize();
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& in, const float*, const float* dy,
+                     const DeviceGrads& din, float* lse) const {
+    const DeviceArray<int32_t> t(targets);
+    const DeviceMask m(mask);
+    cuda::cross_entropy_backward(cx, din[0], dy, lse, in[0], t.get(), m.get(), N, V);
+    cx.synchronize();
+  }
+  CudaTolerance cuda_tolerance() const {
+    return {.fwd = 1e-5, .aux = 1e-5, .bwd = 1e-5, .each_gradient_alone = true};
+  }
+  // ℓ_n = lse_n − z_t can be small next to lse_n (a confident row), and lse_n is rounded to float
+  // at its own magnitude on either side: the loss is compared at the scale of lse.
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t j, const test::CpuResult& r) const {
+    auto none = nothing_scored_parts(slot, j, r, mask, N);
+    if (!none.empty() || slot != test::Slot::Output) return none;
+    double lse_scale = 1;
+    for (double l : r.aux) lse_scale = std::max(lse_scale, std::abs(l));
+    const double loss = std::abs(r.out[0]);
+    return {test::whole("loss", 1, 1e-5 * std::max(lse_scale, loss) / std::max(loss, 1e-30))};
+  }
+#endif
 };
 
 std::vector<float> normal_floats(int64_t n, uint64_t seed) {
@@ -170,25 +330,46 @@ using test::error_of;
 // ---------------------------------------------------------------------------------------------
 // Embedding
 
-TEST(OpEmbedding, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpEmbedding, Embedding) {
   for (int64_t Tn : {1, 7, 33})
     for (int64_t C : {5, 13})
       for (int64_t V : {3, 11}) {
         const int64_t B = 2;
-        test::check_op(EmbeddingCase{V, C, make_tokens(B * Tn, V, uint64_t(Tn * 100 + V))},
-                       fmt::format("embedding T={} C={} V={}", Tn, C, V));
+        run(EmbeddingCase{V, C, make_tokens(B * Tn, V, uint64_t(Tn * 100 + V))},
+            fmt::format("embedding T={} C={} V={}", Tn, C, V));
       }
+  // Small V next to N: many repeated tokens. V = 1000 spans 32 row tiles, C = 1000 eight column
+  // tiles with a partial last one; V = 2.1M needs more row tiles than the grid has (65535), so
+  // blocks take a second vocabulary slice. The last row is always used.
+  for (auto [N, V, C] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                         {37, 5, 7},
+                         {5248, 97, 129},
+                         {300, 1000, 64},
+                         {64, 3, 256},
+                         {37, 40, 1000},
+                         {37, 2100000, 1}}) {
+    auto tokens = make_tokens(N, V, uint64_t(N + V + C));
+    tokens[0] = int32_t(V - 1);
+    run.cuda_only(EmbeddingCase{V, C, tokens}, fmt::format("embedding N={} V={} C={}", N, V, C));
+  }
 }
 
-TEST(OpEmbedding, PositionalMatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpEmbedding, Positional) {
   for (int64_t Tn : {1, 7, 33})
     for (int64_t C : {5, 13})
       for (int64_t B : {1, 3}) {
-        test::check_op(PositionalCase{B, Tn, Tn, C},
-                       fmt::format("positional B={} T={} Tmax=T C={}", B, Tn, C));
-        test::check_op(PositionalCase{B, Tn, Tn + 4, C},
-                       fmt::format("positional B={} T={} Tmax=T+4 C={}", B, Tn, C));
+        run(PositionalCase{B, Tn, Tn, C},
+            fmt::format("positional B={} T={} Tmax=T C={}", B, Tn, C));
+        run(PositionalCase{B, Tn, Tn + 4, C},
+            fmt::format("positional B={} T={} Tmax=T+4 C={}", B, Tn, C));
       }
+  for (auto [B, Tn, Tmax, C] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 1, 1},
+                                {3, 7, 9, 7},
+                                {2, 41, 64, 129},
+                                {5, 82, 100, 256},
+                                {37, 3, 3, 1000}})
+    run.cuda_only(PositionalCase{B, Tn, Tmax, C},
+                  fmt::format("positional B={} T={} Tmax={} C={}", B, Tn, Tmax, C));
 }
 
 TEST(OpEmbedding, RepeatedTokensSumInTheBackward) {
@@ -272,16 +453,32 @@ TEST(OpEmbedding, PositionalGraphSumsOverBatchAndChecksLength) {
 // ---------------------------------------------------------------------------------------------
 // Select
 
-TEST(OpSelect, MatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpSelect, TakePositions) {
   for (int64_t Tn : {1, 7, 33})
     for (int64_t C : {5, 13}) {
-      test::check_op(SelectCase{2, Tn, C, 0, 2, (Tn + 1) / 2},
-                     fmt::format("take x tokens T={} C={}", Tn, C));
-      test::check_op(SelectCase{3, Tn, C, Tn - 1, 1, 1}, fmt::format("take last T={} C={}", Tn, C));
+      run(SelectCase{2, Tn, C, 0, 2, (Tn + 1) / 2}, fmt::format("take x tokens T={} C={}", Tn, C));
+      run(SelectCase{3, Tn, C, Tn - 1, 1, 1}, fmt::format("take last T={} C={}", Tn, C));
       if (Tn > 2)
-        test::check_op(SelectCase{2, Tn, C, 1, 3, (Tn - 2) / 3 + 1},
-                       fmt::format("take offset 1 stride 3 T={} C={}", Tn, C));
+        run(SelectCase{2, Tn, C, 1, 3, (Tn - 2) / 3 + 1},
+            fmt::format("take offset 1 stride 3 T={} C={}", Tn, C));
     }
+  for (const SelectCase& k : {SelectCase{1, 1, 1, 0, 1, 1}, SelectCase{3, 20, 7, 0, 2, 10},
+                              SelectCase{2, 41, 129, 3, 5, 8}, SelectCase{4, 82, 256, 1, 2, 40},
+                              SelectCase{5, 9, 1000, 8, 1, 1}})
+    run.cuda_only(k, fmt::format("take B={} T={} C={} offset={} stride={} count={}", k.B, k.Tn, k.C,
+                                 k.offset, k.stride, k.count));
+}
+
+ICL_OP_TEST(OpSelect, Interleave) {
+  for (auto [B, K, dx, dy] :
+       {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 1, 1}, {3, 7, 5, 1}, {2, 4, 3, 3}})
+    run(InterleaveCase{B, K, dx, dy},
+        fmt::format("interleave B={} K={} dx={} dy={}", B, K, dx, dy));
+  for (auto [B, K, dx, dy] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{2, 41, 20, 3},
+                              {16, 40, 64, 64},
+                              {4, 11, 129, 7}})
+    run.cuda_only(InterleaveCase{B, K, dx, dy},
+                  fmt::format("interleave B={} K={} dx={} dy={} (cuda)", B, K, dx, dy));
 }
 
 TEST(OpSelect, GargReadOutTakesTheXTokensAndScattersBack) {
@@ -347,40 +544,86 @@ TEST(OpSelect, InterleaveLaysOutGargsTokens) {
 // ---------------------------------------------------------------------------------------------
 // Losses
 
-TEST(OpLoss, MseMatchesReferenceAndFiniteDifferences) {
-  for (int64_t Tn : {1, 7, 33}) {
-    const int64_t B = 3, N = B * Tn;
-    const uint64_t seed = uint64_t(Tn);
-    test::check_op(MseCase{{B, Tn}, normal_floats(N, seed), {}}, fmt::format("mse T={}", Tn));
-    test::check_op(MseCase{{B, Tn, 1}, normal_floats(N, seed), make_mask(N)},
-                   fmt::format("mse masked T={}", Tn));
-  }
+// Masks for the CUDA cases: none, every third element unscored, or none scored at all.
+enum class MaskKind { None, Thirds, AllZero };
+
+const char* mask_name(MaskKind m) {
+  return m == MaskKind::None ? "no mask" : m == MaskKind::Thirds ? "mask" : "all-zero mask";
 }
 
-TEST(OpLoss, LogisticMatchesReferenceAndFiniteDifferences) {
+std::vector<float> mask_of(MaskKind kind, int64_t N) {
+  if (kind == MaskKind::None) return {};
+  return kind == MaskKind::Thirds ? make_mask(N) : std::vector<float>(static_cast<size_t>(N), 0.f);
+}
+
+// Targets of unscored elements are never read: NaN there (or −1 for classes) would show.
+std::vector<float> unscored_nan(std::vector<float> target, const std::vector<float>& mask) {
+  for (size_t i = 0; i < target.size(); ++i)
+    if (!kern::scored(ptr_or_null(mask), int64_t(i)))
+      target[i] = std::numeric_limits<float>::quiet_NaN();
+  return target;
+}
+
+constexpr MaskKind kMaskKinds[] = {MaskKind::None, MaskKind::Thirds, MaskKind::AllZero};
+// Loss lengths for the CUDA twins: one block's reduction below, at and well above its threads;
+// 0 is a loss of no elements (0, and it must be written).
+constexpr int64_t kLossLengths[] = {0, 1, 2, 37, 5248, 100003};
+
+ICL_OP_TEST(OpLoss, Mse) {
   for (int64_t Tn : {1, 7, 33}) {
     const int64_t B = 3, N = B * Tn;
     const uint64_t seed = uint64_t(Tn);
-    test::check_op(LogisticCase{{B, Tn}, signs(N, seed), {}}, fmt::format("logistic T={}", Tn));
-    test::check_op(LogisticCase{{B, Tn}, signs(N, seed), make_mask(N)},
-                   fmt::format("logistic masked T={}", Tn));
+    run(MseCase{{B, Tn}, normal_floats(N, seed), {}}, fmt::format("mse T={}", Tn));
+    run(MseCase{{B, Tn, 1}, normal_floats(N, seed), make_mask(N)},
+        fmt::format("mse masked T={}", Tn));
+  }
+  for (int64_t N : kLossLengths)
+    for (MaskKind mk : kMaskKinds) {
+      const auto mask = mask_of(mk, N);
+      run.cuda_only(MseCase{{N}, unscored_nan(normal_floats(N, uint64_t(N)), mask), mask, 2.0},
+                    fmt::format("mse N={} {}", N, mask_name(mk)));
+    }
+}
+
+ICL_OP_TEST(OpLoss, Logistic) {
+  for (int64_t Tn : {1, 7, 33}) {
+    const int64_t B = 3, N = B * Tn;
+    const uint64_t seed = uint64_t(Tn);
+    run(LogisticCase{{B, Tn}, signs(N, seed), {}}, fmt::format("logistic T={}", Tn));
+    run(LogisticCase{{B, Tn}, signs(N, seed), make_mask(N)},
+        fmt::format("logistic masked T={}", Tn));
     // Large margins on both sides: exercises both branches of the stable softplus and sigmoid.
-    test::check_op(LogisticCase{{B, Tn}, signs(N, seed), make_mask(N), 12.0},
-                   fmt::format("logistic wide T={}", Tn));
+    run(LogisticCase{{B, Tn}, signs(N, seed), make_mask(N), 12.0},
+        fmt::format("logistic wide T={}", Tn));
   }
+  for (int64_t N : kLossLengths)
+    for (MaskKind mk : kMaskKinds) {
+      const auto mask = mask_of(mk, N);
+      run.cuda_only(LogisticCase{{N}, unscored_nan(signs(N, uint64_t(N)), mask), mask, 2.0},
+                    fmt::format("logistic N={} {}", N, mask_name(mk)));
+    }
 }
 
-TEST(OpLoss, CrossEntropyMatchesReferenceAndFiniteDifferences) {
+ICL_OP_TEST(OpLoss, CrossEntropy) {
   for (int64_t Tn : {1, 7, 33})
     for (int64_t V : {3, 11}) {
       const int64_t B = 2, N = B * Tn;
       const auto targets = make_tokens(N, V, uint64_t(Tn + 10 * V));
-      test::check_op(CrossEntropyCase{N, V, targets, {}}, fmt::format("ce T={} V={}", Tn, V));
-      test::check_op(CrossEntropyCase{N, V, targets, make_mask(N)},
-                     fmt::format("ce masked T={} V={}", Tn, V));
-      test::check_op(CrossEntropyCase{N, V, targets, make_mask(N), 8.0},
-                     fmt::format("ce wide T={} V={}", Tn, V));
+      run(CrossEntropyCase{N, V, targets, {}}, fmt::format("ce T={} V={}", Tn, V));
+      run(CrossEntropyCase{N, V, targets, make_mask(N)}, fmt::format("ce masked T={} V={}", Tn, V));
+      run(CrossEntropyCase{N, V, targets, make_mask(N), 8.0},
+          fmt::format("ce wide T={} V={}", Tn, V));
     }
+  for (int64_t V : {1, 7, 1000})
+    for (int64_t N : {0, 1, 37, 530})
+      for (MaskKind mk : kMaskKinds) {
+        const auto mask = mask_of(mk, N);
+        auto targets = make_tokens(N, V, uint64_t(N + 10 * V));
+        for (int64_t n = 0; n < N; ++n)
+          if (!kern::scored(ptr_or_null(mask), n)) targets[size_t(n)] = -1;
+        run.cuda_only(CrossEntropyCase{N, V, targets, mask, 3.0},
+                      fmt::format("ce N={} V={} {}", N, V, mask_name(mk)));
+      }
 }
 
 TEST(OpLoss, MseByHand) {

@@ -45,6 +45,18 @@ struct RopeCase {
                 std::vector<T>&) const {
     kern::rope_backward(dx[0], dy, B, Tn, C, H, base);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y, float*) const {
+    cuda::rope_forward(cx, y, x[0], B, Tn, C, H, base);
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs&, const float*,
+                     const float* dy, const test::DeviceGrads& dx, float*) const {
+    cuda::rope_backward(cx, dx[0], dy, B, Tn, C, H, base);
+  }
+  // Both sides round the same double angles to float; the rotation's two products and add may be
+  // contracted to an FMA on either side: a few ulp. v is copied (added) unrotated.
+  test::CudaTolerance cuda_tolerance() const { return {.fwd = 1e-6, .bwd = 1e-6}; }
+#endif
 };
 
 const std::vector<RopeCase>& cases() {
@@ -57,8 +69,11 @@ std::string label(const RopeCase& c) {
   return fmt::format("rope B={} T={} C={} H={} base={}", c.B, c.Tn, c.C, c.H, c.base);
 }
 
-TEST(OpRope, MatchesReferenceAndFiniteDifferences) {
-  for (const RopeCase& c : cases()) test::check_op(c, label(c));
+ICL_OP_TEST(OpRope, Rope) {
+  for (const RopeCase& c : cases()) run(c, label(c));
+  for (const RopeCase& c :
+       {RopeCase{2, 90, 64, 4}, RopeCase{1, 1031, 96, 3, 500.0}, RopeCase{5, 33, 288, 8}})
+    run.cuda_only(c, label(c));
 }
 
 TEST(OpRope, MatchesComplexRotation) {
