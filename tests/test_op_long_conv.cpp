@@ -142,17 +142,38 @@ struct ConvOpCase {
                 std::vector<T>&) const {
     kern::long_conv_backward(dx[0], dx[1], dy, x[0], x[1], d, method);
   }
+#ifdef ICL_WITH_CUDA
+  // The twin is the direct form (its reference: method Direct); dfilter is a column sum over the
+  // rows in another order: 1e-5 against kern:: in fp32.
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y, float*) const {
+    cuda::long_conv_forward(cx, y, x[0], x[1], d);
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float*,
+                     const float* dy, const test::DeviceGrads& dx, float*) const {
+    cuda::long_conv_backward(cx, dx[0], dx[1], dy, x[0], x[1], d);
+  }
+#endif
 };
 
 const char* method_name(ConvMethod m) { return m == ConvMethod::Fft ? "fft" : "direct"; }
 
-TEST(OpLongConv, FiniteDifferences) {
+ICL_OP_TEST(OpLongConv, LongConv) {
   for (ConvMethod m : {ConvMethod::Direct, ConvMethod::Fft})
     for (int64_t Tn : {1, 5, 17})
       for (int64_t C : {3, 19})
-        for (int64_t L : {int64_t(3), Tn, Tn + 4})
-          test::check_op(ConvOpCase{{2, Tn, C, L}, m},
-                         fmt::format("long conv {} T={} C={} L={}", method_name(m), Tn, C, L));
+        for (int64_t L : {int64_t(3), Tn, Tn + 4}) {
+          const ConvOpCase c{{2, Tn, C, L}, m};
+          const std::string label =
+              fmt::format("long conv {} T={} C={} L={}", method_name(m), Tn, C, L);
+          if (m == ConvMethod::Direct)
+            run(c, label);
+          else
+            run.cpu_only(c, label);  // the CUDA twin is the direct form
+        }
+  // Short filters (Mamba's width 4), filters longer than the sequence, a single tap, T = 1.
+  for (const ConvDims d : {ConvDims{1, 1, 1, 1}, ConvDims{3, 37, 5, 4}, ConvDims{2, 50, 7, 64},
+                           ConvDims{2, 301, 33, 301}, ConvDims{5, 9, 3, 1}})
+    run.cuda_only(ConvOpCase{d}, fmt::format("long conv B={} T={} C={} L={}", d.B, d.T, d.C, d.L));
 }
 
 // The FFT method against the direct sums: fp64 to rounding, and fp32 FFT against fp64 direct.

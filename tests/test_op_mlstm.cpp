@@ -2,11 +2,14 @@
 // stabilised gates, input-scaled keys, the state and normaliser recurrences and the division.
 // The stabiliser m gets no gradient, which is exact only for the whole cell (its output does not
 // depend on m), so the cell, not mlstm_stabilise alone, is what the finite differences check.
-// Also: the stabilised cell against the unstabilised formula, and huge input gates.
+// Also: the stabilised cell against the unstabilised formula, huge input gates, and the CUDA twins
+// of the cell's own ops (mlstm_stabilise, mlstm_normalise) against the CPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
+#include "core/rng.h"
 #include "kernels/linear_recurrence.h"
 #include "kernels/mlstm.h"
 #include "kernels/per_head.h"
@@ -115,6 +118,105 @@ TEST(OpMlstm, HugeInputGatesStayFinite) {
   tol.fd_rel = 1e-5;
   test::check_op(MlstmCellCase{1, 12, 2, 2, 2, 5, RecurrenceForm::Chunked, 200.0},
                  "mlstm, ĩ around 200 (exp overflows without the stabiliser)", tol);
+}
+
+// --- the CUDA twins of the cell's own ops ---------------------------------------------------
+// mlstm_stabilise alone has no finite-difference check (see the top of this file) and
+// mlstm_normalise's is the cell's, so these cases are the CUDA twins' only (run.cuda_only): the
+// twins against kern:: in fp32 at 1e-5 (the device's expf / log1pf).
+
+// Inputs f̃, ĩ [B, L, H]; output decay then the input scale, [2, B, L, H]; aux: the floor.
+struct MlstmStabiliseCase {
+  int64_t B, L, H;
+  int64_t n() const { return B * L * H; }
+  std::vector<Shape> inputs() const { return {{B, L, H}, {B, L, H}}; }
+  Shape output() const { return {2, B, L, H}; }
+  double input(size_t, int64_t, double z) const { return 3 * z; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>& floor) const {
+    floor.assign(size_t(n()), T(0));
+    kern::mlstm_stabilise_forward(y, y + n(), floor.data(), x[0], x[1], B, L, H);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T* y, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    kern::mlstm_stabilise_backward(dx[0], dx[1], dy, dy + n(), y, y + n(), x[0], n());
+  }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
+                    float* floor) const {
+    cuda::mlstm_stabilise_forward(cx, y, y + n(), floor, x[0], x[1], B, L, H);
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
+                     const float* dy, const test::DeviceGrads& dx, float*) const {
+    cuda::mlstm_stabilise_backward(cx, dx[0], dx[1], dy, dy + n(), y, y + n(), x[0], n());
+  }
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t, const test::CpuResult&) const {
+    if (slot == test::Slot::Output)
+      return {test::whole("decay", n()), {"input scale", n(), n(), n()}};
+    if (slot == test::Slot::Aux) return {test::whole("floor", n())};
+    return {};
+  }
+#endif
+};
+
+// Inputs o [R, H·d], den [R, H]; the floor [R, H] is fixed (mlstm_stabilise's, on random gates).
+// Denominators straddle the floor, so both branches of the max are taken.
+struct MlstmNormaliseCase {
+  int64_t R, H, d;
+  std::vector<float> floor;
+  std::vector<Shape> inputs() const { return {{R, H * d}, {R, H}}; }
+  Shape output() const { return {R, H * d}; }
+  double input(size_t which, int64_t, double z) const { return which == 1 ? 2 * z : z; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
+    const std::vector<T> fl(floor.begin(), floor.end());
+    kern::mlstm_normalise_forward(y, x[0], x[1], fl.data(), R, H, d);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    const std::vector<T> fl(floor.begin(), floor.end());
+    kern::mlstm_normalise_backward(dx[0], dx[1], dy, x[0], x[1], fl.data(), R, H, d);
+  }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y, float*) const {
+    const test::DeviceBuffer fl(floor);
+    cuda::mlstm_normalise_forward(cx, y, x[0], x[1], fl.get(), R, H, d);
+    cx.synchronize();
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float*,
+                     const float* dy, const test::DeviceGrads& dx, float*) const {
+    const test::DeviceBuffer fl(floor);
+    cuda::mlstm_normalise_backward(cx, dx[0], dx[1], dy, x[0], x[1], fl.get(), R, H, d);
+    cx.synchronize();
+  }
+#endif
+};
+
+// The floor mlstm_stabilise gives gates f̃, ĩ ~ N(0, 9) of [B, L, H].
+std::vector<float> stabiliser_floor(int64_t B, int64_t L, int64_t H, uint64_t seed) {
+  Rng rng({seed, stream_id("mlstm floor")}, 0);
+  const size_t n = size_t(B * L * H);
+  std::vector<float> f(n), i(n), decay(n), scale(n), floor(n);
+  for (auto& v : f) v = float(3 * rng.normal());
+  for (auto& v : i) v = float(3 * rng.normal());
+  kern::mlstm_stabilise_forward(decay.data(), scale.data(), floor.data(), f.data(), i.data(), B, L,
+                                H);
+  return floor;
+}
+
+TEST(OpMlstm, GateOpsOnCuda) {
+  ICL_REQUIRE_GPU();
+  const test::OpRunner run(test::Backend::Cuda);
+  for (auto [B, L, H, d] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 1, 1},
+                            {3, 37, 2, 5},
+                            {2, 300, 4, 16}}) {
+    run.cuda_only(MlstmStabiliseCase{B, L, H},
+                  fmt::format("mlstm_stabilise B={} L={} H={}", B, L, H));
+    run.cuda_only(MlstmNormaliseCase{B * L, H, d, stabiliser_floor(B, L, H, uint64_t(B * L))},
+                  fmt::format("mlstm_normalise R={} H={} d={}", B * L, H, d));
+  }
 }
 
 }  // namespace

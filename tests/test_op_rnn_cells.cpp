@@ -27,6 +27,7 @@ using Vecs = std::vector<std::vector<double>>;
 //   LSTM inputs: gates_x [B,T,4H], w_h [H,4H], h0 [B,H], c0 [B,H]; outputs h, h_T, c_T.
 //   GRU inputs:  gates_x [B,T,3H], w_h [H,3H], b_hn [H], h0 [B,H];  outputs h, h_T.
 // An empty input vector is an absent input.
+// `finals` false: the final states are not outputs (null in the forward, no gradient).
 struct Lstm {
   static constexpr const char* name = "lstm";
   static constexpr int64_t gates = 4, finals = 2;
@@ -34,21 +35,46 @@ struct Lstm {
     return {d.B * d.T * 4 * d.H, d.H * 4 * d.H, d.B * d.H, d.B * d.H};
   }
   static bool is_initial(size_t which) { return which >= 2; }
+  static bool is_bias(size_t) { return false; }
+  static int64_t saved_size(const RnnDims& d) { return d.B * d.T * 5 * d.H; }
   template <class T>
-  static void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved,
-                      const RnnDims& d) {
-    saved.assign(size_t(d.B * d.T * 5 * d.H), T(0));
+  static void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved, const RnnDims& d,
+                      bool with_finals = true) {
+    saved.assign(size_t(saved_size(d)), T(0));
     const int64_t n = d.B * d.T * d.H;
-    kern::lstm_forward(y, y + n, y + n + d.B * d.H, saved.data(), x[0], x[1], x[2], x[3], d);
+    T *hT = with_finals ? y + n : nullptr, *cT = with_finals ? y + n + d.B * d.H : nullptr;
+    kern::lstm_forward(y, hT, cT, saved.data(), x[0], x[1], x[2], x[3], d);
   }
   template <class T>
   static void backward(const std::vector<const T*>& x, const T* y, const T* dy,
-                       const std::vector<T*>& dx, const std::vector<T>& saved, const RnnDims& d) {
+                       const std::vector<T*>& dx, const std::vector<T>& saved, const RnnDims& d,
+                       bool with_finals = true) {
     std::vector<T> work(size_t(d.B * d.T * 4 * d.H), std::numeric_limits<T>::quiet_NaN());
     const int64_t n = d.B * d.T * d.H;
-    kern::lstm_backward(dx[0], dx[1], dx[2], dx[3], work.data(), dy, dy + n, dy + n + d.B * d.H,
-                        x[1], x[2], x[3], y, saved.data(), d);
+    const T *dhT = with_finals ? dy + n : nullptr,
+            *dcT = with_finals ? dy + n + d.B * d.H : nullptr;
+    kern::lstm_backward(dx[0], dx[1], dx[2], dx[3], work.data(), dy, dhT, dcT, x[1], x[2], x[3], y,
+                        saved.data(), d);
   }
+#ifdef ICL_WITH_CUDA
+  static void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
+                           float* saved, const RnnDims& d, bool with_finals) {
+    const int64_t n = d.B * d.T * d.H;
+    float *hT = with_finals ? y + n : nullptr, *cT = with_finals ? y + n + d.B * d.H : nullptr;
+    cuda::lstm_forward(cx, y, hT, cT, saved, x[0], x[1], x[2], x[3], d);
+  }
+  static void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
+                            const float* dy, const test::DeviceGrads& dx, const float* saved,
+                            const RnnDims& d, bool with_finals) {
+    test::DeviceBuffer work(size_t(d.B * d.T * 4 * d.H));
+    const int64_t n = d.B * d.T * d.H;
+    const float *dhT = with_finals ? dy + n : nullptr,
+                *dcT = with_finals ? dy + n + d.B * d.H : nullptr;
+    cuda::lstm_backward(cx, dx[0], dx[1], dx[2], dx[3], work.get(), dy, dhT, dcT, x[1], x[2], x[3],
+                        y, saved, d);
+    cx.synchronize();  // before work is freed
+  }
+#endif
   // Written out per element from the equations, independently of the kernel.
   static std::vector<double> naive(const Vecs& in, const RnnDims& d) {
     const int64_t H = d.H, n = d.B * d.T * H;
@@ -90,19 +116,39 @@ struct Gru {
     return {d.B * d.T * 3 * d.H, d.H * 3 * d.H, d.H, d.B * d.H};
   }
   static bool is_initial(size_t which) { return which == 3; }
+  static bool is_bias(size_t which) { return which == 2; }
+  static int64_t saved_size(const RnnDims& d) { return d.B * d.T * 4 * d.H; }
   template <class T>
-  static void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved,
-                      const RnnDims& d) {
-    saved.assign(size_t(d.B * d.T * 4 * d.H), T(0));
-    kern::gru_forward(y, y + d.B * d.T * d.H, saved.data(), x[0], x[1], x[2], x[3], d);
+  static void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved, const RnnDims& d,
+                      bool with_finals = true) {
+    saved.assign(size_t(saved_size(d)), T(0));
+    kern::gru_forward(y, with_finals ? y + d.B * d.T * d.H : nullptr, saved.data(), x[0], x[1],
+                      x[2], x[3], d);
   }
   template <class T>
   static void backward(const std::vector<const T*>& x, const T* y, const T* dy,
-                       const std::vector<T*>& dx, const std::vector<T>& saved, const RnnDims& d) {
+                       const std::vector<T*>& dx, const std::vector<T>& saved, const RnnDims& d,
+                       bool with_finals = true) {
     std::vector<T> work(size_t(d.B * d.T * 3 * d.H), std::numeric_limits<T>::quiet_NaN());
-    kern::gru_backward(dx[0], dx[1], dx[2], dx[3], work.data(), dy, dy + d.B * d.T * d.H, x[1],
-                       x[3], y, saved.data(), d);
+    kern::gru_backward(dx[0], dx[1], dx[2], dx[3], work.data(), dy,
+                       with_finals ? dy + d.B * d.T * d.H : nullptr, x[1], x[3], y, saved.data(),
+                       d);
   }
+#ifdef ICL_WITH_CUDA
+  static void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
+                           float* saved, const RnnDims& d, bool with_finals) {
+    cuda::gru_forward(cx, y, with_finals ? y + d.B * d.T * d.H : nullptr, saved, x[0], x[1], x[2],
+                      x[3], d);
+  }
+  static void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
+                            const float* dy, const test::DeviceGrads& dx, const float* saved,
+                            const RnnDims& d, bool with_finals) {
+    test::DeviceBuffer work(size_t(d.B * d.T * 3 * d.H));
+    cuda::gru_backward(cx, dx[0], dx[1], dx[2], dx[3], work.get(), dy,
+                       with_finals ? dy + d.B * d.T * d.H : nullptr, x[1], x[3], y, saved, d);
+    cx.synchronize();  // before work is freed
+  }
+#endif
   static std::vector<double> naive(const Vecs& in, const RnnDims& d) {
     const int64_t H = d.H, n = d.B * d.T * H;
     std::vector<double> out(size_t(n + d.B * H));
@@ -187,21 +233,27 @@ CellRun run(const Vecs& in, const std::vector<double>& dout, const RnnDims& d) {
 }
 
 // The op harness over every input; without an initial state the state inputs are absent (null)
-// and get no gradient.
+// and get no gradient, as the GRU's recurrent bias without `bias`. Without `final_state` the
+// output is h alone (no final states written, none with a gradient).
 template <class Cell>
 struct CellOpCase {
   RnnDims d;
   bool initial = true;
   double scale = 1.0;
+  bool final_state = true;
+  bool bias = true;
+  bool absent(size_t j) const {
+    return (!initial && Cell::is_initial(j)) || (!bias && Cell::is_bias(j));
+  }
   std::vector<Shape> inputs() const {
     std::vector<Shape> s;
     for (int64_t n : Cell::sizes(d)) s.push_back({n});
     return s;
   }
-  Shape output() const { return {out_size<Cell>(d)}; }
+  Shape output() const { return {final_state ? out_size<Cell>(d) : d.B * d.T * d.H}; }
   std::vector<bool> differentiable() const {
     std::vector<bool> r;
-    for (size_t j = 0; j < Cell::sizes(d).size(); ++j) r.push_back(initial || !Cell::is_initial(j));
+    for (size_t j = 0; j < Cell::sizes(d).size(); ++j) r.push_back(!absent(j));
     return r;
   }
   double input(size_t which, int64_t, double z) const {
@@ -213,18 +265,38 @@ struct CellOpCase {
   std::vector<const T*> present(const std::vector<const T*>& x) const {
     std::vector<const T*> p(x);
     for (size_t j = 0; j < p.size(); ++j)
-      if (!initial && Cell::is_initial(j)) p[j] = nullptr;
+      if (absent(j)) p[j] = nullptr;
     return p;
   }
   template <class T>
   void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved) const {
-    Cell::template forward<T>(present(x), y, saved, d);
+    Cell::template forward<T>(present(x), y, saved, d, final_state);
   }
   template <class T>
   void backward(const std::vector<const T*>& x, const T* y, const T* dy, const std::vector<T*>& dx,
                 std::vector<T>& saved) const {
-    Cell::template backward<T>(present(x), y, dy, dx, saved, d);
+    Cell::template backward<T>(present(x), y, dy, dx, saved, d, final_state);
   }
+#ifdef ICL_WITH_CUDA
+  // The time loops do the CPU's arithmetic with the device's expf / tanhf, dW_h is a column sum
+  // in another order: 1e-5 against kern:: in fp32. The saved gates (and cells) are compared too.
+  void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
+                    float* saved) const {
+    Cell::cuda_forward(cx, present(x), y, saved, d, final_state);
+  }
+  void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
+                     const float* dy, const test::DeviceGrads& dx, float* saved) const {
+    Cell::cuda_backward(cx, present(x), y, dy, dx, saved, d, final_state);
+  }
+  std::vector<test::Part> cuda_parts(test::Slot slot, size_t, const test::CpuResult&) const {
+    const int64_t n = d.B * d.T * d.H, s = d.B * d.H;
+    if (slot != test::Slot::Output) return {};
+    std::vector<test::Part> p = {test::whole("h", n)};
+    if (final_state) p.push_back({"h_T", n, s, s});
+    if (final_state && Cell::finals == 2) p.push_back({"c_T", n + s, s, s});
+    return p;
+  }
+#endif
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -373,18 +445,28 @@ TEST(OpLstm, MatchesNaiveReference) { check_against_naive<Lstm>(); }
 TEST(OpGru, MatchesNaiveReference) { check_against_naive<Gru>(); }
 
 template <class Cell>
-void check_harness() {
+void check_harness(const test::OpRunner& runner) {
   test::Tolerance tol;
   tol.fd_samples = 40;
   for (auto [B, Tn, H] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {2, 3, 4}, {3, 17, 5}})
     for (bool initial : {true, false})
-      test::check_op(CellOpCase<Cell>{{B, Tn, H}, initial},
-                     fmt::format("{} B={} T={} H={} initial={}", Cell::name, B, Tn, H, initial),
-                     tol);
+      runner(CellOpCase<Cell>{{B, Tn, H}, initial},
+             fmt::format("{} B={} T={} H={} initial={}", Cell::name, B, Tn, H, initial), tol);
+  // With and without initial and final states (and the GRU's recurrent bias with the initial
+  // state), hidden sizes below and above one block of threads (G = 4H or 3H > 1024 makes threads
+  // take several columns).
+  for (auto [B, Tn, H, initial, final_state] :
+       {std::tuple<int64_t, int64_t, int64_t, bool, bool>{1, 1, 1, false, false},
+        {3, 37, 5, true, true},
+        {2, 20, 64, false, true},
+        {2, 9, 300, true, false}})
+    runner.cuda_only(CellOpCase<Cell>{{B, Tn, H}, initial, 1.0, final_state, initial},
+                     fmt::format("{} B={} T={} H={} initial={} final={}", Cell::name, B, Tn, H,
+                                 initial, final_state));
 }
 
-TEST(OpLstm, FiniteDifferences) { check_harness<Lstm>(); }
-TEST(OpGru, FiniteDifferences) { check_harness<Gru>(); }
+ICL_OP_TEST(OpLstm, Cell) { check_harness<Lstm>(run); }
+ICL_OP_TEST(OpGru, Cell) { check_harness<Gru>(run); }
 
 // Pre-activations of ±30 and beyond saturate every gate (σ' and tanh' underflow towards 0 in
 // fp32): outputs, final states and gradients stay finite. fp32 follows fp64 as far as the problem
