@@ -108,7 +108,13 @@ inline double compare(const RecRun& a, const RecRun& b, double limit, const std:
 
 // An op_harness case over every input of a kernel family in one form: the inputs are q, k, v,
 // gates and the initial state; the output is out followed by the final state (so the harness's
-// random output gradient also enters through dS_T).
+// random output gradient also enters through dS_T). Without `initial` the initial state is absent
+// (null, no gradient); without `final_state` the final state is no output (no gradient flows
+// through it) but is still written, after the chunk states in aux. A family with CUDA twins has
+// static cuda_forward(ctx, out, final, chunk_states, q, k, v, gates, gate_width, initial, dims)
+// and cuda_backward(ctx, dq, dk, dv, dgates, dinitial, dout, dfinal, q, k, v, gates, gate_width,
+// chunk_states, dims), which they are compared with kern::'s recurrent form in fp32 (the twins
+// follow it step by step): 1e-5 (op_harness.h's table).
 template <class Kern>
 struct RecOpCase {
   RecurrenceDims d;
@@ -116,8 +122,11 @@ struct RecOpCase {
   RecurrenceForm form;
   GateFn gate;
   double key_scale = 1.0;
+  bool initial = true, final_state = true;
+  double query_scale = 0;  // 0: key_scale
   int64_t tokens() const { return d.B * d.T * d.H; }
   int64_t state_numel() const { return d.B * d.H * d.dk * d.dv; }
+  int64_t saved_numel() const { return d.B * d.H * d.chunks() * d.dk * d.dv; }
   std::vector<Shape> inputs() const {
     return {{tokens() * d.dk},
             {tokens() * d.dk},
@@ -125,24 +134,50 @@ struct RecOpCase {
             {tokens() * gate_width},
             {state_numel()}};
   }
-  Shape output() const { return {tokens() * d.dv + state_numel()}; }
+  Shape output() const { return {tokens() * d.dv + (final_state ? state_numel() : 0)}; }
+  std::vector<bool> differentiable() const { return {true, true, true, true, initial}; }
   double input(size_t which, int64_t, double z) const {
     if (which == 3) return gate(z);
+    if (which == 0 && query_scale > 0) return query_scale * z / std::sqrt(double(d.dk));
     if (which <= 1) return key_scale * z / std::sqrt(double(d.dk));
     return z;
   }
+  // aux: the chunk states, then (without final_state) the final state.
   template <class T>
-  void forward(const std::vector<const T*>& x, T* y, std::vector<T>& saved) const {
-    saved.assign(size_t(d.B * d.H * d.chunks() * d.dk * d.dv), T(0));
-    Kern::template forward<T>(y, y + tokens() * d.dv, saved.data(), x[0], x[1], x[2], x[3],
-                              gate_width, x[4], d, form);
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>& aux) const {
+    aux.assign(size_t(saved_numel() + (final_state ? 0 : state_numel())), T(0));
+    T* fin = final_state ? y + tokens() * d.dv : aux.data() + saved_numel();
+    Kern::template forward<T>(y, fin, aux.data(), x[0], x[1], x[2], x[3], gate_width,
+                              initial ? x[4] : nullptr, d, form);
   }
   template <class T>
   void backward(const std::vector<const T*>& x, const T*, const T* dy, const std::vector<T*>& dx,
-                std::vector<T>& saved) const {
-    Kern::template backward<T>(dx[0], dx[1], dx[2], dx[3], dx[4], dy, dy + tokens() * d.dv, x[0],
-                               x[1], x[2], x[3], gate_width, saved.data(), d, form);
+                std::vector<T>& aux) const {
+    Kern::template backward<T>(dx[0], dx[1], dx[2], dx[3], dx[4], dy,
+                               final_state ? dy + tokens() * d.dv : nullptr, x[0], x[1], x[2], x[3],
+                               gate_width, aux.data(), d, form);
   }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float* aux) const {
+    float* fin = final_state ? y + tokens() * d.dv : aux + saved_numel();
+    Kern::cuda_forward(cx, y, fin, aux, x[0], x[1], x[2], x[3], gate_width,
+                       initial ? x[4] : nullptr, d);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs& x, const float*, const float* dy,
+                     const DeviceGrads& dx, float* aux) const {
+    Kern::cuda_backward(cx, dx[0], dx[1], dx[2], dx[3], dx[4], dy,
+                        final_state ? dy + tokens() * d.dv : nullptr, x[0], x[1], x[2], x[3],
+                        gate_width, aux, d);
+  }
+  std::vector<Part> cuda_parts(Slot slot, size_t, const CpuResult&) const {
+    const int64_t n = tokens() * d.dv, s = state_numel(), c = saved_numel();
+    if (slot == Slot::Output && final_state) return {whole("out", n), {"final state", n, s, s}};
+    if (slot == Slot::Aux && !final_state)
+      return {whole("chunk states", c), {"final state", c, s, s}};
+    if (slot == Slot::Aux) return {whole("chunk states", c)};
+    return {};
+  }
+#endif
 };
 
 inline const char* form_name(RecurrenceForm f) {

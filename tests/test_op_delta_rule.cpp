@@ -25,6 +25,24 @@ struct Delta {
     ICL_ASSERT(gate_width == 1);
     kern::delta_rule_backward(dq, dk, dv, dbeta, ds0, dout, dfin, q, k, v, beta, saved, d, form);
   }
+#ifdef ICL_WITH_CUDA
+  static void cuda_forward(const CudaContext& cx, float* out, float* fin, float* saved,
+                           const float* q, const float* k, const float* v, const float* beta,
+                           int64_t gate_width, const float* s0, const RecurrenceDims& d) {
+    ICL_ASSERT(gate_width == 1);
+    cuda::delta_rule_forward(cx, out, fin, saved, q, k, v, beta, s0, d);
+  }
+  static void cuda_backward(const CudaContext& cx, float* dq, float* dk, float* dv, float* dbeta,
+                            float* ds0, const float* dout, const float* dfin, const float* q,
+                            const float* k, const float* v, const float* beta, int64_t gate_width,
+                            const float* saved, const RecurrenceDims& d) {
+    ICL_ASSERT(gate_width == 1);
+    test::DeviceBuffer scratch(size_t(cuda::delta_rule_scratch(d)));
+    cuda::delta_rule_backward(cx, dq, dk, dv, dbeta, ds0, dout, dfin, q, k, v, beta, saved,
+                              scratch.get(), d);
+    cx.synchronize();  // before the scratch is freed
+  }
+#endif
 };
 
 using test::compare;
@@ -164,18 +182,42 @@ TEST(OpDeltaRule, ExtremeBeta) {
               worst32);
 }
 
-TEST(OpDeltaRule, FiniteDifferences) {
+// The CUDA twin follows the recurrent form step by step, so the chunked-form cases are the
+// CPU's only. The CUDA cases: state [dv, dk], one β per head in (0, 2) (eigenvalues of
+// I − β k kᵀ in [−1, 1] for unit keys; these keys are not unit, which the rule does not require),
+// with and without an initial state and a final-state gradient, lengths that are and are not
+// multiples of the chunk.
+ICL_OP_TEST(OpDeltaRule, DeltaRule) {
   test::Tolerance tol;
   tol.fd_samples = 40;
   const test::GateFn betas[] = {[](double z) { return sigmoid(z); },
                                 [](double z) { return 2 * sigmoid(z); }};
   for (auto form : {kRec, kChunk})
     for (int g = 0; g < 2; ++g)
-      for (auto [Tn, chunk] : {std::pair<int64_t, int64_t>{1, 4}, {5, 2}, {13, 4}})
-        test::check_op(
-            test::RecOpCase<Delta>{{2, Tn, 2, 3, 2, chunk}, 1, form, betas[g]},
-            fmt::format("delta {} beta {} T={} chunk={}", test::form_name(form), g, Tn, chunk),
-            tol);
+      for (auto [Tn, chunk] : {std::pair<int64_t, int64_t>{1, 4}, {5, 2}, {13, 4}}) {
+        const test::RecOpCase<Delta> c{{2, Tn, 2, 3, 2, chunk}, 1, form, betas[g]};
+        const std::string label =
+            fmt::format("delta {} beta {} T={} chunk={}", test::form_name(form), g, Tn, chunk);
+        if (form == kRec)
+          run(c, label, tol);
+        else
+          run.cpu_only(c, label, tol);
+      }
+  struct Cuda {
+    RecurrenceDims d;
+    bool initial, final_state;
+  };
+  for (const Cuda& k :
+       {Cuda{{1, 1, 1, 1, 1, 4}, false, false}, Cuda{{2, 63, 3, 8, 5, 16}, true, true},
+        Cuda{{3, 100, 2, 16, 16, 64}, false, true}, Cuda{{1, 130, 1, 64, 64, 64}, true, true}}) {
+    // k 0.3·N(0, 1) and q 0.5·N(0, 1) whatever dk.
+    const double root = std::sqrt(double(k.d.dk));
+    const test::RecOpCase<Delta> c{k.d,        1,         kRec,          betas[1],
+                                   0.3 * root, k.initial, k.final_state, 0.5 * root};
+    run.cuda_only(
+        c, fmt::format("delta B={} T={} H={} dk={} dv={} chunk={} initial={} final={}", k.d.B,
+                       k.d.T, k.d.H, k.d.dk, k.d.dv, k.d.chunk, k.initial, k.final_state));
+  }
 }
 
 TEST(OpDeltaRule, SameResultForAnyThreadCount) {

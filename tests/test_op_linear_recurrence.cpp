@@ -24,6 +24,22 @@ struct Gla {
     kern::gated_linear_attention_backward(dq, dk, dv, da, ds0, dout, dfin, q, k, v, a, gate_width,
                                           saved, d, form);
   }
+#ifdef ICL_WITH_CUDA
+  static void cuda_forward(const CudaContext& cx, float* out, float* fin, float* saved,
+                           const float* q, const float* k, const float* v, const float* a,
+                           int64_t gate_width, const float* s0, const RecurrenceDims& d) {
+    cuda::gated_linear_attention_forward(cx, out, fin, saved, q, k, v, a, gate_width, s0, d);
+  }
+  static void cuda_backward(const CudaContext& cx, float* dq, float* dk, float* dv, float* da,
+                            float* ds0, const float* dout, const float* dfin, const float* q,
+                            const float* k, const float* v, const float* a, int64_t gate_width,
+                            const float* saved, const RecurrenceDims& d) {
+    test::DeviceBuffer scratch(size_t(cuda::gated_linear_attention_scratch(d)));
+    cuda::gated_linear_attention_backward(cx, dq, dk, dv, da, ds0, dout, dfin, q, k, v, a,
+                                          gate_width, saved, scratch.get(), d);
+    cx.synchronize();  // before the scratch is freed
+  }
+#endif
 };
 
 using test::compare;
@@ -180,7 +196,11 @@ TEST(OpLinearRecurrence, ExtremeGates) {
   std::printf("gla extreme gates, chunked vs recurrent: fp64 %.2e, fp32 %.2e\n", worst64, worst32);
 }
 
-TEST(OpLinearRecurrence, FiniteDifferences) {
+// The CUDA twin follows the recurrent form step by step, so the chunked-form cases are the
+// CPU's only; the CUDA cases: gates of width 1 and dk in (−1, 1) (decays and the
+// negative-eigenvalue range), with and without an initial state and a final-state gradient,
+// lengths that are and are not multiples of the chunk.
+ICL_OP_TEST(OpLinearRecurrence, Gla) {
   test::Tolerance tol;
   tol.fd_samples = 40;
   const test::GateFn gates[] = {[](double z) { return sigmoid(z + 1); },
@@ -188,11 +208,37 @@ TEST(OpLinearRecurrence, FiniteDifferences) {
   for (auto form : {kRec, kChunk})
     for (int64_t gw : {int64_t(1), int64_t(3)})
       for (int g = 0; g < 2; ++g)
-        for (auto [Tn, chunk] : {std::pair<int64_t, int64_t>{1, 4}, {5, 2}, {13, 4}})
-          test::check_op(test::RecOpCase<Gla>{{2, Tn, 2, 3, 2, chunk}, gw, form, gates[g]},
-                         fmt::format("gla {} gates {} kind {} T={} chunk={}", test::form_name(form),
-                                     gw, g, Tn, chunk),
-                         tol);
+        for (auto [Tn, chunk] : {std::pair<int64_t, int64_t>{1, 4}, {5, 2}, {13, 4}}) {
+          const test::RecOpCase<Gla> c{{2, Tn, 2, 3, 2, chunk}, gw, form, gates[g]};
+          const std::string label = fmt::format("gla {} gates {} kind {} T={} chunk={}",
+                                                test::form_name(form), gw, g, Tn, chunk);
+          if (form == kRec)
+            run(c, label, tol);
+          else
+            run.cpu_only(c, label, tol);
+        }
+  struct Cuda {
+    RecurrenceDims d;
+    int64_t gw;
+    bool initial, final_state;
+  };
+  for (const Cuda& k :
+       {Cuda{{1, 1, 1, 1, 1, 4}, 1, false, false}, Cuda{{2, 63, 3, 8, 5, 16}, 1, true, true},
+        Cuda{{3, 100, 2, 16, 16, 64}, 16, false, true}, Cuda{{2, 37, 4, 7, 9, 8}, 7, true, false},
+        Cuda{{1, 130, 1, 64, 64, 64}, 1, true, true}}) {
+    // q and k 0.5·N(0, 1) whatever dk.
+    const test::RecOpCase<Gla> c{k.d,
+                                 k.gw,
+                                 kRec,
+                                 [](double z) { return std::tanh(z); },
+                                 0.5 * std::sqrt(double(k.d.dk)),
+                                 k.initial,
+                                 k.final_state};
+    run.cuda_only(c, fmt::format("gla B={} T={} H={} dk={} dv={} chunk={} gates {} initial={} "
+                                 "final={}",
+                                 k.d.B, k.d.T, k.d.H, k.d.dk, k.d.dv, k.d.chunk, k.gw, k.initial,
+                                 k.final_state));
+  }
 }
 
 TEST(OpLinearRecurrence, SameResultForAnyThreadCount) {
