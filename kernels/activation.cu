@@ -4,7 +4,7 @@
 // intrinsic), so it differs from the CPU's vectorised tanh by a few ulp only.
 #include "core/cuda_check.h"
 #include "kernels/activation.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 
 namespace icl::cuda {
 
@@ -14,8 +14,7 @@ constexpr float kGeluK = 0.7978845608028654f;  // √(2/π)
 constexpr float kGeluA = 0.044715f;
 
 __global__ void gelu_forward_kernel(float* y, const float* x, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     const float v = x[i];
     const float t = tanhf(kGeluK * (v + kGeluA * (v * v * v)));
     y[i] = 0.5f * v * (1.0f + t);
@@ -23,8 +22,7 @@ __global__ void gelu_forward_kernel(float* y, const float* x, int64_t n) {
 }
 
 __global__ void gelu_backward_kernel(float* dx, const float* dy, const float* x, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     const float v = x[i];
     const float t = tanhf(kGeluK * (v + kGeluA * (v * v * v)));
     dx[i] += dy[i] * (0.5f * (1.0f + t) +
@@ -33,43 +31,33 @@ __global__ void gelu_backward_kernel(float* dx, const float* dy, const float* x,
 }
 
 __global__ void relu_forward_kernel(float* y, const float* x, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 __global__ void relu_backward_kernel(float* dx, const float* dy, const float* x, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 }  // namespace
 
 void gelu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
   if (n <= 0) return;
-  gelu_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, x, n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, gelu_forward_kernel, y, x, n);
 }
 
 void gelu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n) {
   if (n <= 0 || !dx) return;
-  gelu_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(dx, dy, x,
-                                                                                        n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, gelu_backward_kernel, dx, dy, x, n);
 }
 
 void relu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
   if (n <= 0) return;
-  relu_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, x, n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, relu_forward_kernel, y, x, n);
 }
 
 void relu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n) {
   if (n <= 0 || !dx) return;
-  relu_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(dx, dy, x,
-                                                                                        n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, relu_backward_kernel, dx, dy, x, n);
 }
 
 }  // namespace icl::cuda

@@ -27,12 +27,14 @@
 
 #include "core/cuda_check.h"
 #include "kernels/attention.h"
+#include "kernels/cuda_launch.cuh"
 
 namespace icl::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
+// Block sizes and tiles are this kernel's design (its work split above), not launch helpers;
+// kWarp and ceil_div are kernels/cuda_launch.cuh's.
 constexpr int kTileThreads = 256;  // threads of a tiled (long prompt) block
 constexpr int kTileFloats = 4096;  // floats per streamed tile of one tensor (16 KB)
 constexpr int kShortFwdThreads = 512;
@@ -494,7 +496,7 @@ void allow_smem(F* f, size_t bytes) {
 }
 
 int short_threads(int T, int G, int max_threads) {
-  const int want = ((T * G + kWarp - 1) / kWarp) * kWarp;
+  const int want = int(ceil_div(T * G, kWarp) * kWarp);
   return want < max_threads ? want : max_threads;
 }
 
@@ -509,7 +511,7 @@ void forward_hd(const CudaContext& ctx, float* out, float* lse, const float* qkv
         <<<B * d.H, short_threads(d.T, K::G, kShortFwdThreads), short_smem, ctx.stream()>>>(
             out, lse, qkv, d, relu);
   } else {
-    const dim3 grid(unsigned(B * d.H), unsigned((d.T + K::Rows - 1) / K::Rows));
+    const dim3 grid(unsigned(B * d.H), unsigned(ceil_div(d.T, K::Rows)));
     const size_t smem = size_t(2) * K::Tile * d.hd * sizeof(float);
     attn_fwd_tiled<HD><<<grid, kTileThreads, smem, ctx.stream()>>>(out, lse, qkv, d, relu);
   }
@@ -528,7 +530,7 @@ void backward_hd(const CudaContext& ctx, float* dqkv, const float* dout, const f
             dqkv, dout, out, lse, qkv, d, relu);
     KERNEL_CHECK();
   } else {
-    const dim3 grid(unsigned(B * d.H), unsigned((d.T + K::Rows - 1) / K::Rows));
+    const dim3 grid(unsigned(B * d.H), unsigned(ceil_div(d.T, K::Rows)));
     const size_t dq_smem = size_t(2) * K::Tile * d.hd * sizeof(float);
     attn_bwd_dq_tiled<HD>
         <<<grid, kTileThreads, dq_smem, ctx.stream()>>>(dqkv, dout, out, lse, qkv, d, relu);

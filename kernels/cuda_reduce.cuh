@@ -4,6 +4,9 @@
 //
 //   warp_sum(v)          butterfly of shuffles: every lane ends with the same bits
 //   row_blocks(N)        blocks of kRowsPerBlock warps for kernels with one warp per row
+//   launch_rows(...)     such a kernel over N rows: nothing for N <= 0, else the launch and
+//                        KERNEL_CHECK() (the warp-per-row twin of cuda_launch.cuh's
+//                        launch_elementwise)
 //   block_sum(v, sh)     fixed halving tree over a power-of-two block; valid in thread 0
 //   column_sums(...)     out_t[c] += Σ_r term_t(r, c) over the rows of an [N, C] array, for up to
 //                        Terms outputs at once (bias gradients, dγ and dβ of the norms)
@@ -18,10 +21,9 @@
 
 #include "core/cuda_check.h"
 #include "core/cuda_context.h"
+#include "kernels/cuda_launch.cuh"
 
 namespace icl::cuda::reduce {
-
-constexpr int kWarp = 32;
 
 __device__ inline float warp_sum(float v) {
   for (int offset = kWarp / 2; offset > 0; offset /= 2)
@@ -31,7 +33,14 @@ __device__ inline float warp_sum(float v) {
 
 // Warp-per-row kernels (the norms): kRowsPerBlock warps, one row each, share a block.
 constexpr int kRowsPerBlock = 8;
-inline unsigned row_blocks(int64_t N) { return unsigned((N + kRowsPerBlock - 1) / kRowsPerBlock); }
+inline unsigned row_blocks(int64_t N) { return unsigned(ceil_div(N, kRowsPerBlock)); }
+
+template <class... Params, class... Args>
+void launch_rows(const CudaContext& ctx, int64_t N, void (*kernel)(Params...), Args... args) {
+  if (N <= 0) return;
+  kernel<<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(args...);
+  KERNEL_CHECK();
+}
 
 template <class T>
 __device__ T block_sum(T v, T* sh) {
@@ -87,7 +96,7 @@ __global__ void column_partial_kernel(Columns<Terms> cols, float* partial, Term 
 template <int Terms>
 __global__ void column_finish_kernel(Columns<Terms> cols, const float* partial, int64_t chunks,
                                      int64_t C) {
-  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  const int64_t c = grid_start();  // one thread per column
   if (c >= C) return;
   for (int k = 0; k < Terms; ++k) {
     float s = 0.0f;
@@ -100,21 +109,21 @@ template <int Terms, class Term>
 void column_sums(const CudaContext& ctx, Columns<Terms> cols, Term term, int64_t N, int64_t C) {
   if (N <= 0 || C <= 0) return;
   int64_t rows = kChunkRows;
-  auto chunks = [&] { return (N + rows - 1) / rows; };
+  auto chunks = [&] { return ceil_div(N, rows); };
   while (chunks() > 1 && (chunks() > kMaxChunks ||
                           uint64_t(Terms * chunks() * C) * sizeof(float) > ctx.workspace_bytes()))
     rows *= 2;
   const int64_t nchunks = chunks();
   float* partial = static_cast<float*>(ctx.workspace());
-  const dim3 grid(unsigned((C + kCols - 1) / kCols), unsigned(nchunks));
+  const dim3 grid(unsigned(ceil_div(C, kCols)), unsigned(nchunks));
   column_partial_kernel<Terms>
       <<<grid, dim3(kCols, kRowLanes), 0, ctx.stream()>>>(cols, partial, term, N, C, rows);
   KERNEL_CHECK();
   if (nchunks > 1) {
-    constexpr int kThreads = 256;
+    // One thread per column in blocks of the elementwise size (not a grid-stride loop: no cap).
     column_finish_kernel<Terms>
-        <<<unsigned((C + kThreads - 1) / kThreads), kThreads, 0, ctx.stream()>>>(cols, partial,
-                                                                                 nchunks, C);
+        <<<unsigned(ceil_div(C, kElementwiseThreads)), kElementwiseThreads, 0, ctx.stream()>>>(
+            cols, partial, nchunks, C);
     KERNEL_CHECK();
   }
 }

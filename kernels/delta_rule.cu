@@ -153,7 +153,7 @@ void delta_rule_forward(const CudaContext& ctx, float* out, float* final_state, 
                         const float* initial, const RecurrenceDims& d) {
   forward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, false), ctx.stream()>>>(
       out, final_state, chunk_states, q, k, v, beta, initial, recurrence::dims(d));
-  CUDA_CHECK(cudaGetLastError());
+  KERNEL_CHECK();
 }
 
 void delta_rule_backward(const CudaContext& ctx, float* dq, float* dk, float* dv, float* dbeta,
@@ -164,7 +164,7 @@ void delta_rule_backward(const CudaContext& ctx, float* dq, float* dk, float* dv
   backward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, true), ctx.stream()>>>(
       dq, dk, dv, dbeta, dinitial, dout, dfinal, q, k, v, beta, chunk_states, scratch,
       recurrence::dims(d));
-  CUDA_CHECK(cudaGetLastError());
+  KERNEL_CHECK();
 }
 
 }  // namespace icl::cuda

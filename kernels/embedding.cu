@@ -16,14 +16,12 @@
 #include <algorithm>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/embedding.h"
 
 namespace icl::cuda {
 
 namespace {
-
-constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
 
 constexpr int kEmbCols = 128;  // columns per tile (the block width at most)
 constexpr int kEmbRows = 32;  // vocabulary rows per tile: 32 × 128 floats = 16 KiB of shared memory
@@ -31,8 +29,7 @@ constexpr int kEmbRows = 32;  // vocabulary rows per tile: 32 × 128 floats = 16
 __global__ void embedding_forward_kernel(float* __restrict__ y, const int32_t* __restrict__ tokens,
                                          const float* __restrict__ table, int64_t total,
                                          int64_t C) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) {
     const int64_t n = i / C, c = i - n * C;
     y[i] = table[int64_t(tokens[n]) * C + c];
   }
@@ -60,8 +57,7 @@ __global__ void embedding_backward_kernel(float* __restrict__ dtable, const floa
 __global__ void add_positional_forward_kernel(float* y, const float* x,
                                               const float* __restrict__ pos, int64_t total,
                                               int64_t Tn, int64_t C) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) {
     const int64_t r = i / C, c = i - r * C;
     y[i] = x[i] + pos[(r % Tn) * C + c];
   }
@@ -69,16 +65,13 @@ __global__ void add_positional_forward_kernel(float* y, const float* x,
 
 __global__ void add_inplace_kernel(float* __restrict__ dx, const float* __restrict__ dy,
                                    int64_t total) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
-    dx[i] += dy[i];
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) dx[i] += dy[i];
 }
 
 // i = t·C + c over the first Tn rows of dpos; dy[b, t, c] is at b·Tn·C + i.
 __global__ void positional_dpos_kernel(float* __restrict__ dpos, const float* __restrict__ dy,
                                        int64_t B, int64_t TC) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < TC;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < TC; i += grid_stride()) {
     float acc = dpos[i];
     for (int64_t b = 0; b < B; ++b) acc += dy[b * TC + i];
     dpos[i] = acc;
@@ -91,17 +84,16 @@ void embedding_forward(const CudaContext& ctx, float* y, const int32_t* tokens, 
                        int64_t N, int64_t C) {
   const int64_t total = N * C;
   if (total == 0) return;
-  embedding_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                             ctx.stream()>>>(y, tokens, table, total, C);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, embedding_forward_kernel, y, tokens, table, total,
+                     C);
 }
 
 void embedding_backward(const CudaContext& ctx, float* dtable, const float* dy,
                         const int32_t* tokens, int64_t N, int64_t V, int64_t C) {
   if (!dtable || N == 0 || V == 0 || C == 0) return;
   // Narrow tables get a narrower block (a multiple of the warp size) instead of idle threads.
-  const int width = int(std::min<int64_t>(kEmbCols, (C + 31) / 32 * 32));
-  const int64_t col_tiles = (C + width - 1) / width, row_tiles = (V + kEmbRows - 1) / kEmbRows;
+  const int width = int(std::min<int64_t>(kEmbCols, ceil_div(C, kWarp) * kWarp));
+  const int64_t col_tiles = ceil_div(C, width), row_tiles = ceil_div(V, kEmbRows);
   const dim3 grid(unsigned(col_tiles), unsigned(std::min<int64_t>(row_tiles, 65535)));
   embedding_backward_kernel<<<grid, width, 0, ctx.stream()>>>(dtable, dy, tokens, N, V, C);
   KERNEL_CHECK();
@@ -111,9 +103,8 @@ void add_positional_forward(const CudaContext& ctx, float* y, const float* x, co
                             int64_t B, int64_t Tn, int64_t C) {
   const int64_t total = B * Tn * C;
   if (total == 0) return;
-  add_positional_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                                  ctx.stream()>>>(y, x, pos, total, Tn, C);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, add_positional_forward_kernel, y, x, pos, total, Tn,
+                     C);
 }
 
 void add_positional_backward(const CudaContext& ctx, float* dx, float* dpos, const float* dy,
@@ -121,14 +112,10 @@ void add_positional_backward(const CudaContext& ctx, float* dx, float* dpos, con
   const int64_t total = B * Tn * C;
   if (total == 0) return;
   if (dx) {
-    add_inplace_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                         ctx.stream()>>>(dx, dy, total);
-    KERNEL_CHECK();
+    launch_elementwise(ctx, total, kIoMaxBlocks, add_inplace_kernel, dx, dy, total);
   }
   if (dpos) {
-    positional_dpos_kernel<<<elementwise_blocks(Tn * C, kMaxBlocks), kElementwiseThreads, 0,
-                             ctx.stream()>>>(dpos, dy, B, Tn * C);
-    KERNEL_CHECK();
+    launch_elementwise(ctx, Tn * C, kIoMaxBlocks, positional_dpos_kernel, dpos, dy, B, Tn * C);
   }
 }
 

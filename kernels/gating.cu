@@ -3,7 +3,7 @@
 // done by reduce::column_sums in a fixed order (no atomics), so reruns are bit-identical; it adds
 // in another order than the CPU's row loop, hence agrees with it to rounding only.
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/gating.h"
 
@@ -46,26 +46,20 @@ struct ChannelScaleGradTerm {
 
 void multiply_forward(const CudaContext& ctx, float* y, const float* a, const float* b, int64_t n) {
   if (n <= 0) return;
-  multiply_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(y, a, b,
-                                                                                           n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, multiply_forward_kernel, y, a, b, n);
 }
 
 void multiply_backward(const CudaContext& ctx, float* da, float* db, const float* dy,
                        const float* a, const float* b, int64_t n) {
   if (n <= 0 || (!da && !db)) return;
-  multiply_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      da, db, dy, a, b, n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, multiply_backward_kernel, da, db, dy, a, b, n);
 }
 
 void scale_channels_forward(const CudaContext& ctx, float* y, const float* x, const float* d,
                             int64_t R, int64_t C) {
   const int64_t n = R * C;
   if (n <= 0) return;
-  scale_channels_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, d, n, C);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, scale_channels_forward_kernel, y, x, d, n, C);
 }
 
 void scale_channels_backward(const CudaContext& ctx, float* dx, float* dd, const float* dy,
@@ -73,9 +67,7 @@ void scale_channels_backward(const CudaContext& ctx, float* dx, float* dd, const
   const int64_t n = R * C;
   if (n <= 0) return;
   if (dx) {
-    scale_channels_dx_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-        dx, dy, d, n, C);
-    KERNEL_CHECK();
+    launch_elementwise(ctx, n, scale_channels_dx_kernel, dx, dy, d, n, C);
   }
   if (dd) reduce::column_sums<1>(ctx, {{dd}}, ChannelScaleGradTerm{dy, x, C}, R, C);
 }

@@ -14,8 +14,7 @@ namespace icl::cuda {
 namespace {
 
 using reduce::kRowsPerBlock;
-using reduce::kWarp;
-using reduce::row_blocks;
+using reduce::launch_rows;
 using reduce::warp_sum;
 
 // With kAdd the row is first formed as s = a + b (written out, then re-read by the same lane);
@@ -93,18 +92,16 @@ struct ParamGradTerms {
 void layernorm_forward(const CudaContext& ctx, float* y, float* mean, float* rstd, const float* x,
                        const float* gamma, const float* beta, int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
-  layernorm_forward_kernel<false><<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-      nullptr, y, mean, rstd, x, nullptr, gamma, beta, N, C, eps);
-  KERNEL_CHECK();
+  launch_rows(ctx, N, layernorm_forward_kernel<false>, nullptr, y, mean, rstd, x, nullptr, gamma,
+              beta, N, C, eps);
 }
 
 void add_layernorm_forward(const CudaContext& ctx, float* s, float* y, float* mean, float* rstd,
                            const float* a, const float* b, const float* gamma, const float* beta,
                            int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
-  layernorm_forward_kernel<true><<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-      s, y, mean, rstd, a, b, gamma, beta, N, C, eps);
-  KERNEL_CHECK();
+  launch_rows(ctx, N, layernorm_forward_kernel<true>, s, y, mean, rstd, a, b, gamma, beta, N, C,
+              eps);
 }
 
 void layernorm_backward(const CudaContext& ctx, float* dx, float* dgamma, float* dbeta,
@@ -112,9 +109,7 @@ void layernorm_backward(const CudaContext& ctx, float* dx, float* dgamma, float*
                         const float* rstd, int64_t N, int64_t C) {
   if (N <= 0 || C <= 0) return;
   if (dx) {
-    layernorm_backward_dx_kernel<<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-        dx, dy, x, gamma, mean, rstd, N, C);
-    KERNEL_CHECK();
+    launch_rows(ctx, N, layernorm_backward_dx_kernel, dx, dy, x, gamma, mean, rstd, N, C);
   }
   if (!dgamma && !dbeta) return;
   reduce::column_sums<2>(ctx, {{dgamma, dbeta}}, ParamGradTerms{dy, x, mean, rstd, C}, N, C);

@@ -9,7 +9,7 @@
 #include <climits>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/linear.h"
 
@@ -105,8 +105,7 @@ bool lt_forward_with_bias(const CudaContext& ctx, float* y, const float* x, cons
 // whole output when in = 0 (an empty product is zero).
 __global__ void bias_kernel(float* y, const float* b, int64_t N, int64_t out, bool overwrite) {
   const int64_t total = N * out;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) {
     const float bias = b ? b[i % out] : 0.0f;
     y[i] = overwrite ? bias : y[i] + bias;
   }
@@ -115,9 +114,7 @@ __global__ void bias_kernel(float* y, const float* b, int64_t N, int64_t out, bo
 void launch_bias(const CudaContext& ctx, float* y, const float* b, int64_t N, int64_t out,
                  bool overwrite) {
   const int64_t total = N * out;
-  bias_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, ctx.stream()>>>(y, b, N, out,
-                                                                                   overwrite);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, bias_kernel, y, b, N, out, overwrite);
 }
 
 // One row's term of the bias gradient db[c] = Σ_n dy[n, c].

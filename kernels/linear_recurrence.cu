@@ -146,7 +146,7 @@ void gated_linear_attention_forward(const CudaContext& ctx, float* out, float* f
                                     const float* initial, const RecurrenceDims& d) {
   forward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, false), ctx.stream()>>>(
       out, final_state, chunk_states, q, k, v, gates, initial, recurrence::dims(d, gate_width));
-  CUDA_CHECK(cudaGetLastError());
+  KERNEL_CHECK();
 }
 
 void gated_linear_attention_backward(const CudaContext& ctx, float* dq, float* dk, float* dv,
@@ -159,7 +159,7 @@ void gated_linear_attention_backward(const CudaContext& ctx, float* dq, float* d
   backward_kernel<<<unsigned(d.B * d.H), kThreads, shared_bytes(d, true), ctx.stream()>>>(
       dq, dk, dv, dgates, dinitial, dout, dfinal, q, k, v, gates, chunk_states, scratch,
       recurrence::dims(d, gate_width));
-  CUDA_CHECK(cudaGetLastError());
+  KERNEL_CHECK();
 }
 
 }  // namespace icl::cuda

@@ -4,7 +4,7 @@
 // the CPU's order; dfilter[c, k] is a column sum over the B·T rows by reduce::column_sums (fixed
 // order, no atomics), columns indexed c·L + k, so taps the sequence cannot reach get + 0.
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/long_conv.h"
 
@@ -53,9 +53,7 @@ void long_conv_forward(const CudaContext& ctx, float* y, const float* x, const f
                        const ConvDims& d) {
   const int64_t n = d.B * d.T * d.C;
   if (n <= 0) return;
-  long_conv_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, filter, d, d.taps());
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, long_conv_forward_kernel, y, x, filter, d, d.taps());
 }
 
 void long_conv_backward(const CudaContext& ctx, float* dx, float* dfilter, const float* dy,
@@ -63,9 +61,7 @@ void long_conv_backward(const CudaContext& ctx, float* dx, float* dfilter, const
   const int64_t n = d.B * d.T * d.C;
   if (n <= 0) return;
   if (dx) {
-    long_conv_dx_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-        dx, dy, filter, d, d.taps());
-    KERNEL_CHECK();
+    launch_elementwise(ctx, n, long_conv_dx_kernel, dx, dy, filter, d, d.taps());
   }
   if (dfilter)
     reduce::column_sums<1>(ctx, {{dfilter}}, FilterGradTerm{dy, x, d, d.taps()}, d.B * d.T,

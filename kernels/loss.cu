@@ -25,7 +25,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/loss.h"
 
@@ -34,8 +34,6 @@ namespace icl::cuda {
 namespace {
 
 constexpr int kReduceThreads = 1024;  // a power of two: the tree halves it
-constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
-constexpr int kRowWarps = 8;          // cross-entropy rows per block of the lse kernel
 
 __device__ bool is_scored(const float* mask, int64_t i) { return !mask || mask[i] != 0.f; }
 
@@ -112,8 +110,7 @@ __global__ void mse_backward_kernel(float* __restrict__ dpred, const LossScale* 
                                     int64_t N) {
   if (!sc->active) return;
   const float scale = sc->scale;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < N;
-       i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = grid_start(); i < N; i += grid_stride())
     if (is_scored(mask, i)) dpred[i] += __fmul_rn(scale, pred[i] - target[i]);
 }
 
@@ -123,8 +120,7 @@ __global__ void logistic_backward_kernel(float* __restrict__ dlogit, const LossS
                                          int64_t N) {
   if (!sc->active) return;
   const float scale = sc->scale;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < N;
-       i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = grid_start(); i < N; i += grid_stride())
     if (is_scored(mask, i)) {
       const float y = target[i];
       dlogit[i] -= __fmul_rn(__fmul_rn(scale, y), sigmoid(__fmul_rn(-y, logit[i])));
@@ -134,8 +130,8 @@ __global__ void logistic_backward_kernel(float* __restrict__ dlogit, const LossS
 // One warp per row: lse[n] = m + log Σ_v exp(z[n, v] − m), or 0 for an unscored row.
 __global__ void cross_entropy_lse_kernel(float* __restrict__ lse, const float* __restrict__ logits,
                                          const float* mask, int64_t N, int64_t V) {
-  const int lane = threadIdx.x % 32;
-  const int64_t n = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / 32;
+  const int lane = threadIdx.x % kWarp;
+  const int64_t n = int64_t(blockIdx.x) * reduce::kRowsPerBlock + threadIdx.x / kWarp;
   if (n >= N) return;  // the whole warp leaves together
   if (!is_scored(mask, n)) {
     if (lane == 0) lse[n] = 0.f;
@@ -143,11 +139,11 @@ __global__ void cross_entropy_lse_kernel(float* __restrict__ lse, const float* _
   }
   const float* z = logits + n * V;
   float m = -INFINITY;
-  for (int64_t v = lane; v < V; v += 32) m = fmaxf(m, z[v]);
-  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  for (int64_t v = lane; v < V; v += kWarp) m = fmaxf(m, z[v]);
+  for (int o = kWarp / 2; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
   float s = 0.f;
-  for (int64_t v = lane; v < V; v += 32) s += expf(z[v] - m);
-  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  for (int64_t v = lane; v < V; v += kWarp) s += expf(z[v] - m);
+  s = reduce::warp_sum(s);
   if (lane == 0) lse[n] = m + logf(s);
 }
 
@@ -160,8 +156,7 @@ __global__ void cross_entropy_backward_kernel(float* __restrict__ dlogits, const
                                               const float* mask, int64_t total, int64_t V) {
   if (!sc->active) return;
   const float scale = sc->scale;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) {
     const int64_t n = i / V, v = i - n * V;
     if (!is_scored(mask, n)) continue;
     float d = dlogits[i] + __fmul_rn(scale, expf(logits[i] - lse[n]));
@@ -192,9 +187,7 @@ void mse_backward(const CudaContext& ctx, float* dpred, const float* dloss, cons
                   const float* target, const float* mask, int64_t N) {
   if (!dpred || N == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 2.f);
-  mse_backward_kernel<<<elementwise_blocks(N, kMaxBlocks), kElementwiseThreads, 0, ctx.stream()>>>(
-      dpred, sc, pred, target, mask, N);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, N, kIoMaxBlocks, mse_backward_kernel, dpred, sc, pred, target, mask, N);
 }
 
 void logistic_forward(const CudaContext& ctx, float* loss, const float* logit, const float* target,
@@ -208,9 +201,8 @@ void logistic_backward(const CudaContext& ctx, float* dlogit, const float* dloss
                        const float* logit, const float* target, const float* mask, int64_t N) {
   if (!dlogit || N == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 1.f);
-  logistic_backward_kernel<<<elementwise_blocks(N, kMaxBlocks), kElementwiseThreads, 0,
-                             ctx.stream()>>>(dlogit, sc, logit, target, mask, N);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, N, kIoMaxBlocks, logistic_backward_kernel, dlogit, sc, logit, target,
+                     mask, N);
 }
 
 void cross_entropy_forward(const CudaContext& ctx, float* loss, float* lse, const float* logits,
@@ -219,13 +211,8 @@ void cross_entropy_forward(const CudaContext& ctx, float* loss, float* lse, cons
     ICL_ASSERT(size_t(N) * sizeof(float) <= ctx.workspace_bytes());
     lse = static_cast<float*>(ctx.workspace());
   }
-  if (N > 0) {
-    const int64_t blocks = (N + kRowWarps - 1) / kRowWarps;
-    ICL_ASSERT(blocks <= 0x7fffffff);
-    cross_entropy_lse_kernel<<<unsigned(blocks), kRowWarps * 32, 0, ctx.stream()>>>(lse, logits,
-                                                                                    mask, N, V);
-    KERNEL_CHECK();
-  }
+  ICL_ASSERT(ceil_div(N, reduce::kRowsPerBlock) <= 0x7fffffff);
+  reduce::launch_rows(ctx, N, cross_entropy_lse_kernel, lse, logits, mask, N, V);
   mean_loss_kernel<<<1, kReduceThreads, 0, ctx.stream()>>>(
       loss, CrossEntropyTerm{lse, logits, targets, V}, mask, N);
   KERNEL_CHECK();
@@ -237,10 +224,8 @@ void cross_entropy_backward(const CudaContext& ctx, float* dlogits, const float*
   const int64_t total = N * V;
   if (!dlogits || total == 0) return;
   const LossScale* sc = loss_scale(ctx, dloss, mask, N, 1.f);
-  cross_entropy_backward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                                  ctx.stream()>>>(dlogits, sc, lse, logits, targets, mask, total,
-                                                  V);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, cross_entropy_backward_kernel, dlogits, sc, lse,
+                     logits, targets, mask, total, V);
 }
 
 }  // namespace icl::cuda

@@ -67,27 +67,23 @@ void mlstm_stabilise_forward(const CudaContext& ctx, float* decay, float* in_sca
                              const float* f_pre, const float* i_pre, int64_t B, int64_t L,
                              int64_t H) {
   if (B * H <= 0 || L <= 0) return;
-  mlstm_stabilise_forward_kernel<<<elementwise_blocks(B * H), kElementwiseThreads, 0,
-                                   ctx.stream()>>>(decay, in_scale, floor, f_pre, i_pre, B, L, H);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, B * H, mlstm_stabilise_forward_kernel, decay, in_scale, floor, f_pre,
+                     i_pre, B, L, H);
 }
 
 void mlstm_stabilise_backward(const CudaContext& ctx, float* df_pre, float* di_pre,
                               const float* ddecay, const float* din_scale, const float* decay,
                               const float* in_scale, const float* f_pre, int64_t n) {
   if (n <= 0 || (!df_pre && !di_pre)) return;
-  mlstm_stabilise_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      df_pre, di_pre, ddecay, din_scale, decay, in_scale, f_pre, n);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, mlstm_stabilise_backward_kernel, df_pre, di_pre, ddecay, din_scale,
+                     decay, in_scale, f_pre, n);
 }
 
 void mlstm_normalise_forward(const CudaContext& ctx, float* y, const float* o, const float* den,
                              const float* floor, int64_t R, int64_t H, int64_t d) {
   const int64_t n = R * H * d;
   if (n <= 0) return;
-  mlstm_normalise_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, o, den, floor, n, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, mlstm_normalise_forward_kernel, y, o, den, floor, n, d);
 }
 
 void mlstm_normalise_backward(const CudaContext& ctx, float* d_o, float* dden, const float* dy,
@@ -95,9 +91,8 @@ void mlstm_normalise_backward(const CudaContext& ctx, float* d_o, float* dden, c
                               int64_t H, int64_t d) {
   const int64_t rows = R * H;
   if (rows <= 0 || d <= 0 || (!d_o && !dden)) return;
-  mlstm_normalise_backward_kernel<<<elementwise_blocks(rows), kElementwiseThreads, 0,
-                                    ctx.stream()>>>(d_o, dden, dy, o, den, floor, rows, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, rows, mlstm_normalise_backward_kernel, d_o, dden, dy, o, den, floor, rows,
+                     d);
 }
 
 }  // namespace icl::cuda

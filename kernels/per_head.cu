@@ -4,7 +4,7 @@
 // gradient of ssm_decay is a column sum over rows, by reduce::column_sums in a fixed order (no
 // atomics): bit-identical reruns, equal to the CPU's row loop to rounding.
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/per_head.h"
 
@@ -89,43 +89,33 @@ void scale_heads_forward(const CudaContext& ctx, float* y, const float* x, const
                          int64_t R, int64_t H, int64_t d) {
   const int64_t n = R * H * d;
   if (n <= 0) return;
-  scale_heads_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, s, n, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, scale_heads_forward_kernel, y, x, s, n, d);
 }
 
 void scale_heads_backward(const CudaContext& ctx, float* dx, float* ds, const float* dy,
                           const float* x, const float* s, int64_t R, int64_t H, int64_t d) {
   const int64_t heads = R * H;
   if (heads <= 0 || d <= 0 || (!dx && !ds)) return;
-  scale_heads_backward_kernel<<<elementwise_blocks(heads), kElementwiseThreads, 0, ctx.stream()>>>(
-      dx, ds, dy, x, s, heads, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, heads, scale_heads_backward_kernel, dx, ds, dy, x, s, heads, d);
 }
 
 void l2norm_heads_forward(const CudaContext& ctx, float* y, const float* x, float eps, int64_t rows,
                           int64_t d) {
   if (rows <= 0 || d <= 0) return;
-  l2norm_heads_forward_kernel<<<elementwise_blocks(rows), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, eps, rows, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, rows, l2norm_heads_forward_kernel, y, x, eps, rows, d);
 }
 
 void l2norm_heads_backward(const CudaContext& ctx, float* dx, const float* dy, const float* y,
                            const float* x, float eps, int64_t rows, int64_t d) {
   if (!dx || rows <= 0 || d <= 0) return;
-  l2norm_heads_backward_kernel<<<elementwise_blocks(rows), kElementwiseThreads, 0, ctx.stream()>>>(
-      dx, dy, y, x, eps, rows, d);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, rows, l2norm_heads_backward_kernel, dx, dy, y, x, eps, rows, d);
 }
 
 void ssm_decay_forward(const CudaContext& ctx, float* y, const float* dt, const float* a_log,
                        bool negative, int64_t R, int64_t H) {
   const int64_t n = R * H;
   if (n <= 0) return;
-  ssm_decay_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, dt, a_log, negative, n, H);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, ssm_decay_forward_kernel, y, dt, a_log, negative, n, H);
 }
 
 void ssm_decay_backward(const CudaContext& ctx, float* ddt, float* da_log, const float* dy,
@@ -134,9 +124,7 @@ void ssm_decay_backward(const CudaContext& ctx, float* ddt, float* da_log, const
   if (n <= 0) return;
   const float c = negative ? 2.0f : 1.0f;
   if (ddt) {
-    ssm_decay_ddt_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-        ddt, dy, dt, a_log, c, n, H);
-    KERNEL_CHECK();
+    launch_elementwise(ctx, n, ssm_decay_ddt_kernel, ddt, dy, dt, a_log, c, n, H);
   }
   if (da_log) reduce::column_sums<1>(ctx, {{da_log}}, DecayLogGradTerm{dy, dt, a_log, c, H}, R, H);
 }

@@ -9,6 +9,9 @@
 
 namespace icl::cuda::recurrence {
 
+// The block per (b, h) pair: its threads stride over the head's state (dk·dv) and vectors in
+// every phase. The recurrences' own design, not cuda_launch.cuh's elementwise shape (same size by
+// coincidence: a grid-stride kernel's block may change without touching these).
 constexpr int kThreads = 256;
 constexpr size_t kSharedBytes = 48 * 1024;  // what a block gets without opting in to more
 

@@ -14,8 +14,7 @@ namespace icl::cuda {
 namespace {
 
 using reduce::kRowsPerBlock;
-using reduce::kWarp;
-using reduce::row_blocks;
+using reduce::launch_rows;
 using reduce::warp_sum;
 
 // With kAdd the row is first formed as s = a + b (written out, then re-read by the same lane);
@@ -76,26 +75,21 @@ struct GammaGradTerm {
 void rmsnorm_forward(const CudaContext& ctx, float* y, float* rstd, const float* x,
                      const float* gamma, int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
-  rmsnorm_forward_kernel<false><<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-      nullptr, y, rstd, x, nullptr, gamma, N, C, eps);
-  KERNEL_CHECK();
+  launch_rows(ctx, N, rmsnorm_forward_kernel<false>, nullptr, y, rstd, x, nullptr, gamma, N, C,
+              eps);
 }
 
 void add_rmsnorm_forward(const CudaContext& ctx, float* s, float* y, float* rstd, const float* a,
                          const float* b, const float* gamma, int64_t N, int64_t C, float eps) {
   if (N <= 0 || C <= 0) return;
-  rmsnorm_forward_kernel<true><<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-      s, y, rstd, a, b, gamma, N, C, eps);
-  KERNEL_CHECK();
+  launch_rows(ctx, N, rmsnorm_forward_kernel<true>, s, y, rstd, a, b, gamma, N, C, eps);
 }
 
 void rmsnorm_backward(const CudaContext& ctx, float* dx, float* dgamma, const float* dy,
                       const float* x, const float* gamma, const float* rstd, int64_t N, int64_t C) {
   if (N <= 0 || C <= 0) return;
   if (dx) {
-    rmsnorm_backward_dx_kernel<<<row_blocks(N), kRowsPerBlock * kWarp, 0, ctx.stream()>>>(
-        dx, dy, x, gamma, rstd, N, C);
-    KERNEL_CHECK();
+    launch_rows(ctx, N, rmsnorm_backward_dx_kernel, dx, dy, x, gamma, rstd, N, C);
   }
   if (!dgamma) return;
   reduce::column_sums<1>(ctx, {{dgamma}}, GammaGradTerm{dy, x, rstd, C}, N, C);

@@ -9,6 +9,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/rnn_common.h"
 
@@ -18,7 +19,7 @@ __device__ inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // Threads of a cell's block: the gate columns G, rounded up to whole warps, at most 1024.
 inline unsigned cell_threads(int64_t G) {
-  return unsigned(std::min<int64_t>(1024, (G + 31) / 32 * 32));
+  return unsigned(std::min<int64_t>(1024, ceil_div(G, kWarp) * kWarp));
 }
 
 // Shared memory of `floats` floats, or a one-line error when the hidden size needs more than a

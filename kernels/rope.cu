@@ -2,7 +2,7 @@
 // in double and rounded to float, as the CPU's table is; the rotation is then the CPU's two
 // products and one add in float.
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/rope.h"
 
 namespace icl::cuda {
@@ -61,18 +61,14 @@ void rope_forward(const CudaContext& ctx, float* y, const float* x, int64_t B, i
                   int64_t C, int64_t H, double base) {
   const int64_t n = B * Tn * 3 * C;
   if (n <= 0) return;
-  rope_kernel<false><<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      y, x, false, n, Tn, C, C / H, base);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, rope_kernel<false>, y, x, false, n, Tn, C, C / H, base);
 }
 
 void rope_backward(const CudaContext& ctx, float* dx, const float* dy, int64_t B, int64_t Tn,
                    int64_t C, int64_t H, double base) {
   const int64_t n = B * Tn * 3 * C;
   if (n <= 0 || !dx) return;
-  rope_kernel<true><<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(
-      dx, dy, true, n, Tn, C, C / H, base);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, n, rope_kernel<true>, dx, dy, true, n, Tn, C, C / H, base);
 }
 
 }  // namespace icl::cuda

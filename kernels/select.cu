@@ -7,14 +7,12 @@
 #include <algorithm>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "kernels/cuda_launch.cuh"
 #include "kernels/select.h"
 
 namespace icl::cuda {
 
 namespace {
-
-constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
 
 // Element i = (b·count + j)·C + c of y comes from x[b, offset + j·stride, c].
 __device__ int64_t source_index(int64_t i, int64_t Tn, int64_t C, int64_t offset, int64_t stride,
@@ -27,16 +25,14 @@ __device__ int64_t source_index(int64_t i, int64_t Tn, int64_t C, int64_t offset
 __global__ void take_positions_forward_kernel(float* __restrict__ y, const float* __restrict__ x,
                                               int64_t total, int64_t Tn, int64_t C, int64_t offset,
                                               int64_t stride, int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = grid_start(); i < total; i += grid_stride())
     y[i] = x[source_index(i, Tn, C, offset, stride, count)];
 }
 
 __global__ void take_positions_backward_kernel(float* __restrict__ dx, const float* __restrict__ dy,
                                                int64_t total, int64_t Tn, int64_t C, int64_t offset,
                                                int64_t stride, int64_t count) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = grid_start(); i < total; i += grid_stride())
     dx[source_index(i, Tn, C, offset, stride, count)] += dy[i];
 }
 
@@ -44,8 +40,7 @@ __global__ void take_positions_backward_kernel(float* __restrict__ dx, const flo
 __global__ void interleave_forward_kernel(float* __restrict__ tok, const float* __restrict__ xs,
                                           const float* __restrict__ ys, int64_t total, int64_t dx,
                                           int64_t dy) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < total; i += grid_stride()) {
     const int64_t row = i / dx, c = i - row * dx;
     const int64_t r = row / 2;
     if (row % 2 == 0)
@@ -61,27 +56,24 @@ void take_positions_forward(const CudaContext& ctx, float* y, const float* x, in
                             int64_t C, int64_t offset, int64_t stride, int64_t count) {
   const int64_t total = B * count * C;
   if (total == 0) return;
-  take_positions_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                                  ctx.stream()>>>(y, x, total, Tn, C, offset, stride, count);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, take_positions_forward_kernel, y, x, total, Tn, C,
+                     offset, stride, count);
 }
 
 void take_positions_backward(const CudaContext& ctx, float* dx, const float* dy, int64_t B,
                              int64_t Tn, int64_t C, int64_t offset, int64_t stride, int64_t count) {
   const int64_t total = B * count * C;
   if (!dx || total == 0) return;
-  take_positions_backward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                                   ctx.stream()>>>(dx, dy, total, Tn, C, offset, stride, count);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, take_positions_backward_kernel, dx, dy, total, Tn, C,
+                     offset, stride, count);
 }
 
 void interleave_forward(const CudaContext& ctx, float* tok, const float* xs, const float* ys,
                         int64_t B, int64_t K, int64_t dx, int64_t dy) {
   const int64_t total = B * 2 * K * dx;
   if (total == 0) return;
-  interleave_forward_kernel<<<elementwise_blocks(total, kMaxBlocks), kElementwiseThreads, 0,
-                              ctx.stream()>>>(tok, xs, ys, total, dx, dy);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, total, kIoMaxBlocks, interleave_forward_kernel, tok, xs, ys, total, dx,
+                     dy);
 }
 
 }  // namespace icl::cuda

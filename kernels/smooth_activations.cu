@@ -49,43 +49,35 @@ __global__ void silu_backward_kernel(float* dx, const float* dy, const float* x,
   }
 }
 
-// Launches kernel over n elements (nothing for n = 0 or a gradient nobody wants).
-template <class... Params, class... Args>
-void launch(void (*kernel)(Params...), int64_t n, const CudaContext& ctx, Args... args) {
-  if (n <= 0) return;
-  kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, ctx.stream()>>>(args...);
-  KERNEL_CHECK();
-}
-
 }  // namespace
 
 void sigmoid_gate_forward(const CudaContext& ctx, float* y, const float* x, float c, float p,
                           int64_t n) {
-  launch(sigmoid_gate_forward_kernel, n, ctx, y, x, c, p, n);
+  launch_elementwise(ctx, n, sigmoid_gate_forward_kernel, y, x, c, p, n);
 }
 void sigmoid_gate_backward(const CudaContext& ctx, float* dx, const float* dy, const float* y,
                            const float* x, float p, int64_t n) {
-  if (dx) launch(sigmoid_gate_backward_kernel, n, ctx, dx, dy, y, x, p, n);
+  if (dx) launch_elementwise(ctx, n, sigmoid_gate_backward_kernel, dx, dy, y, x, p, n);
 }
 void softplus_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
-  launch(softplus_forward_kernel, n, ctx, y, x, n);
+  launch_elementwise(ctx, n, softplus_forward_kernel, y, x, n);
 }
 void softplus_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x,
                        int64_t n) {
-  if (dx) launch(softplus_backward_kernel, n, ctx, dx, dy, x, n);
+  if (dx) launch_elementwise(ctx, n, softplus_backward_kernel, dx, dy, x, n);
 }
 void elu_plus_one_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
-  launch(elu_plus_one_forward_kernel, n, ctx, y, x, n);
+  launch_elementwise(ctx, n, elu_plus_one_forward_kernel, y, x, n);
 }
 void elu_plus_one_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x,
                            int64_t n) {
-  if (dx) launch(elu_plus_one_backward_kernel, n, ctx, dx, dy, x, n);
+  if (dx) launch_elementwise(ctx, n, elu_plus_one_backward_kernel, dx, dy, x, n);
 }
 void silu_forward(const CudaContext& ctx, float* y, const float* x, int64_t n) {
-  launch(silu_forward_kernel, n, ctx, y, x, n);
+  launch_elementwise(ctx, n, silu_forward_kernel, y, x, n);
 }
 void silu_backward(const CudaContext& ctx, float* dx, const float* dy, const float* x, int64_t n) {
-  if (dx) launch(silu_backward_kernel, n, ctx, dx, dy, x, n);
+  if (dx) launch_elementwise(ctx, n, silu_backward_kernel, dx, dy, x, n);
 }
 
 }  // namespace icl::cuda
