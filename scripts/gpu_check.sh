@@ -5,7 +5,9 @@
 # registry is reachable) and are unpacked into a prefix of their own (scripts/gpu_env.sh), never
 # over the system's files. Then, each phase timed:
 #   build     Release, CUDA for the GPU found (its compute capability), warnings as errors
-#   gpu       every GPU test (CUDA twins against the CPU, device choice, captured training step)
+#   gpu       every GPU test: the op harness's CUDA twins against the CPU (Op*.*OnCuda, one per
+#             op-case list, tests/op_harness.h), what it cannot express (tests/test_cuda_*.cpp:
+#             TF32, misaligned pointers, whole models, the captured training step), device choice
 #   suite     every other test but the slow learning tests (--all: those too)
 #   bench     bench/compare_gpu_step.py (iclbench vs PyTorch eager and torch.compile) and
 #             bench/mixer_steps.py on the GPU, with the Python that has CUDA PyTorch (found)
@@ -82,15 +84,19 @@ if [ $rc -ne 0 ]; then
   exit 1
 fi
 
+# The GPU tests by name: every CUDA test has "Cuda" in its name (ICL_OP_TEST names the CUDA half
+# of a case list <Name>OnCuda; the hand-written ones are Cuda*), plus device selection. The suite
+# phase runs everything else, so the two never overlap.
+gpu_tests='Cuda|DeviceChoice|Device\.'
 s=$(t)
-ctest --test-dir build-gpu -R 'Cuda|DeviceChoice|Device\.' --output-on-failure -j4 >"$out/gpu_tests.log" 2>&1
+ctest --test-dir build-gpu -R "$gpu_tests" --output-on-failure -j4 >"$out/gpu_tests.log" 2>&1
 gpu_rc=$?
 note gpu "$([ $gpu_rc = 0 ] && echo ok || echo FAIL)" $(($(t) - s)) "$(grep -E 'tests passed' "$out/gpu_tests.log")"
 
 s=$(t)
 sel=(-LE slow)
 [ $all = 1 ] && sel=()
-ctest --test-dir build-gpu -E 'Cuda|DeviceChoice|Device\.' "${sel[@]}" -j"$jobs" \
+ctest --test-dir build-gpu -E "$gpu_tests" "${sel[@]}" -j"$jobs" \
   --output-on-failure >"$out/suite.log" 2>&1
 suite_rc=$?
 note suite "$([ $suite_rc = 0 ] && echo ok || echo FAIL)" $(($(t) - s)) "$(grep -E 'tests passed' "$out/suite.log")"
