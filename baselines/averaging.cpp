@@ -24,15 +24,15 @@ class Averaging final : public Baseline {
 };
 
 // ŷ = x_qᵀ Γ⁻¹ s / N with Γ = (1 + 1/N)Λ + (tr Λ / N)·I and Λ the input covariance, which the task
-// provides (PromptBatch::x_cov). With Λ = U diag(l) Uᵀ this is Σ_j (u_j·x_q)(u_j·s) / ((N+1) l_j +
-// tr Λ); isotropic: x_qᵀ s / (N + d + 1).
+// provides (VectorPrompts::x_cov). With Λ = U diag(l) Uᵀ this is Σ_j (u_j·x_q)(u_j·s) / ((N+1) l_j
+// + tr Λ); isotropic: x_qᵀ s / (N + d + 1).
 class OptimalOneStepGD final : public Baseline {
  public:
   OptimalOneStepGD(const ParamSet& p, const std::string& label)
       : Baseline("optimal_one_step_gd", p, label) {}
 
-  std::vector<float> predict(const PromptBatch& pb) const override {
-    check_batch(pb);
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const VectorPrompts& pb = regression_prompts(batch);
     if (pb.x_cov.size() != size_t(pb.dx * pb.dx))
       fail("baseline optimal_one_step_gd: task prompts do not carry their input covariance");
     const Eigen::Map<const MatD> lambda(pb.x_cov.data(), pb.dx, pb.dx);

@@ -21,12 +21,15 @@ const VecD& PromptView::query_into(int64_t k, VecD& out) const {
   return out;
 }
 
-void Baseline::check_batch(const PromptBatch& batch) const {
-  if (batch.encoding != Encoding::Vector || batch.dy != 1)
-    fail(
-        "baseline {}: needs vector prompts with scalar labels (dy = 1), got {} prompts with dy = "
-        "{}",
-        name(), to_string(batch.encoding), batch.dy);
+const VectorPrompts& Baseline::regression_prompts(const PromptBatch& batch) const {
+  const VectorPrompts* v = batch.get<VectorPrompts>();
+  if (!v)
+    fail("baseline {}: needs vector prompts with scalar labels (dy = 1), got {} prompts", name(),
+         to_string(batch.kind()));
+  if (v->dy != 1)
+    fail("baseline {}: needs vector prompts with scalar labels (dy = 1), got dy = {}", name(),
+         v->dy);
+  return *v;
 }
 
 void Baseline::predict_prompt(const PromptView&, float*) const {

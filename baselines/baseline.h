@@ -18,7 +18,7 @@ using VecD = Eigen::VectorXd;
 
 // One prompt, seen through double-precision copies of its rows.
 struct PromptView {
-  const PromptBatch& pb;
+  const VectorPrompts& pb;
   int64_t b;
   VecD x(int64_t k) const;      // context input k
   double y(int64_t k) const;    // context label k
@@ -39,7 +39,8 @@ class Baseline : public Predictor {
 
   // Runs predict_prompt over the prompts in parallel.
   std::vector<float> predict(const PromptBatch& batch) const override {
-    return run(batch, [this](const PromptView& p, float* out) { predict_prompt(p, out); });
+    return run(regression_prompts(batch),
+               [this](const PromptView& p, float* out) { predict_prompt(p, out); });
   }
 
  protected:
@@ -47,18 +48,19 @@ class Baseline : public Predictor {
   // shared by the batch override predict() and call run() with their own per-prompt function.
   virtual void predict_prompt(const PromptView& p, float* out) const;
 
-  // Checks the batch is one a regression baseline reads, then calls f(view, out) for every prompt
-  // in parallel, each writing its own K predictions.
+  // The batch as the prompts a regression baseline reads: vector prompts with dy = 1, or a one-line
+  // error naming the baseline.
+  const VectorPrompts& regression_prompts(const PromptBatch& batch) const;
+
+  // Calls f(view, out) for every prompt in parallel, each writing its own K predictions.
   template <class F>
-  std::vector<float> run(const PromptBatch& batch, F&& f) const {
-    check_batch(batch);
+  std::vector<float> run(const VectorPrompts& batch, F&& f) const {
     std::vector<float> out(size_t(batch.batch * batch.n_examples), 0.f);
     parallel_for(batch.batch, [&](int64_t b) {
       f(PromptView{batch, b}, out.data() + b * batch.n_examples);
     });
     return out;
   }
-  void check_batch(const PromptBatch& batch) const;
 
  private:
   std::string name_;

@@ -23,9 +23,11 @@ class MazeBfs final : public Baseline {
  public:
   MazeBfs(const ParamSet& p, const std::string& label) : Baseline("maze_bfs", p, label) {}
 
-  std::vector<float> predict(const PromptBatch& pb) const override {
-    if (pb.encoding != Encoding::Token || pb.batch < 1 || pb.seq_len < 1)
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts* tp = batch.get<TokenPrompts>();
+    if (!tp || tp->batch < 1 || tp->seq_len < 1)
       fail("baseline maze_bfs: answers token prompts of the maze task only");
+    const TokenPrompts& pb = *tp;
     const int64_t V = int64_t(pb.tokens[0]) + 2;
     const int64_t max_n = std::llround(std::sqrt(double(std::max<int64_t>(V - 9, 0))));
     if (max_n < 2 || maze_vocab(max_n) != V)

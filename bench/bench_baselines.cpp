@@ -17,7 +17,7 @@ void BM_BaselineCurve(benchmark::State& state, const std::string& name,
   const icl::PromptBatch pb = garg_prompts(1280);
   const auto b = icl::make_baseline(name, params);
   for (auto _ : state) benchmark::DoNotOptimize(b->predict(pb));
-  state.SetItemsProcessed(state.iterations() * pb.batch);
+  state.SetItemsProcessed(state.iterations() * pb.batch());
   state.SetLabel("1280 prompts, d=20, K=40; items = prompts");
 }
 BENCHMARK_CAPTURE(BM_BaselineCurve, least_squares, std::string("least_squares"), {})

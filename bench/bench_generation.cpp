@@ -41,8 +41,11 @@ int64_t default_k(const icl::TaskInfo& info, const icl::Task& task) {
 }
 
 float first_value(const icl::PromptBatch& pb) {
-  if (!pb.ys.empty()) return pb.ys[0];
-  return pb.tokens.empty() ? 0.f : float(pb.tokens[0]);
+  if (const auto* t = pb.get<icl::TokenPrompts>())
+    return t->tokens.empty() ? 0.f : float(t->tokens[0]);
+  if (const auto* v = pb.get<icl::VectorPrompts>()) return v->ys.empty() ? 0.f : v->ys[0];
+  const auto& h = pb.as<icl::HistoryPrompts>("bench_generation");
+  return h.ys.empty() ? 0.f : h.ys[0];
 }
 
 // CPU time of the process (all threads), in ms: on a machine shared with other work it leaves out

@@ -20,13 +20,14 @@ int main(int argc, char** argv) {
     const int repeats = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
     const icl::h5::Handle f = icl::h5::open_file(argv[1]);
     std::vector<int64_t> dx, dy;
-    icl::PromptBatch pb;
-    pb.xs = icl::h5::read<float>(f.id(), "xs", &dx);
-    pb.ys = icl::h5::read<float>(f.id(), "ys", &dy);
-    pb.batch = dx[0];
-    pb.n_examples = dx[1];
-    pb.dx = dx[2];
-    pb.dy = dy[2];
+    icl::VectorPrompts v;
+    v.xs = icl::h5::read<float>(f.id(), "xs", &dx);
+    v.ys = icl::h5::read<float>(f.id(), "ys", &dy);
+    v.batch = dx[0];
+    v.n_examples = dx[1];
+    v.dx = dx[2];
+    v.dy = dy[2];
+    const icl::PromptBatch pb(std::move(v));
     const auto ls = icl::make_baseline("least_squares", {});
     std::vector<float> pred;
     std::vector<double> ms;
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     icl::AtomicH5Output out(argv[2]);
-    icl::h5::write(out.root(), "pred", pred.data(), {pb.batch, pb.n_examples});
+    icl::h5::write(out.root(), "pred", pred.data(), {pb.batch(), pb.n_examples()});
     out.commit();
     std::printf("median_ms %.4f\n", ms[ms.size() / 2]);
   } catch (const std::exception& e) {

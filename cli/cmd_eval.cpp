@@ -110,7 +110,7 @@ int cmd_eval(const Args& args) {
       fail("--examples: the model was built for at most {} examples, got {}",
            model->io().max_examples, eo.examples);
     task->check_examples(eo.examples);
-    if (model->io().dx != task->sample({0, 0}, 0, 1, 1).dx)
+    if (model->io().dx != example_dims(task->sample({0, 0}, 0, 1, 1)).dx)
       fail("eval: task {} has inputs of another width than the model was trained on ({})",
            task_name, model->io().dx);
   }

@@ -93,11 +93,11 @@ int cmd_generate(const Args& args) {
 
   AtomicH5Output file(out);
   // Token evaluations draw each length from its own sub-stream (eval/evaluate.h); the same here.
-  const bool tokens = task->encoding() == Encoding::Token;
+  const bool tokens = task->prompt_kind() == PromptKind::Token;
   const RngKey key = tokens ? eval_stream(seed, stream).sub(fmt::format("length{}", examples))
                             : eval_stream(seed, stream);
-  const PromptBatch pb = task->sample(key, 0, prompts, examples);
-  check_finite(pb, *task, "generate");
+  const PromptBatch batch = task->sample(key, 0, prompts, examples);
+  check_finite(batch, *task, "generate");
   RunInfo info;
   info.seed = seed;
   info.config = fmt::format("generate: {{task: {}, prompts: {}, examples: {}, stream: {}}}",
@@ -106,33 +106,43 @@ int cmd_generate(const Args& args) {
   const hid_t root = file.root();
   h5::attr(root, "task", task_name);
   h5::attr(root, "stream", stream);
-  h5::attr(root, "loss", std::string(to_string(pb.loss)));
+  h5::attr(root, "loss", std::string(to_string(batch.loss())));
   h5::attr(root, "metric", std::string(to_string(task->metric())));
   h5::attr(root, "normalisation", task->normalisation());
   {
     const h5::Handle g = h5::create_group(root, "task_params");
     write_params(g.id(), task->params());
   }
-  const int64_t N = pb.batch, K = pb.n_examples;
-  if (tokens) {
-    h5::write(root, "tokens", pb.tokens.data(), {N, pb.seq_len});
-    h5::write(root, "targets", pb.targets.data(), {N, pb.seq_len});
-    h5::write(root, "loss_mask", pb.loss_mask.data(), {N, pb.seq_len});
-    write_exports(root, task->exports(pb));
+  const int64_t N = batch.batch(), K = batch.n_examples();
+  if (const auto* t = batch.get<TokenPrompts>()) {
+    h5::write(root, "tokens", t->tokens.data(), {N, t->seq_len});
+    h5::write(root, "targets", t->targets.data(), {N, t->seq_len});
+    h5::write(root, "loss_mask", t->loss_mask.data(), {N, t->seq_len});
+    write_exports(root, task->exports(batch));
     file.commit();
     fmt::print("wrote {} prompts of {} (length {}, {} tokens each) to {}\n", N, task_name, K,
-               pb.seq_len, out);
+               t->seq_len, out);
     return 0;
   }
-  h5::write(root, "xs", pb.xs.data(), {N, K, pb.dx});
-  h5::write(root, "ys", pb.ys.data(), {N, K, pb.dy});
-  if (pb.has_queries()) {
-    h5::write(root, "xq", pb.xq.data(), {N, K, pb.dx});
-    h5::write(root, "yq", pb.yq.data(), {N, K, pb.dy});
+  const PromptCommon& c = batch.common();
+  if (const auto* h = batch.get<HistoryPrompts>()) {
+    // The class ids are the one-hot ys' positions, so ys carries the targets.
+    h5::write(root, "xs", h->xs.data(), {N, K, h->dx});
+    h5::write(root, "ys", h->ys.data(), {N, K, h->dy});
+  } else {
+    const VectorPrompts& pb = batch.as<VectorPrompts>("generate");
+    h5::write(root, "xs", pb.xs.data(), {N, K, pb.dx});
+    h5::write(root, "ys", pb.ys.data(), {N, K, pb.dy});
+    if (pb.has_queries()) {
+      h5::write(root, "xq", pb.xq.data(), {N, K, pb.dx});
+      h5::write(root, "yq", pb.yq.data(), {N, K, pb.dy});
+    }
   }
-  if (pb.truth_dim) h5::write(root, "truth", pb.truth.data(), {N, pb.truth_dim});
-  if (!pb.x_cov.empty()) h5::write(root, "x_cov", pb.x_cov.data(), {pb.dx, pb.dx});
-  if (!pb.loss_mask.empty()) h5::write(root, "loss_mask", pb.loss_mask.data(), {N, K});
+  if (c.truth_dim) h5::write(root, "truth", c.truth.data(), {N, c.truth_dim});
+  if (const auto* pb = batch.get<VectorPrompts>()) {
+    if (!pb->x_cov.empty()) h5::write(root, "x_cov", pb->x_cov.data(), {pb->dx, pb->dx});
+    if (!pb->loss_mask.empty()) h5::write(root, "loss_mask", pb->loss_mask.data(), {N, K});
+  }
   file.commit();
   fmt::print("wrote {} prompts of {} ({} examples each) to {}\n", N, task_name, K, out);
   return 0;

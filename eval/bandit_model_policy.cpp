@@ -43,14 +43,12 @@ void ModelPolicy::reset(const std::vector<BanditEnv>& envs, int64_t first) {
 void ModelPolicy::act(int64_t t, std::vector<int>& arms) {
   ICL_ASSERT(t == steps_);
   const int64_t n = int64_t(arms_.size()), K = t + 1, A = model_.io().dy;
-  PromptBatch pb;
-  pb.allocate_vector(n, K, width_, A, false);
-  pb.history = true;
-  pb.loss = LossKind::CrossEntropy;
-  pb.seq_len = K;
+  HistoryPrompts hp;
+  hp.allocate(n, K, width_, A);
   for (int64_t i = 0; i < n; ++i)
     std::copy(history_[size_t(i)].begin(), history_[size_t(i)].end(),
-              pb.xs.begin() + i * K * width_);
+              hp.xs.begin() + i * K * width_);
+  const PromptBatch pb(std::move(hp));
   std::vector<float> logits(size_t(n * K * A));
   arena_.reset();
   {

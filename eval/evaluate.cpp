@@ -26,7 +26,7 @@ double metric_value(Metric m, double pred, double y) {
   return 0.0;
 }
 
-double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, int64_t V,
+double scaled_accuracy(const TokenPrompts& pb, int64_t b, const float* logits, int64_t V,
                        int64_t answers) {
   const int64_t T = pb.seq_len;
   int64_t scored = 0, right = 0;
@@ -42,9 +42,9 @@ double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, in
   return (double(right) / double(scored) - chance) / (1.0 - chance);
 }
 
-// Vector prompts with class labels (history prompts): whether the most likely class (lowest index
-// on ties) is example k's target, scaled as scaled_accuracy with the dy classes as the answers.
-static double class_score(const PromptBatch& pb, int64_t b, int64_t k, const float* logits) {
+// History prompts: whether the most likely class (lowest index on ties) is step k's target, scaled
+// as scaled_accuracy with the dy classes as the answers.
+static double class_score(const HistoryPrompts& pb, int64_t b, int64_t k, const float* logits) {
   const int64_t V = pb.dy, i = b * pb.n_examples + k;
   const float* z = logits + i * V;
   const double right = std::max_element(z, z + V) - z == pb.targets[size_t(i)] ? 1.0 : 0.0;
@@ -134,15 +134,16 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
     const RngKey stream = key.sub(fmt::format("length{}", L));
     for (int64_t first = 0; first < P; first += opt.batch_size) {
       const int64_t B = std::min(opt.batch_size, P - first);
-      const PromptBatch pb = task.sample(stream, first, B, L);
+      const PromptBatch batch = task.sample(stream, first, B, L);
+      const TokenPrompts& pb = batch.as<TokenPrompts>("eval " + name);
       for (size_t i = 0; i < predictors.size(); ++i) {
-        const std::vector<float> logits = predictors[i]->predict(pb);
+        const std::vector<float> logits = predictors[i]->predict(batch);
         ICL_ASSERT(int64_t(logits.size()) == B * pb.seq_len * V);
         for (int64_t b = 0; b < B; ++b)
           scores[i][size_t((first + b) * nL + j)] =
               scaled_accuracy(pb, b, logits.data() + b * pb.seq_len * V, V, res.answers);
         if (extras.empty()) continue;
-        const std::vector<std::vector<double>> sc = task.score_extra(*predictors[i], pb);
+        const std::vector<std::vector<double>> sc = task.score_extra(*predictors[i], batch);
         ICL_ASSERT(sc.size() == extras.size());
         for (size_t m = 0; m < extras.size(); ++m)
           for (int64_t b = 0; b < B; ++b)
@@ -197,17 +198,19 @@ EvalResult evaluate(const std::string& name, const Task& task,
   Progress progress(fmt::format("eval {}", name), P, "prompts");
   for (int64_t first = 0; first < P; first += opt.batch_size) {
     const int64_t B = std::min(opt.batch_size, P - first);
-    const PromptBatch pb = task.sample(key, first, B, K);
-    check_finite(pb, task, fmt::format("eval {}", name));
+    const PromptBatch batch = task.sample(key, first, B, K);
+    check_finite(batch, task, fmt::format("eval {}", name));
     for (size_t j = 0; j < predictors.size(); ++j) {
-      const std::vector<float> pred = predictors[j]->predict(pb);
-      ICL_ASSERT(int64_t(pred.size()) == B * K * pb.dy);
-      if (pb.loss == LossKind::CrossEntropy) {  // class logits: scaled accuracy per example
+      const std::vector<float> pred = predictors[j]->predict(batch);
+      if (const auto* h = batch.get<HistoryPrompts>()) {  // class logits: scaled accuracy per step
+        ICL_ASSERT(int64_t(pred.size()) == B * K * h->dy);
         for (int64_t b = 0; b < B; ++b)
           for (int64_t k = 0; k < K; ++k)
-            errors[j][size_t((first + b) * K + k)] = class_score(pb, b, k, pred.data());
+            errors[j][size_t((first + b) * K + k)] = class_score(*h, b, k, pred.data());
         continue;
       }
+      const VectorPrompts& pb = batch.as<VectorPrompts>("eval " + name);
+      ICL_ASSERT(int64_t(pred.size()) == B * K * pb.dy);
       for (int64_t b = 0; b < B; ++b)
         for (int64_t k = 0; k < K; ++k)
           errors[j][size_t((first + b) * K + k)] =

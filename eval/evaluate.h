@@ -26,7 +26,7 @@ double metric_value(Metric m, double pred, double y);
 // Token prompts: the scaled accuracy (acc − 1/|Y|)/(1 − 1/|Y|) of one prompt, acc being the
 // fraction of its scored positions where the largest logit (the first, on ties) is the target.
 // logits [T, V] for the prompt's row b.
-double scaled_accuracy(const PromptBatch& pb, int64_t b, const float* logits, int64_t V,
+double scaled_accuracy(const TokenPrompts& pb, int64_t b, const float* logits, int64_t V,
                        int64_t answers);
 
 struct PredictorCurve {

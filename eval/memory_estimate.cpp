@@ -18,12 +18,24 @@ int64_t bytes_of(const V& v) {
   return int64_t(v.size() * sizeof(typename V::value_type));
 }
 
+// The covariance a vector batch shares between its prompts (0 bytes for other kinds).
+int64_t shared_bytes(const PromptBatch& pb) {
+  const auto* v = pb.get<VectorPrompts>();
+  return v ? bytes_of(v->x_cov) : 0;
+}
+
 }  // namespace
 
 int64_t batch_bytes(const PromptBatch& pb) {
-  return bytes_of(pb.xs) + bytes_of(pb.ys) + bytes_of(pb.xq) + bytes_of(pb.yq) +
-         bytes_of(pb.truth) + bytes_of(pb.x_cov) + bytes_of(pb.tokens) + bytes_of(pb.targets) +
-         bytes_of(pb.loss_mask);
+  int64_t n = bytes_of(pb.common().truth);
+  if (const auto* v = pb.get<VectorPrompts>())
+    n += bytes_of(v->xs) + bytes_of(v->ys) + bytes_of(v->xq) + bytes_of(v->yq) +
+         bytes_of(v->x_cov) + bytes_of(v->loss_mask);
+  else if (const auto* t = pb.get<TokenPrompts>())
+    n += bytes_of(t->tokens) + bytes_of(t->targets) + bytes_of(t->loss_mask);
+  else if (const auto* h = pb.get<HistoryPrompts>())
+    n += bytes_of(h->xs) + bytes_of(h->ys) + bytes_of(h->targets);
+  return n;
 }
 
 PromptFootprint prompt_footprint(const Task& task, int64_t K, const std::string& what) {
@@ -38,14 +50,15 @@ PromptFootprint prompt_footprint(const Task& task, int64_t K, const std::string&
   }
   // One prompt at K = 1 and (when K allows) K = 2: a vector task's buffers are affine in K.
   const PromptBatch one = task.sample({0, 0}, 0, 1, 1);
-  f.dx = one.dx;
-  f.dy = one.dy;
-  f.shared = bytes_of(one.x_cov);
+  const ExampleDims d = example_dims(one);
+  f.dx = d.dx;
+  f.dy = d.dy;
+  f.shared = shared_bytes(one);
   const int64_t b1 = batch_bytes(one) - f.shared;
   int64_t slope = 0;
   if (K >= 2) {
     const PromptBatch two = task.sample({0, 0}, 0, 1, 2);
-    slope = std::max<int64_t>(0, batch_bytes(two) - bytes_of(two.x_cov) - b1);
+    slope = std::max<int64_t>(0, batch_bytes(two) - shared_bytes(two) - b1);
   }
   f.per_prompt = memory::checked_sum({b1, memory::checked_product({slope, K - 1}, what)}, what);
   return f;

@@ -37,15 +37,19 @@ std::vector<std::vector<double>> prediction_spectra(const Task& task,
   const int64_t chunk = std::max<int64_t>(1, batch_size / M);
   for (int64_t first = 0; first < cfg.prompts; first += chunk) {
     const int64_t B = std::min(chunk, cfg.prompts - first);
-    const PromptBatch src = task.sample(key, first, B, std::max<int64_t>(C, 1));
-    if (src.encoding != Encoding::Vector || src.dx != 1 || src.dy != 1)
+    const PromptBatch sampled = task.sample(key, first, B, std::max<int64_t>(C, 1));
+    const VectorPrompts* sp = sampled.get<VectorPrompts>();
+    if (!sp)
+      fail("spectrum: needs vector prompts with dx = dy = 1, task {} gives {} prompts", task.name(),
+           to_string(sampled.kind()));
+    const VectorPrompts& src = *sp;
+    if (src.dx != 1 || src.dy != 1)
       fail("spectrum: needs vector prompts with dx = dy = 1, task {} gives dx = {}, dy = {}",
            task.name(), src.dx, src.dy);
-    PromptBatch q;
-    q.encoding = src.encoding;
+    VectorPrompts q;
     q.loss = src.loss;
     q.x_cov = src.x_cov;
-    q.allocate_vector(B * M, C + 1, 1, 1, false);
+    q.allocate(B * M, C + 1, 1, 1, false);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < M; ++j) {
         const int64_t row = (b * M + j) * (C + 1);
@@ -56,8 +60,9 @@ std::vector<std::vector<double>> prediction_spectra(const Task& task,
         q.xs[size_t(row + C)] = float(cfg.lo + (cfg.hi - cfg.lo) * double(j) / double(M));
         q.ys[size_t(row + C)] = 0.f;  // never seen: the prediction at C uses examples 0..C-1
       }
+    const PromptBatch queries(std::move(q));
     for (size_t i = 0; i < predictors.size(); ++i) {
-      const std::vector<float> pred = predictors[i]->predict(q);
+      const std::vector<float> pred = predictors[i]->predict(queries);
       ICL_ASSERT(int64_t(pred.size()) == B * M * (C + 1));
       std::vector<std::vector<double>> amp(static_cast<size_t>(B));
       parallel_for(B, [&](int64_t b) {

@@ -46,38 +46,46 @@ bool IoLayers::init(Parameter& p, uint64_t seed) const {
 Var IoLayers::P(Graph& g, const std::string& name) const { return use(g, store_, name); }
 
 Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
-  if ((pb.encoding == Encoding::Token) != (io_.vocab > 0))
+  if ((pb.kind() == PromptKind::Token) != (io_.vocab > 0))
     fail("model {}: built for {} prompts, given {} prompts", model_,
-         io_.vocab > 0 ? "token" : "vector", to_string(pb.encoding));
+         io_.vocab > 0 ? "token" : "vector", to_string(pb.kind()));
+  // Vector and history prompts: K examples of dx inputs (and dy labels).
+  const auto examples = [&](int64_t dx, int64_t dy, int64_t K) {
+    ICL_ASSERT(dx == io_.dx && dy == io_.dy);
+    if (K > io_.max_examples)
+      fail("model {}: prompts have {} examples, the model was built for at most {}", model_, K,
+           io_.max_examples);
+  };
   Var h;
-  if (pb.encoding == Encoding::Token) {
-    if (pb.seq_len > io_.max_tokens)
+  if (const auto* t = pb.get<TokenPrompts>()) {
+    if (t->seq_len > io_.max_tokens)
       fail("model {}: prompts have {} tokens, the model was built for at most {}", model_,
-           pb.seq_len, io_.max_tokens);
+           t->seq_len, io_.max_tokens);
     const Tensor tok{
-        const_cast<int32_t*>(pb.tokens.data()), {pb.batch, pb.seq_len}, DType::I32, Device::CPU};
+        const_cast<int32_t*>(t->tokens.data()), {t->batch, t->seq_len}, DType::I32, Device::CPU};
     h = ops::embedding(g, tok, P(g, "embed.w"));
+  } else if (const auto* v = pb.get<VectorPrompts>()) {
+    examples(v->dx, v->dy, v->n_examples);
+    const int64_t B = v->batch, K = v->n_examples;
+    const Tensor xs{const_cast<float*>(v->xs.data()), {B, K, v->dx}, DType::F32, Device::CPU};
+    const Tensor ys{const_cast<float*>(v->ys.data()), {B, K, v->dy}, DType::F32, Device::CPU};
+    h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
   } else {
-    ICL_ASSERT(pb.dx == io_.dx && pb.dy == io_.dy);
-    if (pb.n_examples > io_.max_examples)
-      fail("model {}: prompts have {} examples, the model was built for at most {}", model_,
-           pb.n_examples, io_.max_examples);
-    const int64_t B = pb.batch, K = pb.n_examples;
-    const Tensor xs{const_cast<float*>(pb.xs.data()), {B, K, pb.dx}, DType::F32, Device::CPU};
-    if (pb.history) {
-      h = ops::linear(g, g.constant(g.input(xs)), P(g, "read_in.w"), P(g, "read_in.b"));
-    } else {
-      const Tensor ys{const_cast<float*>(pb.ys.data()), {B, K, pb.dy}, DType::F32, Device::CPU};
-      h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
-    }
+    const auto& hp = pb.as<HistoryPrompts>("model " + model_);
+    examples(hp.dx, hp.dy, hp.n_examples);
+    const Tensor xs{const_cast<float*>(hp.xs.data()),
+                    {hp.batch, hp.n_examples, hp.dx},
+                    DType::F32,
+                    Device::CPU};
+    h = ops::linear(g, g.constant(g.input(xs)), P(g, "read_in.w"), P(g, "read_in.b"));
   }
   if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
   return h;
 }
 
 Var IoLayers::read_out(Graph& g, const PromptBatch& pb, Var h) const {
-  if (pb.encoding == Encoding::Vector && !pb.history)
-    h = ops::take_positions(g, h, 0, 2, pb.n_examples);
+  // Vector prompts are read out at their x tokens (0, 2, 4, ...); the other kinds at every token.
+  if (const auto* v = pb.get<VectorPrompts>()) h = ops::take_positions(g, h, 0, 2, v->n_examples);
   return ops::linear(g, h, P(g, "read_out.w"), P(g, "read_out.b"));
 }
 

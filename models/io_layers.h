@@ -3,7 +3,7 @@
 // prompts the way the transformer does (Garg et al. 2022):
 //  * vector prompts: tokens x_1, (y_1, 0..0), x_2, ... through a linear read-in `read_in.{w,b}`
 //    [dx, C]; predictions [B, K, dy] from a linear read-out `read_out.{w,b}` at the x tokens;
-//    history prompts (PromptBatch::history) read x_1, x_2, ... only and are read out at each;
+//    history prompts (HistoryPrompts) read x_1, x_2, ... only and are read out at each;
 //  * token prompts (ModelIO::vocab > 0): a token embedding `embed.w` [vocab, C]; logits
 //    [B, T, vocab] from the read-out at every position;
 //  * optionally a learned positional table `pos` [tokens, C] added after the read-in.

@@ -35,8 +35,8 @@ class Lsa final : public Model {
     for (auto& p : store_.all()) init_normal(*p, seed, std_);
   }
 
-  Var forward(Graph& g, const PromptBatch& pb) override {
-    if (pb.encoding != Encoding::Vector) fail("model lsa: given token prompts");
+  Var forward(Graph& g, const PromptBatch& prompts) override {
+    const VectorPrompts& pb = prompts.as<VectorPrompts>("model lsa");
     if (g.on_cuda()) fail("model lsa has no CUDA path yet");
     ICL_ASSERT(pb.dx == io().dx && pb.dy == io().dy);
     const int64_t B = pb.batch, K = pb.n_examples, dx = pb.dx, dy = pb.dy;

@@ -2,11 +2,12 @@
 // Model: a backbone between a read-in and a read-out (docs/DESIGN.md, "Model"). Parameters live in
 // the model's ParameterStore under stable hierarchical names; checkpoints are keyed by them.
 //
-// forward() maps a vector PromptBatch to the prediction at every example, [B, K, dy], in one pass:
-// the prompt is encoded as tokens x_1, (y_1, 0..0), x_2, ... and the read-out is taken at the x
-// tokens, so by causality the prediction for example k sees examples 1..k-1 and x_k only. A token
-// PromptBatch (ModelIO::vocab > 0) maps to logits over the vocabulary at every position,
-// [B, T, vocab]; the logits at t see tokens 0..t only.
+// forward() maps vector prompts to the prediction at every example, [B, K, dy], in one pass: the
+// prompt is encoded as tokens x_1, (y_1, 0..0), x_2, ... and the read-out is taken at the x
+// tokens, so by causality the prediction for example k sees examples 1..k-1 and x_k only. History
+// prompts are one token x_k per example, read out at each: [B, K, dy]. Token prompts (a model
+// with ModelIO::vocab > 0) map to logits over the vocabulary at every position, [B, T, vocab];
+// the logits at t see tokens 0..t only.
 #include <functional>
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 // A trained model answering the Predictor call, so evaluation treats it exactly like a baseline.
-// Prompts whose query points differ from their context points (PromptBatch::xq) are evaluated with
-// one sequence per example k: the prompt with x_k replaced by the query, read out at token 2k.
+// Prompts whose query points differ from their context points (VectorPrompts::xq) are evaluated
+// with one sequence per example k: the prompt with x_k replaced by the query, read out at token 2k.
 // Token prompts return the model's logits [B, T, vocab].
 #include <memory>
 

@@ -140,9 +140,13 @@ SpectrumConfig parse_spectrum(const YAML::Node& n, const std::string& where, con
   ParamSpec prompts = spectrum_section().find("prompts")->spec;
   prompts.max = double(es.prompts);
   check_param(prompts, k.prompts, where + ".prompts");
-  if (probe.encoding != Encoding::Vector || probe.dx != 1)
+  const VectorPrompts* vp = probe.get<VectorPrompts>();
+  if (!vp)
+    fail("{}: needs vector prompts, {} has {} prompts", where, task.name(),
+         to_string(probe.kind()));
+  if (vp->dx != 1)
     fail("{}: needs a task with one-dimensional inputs, {} has dx = {}", where, task.name(),
-         probe.dx);
+         vp->dx);
   for (const char* key : {"lo", "hi"})
     if (!n[key] && !has_l)
       fail("{}.{}: required (task {} has no L parameter to default to)", where, key, task.name());
@@ -188,8 +192,8 @@ ModelIO model_io(const Task& task, int64_t max_examples) {
     const int64_t longest = std::max(max_examples, tt->max_length());
     return {0, 1, longest, tt->vocab(), tt->seq_len(longest)};
   }
-  const PromptBatch probe = task.sample({0, 0}, 0, 1, 1);
-  return {probe.dx, probe.dy, max_examples};
+  const ExampleDims d = example_dims(task.sample({0, 0}, 0, 1, 1));
+  return {d.dx, d.dy, max_examples};
 }
 
 // The longest prompt a run's model meets: examples (or lengths) of every evaluation set and of
@@ -197,7 +201,7 @@ ModelIO model_io(const Task& task, int64_t max_examples) {
 int64_t longest_prompt(const ResolvedRun& run) {
   // Token sets count only their lengths (their `examples` is unused and not in the resolved
   // config), so a run and its reloaded config build the same model.
-  const bool token = run.task->encoding() == Encoding::Token;
+  const bool token = run.task->prompt_kind() == PromptKind::Token;
   int64_t longest = !token ? run.train.points.end : 0;
   if (run.bandit) longest = std::max(longest, run.bandit->setup.horizon);
   for (const auto& es : run.evals) {
@@ -256,7 +260,7 @@ void resolve_bandit_model(const YAML::Node& root, ResolvedRun& run) {
     task.params[k] = v;
   }
   run.task = make_task(task.name, task.params, "task");
-  if (!run.task->sample({0, 0}, 0, 1, 1).history)
+  if (run.task->prompt_kind() != PromptKind::History)
     fail("task: {} does not make bandit histories (use {})", task.name, kBanditHistoryTask);
   resolve_model(root, run, b.horizon);
   if (run.train.points.end > b.horizon)
@@ -344,7 +348,7 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
   }
   for (const auto& es : run.evals) {
     const std::string where = "eval.sets." + es.name;
-    if (es.task->encoding() == Encoding::Token) {
+    if (es.task->prompt_kind() == PromptKind::Token) {
       if (es.lengths.empty())
         fail(
             "{}.lengths: task {} has token prompts; give the lengths to evaluate at (eval.lengths "

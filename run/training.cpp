@@ -19,7 +19,7 @@ CurriculumPrompts::CurriculumPrompts(const Task& task, const TrainConfig& train,
       train_(train),
       key_(key),
       ramps_dims_(task.params().has("active_dims")),
-      tokens_(task.encoding() == Encoding::Token) {}
+      tokens_(task.prompt_kind() == PromptKind::Token) {}
 
 const Task& CurriculumPrompts::task_at(int64_t step) {
   std::vector<int64_t> values;

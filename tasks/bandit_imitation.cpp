@@ -69,25 +69,22 @@ class BanditImitation final : public Task {
 
   // Scaled accuracy of the most likely arm (eval/evaluate.cpp, class labels).
   Metric metric() const override { return Metric::ScaledAccuracy; }
+  PromptKind prompt_kind() const override { return PromptKind::History; }
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
     const int64_t A = setup_.arms, d = setup_.dim, W = bandit_token_width(A, d, projected_);
-    PromptBatch pb;
-    pb.allocate_vector(batch, K, W, A, false);
-    pb.history = true;
-    pb.loss = LossKind::CrossEntropy;
-    pb.seq_len = K;
-    pb.targets.assign(size_t(batch * K), 0);
+    HistoryPrompts pb;
+    pb.allocate(batch, K, W, A);
     pb.truth_dim = d;
     pb.truth.assign(size_t(batch * d), 0.f);
     parallel_for(batch, [&](int64_t b) { play(key, first + b, pb, b); });
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
   // Environment i played by its expert for K steps into row b of pb.
-  void play(const RngKey& key, int64_t i, PromptBatch& pb, int64_t b) const {
+  void play(const RngKey& key, int64_t i, HistoryPrompts& pb, int64_t b) const {
     const int64_t K = pb.n_examples, A = setup_.arms, d = setup_.dim;
     const BanditEnv env = make_bandit_env(setup_, key, i);
     RewardNoise noise(key, i);

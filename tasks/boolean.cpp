@@ -156,9 +156,9 @@ class BooleanTask final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    PromptBatch pb;
+    VectorPrompts pb;
     pb.loss = LossKind::Logistic;
-    pb.allocate_vector(batch, K, n_, 1, false);
+    pb.allocate(batch, K, n_, 1, false);
     pb.truth_dim = truth_dim();
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
     const RngKey noise_key = key.sub("label_noise");
@@ -170,7 +170,7 @@ class BooleanTask final : public Task {
       for (int64_t b = 0; b < batch; ++b)
         std::fill_n(pb.loss_mask.begin() + b * K, std::min(prefix_, K), uint8_t(0));
     }
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
@@ -349,7 +349,7 @@ class BooleanTask final : public Task {
     }
   }
 
-  void sample_one(Rng rng, Rng noise_rng, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, Rng noise_rng, VectorPrompts& pb, int64_t b) const {
     const int64_t K = pb.n_examples;
     thread_local Function f;
     draw_function(rng, f);

@@ -44,12 +44,18 @@ void check_finite(const PromptBatch& pb, const Task& task, const std::string& wh
       value = double(v[size_t(at)]);
     }
   };
-  probe("xs", pb.xs);
-  probe("ys", pb.ys);
-  probe("xq", pb.xq);
-  probe("yq", pb.yq);
-  probe("truth", pb.truth);
-  probe("x_cov", pb.x_cov);
+  // Token ids are integers; what can overflow is the real-valued data of the other kinds.
+  if (const auto* v = pb.get<VectorPrompts>()) {
+    probe("xs", v->xs);
+    probe("ys", v->ys);
+    probe("xq", v->xq);
+    probe("yq", v->yq);
+  } else if (const auto* h = pb.get<HistoryPrompts>()) {
+    probe("xs", h->xs);
+    probe("ys", h->ys);
+  }
+  probe("truth", pb.common().truth);
+  if (const auto* v = pb.get<VectorPrompts>()) probe("x_cov", v->x_cov);
   if (!buffer) return;
   const std::string suspects = suspect_params(task);
   fail("{}: task {} made a non-finite prompt value ({}[{}] = {:g}) from finite settings; {}", where,

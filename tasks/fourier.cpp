@@ -45,19 +45,19 @@ class FourierSeries final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    PromptBatch pb;
-    pb.allocate_vector(batch, K, 1, 1, false);
+    VectorPrompts pb;
+    pb.allocate(batch, K, 1, 1, false);
     pb.truth_dim = 2 * n_ + 2;
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
     const RngKey noise_key = key.sub("noise");
     parallel_for(batch, [&](int64_t b) {
       sample_one(Rng(key, uint64_t(first + b)), Rng(noise_key, uint64_t(first + b)), pb, b);
     });
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
-  void sample_one(Rng rng, Rng noise_rng, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, Rng noise_rng, VectorPrompts& pb, int64_t b) const {
     // Draw order is part of the format: the prompt's N (mixture only), all 2N+1 coefficients, then
     // the K inputs; the label noise comes from its own stream, one normal per example, drawn only
     // when noise_std > 0 (so noisy and noiseless runs see the same functions and inputs). A prompt

@@ -44,18 +44,18 @@ class GaussianMixtureRegression final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    PromptBatch pb;
-    pb.allocate_vector(batch, K, d_, 1, false);
+    VectorPrompts pb;
+    pb.allocate(batch, K, d_, 1, false);
     pb.truth_dim = d_ + 1;
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
     pb.x_cov.assign(size_t(d_ * d_), 0.0);
     for (int64_t i = 0; i < active_; ++i) pb.x_cov[size_t(i * d_ + i)] = 1.0;
     parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
-  void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, VectorPrompts& pb, int64_t b) const {
     // Draw order: component, w, then example by example (x, noise).
     const bool plus = rng.bernoulli(mixing_);
     Eigen::VectorXd w(d_);

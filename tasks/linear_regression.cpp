@@ -88,9 +88,9 @@ class LinearRegression final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    PromptBatch pb;
+    VectorPrompts pb;
     const bool queries = query_ != Query::Standard;
-    pb.allocate_vector(batch, K, d_, 1, queries);
+    pb.allocate(batch, K, d_, 1, queries);
     pb.truth_dim = d_;
     pb.truth.assign(size_t(batch * d_), 0.f);
 
@@ -104,7 +104,7 @@ class LinearRegression final : public Task {
     pb.x_cov.assign(lambda.data(), lambda.data() + d_ * d_);
 
     parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), t, pb, b); });
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
@@ -119,7 +119,7 @@ class LinearRegression final : public Task {
     return u * e.asDiagonal() * u.transpose();
   }
 
-  void sample_one(Rng rng, const Mat& t, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, const Mat& t, VectorPrompts& pb, int64_t b) const {
     const int64_t K = pb.n_examples;
     // Draw order is part of the format: w, orthant, then example by example, so a prompt with K+1
     // examples extends the one with K.

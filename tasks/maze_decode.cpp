@@ -17,15 +17,15 @@ std::vector<float> score_rows(const Predictor& p, const std::vector<std::vector<
                               const std::vector<size_t>& live, int64_t T, int64_t length,
                               int32_t pad, int64_t& vocab) {
   const int64_t B = int64_t(live.size());
-  PromptBatch pb;
-  pb.allocate_tokens(B, length, T, pad);
+  TokenPrompts pb;
+  pb.allocate(B, length, T, pad);
   for (int64_t b = 0; b < B; ++b) {
     const size_t i = live[size_t(b)];
     int32_t* row = pb.tokens.data() + b * T;
     std::copy(prefixes[i].begin(), prefixes[i].end(), row);
     std::copy(out[i].begin(), out[i].end(), row + prefixes[i].size());
   }
-  std::vector<float> scores = p.predict(pb);
+  std::vector<float> scores = p.predict(PromptBatch(std::move(pb)));
   ICL_ASSERT(B > 0 && int64_t(scores.size()) % (B * T) == 0);
   vocab = int64_t(scores.size()) / (B * T);
   return scores;
@@ -157,9 +157,8 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
   return s;
 }
 
-std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
+std::vector<PathScore> maze_path_scores(const Predictor& p, const TokenPrompts& pb,
                                         const Task& task) {
-  ICL_ASSERT(pb.encoding == Encoding::Token);
   const int64_t max_n = task.params().i("max_n");
   ICL_ASSERT(max_n > 0);
   const MazeTokens t = maze_tokens(max_n);

@@ -61,7 +61,7 @@ PathScore score_maze_path(const Maze& m, const std::vector<int32_t>& generated,
 // decodes the paths with p as the task's objective prescribes (next_token: greedily, at most n² + 1
 // tokens, every cell once, then END; mlm_u: unmask_decode of the n² + 1 answer slots, in the
 // task's unmask_order, ended by END) and scores them.
-std::vector<PathScore> maze_path_scores(const Predictor& p, const PromptBatch& pb,
+std::vector<PathScore> maze_path_scores(const Predictor& p, const TokenPrompts& pb,
                                         const Task& task);
 
 }  // namespace icl

@@ -66,7 +66,8 @@ class MazeTask final : public TokenTask {
             {"first_move", "first move"}};
   }
   std::vector<std::vector<double>> score_extra(const Predictor& p,
-                                               const PromptBatch& pb) const override {
+                                               const PromptBatch& prompts) const override {
+    const TokenPrompts& pb = prompts.as<TokenPrompts>("maze path metrics");
     std::vector<std::vector<double>> out(4, std::vector<double>(size_t(pb.batch)));
     const std::vector<PathScore> paths = maze_path_scores(p, pb, *this);
     for (int64_t b = 0; b < pb.batch; ++b) {
@@ -82,7 +83,8 @@ class MazeTask final : public TokenTask {
   // read back from the tokens), for tokenising them differently elsewhere: /maze/open [N, n, n]
   // (bit 0: passage east, bit 1: passage south), /maze/origin and /maze/target [N] (cells r·n + c),
   // /maze/path [N, n²] (the BFS path's cells, −1 after it) and /maze/path_length [N].
-  TaskExports exports(const PromptBatch& pb) const override {
+  TaskExports exports(const PromptBatch& prompts) const override {
+    const TokenPrompts& pb = prompts.as<TokenPrompts>("maze exports");
     const int64_t N = pb.batch, T = pb.seq_len, n = pb.n_examples;
     const MazeTokens t = maze_tokens(max_n_);
     TaskExport open{"maze/open", {N, n, n}, {}, {}}, origin{"maze/origin", {N}, {}, {}},

@@ -107,7 +107,7 @@ class Mixture final : public Task {
   // checked on the first real batch instead (assemble).
   void check_formats() const {
     const Component* ref = nullptr;
-    PromptBatch ref_pb;
+    VectorPrompts ref_pb;
     for (const auto& c : components_) {
       PromptBatch pb;
       try {
@@ -115,20 +115,21 @@ class Mixture final : public Task {
       } catch (const Error&) {
         continue;
       }
-      if (pb.encoding != Encoding::Vector)
-        fail("{}.component{}: {} has token prompts; a mixture needs vector prompts", name(), c.slot,
-             c.name);
+      const VectorPrompts* v = pb.get<VectorPrompts>();
+      if (!v)
+        fail("{}.component{}: {} has {} prompts; a mixture needs vector prompts", name(), c.slot,
+             c.name, to_string(pb.kind()));
       if (!ref) {
         ref = &c;
-        ref_pb = std::move(pb);
+        ref_pb = *v;
         continue;
       }
-      check_same(*ref, ref_pb, c, pb);
+      check_same(*ref, ref_pb, c, *v);
     }
   }
 
-  void check_same(const Component& a, const PromptBatch& pa, const Component& b,
-                  const PromptBatch& pb) const {
+  void check_same(const Component& a, const VectorPrompts& pa, const Component& b,
+                  const VectorPrompts& pb) const {
     if (pa.dx != pb.dx || pa.dy != pb.dy || pa.loss != pb.loss ||
         a.task->metric() != b.task->metric())
       fail(
@@ -148,29 +149,33 @@ class Mixture final : public Task {
   PromptBatch assemble(const std::vector<PromptBatch>& parts, const std::vector<int>& which,
                        int64_t K) const {
     const int64_t B = int64_t(parts.size());
-    PromptBatch out;
-    if (B == 0) return out;
-    const PromptBatch& p0 = parts[0];
+    VectorPrompts out;
+    if (B == 0) return PromptBatch(std::move(out));
+    std::vector<const VectorPrompts*> ps(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+      ps[size_t(b)] = parts[size_t(b)].get<VectorPrompts>();
+      if (!ps[size_t(b)])
+        fail("{}: component {} has {} prompts; a mixture needs vector prompts", name(),
+             slot(which[size_t(b)]).name, to_string(parts[size_t(b)].kind()));
+    }
+    const VectorPrompts& p0 = *ps[0];
     bool queries = false;
     int64_t truth_dim = 1;
     for (int64_t b = 0; b < B; ++b) {
-      const PromptBatch& p = parts[size_t(b)];
-      if (p.encoding != Encoding::Vector)
-        fail("{}: component {} has token prompts; a mixture needs vector prompts", name(),
-             slot(which[size_t(b)]).name);
+      const VectorPrompts& p = *ps[size_t(b)];
       if (p.dx != p0.dx || p.dy != p0.dy || p.loss != p0.loss)
         check_same(slot(which[0]), p0, slot(which[size_t(b)]), p);
       queries |= p.has_queries();
       truth_dim = std::max(truth_dim, 1 + p.truth_dim);
     }
-    out.allocate_vector(B, K, p0.dx, p0.dy, queries);
+    out.allocate(B, K, p0.dx, p0.dy, queries);
     out.loss = p0.loss;
     out.truth_dim = truth_dim;
     out.truth.assign(size_t(B * truth_dim), 0.f);
     const size_t nx = size_t(K * p0.dx), ny = size_t(K * p0.dy);
     bool same_cov = true;
     for (int64_t b = 0; b < B; ++b) {
-      const PromptBatch& p = parts[size_t(b)];
+      const VectorPrompts& p = *ps[size_t(b)];
       std::copy(p.xs.begin(), p.xs.end(), out.xs.begin() + ptrdiff_t(size_t(b) * nx));
       std::copy(p.ys.begin(), p.ys.end(), out.ys.begin() + ptrdiff_t(size_t(b) * ny));
       if (queries) {
@@ -186,14 +191,14 @@ class Mixture final : public Task {
     }
     // A component that scores only some examples (loss_mask) keeps that; the others score all.
     for (int64_t b = 0; b < B; ++b) {
-      const PromptBatch& p = parts[size_t(b)];
+      const VectorPrompts& p = *ps[size_t(b)];
       if (p.loss_mask.empty()) continue;
       if (out.loss_mask.empty()) out.loss_mask.assign(size_t(B * K), 1);
       std::copy(p.loss_mask.begin(), p.loss_mask.end(), out.loss_mask.begin() + b * K);
     }
     // The optimal-GD predictor needs one covariance for the batch: only when all classes share it.
     if (same_cov) out.x_cov = p0.x_cov;
-    return out;
+    return PromptBatch(std::move(out));
   }
 
   std::vector<Component> components_;

@@ -43,15 +43,15 @@ class NonlinearRegression final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    PromptBatch pb;
-    pb.allocate_vector(batch, K, d_, 1, false);
+    VectorPrompts pb;
+    pb.allocate(batch, K, d_, 1, false);
     pb.truth_dim = truth_dim();
     pb.truth.assign(size_t(batch * pb.truth_dim), 0.f);
     std::vector<double> cov(size_t(d_ * d_), 0.0);
     for (int64_t i = 0; i < active_; ++i) cov[size_t(i * d_ + i)] = 1.0;
     pb.x_cov = std::move(cov);
     parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), pb, b); });
-    return pb;
+    return PromptBatch(std::move(pb));
   }
 
  private:
@@ -67,7 +67,7 @@ class NonlinearRegression final : public Task {
     return (int64_t(1) << (depth_ + 1)) - 1;
   }
 
-  void sample_one(Rng rng, PromptBatch& pb, int64_t b) const {
+  void sample_one(Rng rng, VectorPrompts& pb, int64_t b) const {
     // Draw order is part of the format: the function, then example by example, so a prompt with
     // K+1 examples extends the one with K.
     float* truth = pb.truth.data() + b * pb.truth_dim;

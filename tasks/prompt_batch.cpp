@@ -1,8 +1,20 @@
 #include "tasks/prompt_batch.h"
 
+#include "core/error.h"
+
 namespace icl {
 
-const char* to_string(Encoding e) { return e == Encoding::Vector ? "vector" : "token"; }
+const char* to_string(PromptKind k) {
+  switch (k) {
+    case PromptKind::Vector:
+      return "vector";
+    case PromptKind::Token:
+      return "token";
+    case PromptKind::History:
+      return "history";
+  }
+  return "?";
+}
 
 const char* to_string(LossKind l) {
   switch (l) {
@@ -16,8 +28,7 @@ const char* to_string(LossKind l) {
   return "?";
 }
 
-void PromptBatch::allocate_vector(int64_t b, int64_t k, int64_t dx_, int64_t dy_, bool queries) {
-  encoding = Encoding::Vector;
+void VectorPrompts::allocate(int64_t b, int64_t k, int64_t dx_, int64_t dy_, bool queries) {
   batch = b;
   n_examples = k;
   dx = dx_;
@@ -28,15 +39,33 @@ void PromptBatch::allocate_vector(int64_t b, int64_t k, int64_t dx_, int64_t dy_
   yq.assign(queries ? size_t(b * k * dy) : 0, 0.f);
 }
 
-void PromptBatch::allocate_tokens(int64_t b, int64_t length, int64_t t, int32_t fill) {
-  encoding = Encoding::Token;
-  loss = LossKind::CrossEntropy;
+void TokenPrompts::allocate(int64_t b, int64_t length, int64_t t, int32_t fill) {
   batch = b;
   n_examples = length;
   seq_len = t;
   tokens.assign(size_t(b * t), fill);
   targets.assign(size_t(b * t), -1);
   loss_mask.assign(size_t(b * t), 0);
+}
+
+void HistoryPrompts::allocate(int64_t b, int64_t k, int64_t dx_, int64_t dy_) {
+  batch = b;
+  n_examples = k;
+  dx = dx_;
+  dy = dy_;
+  xs.assign(size_t(b * k * dx), 0.f);
+  ys.assign(size_t(b * k * dy), 0.f);
+  targets.assign(size_t(b * k), 0);
+}
+
+void PromptBatch::wrong_kind(std::string_view who, PromptKind wanted) const {
+  fail("{}: needs {} prompts, given {} prompts", who, to_string(wanted), to_string(kind()));
+}
+
+ExampleDims example_dims(const PromptBatch& pb) {
+  if (const auto* v = pb.get<VectorPrompts>()) return {v->dx, v->dy};
+  if (const auto* h = pb.get<HistoryPrompts>()) return {h->dx, h->dy};
+  return {};
 }
 
 }  // namespace icl

@@ -52,8 +52,9 @@ class Task {
   virtual PromptBatch sample(const RngKey& key, int64_t first, int64_t batch,
                              int64_t n_examples) const = 0;
   virtual Metric metric() const = 0;
-  // Vector prompts unless the task derives from TokenTask (tasks/token_task.h).
-  virtual Encoding encoding() const { return Encoding::Vector; }
+  // The kind of prompts sample() returns: vector unless the task derives from TokenTask
+  // (tasks/token_task.h) or plays bandit histories.
+  virtual PromptKind prompt_kind() const { return PromptKind::Vector; }
   // The metric is divided by this (Garg et al.: d for linear, the sparsity for sparse linear).
   virtual double normalisation() const { return 1.0; }
   // Throws icl::Error when K is not allowed for these parameters (e.g. orthogonal queries need K <=

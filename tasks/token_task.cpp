@@ -29,21 +29,21 @@ void TokenTask::check_examples(int64_t length) const {
 PromptBatch TokenTask::sample(const RngKey& key, int64_t first, int64_t batch,
                               int64_t length) const {
   check_examples(length);
-  PromptBatch pb;
+  TokenPrompts pb;
   const int64_t T = seq_len(length);
-  pb.allocate_tokens(batch, length, T, pad());
+  pb.allocate(batch, length, T, pad());
   parallel_for(batch, [&](int64_t b) {
     Rng rng(key, uint64_t(first + b));
     const size_t o = size_t(b * T);
     write_prompt(rng, length, pb.tokens.data() + o, pb.targets.data() + o, pb.loss_mask.data() + o);
   });
-  return pb;
+  return PromptBatch(std::move(pb));
 }
 
 PromptBatch TokenTask::sample_mixed(const RngKey& key, int64_t first, int64_t batch) const {
-  PromptBatch pb;
+  TokenPrompts pb;
   const int64_t T = seq_len(max_length_);
-  pb.allocate_tokens(batch, max_length_, T, pad());
+  pb.allocate(batch, max_length_, T, pad());
   const RngKey lengths = key.sub("length");
   const uint64_t span = uint64_t(max_length_ - min_length_ + 1);
   parallel_for(batch, [&](int64_t b) {
@@ -52,7 +52,7 @@ PromptBatch TokenTask::sample_mixed(const RngKey& key, int64_t first, int64_t ba
     const size_t o = size_t(b * T);
     write_prompt(rng, length, pb.tokens.data() + o, pb.targets.data() + o, pb.loss_mask.data() + o);
   });
-  return pb;
+  return PromptBatch(std::move(pb));
 }
 
 ParamSpecs token_length_params(int64_t min_default, int64_t max_default) {

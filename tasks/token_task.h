@@ -27,7 +27,7 @@ namespace icl {
 
 class TokenTask : public Task {
  public:
-  Encoding encoding() const override { return Encoding::Token; }
+  PromptKind prompt_kind() const override { return PromptKind::Token; }
   Metric metric() const override { return Metric::ScaledAccuracy; }
   void check_examples(int64_t length) const override;
 

@@ -12,8 +12,9 @@ inline double loss_of(Model& m, const PromptBatch& pb, Arena& arena, bool backwa
   arena.reset();
   Graph g(arena, backward);
   const Var pred = m.forward(g, pb);
+  const VectorPrompts& v = pb.as<VectorPrompts>("loss_of");
   const Tensor target{
-      const_cast<float*>(pb.ys.data()), {pb.batch * pb.n_examples}, DType::F32, Device::CPU};
+      const_cast<float*>(v.ys.data()), {v.batch * v.n_examples}, DType::F32, Device::CPU};
   const Var loss = ops::mse_loss(g, pred, target, {});
   if (backward) {
     m.parameters().zero_grad();

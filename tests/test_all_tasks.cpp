@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
 #include "tasks/task.h"
@@ -81,9 +82,47 @@ std::vector<std::string> alternatives(const ParamSpec& s) {
   return out;
 }
 
-bool same_prompts(const PromptBatch& a, const PromptBatch& b) {
-  return a.xs == b.xs && a.ys == b.ys && a.xq == b.xq && a.yq == b.yq && a.truth == b.truth &&
-         a.tokens == b.tokens && a.targets == b.targets && a.loss_mask == b.loss_mask;
+bool same_prompts(const PromptBatch& a, const PromptBatch& b) { return a == b; }
+
+// Rows i*per .. (i+1)*per of v (empty stays empty).
+template <class V>
+V rows(const V& v, int64_t i, int64_t per) {
+  if (v.empty()) return V{};
+  return V(v.begin() + i * per, v.begin() + (i + 1) * per);
+}
+
+// Prompt i of `all` as a batch of one. The input covariance is left out (a batch shares one only
+// when all its prompts have it: mixtures of classes), as is anything else batch-wide.
+PromptBatch prompt_of(const PromptBatch& all, int64_t i) {
+  return all.visit([&](const auto& p) {
+    auto one = p;
+    one.batch = 1;
+    one.truth = rows(p.truth, i, p.truth_dim);
+    using P = std::remove_cvref_t<decltype(p)>;
+    if constexpr (std::is_same_v<P, TokenPrompts>) {
+      one.tokens = rows(p.tokens, i, p.seq_len);
+      one.targets = rows(p.targets, i, p.seq_len);
+      one.loss_mask = rows(p.loss_mask, i, p.seq_len);
+    } else {
+      const int64_t nx = p.n_examples * p.dx, ny = p.n_examples * p.dy;
+      one.xs = rows(p.xs, i, nx);
+      one.ys = rows(p.ys, i, ny);
+      if constexpr (std::is_same_v<P, VectorPrompts>) {
+        one.xq = rows(p.xq, i, nx);
+        one.yq = rows(p.yq, i, ny);
+        one.loss_mask = rows(p.loss_mask, i, p.n_examples);
+        one.x_cov.clear();
+      } else {
+        one.targets = rows(p.targets, i, p.n_examples);
+      }
+    }
+    return PromptBatch(std::move(one));
+  });
+}
+
+PromptBatch without_cov(PromptBatch pb) {
+  if (auto* v = pb.get<VectorPrompts>()) v->x_cov.clear();
+  return pb;
 }
 
 // Token tasks' training prompts (TokenTask::sample_mixed), which their length range shapes; empty
@@ -99,38 +138,50 @@ TEST(AllTasks, NamesAreUnique) {
     EXPECT_TRUE(names.insert(info.name).second) << "task " << info.name << " registered twice";
 }
 
-void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, int64_t B) {
-  SCOPED_TRACE(info.name + " B=" + std::to_string(B));
-  EXPECT_EQ(pb.batch, B);
-  EXPECT_EQ(pb.n_examples, kK);
-  if (pb.encoding == Encoding::Token) {
-    const TokenTask* tt = as_token_task(task);
-    ASSERT_NE(tt, nullptr) << "token prompts from a task that is no TokenTask";
-    EXPECT_EQ(task.encoding(), Encoding::Token);
-    EXPECT_EQ(pb.loss, LossKind::CrossEntropy);
-    EXPECT_GT(pb.seq_len, 0);
-    EXPECT_EQ(pb.tokens.size(), size_t(B * pb.seq_len));
-    EXPECT_EQ(pb.targets.size(), size_t(B * pb.seq_len));
-    EXPECT_EQ(pb.loss_mask.size(), size_t(B * pb.seq_len));
-    for (int64_t b = 0; b < B; ++b) {
-      int64_t scored = 0;
-      for (int64_t t = 0; t < pb.seq_len; ++t) {
-        const size_t i = size_t(b * pb.seq_len + t);
-        EXPECT_TRUE(pb.tokens[i] >= 0 && pb.tokens[i] < tt->vocab()) << "token " << pb.tokens[i];
-        if (!pb.loss_mask[i]) continue;
-        ++scored;
-        EXPECT_TRUE(pb.targets[i] >= 0 && pb.targets[i] < tt->vocab())
-            << "target " << pb.targets[i];
-      }
-      EXPECT_GT(scored, 0) << "prompt " << b << " has no scored position";
+void check_tokens(const Task& task, const TokenPrompts& pb, int64_t B) {
+  const TokenTask* tt = as_token_task(task);
+  ASSERT_NE(tt, nullptr) << "token prompts from a task that is no TokenTask";
+  EXPECT_GT(pb.seq_len, 0);
+  EXPECT_EQ(pb.tokens.size(), size_t(B * pb.seq_len));
+  EXPECT_EQ(pb.targets.size(), size_t(B * pb.seq_len));
+  EXPECT_EQ(pb.loss_mask.size(), size_t(B * pb.seq_len));
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t scored = 0;
+    for (int64_t t = 0; t < pb.seq_len; ++t) {
+      const size_t i = size_t(b * pb.seq_len + t);
+      EXPECT_TRUE(pb.tokens[i] >= 0 && pb.tokens[i] < tt->vocab()) << "token " << pb.tokens[i];
+      if (!pb.loss_mask[i]) continue;
+      ++scored;
+      EXPECT_TRUE(pb.targets[i] >= 0 && pb.targets[i] < tt->vocab()) << "target " << pb.targets[i];
     }
-    return;
+    EXPECT_GT(scored, 0) << "prompt " << b << " has no scored position";
   }
+}
+
+// One token per step; labels are classes: ys one-hot at the target.
+void check_history(const HistoryPrompts& pb, int64_t B) {
   EXPECT_GE(pb.dx, 1);
-  EXPECT_GE(pb.dy, 1);
+  EXPECT_GE(pb.dy, 2);
   EXPECT_EQ(pb.xs.size(), size_t(B * kK * pb.dx));
   EXPECT_EQ(pb.ys.size(), size_t(B * kK * pb.dy));
-  if (!pb.loss_mask.empty()) {  // vector prompts: [B, K], 0 or 1
+  ASSERT_EQ(pb.targets.size(), size_t(B * kK));
+  for (float f : pb.xs) ASSERT_TRUE(std::isfinite(f)) << "non-finite value";
+  for (int64_t i = 0; i < B * kK; ++i) {
+    const int32_t c = pb.targets[size_t(i)];
+    ASSERT_TRUE(c >= 0 && c < pb.dy) << "class " << c;
+    for (int64_t j = 0; j < pb.dy; ++j)
+      ASSERT_EQ(pb.ys[size_t(i * pb.dy + j)], j == c ? 1.f : 0.f)
+          << "ys is not one-hot at the target";
+  }
+}
+
+void check_vector(const Task& task, const VectorPrompts& pb, int64_t B) {
+  EXPECT_GE(pb.dx, 1);
+  EXPECT_GE(pb.dy, 1);
+  EXPECT_NE(pb.loss, LossKind::CrossEntropy) << "class labels are history or token prompts";
+  EXPECT_EQ(pb.xs.size(), size_t(B * kK * pb.dx));
+  EXPECT_EQ(pb.ys.size(), size_t(B * kK * pb.dy));
+  if (!pb.loss_mask.empty()) {  // [B, K], 0 or 1
     EXPECT_EQ(pb.loss_mask.size(), size_t(B * kK));
     for (const uint8_t m : pb.loss_mask) EXPECT_LE(m, 1);
   }
@@ -140,15 +191,29 @@ void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, 
   } else {
     EXPECT_TRUE(pb.yq.empty());
   }
-  EXPECT_EQ(pb.truth.size(), size_t(B * pb.truth_dim));
   EXPECT_TRUE(pb.x_cov.empty() || pb.x_cov.size() == size_t(pb.dx * pb.dx));
-  for (const auto* v : {&pb.xs, &pb.ys, &pb.xq, &pb.yq, &pb.truth})
+  for (const auto* v : {&pb.xs, &pb.ys, &pb.xq, &pb.yq})
     for (float f : *v) ASSERT_TRUE(std::isfinite(f)) << "non-finite value";
   if (task.metric() == Metric::Accuracy) {
     EXPECT_EQ(pb.loss, LossKind::Logistic);
     for (const auto* v : {&pb.ys, &pb.yq})
       for (float f : *v) ASSERT_TRUE(f == 1.f || f == -1.f) << "label " << f << " is not ±1";
   }
+}
+
+void check_batch(const TaskInfo& info, const Task& task, const PromptBatch& pb, int64_t B) {
+  SCOPED_TRACE(info.name + " B=" + std::to_string(B));
+  EXPECT_EQ(pb.batch(), B);
+  EXPECT_EQ(pb.n_examples(), kK);
+  EXPECT_EQ(pb.kind(), task.prompt_kind()) << "sample() gives another kind than prompt_kind()";
+  EXPECT_EQ(pb.common().truth.size(), size_t(B * pb.common().truth_dim));
+  for (float f : pb.common().truth) ASSERT_TRUE(std::isfinite(f)) << "non-finite truth";
+  if (pb.kind() != PromptKind::Vector) {
+    EXPECT_EQ(pb.loss(), LossKind::CrossEntropy);
+  }
+  if (const auto* t = pb.get<TokenPrompts>()) check_tokens(task, *t, B);
+  if (const auto* h = pb.get<HistoryPrompts>()) check_history(*h, B);
+  if (const auto* v = pb.get<VectorPrompts>()) check_vector(task, *v, B);
   EXPECT_GT(task.normalisation(), 0.0);
 }
 
@@ -160,19 +225,8 @@ TEST(AllTasks, ShapesRangesAndBatchIndependence) {
     for (int64_t i = 0; i < 7; ++i) {
       const PromptBatch one = task->sample(kKey, i, 1, kK);
       check_batch(info, *task, one, 1);
-      auto slice = [&](const auto& v, int64_t per) {
-        using V = std::decay_t<decltype(v)>;
-        if (v.empty()) return V{};
-        return V(v.begin() + i * per, v.begin() + (i + 1) * per);
-      };
-      const int64_t nx = kK * one.dx, ny = kK * one.dy;
-      const bool same = slice(one7.xs, nx) == one.xs && slice(one7.ys, ny) == one.ys &&
-                        slice(one7.xq, nx) == one.xq && slice(one7.yq, ny) == one.yq &&
-                        slice(one7.truth, one.truth_dim) == one.truth &&
-                        slice(one7.tokens, one.seq_len) == one.tokens &&
-                        slice(one7.targets, one.seq_len) == one.targets;
-      EXPECT_TRUE(same) << info.name << ": prompt " << i
-                        << " differs between a batch of 1 and a batch of 7";
+      EXPECT_TRUE(prompt_of(one7, i) == without_cov(one))
+          << info.name << ": prompt " << i << " differs between a batch of 1 and a batch of 7";
     }
   }
 }

@@ -23,6 +23,7 @@
 #include "tasks/bandit_imitation.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -43,9 +44,8 @@ Trajectories logged(const Raw& setup_raw, const std::string& policy, const Raw& 
 TEST(BanditImitation, LabelsAreTheExpertsActionsAndTokensTheStepBefore) {
   const int64_t E = 12, T = 40, A = 10, d = 5, W = bandit_token_width(A, d, false);
   const auto task = make_task("bandit_imitation", {});
-  const PromptBatch pb = task->sample(kKey, 0, E, T);
-  ASSERT_TRUE(pb.history);
-  EXPECT_EQ(pb.loss, LossKind::CrossEntropy);
+  const HistoryPrompts pb = test::take<HistoryPrompts>(task->sample(kKey, 0, E, T));
+  EXPECT_EQ(task->prompt_kind(), PromptKind::History);
   EXPECT_EQ(pb.dx, W);
   EXPECT_EQ(pb.dy, A);
   const Trajectories rec = logged({}, "linucb", {{"lambda", "1"}, {"alpha", "2"}}, E, T);
@@ -77,9 +77,10 @@ TEST(BanditImitation, LabelsAreTheExpertsActionsAndTokensTheStepBefore) {
 
 TEST(BanditImitation, ProjectedEncodingAppendsPerArmProducts) {
   const int64_t E = 4, T = 20, A = 10, d = 5, W = bandit_token_width(A, d, false);
-  const PromptBatch raw = make_task("bandit_imitation", {})->sample(kKey, 0, E, T);
-  const PromptBatch pro =
-      make_task("bandit_imitation", {{"encoding", "projected"}})->sample(kKey, 0, E, T);
+  const HistoryPrompts raw =
+      test::take<HistoryPrompts>(make_task("bandit_imitation", {})->sample(kKey, 0, E, T));
+  const HistoryPrompts pro = test::take<HistoryPrompts>(
+      make_task("bandit_imitation", {{"encoding", "projected"}})->sample(kKey, 0, E, T));
   ASSERT_EQ(pro.dx, W + 3 * A);
   EXPECT_EQ(pro.targets, raw.targets);
   const BanditSetup setup = make_bandit_setup({});
@@ -107,9 +108,11 @@ TEST(BanditImitation, OptimalLabelsThompsonAndMixtureExperts) {
   Raw raw = dpt;
   raw["label"] = "optimal";
   raw["expert"] = "thompson";
-  const PromptBatch opt = make_task("bandit_imitation", raw)->sample(kKey, 0, E, T);
+  const HistoryPrompts opt =
+      test::take<HistoryPrompts>(make_task("bandit_imitation", raw)->sample(kKey, 0, E, T));
   raw["label"] = "expert";
-  const PromptBatch ts = make_task("bandit_imitation", raw)->sample(kKey, 0, E, T);
+  const HistoryPrompts ts =
+      test::take<HistoryPrompts>(make_task("bandit_imitation", raw)->sample(kKey, 0, E, T));
   EXPECT_EQ(opt.xs, ts.xs) << "the label does not change the trajectories";
   const Trajectories rec = logged(dpt, "thompson", {{"lambda", "1"}, {"noise_std", "0.3"}}, E, T);
   const BanditSetup setup = make_bandit_setup(dpt);
@@ -121,7 +124,8 @@ TEST(BanditImitation, OptimalLabelsThompsonAndMixtureExperts) {
     }
   // A mixture plays each environment with LinUCB or Thompson sampling, both in a batch.
   raw["expert"] = "mixture";
-  const PromptBatch mix = make_task("bandit_imitation", raw)->sample(kKey, 0, E, T);
+  const HistoryPrompts mix =
+      test::take<HistoryPrompts>(make_task("bandit_imitation", raw)->sample(kKey, 0, E, T));
   const Trajectories ucb = logged(dpt, "linucb", {{"lambda", "1"}, {"alpha", "2"}}, E, T);
   int as_ucb = 0, as_ts = 0;
   for (int64_t i = 0; i < E; ++i) {
@@ -145,12 +149,13 @@ TEST(BanditImitation, PerturbedRolloutsKeepTheCleanExpertsLabels) {
   // baselines/linucb.h).
   const int64_t E = 24, T = 60, A = 10, d = 5;
   const double lambda = 1.0, alpha = 2.0;
-  const PromptBatch clean = make_task("bandit_imitation", {})->sample(kKey, 0, E, T);
+  const HistoryPrompts clean =
+      test::take<HistoryPrompts>(make_task("bandit_imitation", {})->sample(kKey, 0, E, T));
   for (const std::string kind : {"random", "repeat"}) {
     SCOPED_TRACE(kind);
     const auto task =
         make_task("bandit_imitation", {{"expert_noise", "0.5"}, {"perturbation", kind}});
-    const PromptBatch pb = task->sample(kKey, 0, E, T);
+    const HistoryPrompts pb = test::take<HistoryPrompts>(task->sample(kKey, 0, E, T));
     int64_t off_expert = 0, perturbed_envs = 0;
     for (int64_t i = 0; i < E; ++i) {
       Eigen::MatrixXd arms(A, d);
@@ -217,19 +222,19 @@ TEST(BanditImitation, PerturbedRolloutsKeepTheCleanExpertsLabels) {
 
 TEST(BanditImitation, DeterministicAndIndependentOfBatchAndLength) {
   const auto task = make_task("bandit_imitation", {{"expert", "thompson"}});
-  const PromptBatch all = task->sample(kKey, 0, 6, 30);
-  EXPECT_EQ(all.xs, task->sample(kKey, 0, 6, 30).xs);
+  const HistoryPrompts all = test::take<HistoryPrompts>(task->sample(kKey, 0, 6, 30));
+  EXPECT_EQ(all.xs, test::take<HistoryPrompts>(task->sample(kKey, 0, 6, 30)).xs);
   const int64_t W = all.dx;
   for (int64_t i = 0; i < 6; ++i) {
-    const PromptBatch one = task->sample(kKey, i, 1, 30);
+    const HistoryPrompts one = test::take<HistoryPrompts>(task->sample(kKey, i, 1, 30));
     EXPECT_TRUE(std::equal(one.xs.begin(), one.xs.end(), all.xs.begin() + i * 30 * W));
     EXPECT_TRUE(std::equal(one.targets.begin(), one.targets.end(), all.targets.begin() + i * 30));
     // A shorter prompt is a prefix: nothing at step t depends on later steps.
-    const PromptBatch head = task->sample(kKey, i, 1, 7);
+    const HistoryPrompts head = test::take<HistoryPrompts>(task->sample(kKey, i, 1, 7));
     EXPECT_TRUE(std::equal(head.xs.begin(), head.xs.end(), one.xs.begin()));
     EXPECT_TRUE(std::equal(head.targets.begin(), head.targets.end(), one.targets.begin()));
   }
-  EXPECT_NE(all.xs, task->sample({12, kKey.stream}, 0, 6, 30).xs);
+  EXPECT_NE(all.xs, test::take<HistoryPrompts>(task->sample({12, kKey.stream}, 0, 6, 30)).xs);
 }
 
 TEST(BanditImitation, BadParameters) {
@@ -254,7 +259,7 @@ TEST(BanditImitation, BadParameters) {
 // A tiny untrained transformer: its choices are arbitrary but must be reproducible.
 std::unique_ptr<Model> tiny_model(int64_t horizon) {
   const auto task = make_task("bandit_imitation", {});
-  const PromptBatch probe = task->sample(kKey, 0, 1, 1);
+  const HistoryPrompts probe = test::take<HistoryPrompts>(task->sample(kKey, 0, 1, 1));
   auto m = make_model("transformer", {{"n_layer", "2"}, {"n_embd", "16"}, {"n_head", "2"}},
                       {probe.dx, probe.dy, horizon});
   m->init(5);
@@ -293,11 +298,8 @@ TEST(BanditModelPolicy, ActsOnTheLogitsOfItsOwnHistory) {
   Trajectories rec;
   ModelPolicy p(*model, "m", false, kKey);
   rollout(setup, kKey, p, {E, E}, &rec);
-  PromptBatch pb;
-  pb.allocate_vector(E, T, bandit_token_width(A, 5, false), A, false);
-  pb.history = true;
-  pb.loss = LossKind::CrossEntropy;
-  pb.seq_len = T;
+  HistoryPrompts pb;
+  pb.allocate(E, T, bandit_token_width(A, 5, false), A);
   for (int64_t i = 0; i < E; ++i) {
     const BanditEnv env = make_bandit_env(setup, kKey, i);
     for (int64_t t = 0; t < T; ++t) {
@@ -306,7 +308,7 @@ TEST(BanditModelPolicy, ActsOnTheLogitsOfItsOwnHistory) {
                          t ? rec.rewards[o - 1] : 0.0, false);
     }
   }
-  const std::vector<float> logits = ModelPredictor(*model, "m").predict(pb);
+  const std::vector<float> logits = ModelPredictor(*model, "m").predict(PromptBatch(pb));
   for (int64_t o = 0; o < E * T; ++o) {
     const float* z = logits.data() + o * A;
     EXPECT_EQ(std::max_element(z, z + A) - z, rec.actions[size_t(o)]) << "row " << o;

@@ -8,6 +8,7 @@
 #include "baselines/lasso.h"
 #include "core/error.h"
 #include "eval/evaluate.h"
+#include "tests/prompts.h"
 #include "tests/reference/baselines_ref.h"
 
 namespace icl {
@@ -15,14 +16,14 @@ namespace {
 
 using Raw = std::map<std::string, std::string>;
 
-PromptBatch prompts(const Raw& task_params, int64_t B, int64_t K, uint64_t seed = 5,
-                    const std::string& task = "linear_regression") {
-  return make_task(task, task_params)->sample({seed, stream_id("baselines")}, 0, B, K);
+VectorPrompts prompts(const Raw& task_params, int64_t B, int64_t K, uint64_t seed = 5,
+                      const std::string& task = "linear_regression") {
+  return test::take(make_task(task, task_params)->sample({seed, stream_id("baselines")}, 0, B, K));
 }
 
 // Max |a − b| / (1 + |b|) over all prompts and k.
 template <class Ref>
-double max_rel_diff(const PromptBatch& pb, const std::vector<float>& got, Ref ref) {
+double max_rel_diff(const VectorPrompts& pb, const std::vector<float>& got, Ref ref) {
   double worst = 0;
   for (int64_t b = 0; b < pb.batch; ++b) {
     const std::vector<double> want = ref(b);
@@ -37,8 +38,8 @@ TEST(Baselines, LeastSquaresMatchesPseudoInverse) {
   for (const Raw& p :
        {Raw{{"d", "8"}}, Raw{{"d", "8"}, {"x_cov", "half_subspace"}},
         Raw{{"d", "8"}, {"active_dims", "5"}}, Raw{{"d", "8"}, {"query", "orthogonal"}}}) {
-    const PromptBatch pb = prompts(p, 12, p.count("query") ? 8 : 17);
-    const auto got = make_baseline("least_squares", {})->predict(pb);
+    const VectorPrompts pb = prompts(p, 12, p.count("query") ? 8 : 17);
+    const auto got = make_baseline("least_squares", {})->predict(PromptBatch(pb));
     // Near k = rank the system is ill-conditioned for both methods; float32 inputs bound agreement.
     EXPECT_LT(max_rel_diff(pb, got, [&](int64_t b) { return ref::min_norm_least_squares(pb, b); }),
               2e-3)
@@ -47,17 +48,18 @@ TEST(Baselines, LeastSquaresMatchesPseudoInverse) {
 }
 
 TEST(Baselines, RidgeMatchesNormalEquations) {
-  const PromptBatch pb = prompts({{"d", "7"}, {"noise_std", "0.5"}}, 10, 15);
+  const VectorPrompts pb = prompts({{"d", "7"}, {"noise_std", "0.5"}}, 10, 15);
   for (const double lambda : {0.01, 0.5, 3.0}) {
-    const auto got = make_baseline("ridge", {{"lambda", std::to_string(lambda)}})->predict(pb);
+    const auto got =
+        make_baseline("ridge", {{"lambda", std::to_string(lambda)}})->predict(PromptBatch(pb));
     EXPECT_LT(max_rel_diff(pb, got, [&](int64_t b) { return ref::ridge(pb, b, lambda); }), 1e-5);
   }
 }
 
 TEST(Baselines, RidgeWithVanishingLambdaIsMinimumNormLeastSquares) {
-  const PromptBatch pb = prompts({{"d", "10"}}, 20, 25);
-  const auto ls = make_baseline("least_squares", {})->predict(pb);
-  const auto ridge = make_baseline("ridge", {{"lambda", "1e-10"}})->predict(pb);
+  const VectorPrompts pb = prompts({{"d", "10"}}, 20, 25);
+  const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));
+  const auto ridge = make_baseline("ridge", {{"lambda", "1e-10"}})->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < pb.n_examples; ++k) {
       if (std::abs(k - 10) <= 1) continue;  // λ‖w‖² still matters where XᵀX is nearly singular
@@ -67,11 +69,11 @@ TEST(Baselines, RidgeWithVanishingLambdaIsMinimumNormLeastSquares) {
 }
 
 TEST(Baselines, GradientDescentMatchesTheLiteralLoop) {
-  const PromptBatch pb = prompts({{"d", "6"}}, 8, 12);
+  const VectorPrompts pb = prompts({{"d", "6"}}, 8, 12);
   for (const auto& [steps, lr] : {std::pair<int64_t, double>{1, 0.1}, {7, 0.05}, {300, 0.02}}) {
     const auto got = make_baseline("gradient_descent",
                                    {{"steps", std::to_string(steps)}, {"lr", std::to_string(lr)}})
-                         ->predict(pb);
+                         ->predict(PromptBatch(pb));
     EXPECT_LT(max_rel_diff(pb, got,
                            [&, steps = steps, lr = lr](int64_t b) {
                              return ref::gradient_descent(pb, b, steps, lr);
@@ -82,10 +84,10 @@ TEST(Baselines, GradientDescentMatchesTheLiteralLoop) {
 }
 
 TEST(Baselines, GradientDescentWithManySmallStepsConvergesToLeastSquares) {
-  const PromptBatch pb = prompts({{"d", "5"}}, 10, 14);
-  const auto ls = make_baseline("least_squares", {})->predict(pb);
-  const auto gd =
-      make_baseline("gradient_descent", {{"steps", "200000"}, {"lr", "0.01"}})->predict(pb);
+  const VectorPrompts pb = prompts({{"d", "5"}}, 10, 14);
+  const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));
+  const auto gd = make_baseline("gradient_descent", {{"steps", "200000"}, {"lr", "0.01"}})
+                      ->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 1; k < pb.n_examples; ++k) {
       if (std::abs(k - 5) <= 1) continue;  // the smallest eigenvalue of XᵀX/k is tiny near k = d
@@ -95,17 +97,17 @@ TEST(Baselines, GradientDescentWithManySmallStepsConvergesToLeastSquares) {
 }
 
 TEST(Baselines, NearestNeighboursMatchesFullSort) {
-  const PromptBatch pb = prompts({{"d", "3"}, {"query", "overlapping"}}, 10, 20);
+  const VectorPrompts pb = prompts({{"d", "3"}, {"query", "overlapping"}}, 10, 20);
   for (const int64_t k : {1, 3, 50}) {
-    const auto got = make_baseline("knn", {{"k", std::to_string(k)}})->predict(pb);
+    const auto got = make_baseline("knn", {{"k", std::to_string(k)}})->predict(PromptBatch(pb));
     EXPECT_LT(max_rel_diff(pb, got, [&](int64_t b) { return ref::knn(pb, b, k); }), 1e-6);
   }
 }
 
 TEST(Baselines, OptimalOneStepGDMatchesExplicitPreconditioner) {
   for (const std::string cov : {"isotropic", "skewed", "half_subspace"}) {
-    const PromptBatch pb = prompts({{"d", "6"}, {"x_cov", cov}, {"x_scale", "1.5"}}, 8, 14);
-    const auto got = make_baseline("optimal_one_step_gd", {})->predict(pb);
+    const VectorPrompts pb = prompts({{"d", "6"}, {"x_cov", cov}, {"x_scale", "1.5"}}, 8, 14);
+    const auto got = make_baseline("optimal_one_step_gd", {})->predict(PromptBatch(pb));
     EXPECT_LT(max_rel_diff(pb, got, [&](int64_t b) { return ref::optimal_one_step_gd(pb, b); }),
               1e-5)
         << cov;
@@ -116,7 +118,7 @@ TEST(Baselines, LassoSatisfiesKKTAndRecoversTheSupport) {
   // Sparse w with 3 of 20 coordinates, 40 noiseless examples: the Lasso support is the true one.
   const int64_t d = 20, K = 40;
   const auto task = make_task("sparse_linear_regression", {{"d", "20"}, {"sparsity", "3"}});
-  const PromptBatch sp = task->sample({9, stream_id("lasso")}, 0, 20, K);
+  const VectorPrompts sp = test::take(task->sample({9, stream_id("lasso")}, 0, 20, K));
   for (int64_t b = 0; b < sp.batch; ++b) {
     const Eigen::MatrixXd x = ref::prefix_x(sp, b, K);
     const Eigen::VectorXd y = ref::prefix_y(sp, b, K);
@@ -147,9 +149,10 @@ TEST(Baselines, LassoSatisfiesKKTAndRecoversTheSupport) {
 }
 
 TEST(Baselines, LassoWithTinyAlphaApproachesLeastSquaresOnceDetermined) {
-  const PromptBatch pb = prompts({{"d", "5"}}, 10, 15);
-  const auto ls = make_baseline("least_squares", {})->predict(pb);
-  const auto lasso = make_baseline("lasso", {{"alpha", "1e-7"}, {"tol", "1e-12"}})->predict(pb);
+  const VectorPrompts pb = prompts({{"d", "5"}}, 10, 15);
+  const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));
+  const auto lasso =
+      make_baseline("lasso", {{"alpha", "1e-7"}, {"tol", "1e-12"}})->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 8; k < pb.n_examples; ++k) {
       const size_t i = size_t(b * pb.n_examples + k);
@@ -158,16 +161,16 @@ TEST(Baselines, LassoWithTinyAlphaApproachesLeastSquaresOnceDetermined) {
 }
 
 TEST(Baselines, FirstPredictionIsZeroAndLabelsNameParameters) {
-  const PromptBatch pb = prompts({{"d", "4"}}, 3, 5);
-  const PromptBatch pb1 = prompts({{"d", "1"}}, 3, 5);  // for the learners of 1-D inputs
+  const VectorPrompts pb = prompts({{"d", "4"}}, 3, 5);
+  const VectorPrompts pb1 = prompts({{"d", "1"}}, 3, 5);  // for the learners of 1-D inputs
   for (const auto& info : baseline_registry()) {
     const auto b = make_baseline(info.name, {});
     if (info.name == "maze_bfs") {  // the maze solver reads token prompts only
-      EXPECT_THROW(b->predict(pb), Error);
+      EXPECT_THROW(b->predict(PromptBatch(pb)), Error);
       EXPECT_EQ(b->label(), info.name);
       continue;
     }
-    const auto pred = b->predict(info.name.starts_with("fourier_") ? pb1 : pb);
+    const auto pred = b->predict(PromptBatch(info.name.starts_with("fourier_") ? pb1 : pb));
     // The elimination learner starts from the most specific conjunction (every literal and its
     // negation), which is false everywhere: its first answer is −1 by definition. Softmax
     // regression's labels average 1, which softmax_gd predicts before any example.

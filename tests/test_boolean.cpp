@@ -13,6 +13,7 @@
 #include "baselines/baseline.h"
 #include "core/error.h"
 #include "tasks/task.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -26,19 +27,20 @@ const std::vector<std::string> kTasks = {
     "cnf3",        "majority",      "sparse_threshold",   "integer_halfspace",
     "parity",      "sparse_parity", "nearest_neighbour"};
 
-PromptBatch sample(const std::string& name, const Raw& p, int64_t B, int64_t K, int64_t first = 0) {
-  return make_task(name, p)->sample(kKey, first, B, K);
+VectorPrompts sample(const std::string& name, const Raw& p, int64_t B, int64_t K,
+                     int64_t first = 0) {
+  return test::take(make_task(name, p)->sample(kKey, first, B, K));
 }
-std::vector<float> predict(const std::string& baseline, const Raw& p, const PromptBatch& pb) {
-  return make_baseline(baseline, p)->predict(pb);
+std::vector<float> predict(const std::string& baseline, const Raw& p, const VectorPrompts& pb) {
+  return make_baseline(baseline, p)->predict(PromptBatch(pb));
 }
-Bits x_of(const PromptBatch& pb, int64_t b, int64_t k) {
+Bits x_of(const VectorPrompts& pb, int64_t b, int64_t k) {
   Bits x(static_cast<size_t>(pb.dx));
   for (int64_t i = 0; i < pb.dx; ++i) x[size_t(i)] = pb.x(b, k)[i] > 0 ? 1 : -1;
   return x;
 }
-int y_of(const PromptBatch& pb, int64_t b, int64_t k) { return *pb.y(b, k) >= 0 ? 1 : -1; }
-Bits row_of(const PromptBatch& pb, int64_t b, int64_t r, int64_t n) {
+int y_of(const VectorPrompts& pb, int64_t b, int64_t k) { return *pb.y(b, k) >= 0 ? 1 : -1; }
+Bits row_of(const VectorPrompts& pb, int64_t b, int64_t r, int64_t n) {
   Bits w(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     w[size_t(i)] = int(pb.truth[size_t(b * pb.truth_dim + r * n + i)]);
@@ -63,7 +65,7 @@ int wdot(const Bits& w, const Bits& x) {
 }
 
 // The label a class gives x, from the prompt's truth, written from the paper's definitions.
-bool reference_label(const std::string& task, const PromptBatch& pb, int64_t b, const Bits& x) {
+bool reference_label(const std::string& task, const VectorPrompts& pb, int64_t b, const Bits& x) {
   const int64_t n = pb.dx;
   const Bits w = row_of(pb, b, 0, n);
   if (task == "conjunction") return conj(w, x);
@@ -84,7 +86,7 @@ bool reference_label(const std::string& task, const PromptBatch& pb, int64_t b, 
   return ones % 2 == 1;
 }
 
-double positive_rate(const PromptBatch& pb) {
+double positive_rate(const VectorPrompts& pb) {
   double pos = 0;
   for (float y : pb.ys) pos += y > 0;
   return pos / double(pb.ys.size());
@@ -94,7 +96,7 @@ TEST(BooleanTasks, ShapesLossMetricAndTruth) {
   for (const auto& name : kTasks) {
     const auto task = make_task(name, {{"n", "7"}});
     EXPECT_EQ(task->metric(), Metric::Accuracy) << name;
-    const PromptBatch pb = task->sample(kKey, 0, 5, 13);
+    const VectorPrompts pb = test::take(task->sample(kKey, 0, 5, 13));
     EXPECT_EQ(pb.loss, LossKind::Logistic) << name;
     EXPECT_EQ(pb.dx, 7);
     EXPECT_EQ(pb.dy, 1);
@@ -116,7 +118,7 @@ TEST(BooleanTasks, LabelsAreTheFunctionOfTheTruth) {
     for (const char* n : {"3", "12"}) {
       Raw p = {{"n", n}};
       if (name == "sparse_disjunction") p["literals"] = "3";
-      const PromptBatch pb = sample(name, p, 64, 40);
+      const VectorPrompts pb = sample(name, p, 64, 40);
       for (int64_t b = 0; b < pb.batch; ++b)
         for (int64_t k = 0; k < pb.n_examples; ++k)
           ASSERT_EQ(y_of(pb, b, k) > 0, reference_label(name, pb, b, x_of(pb, b, k)))
@@ -131,10 +133,10 @@ TEST(BooleanTasks, PromptDependsOnlyOnItsIndexAndLongerPromptsExtend) {
   cases.push_back({"conjunction", {{"n", "9"}, {"teaching", "true"}}});
   cases.push_back({"dnf3", {{"n", "9"}, {"teaching", "true"}, {"monotone", "true"}}});
   for (const auto& [name, p] : cases) {
-    const PromptBatch all = sample(name, p, 24, 15);
+    const VectorPrompts all = sample(name, p, 24, 15);
     for (int64_t i = 0; i < 24; i += 5) {
-      const PromptBatch one = sample(name, p, 1, 15, i);
-      const PromptBatch shorter = sample(name, p, 1, 6, i);
+      const VectorPrompts one = sample(name, p, 1, 15, i);
+      const VectorPrompts shorter = sample(name, p, 1, 6, i);
       for (int64_t k = 0; k < 15; ++k) {
         ASSERT_EQ(x_of(one, 0, k), x_of(all, i, k)) << name;
         ASSERT_EQ(*one.y(0, k), *all.y(i, k)) << name;
@@ -149,7 +151,7 @@ TEST(BooleanTasks, PromptDependsOnlyOnItsIndexAndLongerPromptsExtend) {
 
 // Frequencies of the truth entries over many prompts.
 std::map<int, double> weight_frequencies(const std::string& name, const Raw& p, int64_t rows) {
-  const PromptBatch pb = sample(name, p, 4000, 1);
+  const VectorPrompts pb = sample(name, p, 4000, 1);
   const int64_t n = pb.dx;
   std::map<int, double> f;
   for (int64_t b = 0; b < pb.batch; ++b)
@@ -193,7 +195,7 @@ TEST(BooleanTasks, PublishedLiteralAndWeightDistributions) {
   EXPECT_NEAR(f[1], 0.5, 0.01);
 
   // Thresholds b of sparse_threshold: uniform on {−3, …, 2} + .5.
-  const PromptBatch st = sample("sparse_threshold", {{"n", "5"}}, 6000, 1);
+  const VectorPrompts st = sample("sparse_threshold", {{"n", "5"}}, 6000, 1);
   std::map<double, double> thr;
   for (int64_t b = 0; b < st.batch; ++b) thr[st.truth[size_t(b * 6 + 5)]] += 1.0 / 6000.0;
   EXPECT_EQ(thr.size(), 6u);
@@ -203,7 +205,7 @@ TEST(BooleanTasks, PublishedLiteralAndWeightDistributions) {
   for (const auto& [name, key, k] :
        {std::tuple{"sparse_parity", "k", 3}, std::tuple{"sparse_parity", "k", 2},
         std::tuple{"sparse_disjunction", "literals", 4}}) {
-    const PromptBatch pb = sample(name, {{"n", "12"}, {key, std::to_string(k)}}, 6000, 1);
+    const VectorPrompts pb = sample(name, {{"n", "12"}, {key, std::to_string(k)}}, 6000, 1);
     std::vector<double> used(12, 0.0);
     for (int64_t b = 0; b < pb.batch; ++b) {
       int count = 0;
@@ -301,9 +303,9 @@ TEST(BooleanTasks, NormalFormBalanceMatchesAnIndependentSimulation) {
 }
 
 TEST(BooleanTasks, LabelNoiseFlipsTheStatedFraction) {
-  const PromptBatch clean = sample("conjunction", {{"n", "10"}}, 2000, 40);
+  const VectorPrompts clean = sample("conjunction", {{"n", "10"}}, 2000, 40);
   for (double p : {0.0, 0.2, 1.0}) {
-    const PromptBatch noisy =
+    const VectorPrompts noisy =
         sample("conjunction", {{"n", "10"}, {"label_noise", std::to_string(p)}}, 2000, 40);
     EXPECT_EQ(noisy.xs, clean.xs);
     EXPECT_EQ(noisy.truth, clean.truth);
@@ -316,7 +318,7 @@ TEST(BooleanTasks, LabelNoiseFlipsTheStatedFraction) {
 
 TEST(BooleanTasks, NearestNeighbourLabelsCopyTheNearestEarlierInput) {
   for (const char* n : {"4", "28"}) {
-    const PromptBatch pb =
+    const VectorPrompts pb =
         sample("nearest_neighbour", {{"n", n}, {"random_prefix", "10"}}, 300, 40);
     double prefix_pos = 0;
     for (int64_t b = 0; b < pb.batch; ++b)
@@ -342,7 +344,7 @@ TEST(BooleanTasks, NearestNeighbourLabelsCopyTheNearestEarlierInput) {
     }
   }
   // 1-NN (earliest on ties) is exact after the random prefix.
-  const PromptBatch pb = sample("nearest_neighbour", {{"n", "6"}}, 200, 40);
+  const VectorPrompts pb = sample("nearest_neighbour", {{"n", "6"}}, 200, 40);
   const auto pred = predict("knn", {{"k", "1"}}, pb);
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 20; k < 40; ++k)
@@ -351,7 +353,8 @@ TEST(BooleanTasks, NearestNeighbourLabelsCopyTheNearestEarlierInput) {
 
 TEST(BooleanTasks, OnlyTheNearestNeighbourRandomPrefixIsUnscored) {
   for (const int64_t K : {40, 7}) {
-    const PromptBatch pb = sample("nearest_neighbour", {{"n", "6"}, {"random_prefix", "10"}}, 3, K);
+    const VectorPrompts pb =
+        sample("nearest_neighbour", {{"n", "6"}, {"random_prefix", "10"}}, 3, K);
     ASSERT_EQ(pb.loss_mask.size(), size_t(3 * K));
     for (int64_t b = 0; b < 3; ++b)
       for (int64_t k = 0; k < K; ++k) EXPECT_EQ(pb.loss_mask[size_t(b * K + k)], k >= 10) << k;
@@ -389,7 +392,7 @@ std::vector<Bits> all_points(int n) {
 TEST(BooleanTeaching, ConjunctionSequenceIsThePapersAndIdentifiesTheFunction) {
   for (bool monotone : {false, true}) {
     const Raw p = {{"n", "4"}, {"teaching", "true"}, {"monotone", monotone ? "true" : "false"}};
-    const PromptBatch pb = sample("conjunction", p, 200, 12);
+    const VectorPrompts pb = sample("conjunction", p, 200, 12);
     const auto cands = all_literal_sets(4, monotone);
     for (int64_t b = 0; b < pb.batch; ++b) {
       const Bits w = row_of(pb, b, 0, 4);
@@ -422,7 +425,8 @@ TEST(BooleanTeaching, ConjunctionSequenceIsThePapersAndIdentifiesTheFunction) {
 TEST(BooleanTeaching, EliminationIsExactAfterTheTeachingPrefix) {
   for (bool monotone : {false, true}) {
     const std::string m = monotone ? "true" : "false";
-    const PromptBatch pb = sample("conjunction", {{"teaching", "true"}, {"monotone", m}}, 300, 40);
+    const VectorPrompts pb =
+        sample("conjunction", {{"teaching", "true"}, {"monotone", m}}, 300, 40);
     const auto pred = predict("elimination", {{"monotone", m}}, pb);
     // Its positive points pin the hypothesis to the target: one for monotone, two otherwise.
     for (int64_t b = 0; b < pb.batch; ++b)
@@ -436,7 +440,7 @@ TEST(BooleanTeaching, EliminationIsExactAfterTheTeachingPrefix) {
 // with one literal removed is negative); brute force over all of them for n = 4.
 TEST(BooleanTeaching, DnfSequenceIdentifiesAntichainDnfs) {
   const int n = 4;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("dnf3", {{"n", "4"}, {"teaching", "true"}, {"monotone", "true"}}, 1500, 20);
   const auto terms = all_literal_sets(n, true);
   const auto points = all_points(n);
@@ -485,7 +489,7 @@ TEST(BooleanLearners, EliminationMatchesBruteForceOverTheClass) {
   for (const std::string target : {"conjunction", "disjunction"})
     for (bool monotone : {false, true}) {
       const std::string m = monotone ? "true" : "false";
-      const PromptBatch pb = sample(target, {{"n", "4"}, {"monotone", m}}, 150, 16);
+      const VectorPrompts pb = sample(target, {{"n", "4"}, {"monotone", m}}, 150, 16);
       const auto pred = predict("elimination", {{"target", target}, {"monotone", m}}, pb);
       const auto cands = all_literal_sets(4, monotone);
       const bool is_conj = target == "conjunction";
@@ -510,9 +514,9 @@ TEST(BooleanLearners, EliminationMatchesBruteForceOverTheClass) {
 
 // After seeing a prompt once, the learner must reproduce every label of it: the prompt is followed
 // by a copy of itself and the predictions on the copy are checked.
-PromptBatch doubled(const PromptBatch& pb, int64_t m) {
-  PromptBatch d;
-  d.allocate_vector(pb.batch, 2 * m, pb.dx, 1, false);
+VectorPrompts doubled(const VectorPrompts& pb, int64_t m) {
+  VectorPrompts d;
+  d.allocate(pb.batch, 2 * m, pb.dx, 1, false);
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < 2 * m; ++k) {
       std::copy_n(pb.x(b, k % m), pb.dx, d.xs.data() + (b * 2 * m + k) * pb.dx);
@@ -523,9 +527,9 @@ PromptBatch doubled(const PromptBatch& pb, int64_t m) {
 
 TEST(BooleanLearners, EliminationIsConsistentWithEveryExampleSeen) {
   for (const std::string target : {"conjunction", "disjunction"}) {
-    const PromptBatch pb = sample(target, {}, 200, 40);
+    const VectorPrompts pb = sample(target, {}, 200, 40);
     for (int64_t m : {1, 3, 10, 40}) {
-      const PromptBatch d = doubled(pb, m);
+      const VectorPrompts d = doubled(pb, m);
       const auto pred = predict("elimination", {{"target", target}}, d);
       for (int64_t b = 0; b < d.batch; ++b)
         for (int64_t k = m; k < 2 * m; ++k)
@@ -538,7 +542,7 @@ TEST(BooleanLearners, EliminationIsConsistentWithEveryExampleSeen) {
 // parity consistent with the examples so far gives the query, or 0 when they disagree.
 TEST(BooleanLearners, Gf2EliminationMatchesBruteForceOverAllParities) {
   for (const std::string task : {"parity", "sparse_parity"}) {
-    const PromptBatch pb = sample(task, {{"n", "6"}}, 300, 16);
+    const VectorPrompts pb = sample(task, {{"n", "6"}}, 300, 16);
     const auto pred = predict("gf2_elimination", {}, pb);
     int undetermined = 0;
     for (int64_t b = 0; b < pb.batch; ++b)
@@ -564,7 +568,7 @@ TEST(BooleanLearners, Gf2EliminationMatchesBruteForceOverAllParities) {
   }
   // n = 10: 39 random examples span GF(2)^10 except with probability < 2^−28, so the last query
   // is always answered exactly.
-  const PromptBatch pb = sample("parity", {}, 500, 40);
+  const VectorPrompts pb = sample("parity", {}, 500, 40);
   const auto pred = predict("gf2_elimination", {}, pb);
   for (int64_t b = 0; b < pb.batch; ++b)
     ASSERT_TRUE(correct(pred[size_t(b * 40 + 39)], y_of(pb, b, 39)));
@@ -577,7 +581,7 @@ TEST(BooleanLearners, PerceptronRespectsTheMistakeBound) {
   const int n = 6;
   const auto points = all_points(n);
   for (const std::string task : {"majority", "integer_halfspace"}) {
-    const PromptBatch src = sample(task, {{"n", "6"}}, 12, 1);
+    const VectorPrompts src = sample(task, {{"n", "6"}}, 12, 1);
     for (int64_t b = 0; b < src.batch; ++b) {
       const Bits w = row_of(src, b, 0, n);
       double wn = 0.25;  // ‖(w, −.5)‖²
@@ -587,8 +591,8 @@ TEST(BooleanLearners, PerceptronRespectsTheMistakeBound) {
       const double bound = (n + 1) * wn / (margin * margin);  // R² = n + 1 with the bias input
       const int64_t passes = std::min<int64_t>(int64_t(bound) + 2, 600);
       const int64_t K = passes * int64_t(points.size());
-      PromptBatch pb;
-      pb.allocate_vector(1, K, n, 1, false);
+      VectorPrompts pb;
+      pb.allocate(1, K, n, 1, false);
       for (int64_t k = 0; k < K; ++k) {
         const Bits& x = points[size_t(k % int64_t(points.size()))];
         for (int i = 0; i < n; ++i) pb.xs[size_t(k * n + i)] = float(x[size_t(i)]);
@@ -610,7 +614,7 @@ TEST(BooleanLearners, PerceptronRespectsTheMistakeBound) {
 }
 
 TEST(BooleanLearners, PerceptronMatchesTheTextbookLoop) {
-  const PromptBatch pb = sample("integer_halfspace", {{"n", "12"}}, 50, 40);
+  const VectorPrompts pb = sample("integer_halfspace", {{"n", "12"}}, 50, 40);
   for (bool bias : {true, false}) {
     const auto pred = predict("perceptron", {{"bias", bias ? "true" : "false"}}, pb);
     for (int64_t b = 0; b < pb.batch; ++b) {
@@ -631,7 +635,7 @@ TEST(BooleanLearners, PerceptronMatchesTheTextbookLoop) {
 }
 
 TEST(BooleanLearners, NullClassifierPredictsTheMajorityLabelSoFar) {
-  const PromptBatch pb = sample("conjunction", {{"n", "5"}}, 40, 30);
+  const VectorPrompts pb = sample("conjunction", {{"n", "5"}}, 40, 30);
   const auto pred = predict("null_classifier", {}, pb);
   for (int64_t b = 0; b < pb.batch; ++b) {
     int pos = 0, neg = 0;
@@ -645,7 +649,7 @@ TEST(BooleanLearners, NullClassifierPredictsTheMajorityLabelSoFar) {
 // knn and averaging read Boolean prompts like any vector prompts; on majority (a halfspace through
 // nearly the origin) averaging's ŵ = mean(y x) points towards w and beats the null classifier.
 TEST(BooleanLearners, GenericBaselinesRunOnBooleanPrompts) {
-  const PromptBatch pb = sample("majority", {}, 1000, 40);
+  const VectorPrompts pb = sample("majority", {}, 1000, 40);
   auto accuracy_at = [&](const std::vector<float>& pred, int64_t k) {
     double c = 0;
     for (int64_t b = 0; b < pb.batch; ++b) c += correct(pred[size_t(b * 40 + k)], y_of(pb, b, k));

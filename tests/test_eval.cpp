@@ -336,7 +336,8 @@ class NanPredictor : public Predictor {
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return params_; }
   std::vector<float> predict(const PromptBatch& pb) const override {
-    return std::vector<float>(size_t(pb.batch * pb.n_examples * pb.dy), std::nanf(""));
+    return std::vector<float>(size_t(pb.batch() * pb.n_examples() * example_dims(pb).dy),
+                              std::nanf(""));
   }
 
  private:

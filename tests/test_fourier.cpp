@@ -20,6 +20,7 @@
 #include "run/run_benchmark.h"
 #include "tasks/fourier.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 #include "tests/stats.h"
 
 namespace icl {
@@ -29,14 +30,15 @@ using Raw = std::map<std::string, std::string>;
 using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 
-PromptBatch sample(const std::string& task, const Raw& p, int64_t B, int64_t K, uint64_t seed = 3) {
-  return make_task(task, p)->sample({seed, stream_id("fourier-test")}, 0, B, K);
+VectorPrompts sample(const std::string& task, const Raw& p, int64_t B, int64_t K,
+                     uint64_t seed = 3) {
+  return test::take(make_task(task, p)->sample({seed, stream_id("fourier-test")}, 0, B, K));
 }
 
 using test::error_of;
 
 // Features of example k of prompt b under frequency n.
-Vec phi(const PromptBatch& pb, int64_t b, int64_t k, int64_t n, bool intercept, double L = 5.0) {
+Vec phi(const VectorPrompts& pb, int64_t b, int64_t k, int64_t n, bool intercept, double L = 5.0) {
   Vec v;
   fourier_features(double(*pb.x(b, k)), n, L, intercept, v);
   return v;
@@ -60,7 +62,7 @@ TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
        {Case{"fourier_series", {{"N", "3"}}, 4.0 / 3}, Case{"fourier_series", {{"N", "1"}}, 2.0},
         Case{"fourier_series", {{"N", "4"}, {"intercept", "false"}}, 1.0},
         Case{"fourier_series_mixture", {{"N", "4"}}, mix}}) {
-    const PromptBatch pb = sample(c.task, c.p, 20000, 4);
+    const VectorPrompts pb = sample(c.task, c.p, 20000, 4);
     std::vector<double> y2;  // one value per prompt: examples of a prompt share coefficients
     for (int64_t b = 0; b < pb.batch; ++b) y2.push_back(double(*pb.y(b, 2)) * *pb.y(b, 2));
     const auto [m, se] = mean_se(y2);
@@ -69,7 +71,7 @@ TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
 }
 
 TEST(FourierTask, InputsUniformOnMinusLToL) {
-  const PromptBatch pb = sample("fourier_series", {{"N", "2"}, {"L", "3"}}, 2000, 10);
+  const VectorPrompts pb = sample("fourier_series", {{"N", "2"}, {"L", "3"}}, 2000, 10);
   std::vector<double> x, x2;
   for (float v : pb.xs) {
     ASSERT_GE(v, -3.f);
@@ -86,8 +88,8 @@ TEST(FourierTask, InputsUniformOnMinusLToL) {
 TEST(FourierTask, TruthIsTheScaledCoefficients) {
   for (const bool mixture : {false, true}) {
     const int64_t N = 4;
-    const PromptBatch pb = sample(mixture ? "fourier_series_mixture" : "fourier_series",
-                                  {{"N", std::to_string(N)}}, 400, 6);
+    const VectorPrompts pb = sample(mixture ? "fourier_series_mixture" : "fourier_series",
+                                    {{"N", std::to_string(N)}}, 400, 6);
     ASSERT_EQ(pb.truth_dim, 2 * N + 2);
     std::vector<int64_t> count(size_t(N + 1), 0);
     for (int64_t b = 0; b < pb.batch; ++b) {
@@ -113,7 +115,7 @@ TEST(FourierTask, TruthIsTheScaledCoefficients) {
 TEST(FourierTask, CoefficientsRecoveredFromTheExamples) {
   // 2N+1 noiseless examples determine the coefficients: solving the square system gives the truth.
   const int64_t N = 3;
-  const PromptBatch pb = sample("fourier_series", {{"N", "3"}}, 20, 2 * N + 1);
+  const VectorPrompts pb = sample("fourier_series", {{"N", "3"}}, 20, 2 * N + 1);
   for (int64_t b = 0; b < pb.batch; ++b) {
     Mat A(2 * N + 1, 2 * N + 1);
     Vec y(2 * N + 1);
@@ -132,7 +134,8 @@ TEST(FourierTask, CoefficientsRecoveredFromTheExamples) {
 
 TEST(FourierTask, PrefixAndBatchInvariance) {
   const auto t = make_task("fourier_series_mixture", {{"N", "5"}, {"noise_std", "0.1"}});
-  const PromptBatch a = t->sample({1, 2}, 0, 8, 12), b = t->sample({1, 2}, 3, 2, 7);
+  const VectorPrompts a = test::take(t->sample({1, 2}, 0, 8, 12)),
+                      b = test::take(t->sample({1, 2}, 3, 2, 7));
   for (int64_t i = 0; i < 2; ++i)
     for (int64_t k = 0; k < 7; ++k) {
       EXPECT_EQ(*a.x(3 + i, k), *b.x(i, k));
@@ -141,7 +144,7 @@ TEST(FourierTask, PrefixAndBatchInvariance) {
 }
 
 TEST(GaussianMixtureTask, MatchesThePublishedPrior) {
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("gaussian_mixture_regression", {{"d", "6"}, {"mixing", "0.3"}}, 4000, 8);
   ASSERT_EQ(pb.truth_dim, 7);
   int64_t plus = 0;
@@ -237,13 +240,13 @@ TEST(FourierTask, BadParameters) {
             std::string::npos);
   EXPECT_NE(error_of([] {
               make_baseline("gmm_posterior", {{"jitter", "0"}})
-                  ->predict(sample("gaussian_mixture_regression", {}, 1, 2));
+                  ->predict(PromptBatch(sample("gaussian_mixture_regression", {}, 1, 2)));
             }).find("jitter"),
             std::string::npos);
   // A Fourier baseline on multi-dimensional inputs.
   EXPECT_NE(error_of([] {
               make_baseline("fourier_least_squares", {})
-                  ->predict(sample("linear_regression", {{"d", "3"}}, 1, 4));
+                  ->predict(PromptBatch(sample("linear_regression", {{"d", "3"}}, 1, 4)));
             }).find("dx = 1"),
             std::string::npos);
 }
@@ -253,8 +256,8 @@ TEST(FourierTask, BadParameters) {
 
 TEST(FourierBaselines, LeastSquaresMatchesPseudoInverse) {
   const int64_t N = 3;
-  const PromptBatch pb = sample("fourier_series", {{"N", "3"}, {"noise_std", "0.3"}}, 10, 14);
-  const auto got = make_baseline("fourier_least_squares", {{"N", "3"}})->predict(pb);
+  const VectorPrompts pb = sample("fourier_series", {{"N", "3"}, {"noise_std", "0.3"}}, 10, 14);
+  const auto got = make_baseline("fourier_least_squares", {{"N", "3"}})->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 1; k < pb.n_examples; ++k) {
       Mat A(k, 2 * N + 1);
@@ -274,8 +277,8 @@ TEST(FourierBaselines, LeastSquaresMatchesPseudoInverse) {
 TEST(FourierBaselines, NoiselessPosteriorInterpolatesOnceKIsTwoNPlusOne) {
   for (const std::string n : {"1", "3", "5"}) {
     const int64_t N = std::stoi(n), K = 2 * N + 6;
-    const PromptBatch pb = sample("fourier_series", {{"N", n}}, 30, K);
-    const auto post = make_baseline("fourier_posterior", {{"N", n}})->predict(pb);
+    const VectorPrompts pb = sample("fourier_series", {{"N", n}}, 30, K);
+    const auto post = make_baseline("fourier_posterior", {{"N", n}})->predict(PromptBatch(pb));
     double before = 0;
     for (int64_t b = 0; b < pb.batch; ++b)
       for (int64_t k = 0; k < K; ++k) {
@@ -300,9 +303,9 @@ TEST(FourierBaselines, NoisyPosteriorIsRidgeInClosedForm) {
   // φ_qᵀ Φᵀ (ΦΦᵀ + Nσ² I)⁻¹ y, a different algorithm than the baseline's Givens ridge.
   const int64_t N = 4;
   const double sigma = 0.4;
-  const PromptBatch pb = sample("fourier_series", {{"N", "4"}, {"noise_std", "0.4"}}, 10, 16);
-  const auto got =
-      make_baseline("fourier_posterior", {{"N", "4"}, {"noise_std", "0.4"}})->predict(pb);
+  const VectorPrompts pb = sample("fourier_series", {{"N", "4"}, {"noise_std", "0.4"}}, 10, 16);
+  const auto got = make_baseline("fourier_posterior", {{"N", "4"}, {"noise_std", "0.4"}})
+                       ->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < pb.n_examples; ++k) {
       double want = 0;
@@ -355,8 +358,8 @@ TEST(FourierBaselines, MixturePosteriorMatchesNumericalIntegration) {
   // and few examples keep the likelihood wider than the rule's node spacing.
   const double sigma = 1.0;
   const Raw p = {{"N", "2"}, {"intercept", "false"}, {"noise_std", "1"}};
-  const PromptBatch pb = sample("fourier_series_mixture", p, 3, 4);
-  const auto got = make_baseline("fourier_mixture_posterior", p)->predict(pb);
+  const VectorPrompts pb = sample("fourier_series_mixture", p, 3, 4);
+  const auto got = make_baseline("fourier_mixture_posterior", p)->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < pb.n_examples; ++k) {
       double num = 0, den = 0;
@@ -388,9 +391,10 @@ TEST(FourierBaselines, NoiselessMixturePosteriorExactOnceEveryModelIsDetermined)
   // Once k > 2N+1, every N' that fits the examples predicts f exactly and the others have vanishing
   // evidence. (At k = 2N+1 the largest model's square system can be ill-conditioned enough for the
   // jitter's shrinkage to show, so exactness is checked from 2N+3.)
-  const PromptBatch pb = sample("fourier_series_mixture", {{"N", "4"}}, 40, 14);
-  const auto got = make_baseline("fourier_mixture_posterior", {{"N", "4"}})->predict(pb);
-  const auto ls = make_baseline("fourier_posterior", {{"N", "4"}})->predict(pb);
+  const VectorPrompts pb = sample("fourier_series_mixture", {{"N", "4"}}, 40, 14);
+  const auto got =
+      make_baseline("fourier_mixture_posterior", {{"N", "4"}})->predict(PromptBatch(pb));
+  const auto ls = make_baseline("fourier_posterior", {{"N", "4"}})->predict(PromptBatch(pb));
   double mix_err = 0, ls_err = 0;
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < 14; ++k) {
@@ -414,8 +418,8 @@ TEST(MixturePosterior, MatchesNumericalIntegration) {
                     {"w_std", "0.8"}, {"mixing", "0.3"}, {"noise_std", "0.5"}};
   Raw base = task;
   base.erase("d");
-  const PromptBatch pb = sample("gaussian_mixture_regression", task, 5, 6);
-  const auto got = make_baseline("gmm_posterior", base)->predict(pb);
+  const VectorPrompts pb = sample("gaussian_mixture_regression", task, 5, 6);
+  const auto got = make_baseline("gmm_posterior", base)->predict(PromptBatch(pb));
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < pb.n_examples; ++k) {
       double num = 0, den = 0;
@@ -450,9 +454,9 @@ TEST(MixturePosterior, NoiselessExactOnceTheComponentIsIdentified) {
   // Published setting (centre 3, w_1 exactly ±3): d examples rule out the wrong component, and the
   // right one then has d−1 unknowns; before that the posterior beats least squares.
   const int64_t d = 6, K = 10;
-  const PromptBatch pb = sample("gaussian_mixture_regression", {{"d", "6"}}, 50, K);
-  const auto got = make_baseline("gmm_posterior", {})->predict(pb);
-  const auto ls = make_baseline("least_squares", {})->predict(pb);
+  const VectorPrompts pb = sample("gaussian_mixture_regression", {{"d", "6"}}, 50, K);
+  const auto got = make_baseline("gmm_posterior", {})->predict(PromptBatch(pb));
+  const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));
   double post_err = 0, ls_err = 0;
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < K; ++k) {
@@ -494,7 +498,8 @@ class CosinePredictor final : public Predictor {
   std::string name() const override { return "cos"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return params_; }
-  std::vector<float> predict(const PromptBatch& pb) const override {
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const VectorPrompts& pb = batch.as<VectorPrompts>("test predictor");
     std::vector<float> out(size_t(pb.batch * pb.n_examples));
     for (int64_t b = 0; b < pb.batch; ++b)
       for (int64_t k = 0; k < pb.n_examples; ++k)

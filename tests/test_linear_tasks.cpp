@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "tasks/task.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -15,15 +16,15 @@ namespace {
 const RngKey kKey{123, stream_id("test")};
 using Raw = std::map<std::string, std::string>;
 
-PromptBatch sample(const std::string& name, const Raw& p, int64_t first, int64_t B, int64_t K) {
-  return make_task(name, p)->sample(kKey, first, B, K);
+VectorPrompts sample(const std::string& name, const Raw& p, int64_t first, int64_t B, int64_t K) {
+  return test::take(make_task(name, p)->sample(kKey, first, B, K));
 }
 
 TEST(LinearTasks, ShapesAndTruth) {
   for (const std::string name :
        {"linear_regression", "sparse_linear_regression", "noisy_linear_regression"}) {
     for (int64_t B : {1, 7}) {
-      const PromptBatch pb = sample(name, {{"d", "5"}}, 0, B, 9);
+      const VectorPrompts pb = sample(name, {{"d", "5"}}, 0, B, 9);
       EXPECT_EQ(pb.batch, B);
       EXPECT_EQ(pb.n_examples, 9);
       EXPECT_EQ(pb.dx, 5);
@@ -38,7 +39,7 @@ TEST(LinearTasks, ShapesAndTruth) {
 }
 
 TEST(LinearTasks, LabelsAreTheLinearFunctionOfTheInputs) {
-  const PromptBatch pb = sample("linear_regression", {{"d", "6"}, {"y_scale", "2"}}, 0, 4, 11);
+  const VectorPrompts pb = sample("linear_regression", {{"d", "6"}, {"y_scale", "2"}}, 0, 4, 11);
   for (int64_t b = 0; b < 4; ++b)
     for (int64_t k = 0; k < 11; ++k) {
       double y = 0;
@@ -49,9 +50,9 @@ TEST(LinearTasks, LabelsAreTheLinearFunctionOfTheInputs) {
 
 TEST(LinearTasks, PromptDependsOnlyOnItsIndex) {
   const Raw p = {{"d", "8"}, {"x_cov", "skewed"}, {"query", "overlapping"}, {"noise_std", "0.5"}};
-  const PromptBatch all = sample("linear_regression", p, 0, 64, 13);
+  const VectorPrompts all = sample("linear_regression", p, 0, 64, 13);
   for (int64_t i = 0; i < 64; i += 9) {
-    const PromptBatch one = sample("linear_regression", p, i, 1, 13);
+    const VectorPrompts one = sample("linear_regression", p, i, 1, 13);
     for (int64_t k = 0; k < 13; ++k) {
       for (int64_t j = 0; j < 8; ++j) {
         ASSERT_EQ(one.x(0, k)[j], all.x(i, k)[j]);
@@ -67,9 +68,9 @@ TEST(LinearTasks, IndependentOfThreadCount) {
   const Raw p = {{"d", "10"}, {"query", "orthogonal"}};
   const int saved = omp_get_max_threads();
   omp_set_num_threads(1);
-  const PromptBatch one = sample("linear_regression", p, 0, 33, 10);
+  const VectorPrompts one = sample("linear_regression", p, 0, 33, 10);
   omp_set_num_threads(4);
-  const PromptBatch four = sample("linear_regression", p, 0, 33, 10);
+  const VectorPrompts four = sample("linear_regression", p, 0, 33, 10);
   omp_set_num_threads(saved);
   EXPECT_EQ(one.xs, four.xs);
   EXPECT_EQ(one.ys, four.ys);
@@ -77,8 +78,8 @@ TEST(LinearTasks, IndependentOfThreadCount) {
 }
 
 TEST(LinearTasks, LongerPromptsExtendShorterOnes) {
-  const PromptBatch a = sample("noisy_linear_regression", {{"d", "4"}}, 0, 3, 5);
-  const PromptBatch b = sample("noisy_linear_regression", {{"d", "4"}}, 0, 3, 9);
+  const VectorPrompts a = sample("noisy_linear_regression", {{"d", "4"}}, 0, 3, 5);
+  const VectorPrompts b = sample("noisy_linear_regression", {{"d", "4"}}, 0, 3, 9);
   for (int64_t p = 0; p < 3; ++p)
     for (int64_t k = 0; k < 5; ++k) {
       for (int64_t j = 0; j < 4; ++j) ASSERT_EQ(a.x(p, k)[j], b.x(p, k)[j]);
@@ -97,12 +98,12 @@ TEST(LinearTasks, EveryParameterTakesEffect) {
        {"linear_regression", "sparse_linear_regression", "noisy_linear_regression"}) {
     const TaskInfo& info = find_task(name);
     const Raw base = {{"d", "5"}};
-    const PromptBatch ref = sample(info.name, base, 0, 3, 6);
+    const VectorPrompts ref = sample(info.name, base, 0, 3, 6);
     for (const auto& spec : info.params) {
       ASSERT_TRUE(changed.count(spec.name)) << "no test value for parameter " << spec.name;
       Raw p = base;
       p[spec.name] = changed.at(spec.name);
-      const PromptBatch alt = sample(info.name, p, 0, 3, 6);
+      const VectorPrompts alt = sample(info.name, p, 0, 3, 6);
       const bool differs =
           alt.xs != ref.xs || alt.ys != ref.ys || alt.xq != ref.xq || alt.truth != ref.truth;
       EXPECT_TRUE(differs) << info.name << "." << spec.name << " had no effect";
@@ -111,7 +112,7 @@ TEST(LinearTasks, EveryParameterTakesEffect) {
 }
 
 TEST(LinearTasks, SparseWeightsHaveExactlySparsityNonzeros) {
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("sparse_linear_regression", {{"d", "12"}, {"sparsity", "4"}}, 0, 50, 3);
   for (int64_t b = 0; b < 50; ++b) {
     int nz = 0;
@@ -121,14 +122,14 @@ TEST(LinearTasks, SparseWeightsHaveExactlySparsityNonzeros) {
 }
 
 TEST(LinearTasks, ActiveDimsZeroTheRest) {
-  const PromptBatch pb = sample("linear_regression", {{"d", "8"}, {"active_dims", "3"}}, 0, 5, 7);
+  const VectorPrompts pb = sample("linear_regression", {{"d", "8"}, {"active_dims", "3"}}, 0, 5, 7);
   for (int64_t b = 0; b < 5; ++b)
     for (int64_t k = 0; k < 7; ++k)
       for (int64_t i = 3; i < 8; ++i) ASSERT_EQ(pb.x(b, k)[i], 0.f);
 }
 
 // Sample covariance of the inputs against the covariance the task reports.
-Eigen::MatrixXd sample_cov(const PromptBatch& pb) {
+Eigen::MatrixXd sample_cov(const VectorPrompts& pb) {
   Eigen::MatrixXd c = Eigen::MatrixXd::Zero(pb.dx, pb.dx);
   const int64_t n = pb.batch * pb.n_examples;
   for (int64_t i = 0; i < n; ++i) {
@@ -141,7 +142,7 @@ Eigen::MatrixXd sample_cov(const PromptBatch& pb) {
 
 TEST(LinearTasks, SkewedCovarianceHasGargsSpectrum) {
   const int64_t d = 6;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("linear_regression", {{"d", "6"}, {"x_cov", "skewed"}}, 0, 2000, 20);
   const Eigen::Map<const Eigen::MatrixXd> reported(pb.x_cov.data(), d, d);
   // Eigenvalues ∝ 1/(i+1)², trace d.
@@ -156,7 +157,7 @@ TEST(LinearTasks, SkewedCovarianceHasGargsSpectrum) {
 }
 
 TEST(LinearTasks, HalfSubspaceInputsSpanHalfTheDimensions) {
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("linear_regression", {{"d", "8"}, {"x_cov", "half_subspace"}}, 0, 200, 10);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(sample_cov(pb));
   for (int i = 0; i < 4; ++i) EXPECT_LT(eig.eigenvalues()(i), 1e-6);
@@ -165,7 +166,7 @@ TEST(LinearTasks, HalfSubspaceInputsSpanHalfTheDimensions) {
 
 TEST(LinearTasks, OrthogonalQueriesAreOrthogonalToTheContextAndKeepTheNorm) {
   const int64_t d = 9, K = 9;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("linear_regression", {{"d", "9"}, {"query", "orthogonal"}}, 0, 10, K);
   ASSERT_TRUE(pb.has_queries());
   for (int64_t b = 0; b < 10; ++b)
@@ -187,7 +188,7 @@ TEST(LinearTasks, OrthogonalQueriesAreOrthogonalToTheContextAndKeepTheNorm) {
 
 TEST(LinearTasks, OverlappingQueriesRepeatAnEarlierPoint) {
   const int64_t d = 4, K = 12;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("linear_regression", {{"d", "4"}, {"query", "overlapping"}}, 0, 20, K);
   for (int64_t b = 0; b < 20; ++b)
     for (int64_t k = 1; k < K; ++k) {
@@ -205,7 +206,7 @@ TEST(LinearTasks, OverlappingQueriesRepeatAnEarlierPoint) {
 
 TEST(LinearTasks, RandomQuadrantsKeepTheContextInOneOrthant) {
   const int64_t d = 5, K = 15;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("linear_regression", {{"d", "5"}, {"query", "random_quadrants"}}, 0, 30, K);
   int query_sign_changes = 0;
   for (int64_t b = 0; b < 30; ++b)
@@ -222,7 +223,7 @@ TEST(LinearTasks, RandomQuadrantsKeepTheContextInOneOrthant) {
 
 TEST(LinearTasks, NoiseHasItsStandardDeviation) {
   const int64_t d = 3, B = 2000, K = 10;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("noisy_linear_regression", {{"d", "3"}, {"noise_std", "0.7"}}, 0, B, K);
   double s2 = 0;
   for (int64_t b = 0; b < B; ++b)

@@ -25,6 +25,7 @@
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -203,7 +204,8 @@ class Scripted : public Predictor {
   std::string name() const override { return "scripted"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return params_; }
-  std::vector<float> predict(const PromptBatch& pb) const override {
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts& pb = batch.as<TokenPrompts>("test predictor");
     ++calls;
     std::vector<float> out(size_t(pb.batch * pb.seq_len * V_), 0.f);
     for (int64_t i = 0; i < pb.batch * pb.seq_len; ++i)
@@ -239,8 +241,8 @@ std::unique_ptr<Task> maze_task(const std::string& objective = "next_token", int
                             {"unmask_per_step", std::to_string(per_step)}});
 }
 
-PromptBatch maze_batch(int64_t n, int64_t B, const Task& task) {
-  return task.sample(kKey.sub("batch"), 0, B, n);
+TokenPrompts maze_batch(int64_t n, int64_t B, const Task& task) {
+  return test::take<TokenPrompts>(task.sample(kKey.sub("batch"), 0, B, n));
 }
 
 // The BFS reference with its answer at the origin cut short (END right after the origin) for
@@ -252,8 +254,9 @@ class CutShort : public Predictor {
   std::string name() const override { return "cut_short"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return bfs_.params(); }
-  std::vector<float> predict(const PromptBatch& pb) const override {
-    std::vector<float> z = bfs_.predict(pb);
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts& pb = batch.as<TokenPrompts>("test predictor");
+    std::vector<float> z = bfs_.predict(PromptBatch(pb));
     const MazeTokens t = maze_tokens(kMaxN);
     const int64_t T = pb.seq_len, V = maze_vocab(kMaxN);
     for (int64_t b = 0; b < pb.batch; ++b) {
@@ -273,8 +276,8 @@ TEST(MazePathScores, BfsReferenceIsExactAndACorruptedOneIsNot) {
   const MazeTokens t = maze_tokens(kMaxN);
   const auto task = maze_task();
   for (int64_t n : {2, 4, 7}) {
-    const PromptBatch pb = maze_batch(n, 24, *task);
-    const std::vector<float> z = bfs->predict(pb);
+    const TokenPrompts pb = maze_batch(n, 24, *task);
+    const std::vector<float> z = bfs->predict(PromptBatch(pb));
     const int64_t V = maze_vocab(kMaxN);
     for (int64_t b = 0; b < pb.batch; ++b)  // teacher forced: every path token right
       EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);
@@ -312,9 +315,9 @@ TEST(MazePathScores, OnlyTheMazeTaskHasThem) {
   for (const auto& m : maze->extra_metrics()) names.push_back(m.name);
   EXPECT_EQ(names,
             (std::vector<std::string>{"exact_path", "valid_path", "token_path", "first_move"}));
-  const PromptBatch pb = maze_batch(4, 6, *maze);
+  const TokenPrompts pb = maze_batch(4, 6, *maze);
   const auto bfs = make_baseline("maze_bfs", {});
-  const auto scores = maze->score_extra(*bfs, pb);
+  const auto scores = maze->score_extra(*bfs, PromptBatch(pb));
   const auto paths = maze_path_scores(*bfs, pb, *maze);
   ASSERT_EQ(scores.size(), 4u);
   for (int64_t b = 0; b < pb.batch; ++b) {
@@ -341,7 +344,8 @@ class CountsCommitted : public Predictor {
   std::string name() const override { return "counts"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return params_; }
-  std::vector<float> predict(const PromptBatch& pb) const override {
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts& pb = batch.as<TokenPrompts>("test predictor");
     ++calls;
     const int64_t T = pb.seq_len;
     std::vector<float> out(size_t(pb.batch * T * V_), 0.f);
@@ -417,8 +421,9 @@ class Reversed : public Predictor {
   std::string name() const override { return "reversed"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return bfs_.params(); }
-  std::vector<float> predict(const PromptBatch& pb) const override {
-    std::vector<float> z = bfs_.predict(pb), out(z.size(), 0.f);
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts& pb = batch.as<TokenPrompts>("test predictor");
+    std::vector<float> z = bfs_.predict(PromptBatch(pb)), out(z.size(), 0.f);
     const MazeTokens t = maze_tokens(kMaxN);
     const int64_t T = pb.seq_len, V = maze_vocab(kMaxN);
     for (int64_t b = 0; b < pb.batch; ++b) {
@@ -455,9 +460,9 @@ TEST(MazePathScores, UnmaskingDecodesTheBfsOracleExactlyAndAWrongOneNever) {
                                              {"unmask_order", order}});
         for (int64_t n : {2, 5}) {
           SCOPED_TRACE(fmt::format("{} per_step {} extra {} n {}", order, per_step, extra, n));
-          const PromptBatch pb = maze_batch(n, 16, *task);
+          const TokenPrompts pb = maze_batch(n, 16, *task);
           // Teacher forced on the masked slots: all right.
-          const std::vector<float> z = bfs->predict(pb);
+          const std::vector<float> z = bfs->predict(PromptBatch(pb));
           const int64_t V = maze_vocab(kMaxN);
           for (int64_t b = 0; b < pb.batch; ++b)
             EXPECT_DOUBLE_EQ(scaled_accuracy(pb, b, z.data() + b * pb.seq_len * V, V, V - 2), 1.0);

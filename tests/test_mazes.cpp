@@ -13,6 +13,7 @@
 #include "tasks/maze_task.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -126,7 +127,7 @@ TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
     const TokenTask& tt = *as_token_task(*task);
     const MazeTokens t = maze_tokens(10);
     for (const int64_t n : {2, 5, 7}) {
-      const PromptBatch pb = task->sample(kKey, 0, 7, n);
+      const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 0, 7, n));
       ASSERT_EQ(pb.seq_len, tt.seq_len(n));
       for (int64_t b = 0; b < 7; ++b) {
         const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
@@ -179,7 +180,8 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfThePath) {
   const TokenTask& tt = *as_token_task(*task);
   const MazeTokens t = maze_tokens(6);
   const int64_t n = 5, B = 4000, A = maze_answer_slots(n);
-  const PromptBatch pb = task->sample(kKey, 0, B, n), nt = next->sample(kKey, 0, B, n);
+  const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 0, B, n)),
+                     nt = test::take<TokenPrompts>(next->sample(kKey, 0, B, n));
   ASSERT_EQ(pb.seq_len, tt.seq_len(n));
   ASSERT_EQ(pb.seq_len, nt.seq_len);
   // count_hist[S][c]: prompts whose path and END fill S slots and that mask c of them.
@@ -256,7 +258,7 @@ TEST(MazeTokens, MlmuMasksAUniformFractionOfThePath) {
   EXPECT_GT(ahead, B / 4);
   EXPECT_GT(behind, B / 4);
   // Deterministic: the same stream and index give the same prompt, whatever the batch.
-  const PromptBatch again = task->sample(kKey, 7, 3, n);
+  const TokenPrompts again = test::take<TokenPrompts>(task->sample(kKey, 7, 3, n));
   EXPECT_TRUE(
       std::equal(again.tokens.begin(), again.tokens.end(), pb.tokens.begin() + 7 * pb.seq_len));
   EXPECT_TRUE(std::equal(again.loss_mask.begin(), again.loss_mask.end(),

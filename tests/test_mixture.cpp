@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "tasks/task.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -24,7 +25,7 @@ const Raw kThree = {{"d", "5"},         {"component1", "linear_regression"},
 
 TEST(MixtureTask, ClassFrequenciesMatchTheWeights) {
   const int64_t B = 3000;
-  const PromptBatch pb = make_task("mixture", kThree)->sample(kKey, 0, B, 4);
+  const VectorPrompts pb = test::take(make_task("mixture", kThree)->sample(kKey, 0, B, 4));
   std::map<int, int64_t> count;
   for (int64_t b = 0; b < B; ++b) ++count[int(pb.truth[size_t(b * pb.truth_dim)])];
   const std::map<int, double> want = {{1, 0.2}, {2, 0.5}, {3, 0.3}};
@@ -37,7 +38,7 @@ TEST(MixtureTask, ClassFrequenciesMatchTheWeights) {
 
 TEST(MixtureTask, EachPromptIsItsComponentsPromptFromTheSubStream) {
   const int64_t B = 60, K = 7, first = 100;
-  const PromptBatch pb = make_task("mixture", kThree)->sample(kKey, first, B, K);
+  const VectorPrompts pb = test::take(make_task("mixture", kThree)->sample(kKey, first, B, K));
   const char* names[] = {"", "linear_regression", "sparse_linear_regression",
                          "sliding_window_regression"};
   ASSERT_EQ(pb.dx, 5);
@@ -48,7 +49,8 @@ TEST(MixtureTask, EachPromptIsItsComponentsPromptFromTheSubStream) {
     ASSERT_LE(slot, 3);
     seen.insert(slot);
     const RngKey sub = kKey.sub("mixture").sub("component" + std::to_string(slot));
-    const PromptBatch one = make_task(names[slot], {{"d", "5"}})->sample(sub, first + b, 1, K);
+    const VectorPrompts one =
+        test::take(make_task(names[slot], {{"d", "5"}})->sample(sub, first + b, 1, K));
     for (int64_t k = 0; k < K; ++k) {
       for (int64_t i = 0; i < 5; ++i) ASSERT_EQ(pb.x(b, k)[i], one.x(0, k)[i]);
       ASSERT_EQ(*pb.y(b, k), *one.y(0, k));
@@ -96,7 +98,8 @@ TEST(MixtureTask, BadSpecificationsAreErrors) {
 // be refused, with both components named. Which tasks exist depends on the registry; with none
 // that differs there is nothing to refuse.
 TEST(MixtureTask, MismatchedComponentsAreErrors) {
-  const PromptBatch ref = make_task("linear_regression", {{"d", "5"}})->sample(kKey, 0, 1, 1);
+  const VectorPrompts ref =
+      test::take(make_task("linear_regression", {{"d", "5"}})->sample(kKey, 0, 1, 1));
   std::vector<std::string> names;
   for (const auto& spec : find_task("mixture").params)
     if (spec.name == "component2") names = spec.choices;
@@ -107,21 +110,23 @@ TEST(MixtureTask, MismatchedComponentsAreErrors) {
     for (const auto& spec : find_task(name).params)
       if (spec.name == "d") raw["d"] = "5";
     const auto task = make_task(name, raw);
-    PromptBatch pb;
+    PromptBatch batch;
     try {
-      pb = task->sample(kKey, 0, 1, 1);
+      batch = task->sample(kKey, 0, 1, 1);
     } catch (const Error&) {
       continue;  // K = 1 not allowed: the mixture checks it on the first batch instead
     }
-    if (pb.encoding == Encoding::Vector && pb.dx == ref.dx && pb.dy == ref.dy &&
-        pb.loss == ref.loss && task->metric() == Metric::SquaredError)
+    const VectorPrompts* pb = batch.get<VectorPrompts>();
+    if (pb && pb->dx == ref.dx && pb->dy == ref.dy && pb->loss == ref.loss &&
+        task->metric() == Metric::SquaredError)
       continue;
     ++tried;
     const std::string msg =
         error_of({{"d", "5"}, {"component1", "linear_regression"}, {"component2", name}});
-    // A token task is refused for what it is, whatever the other components.
-    if (pb.encoding == Encoding::Token)
-      EXPECT_THAT(msg, AllOf(HasSubstr(name), HasSubstr("token prompts")));
+    // A token or history task is refused for what it is, whatever the other components.
+    if (!pb)
+      EXPECT_THAT(msg, AllOf(HasSubstr(name),
+                             HasSubstr(std::string(to_string(batch.kind())) + " prompts")));
     else
       EXPECT_THAT(msg, AllOf(HasSubstr("linear_regression"), HasSubstr(name)));
   }
@@ -136,7 +141,7 @@ TEST(MixtureTask, ComponentLossMasksAreKept) {
                    {"component2", "nearest_neighbour"},
                    {"weight2", "1"}};
   const int64_t B = 40, K = 25;
-  const PromptBatch pb = make_task("mixture", raw)->sample(kKey, 0, B, K);
+  const VectorPrompts pb = test::take(make_task("mixture", raw)->sample(kKey, 0, B, K));
   ASSERT_EQ(pb.loss_mask.size(), size_t(B * K));
   std::set<int> seen;
   for (int64_t b = 0; b < B; ++b) {

@@ -141,7 +141,7 @@ TEST(RecurrentModels, ChunkedAndRecurrentFormsAgree) {
 TEST(RecurrentModels, ExtremeGatesStayFinite) {
   const auto task = make_task("linear_regression", {{"d", "3"}});
   PromptBatch pb = task->sample({1, 2}, 0, 2, 40);
-  for (auto& x : pb.xs) x *= 1e3f;
+  for (auto& x : pb.get<VectorPrompts>()->xs) x *= 1e3f;
   Arena arena;
   for (const Raw& mixer : kMixers)
     for (const float bias : {-40.f, 40.f}) {
@@ -166,10 +166,11 @@ TEST(RecurrentModels, TokenPromptLogitsAreCausal) {
   const auto task = make_task("parity_check", {{"min_length", "3"}, {"max_length", "12"}});
   const TokenTask& tt = *as_token_task(*task);
   const int64_t V = tt.vocab();
-  PromptBatch pb = task->sample({1, 2}, 0, 2, 11);
+  const PromptBatch pb = task->sample({1, 2}, 0, 2, 11);
+  const int64_t T = pb.as<TokenPrompts>("test").seq_len;
   ModelIO io;
   io.vocab = V;
-  io.max_tokens = pb.seq_len;
+  io.max_tokens = T;
   io.max_examples = 11;
   Arena arena;
   for (const Raw& mixer : kMixers) {
@@ -182,12 +183,13 @@ TEST(RecurrentModels, TokenPromptLogitsAreCausal) {
     EXPECT_NE(m->parameters().find("embed.w"), nullptr);
     PromptBatch changed = pb;
     const std::vector<float> a = outputs(*m, pb, arena);
-    ASSERT_EQ(a.size(), size_t(2 * pb.seq_len * V));
-    changed.tokens[size_t(pb.seq_len + 5)] = 1 - changed.tokens[size_t(pb.seq_len + 5)];
+    ASSERT_EQ(a.size(), size_t(2 * T * V));
+    int32_t& token = changed.get<TokenPrompts>()->tokens[size_t(T + 5)];
+    token = 1 - token;
     const std::vector<float> b = outputs(*m, changed, arena);
-    for (int64_t t = 0; t < pb.seq_len; ++t)
+    for (int64_t t = 0; t < T; ++t)
       for (int64_t v = 0; v < V; ++v) {
-        const size_t i0 = size_t(t * V + v), i1 = size_t((pb.seq_len + t) * V + v);
+        const size_t i0 = size_t(t * V + v), i1 = size_t((T + t) * V + v);
         EXPECT_EQ(a[i0], b[i0]);
         if (t < 5) {
           EXPECT_EQ(a[i1], b[i1]) << t;
@@ -195,7 +197,7 @@ TEST(RecurrentModels, TokenPromptLogitsAreCausal) {
       }
     double moved = 0;
     for (int64_t v = 0; v < V; ++v) {
-      const size_t i = size_t((pb.seq_len + 5) * V + v);
+      const size_t i = size_t((T + 5) * V + v);
       moved += std::abs(a[i] - b[i]);
     }
     EXPECT_GT(moved, 0.0);
@@ -357,7 +359,8 @@ TEST(RecurrentModels, MambaMatchesItsEquations) {
 TEST(LsaModel, ComputesThePreconditionedGdStep) {
   const int64_t d = 3, K = 8;
   const auto task = make_task("linear_regression", {{"d", "3"}});
-  const PromptBatch pb = task->sample({2, 3}, 0, 4, K);
+  const PromptBatch prompts = task->sample({2, 3}, 0, 4, K);
+  const VectorPrompts& pb = prompts.as<VectorPrompts>("test");
   auto m = make_model("lsa", {}, {d, 1, K});
   m->init(1);
   const float c = 0.37f;
@@ -368,7 +371,7 @@ TEST(LsaModel, ComputesThePreconditionedGdStep) {
     if (p->name == "attn.w_pv") p->value[size_t(d)] = 1.f;
   }
   Arena arena;
-  const auto y = outputs(*m, pb, arena);
+  const auto y = outputs(*m, prompts, arena);
   for (int64_t b = 0; b < pb.batch; ++b)
     for (int64_t k = 0; k < K; ++k) {
       double want = 0;

@@ -20,6 +20,7 @@
 #include "eval/evaluate.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 #include "tests/stats.h"
 
 namespace icl {
@@ -28,9 +29,9 @@ namespace {
 using Raw = std::map<std::string, std::string>;
 const RngKey kKey{7, stream_id("nonlinear")};
 
-PromptBatch sample(const std::string& name, const Raw& p, int64_t first, int64_t B, int64_t K,
-                   RngKey key = kKey) {
-  return make_task(name, p)->sample(key, first, B, K);
+VectorPrompts sample(const std::string& name, const Raw& p, int64_t first, int64_t B, int64_t K,
+                     RngKey key = kKey) {
+  return test::take(make_task(name, p)->sample(key, first, B, K));
 }
 
 using test::error_of;
@@ -63,7 +64,7 @@ TEST(NonlinearTasks, LabelsAreThePublishedFunctionsOfTheTruth) {
     Raw q = p;
     if (name == "relu_2nn_regression") q["hidden"] = "9";
     if (name == "decision_tree") q["depth"] = "3";
-    const PromptBatch pb = sample(name, q, 3, B, K);
+    const VectorPrompts pb = sample(name, q, 3, B, K);
     const int64_t tdim = name == "quadratic_regression" ? d
                          : name == "decision_tree"      ? 15
                                                         : 7 * 9 + 9;
@@ -94,14 +95,14 @@ TEST(NonlinearTasks, LabelsAreThePublishedFunctionsOfTheTruth) {
 TEST(NonlinearTasks, PromptDependsOnlyOnItsIndexAndLongerPromptsExtendShorterOnes) {
   for (const std::string name : {"quadratic_regression", "relu_2nn_regression", "decision_tree"}) {
     const Raw p = {{"d", "5"}};
-    const PromptBatch all = sample(name, p, 0, 20, 12);
+    const VectorPrompts all = sample(name, p, 0, 20, 12);
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    const PromptBatch serial = sample(name, p, 0, 20, 12);
+    const VectorPrompts serial = sample(name, p, 0, 20, 12);
     omp_set_num_threads(saved);
     EXPECT_EQ(all.ys, serial.ys);
     for (int64_t i = 0; i < 20; i += 7) {
-      const PromptBatch one = sample(name, p, i, 1, 12), shorter = sample(name, p, i, 1, 5);
+      const VectorPrompts one = sample(name, p, i, 1, 12), shorter = sample(name, p, i, 1, 5);
       for (int64_t k = 0; k < 12; ++k) {
         ASSERT_EQ(*one.y(0, k), *all.y(i, k));
         for (int64_t j = 0; j < 5; ++j) ASSERT_EQ(one.x(0, k)[j], all.x(i, k)[j]);
@@ -132,7 +133,7 @@ TEST(NonlinearTasks, FirstAndSecondMomentsAreTheDerivedOnes) {
                         Case{"decision_tree", {{"d", "8"}}, 1.0, 1.0}}) {
     EXPECT_EQ(make_task(c.name, c.p)->normalisation(), c.norm) << c.name;
     const int64_t B = 4000, K = 10;
-    const PromptBatch pb = sample(c.name, c.p, 0, B, K);
+    const VectorPrompts pb = sample(c.name, c.p, 0, B, K);
     std::vector<double> m1(static_cast<size_t>(B)), m2(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t k = 0; k < K; ++k) {
@@ -151,7 +152,7 @@ TEST(NonlinearTasks, FirstAndSecondMomentsAreTheDerivedOnes) {
 // Given w, the quadratic's labels have mean Σ w_i/√3 and variance (2/3) Σ w_i² (Var x² = 2).
 TEST(NonlinearTasks, QuadraticConditionalMeanAndVariance) {
   const int64_t d = 4, K = 40000;
-  const PromptBatch pb = sample("quadratic_regression", {{"d", "4"}}, 0, 3, K);
+  const VectorPrompts pb = sample("quadratic_regression", {{"d", "4"}}, 0, 3, K);
   for (int64_t b = 0; b < 3; ++b) {
     const float* w = pb.truth.data() + b * d;
     double sw = 0, sw2 = 0;
@@ -176,7 +177,7 @@ TEST(NonlinearTasks, QuadraticConditionalMeanAndVariance) {
 // its first answer), and a test of an inactive (always 0) coordinate always goes left.
 TEST(NonlinearTasks, TreeNodesLeavesAndVisitFrequencies) {
   const int64_t d = 6, active = 4, depth = 4, B = 400, K = 400;
-  const PromptBatch pb =
+  const VectorPrompts pb =
       sample("decision_tree", {{"d", "6"}, {"active_dims", "4"}, {"depth", "4"}}, 0, B, K);
   ASSERT_EQ(pb.truth_dim, 31);
   std::vector<double> coord_count(static_cast<size_t>(d), 0.0);
@@ -344,10 +345,10 @@ double ref_predict(const RefTree& t, const float* q) {
 TEST(Cart, MatchesBruteForceSplitSearch) {
   for (const std::string task : {"decision_tree", "relu_2nn_regression"}) {
     const Raw p = task == "decision_tree" ? Raw{{"d", "3"}, {"depth", "2"}} : Raw{{"d", "3"}};
-    const PromptBatch pb = sample(task, p, 0, 30, 11);
+    const VectorPrompts pb = sample(task, p, 0, 30, 11);
     for (const int64_t max_depth : {0, 1, 2, 4}) {
-      const auto got =
-          make_baseline("cart", {{"max_depth", std::to_string(max_depth)}})->predict(pb);
+      const auto got = make_baseline("cart", {{"max_depth", std::to_string(max_depth)}})
+                           ->predict(PromptBatch(pb));
       for (int64_t b = 0; b < pb.batch; ++b) {
         EXPECT_EQ(got[size_t(b * 11)], 0.f);
         for (int64_t k = 1; k < 11; ++k) {
@@ -367,8 +368,8 @@ TEST(Cart, MatchesBruteForceSplitSearch) {
 }
 
 // A copy of pb whose query k is an earlier context point (and its label).
-PromptBatch with_earlier_queries(const PromptBatch& pb, uint64_t seed) {
-  PromptBatch q = pb;
+VectorPrompts with_earlier_queries(const VectorPrompts& pb, uint64_t seed) {
+  VectorPrompts q = pb;
   q.xq = q.xs;
   q.yq = q.ys;
   Rng rng({seed, 1}, 0);
@@ -382,10 +383,10 @@ PromptBatch with_earlier_queries(const PromptBatch& pb, uint64_t seed) {
 }
 
 TEST(Cart, UnlimitedDepthInterpolatesDistinctTrainingPoints) {
-  const PromptBatch pb =
+  const VectorPrompts pb =
       with_earlier_queries(sample("relu_2nn_regression", {{"d", "4"}}, 0, 8, 40), 3);
-  const auto full = make_baseline("cart", {})->predict(pb);
-  const auto shallow = make_baseline("cart", {{"max_depth", "2"}})->predict(pb);
+  const auto full = make_baseline("cart", {})->predict(PromptBatch(pb));
+  const auto shallow = make_baseline("cart", {{"max_depth", "2"}})->predict(PromptBatch(pb));
   double shallow_err = 0;
   for (int64_t b = 0; b < 8; ++b)
     for (int64_t k = 1; k < 40; ++k) {
@@ -413,8 +414,8 @@ TEST(Cart, RecoversADepthFourTreeExactly) {
     }
     return v;
   };
-  PromptBatch pb;
-  pb.allocate_vector(4, K, d, 1, true);
+  VectorPrompts pb;
+  pb.allocate(4, K, d, 1, true);
   Rng rng({11, 2}, 0);
   for (int64_t b = 0; b < 4; ++b)
     for (int64_t k = 0; k < K; ++k) {
@@ -427,7 +428,7 @@ TEST(Cart, RecoversADepthFourTreeExactly) {
       pb.ys[size_t(b * K + k)] = float(f(x));
       pb.yq[size_t(b * K + k)] = float(f(q));
     }
-  const auto got = make_baseline("cart", {{"max_depth", "4"}})->predict(pb);
+  const auto got = make_baseline("cart", {{"max_depth", "4"}})->predict(PromptBatch(pb));
   for (int64_t b = 0; b < 4; ++b)
     for (int64_t k = 300; k < K; ++k)
       ASSERT_NEAR(got[size_t(b * K + k)], *pb.query_y(b, k), 1e-5) << b << " " << k;
@@ -437,9 +438,9 @@ TEST(Cart, RecoversADepthFourTreeExactly) {
 // (max_depth 4) is far below least squares and 3-NN, and unlimited depth is close behind it.
 TEST(Cart, BeatsNearestNeighboursAndLeastSquaresOnTrees) {
   const int64_t B = 128;
-  const PromptBatch pb = sample("decision_tree", {{"d", "5"}}, 0, B, 101);
+  const VectorPrompts pb = sample("decision_tree", {{"d", "5"}}, 0, B, 101);
   auto err_at_end = [&](const std::string& name, const Raw& p) {
-    const auto pred = make_baseline(name, p)->predict(pb);
+    const auto pred = make_baseline(name, p)->predict(PromptBatch(pb));
     double e = 0;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t k = 90; k < 101; ++k) {
@@ -544,9 +545,9 @@ TEST(MlpGd, FitsASmallDatasetToLowLoss) {
   EXPECT_LT(loss, 1e-3 * y.squaredNorm() / n) << loss;
 
   // Through the baseline: queries that repeat an earlier example are answered near its label.
-  const PromptBatch pb =
+  const VectorPrompts pb =
       with_earlier_queries(sample("relu_2nn_regression", {{"d", "3"}}, 0, 4, 10), 9);
-  const auto pred = make_baseline("mlp_gd", {{"steps", "2000"}})->predict(pb);
+  const auto pred = make_baseline("mlp_gd", {{"steps", "2000"}})->predict(PromptBatch(pb));
   double err = 0, scale = 0;
   for (int64_t b = 0; b < 4; ++b)
     for (int64_t k = 2; k < 10; ++k) {
@@ -577,21 +578,21 @@ TEST(MlpGd, LogisticLossSeparatesLabels) {
 
 TEST(MlpGd, DeterministicWhateverTheBatchAndThreads) {
   const Raw p = {{"d", "5"}};
-  const PromptBatch pb = sample("relu_2nn_regression", p, 0, 6, 12);
+  const VectorPrompts pb = sample("relu_2nn_regression", p, 0, 6, 12);
   const auto mlp = make_baseline("mlp_gd", {{"steps", "20"}, {"batch", "4"}});
-  const auto a = mlp->predict(pb);
+  const auto a = mlp->predict(PromptBatch(pb));
   const int saved = omp_get_max_threads();
   omp_set_num_threads(1);
-  const auto serial = mlp->predict(pb);
+  const auto serial = mlp->predict(PromptBatch(pb));
   omp_set_num_threads(saved);
   EXPECT_EQ(a, serial);
   for (int64_t i = 0; i < 6; i += 5) {
-    const auto one = mlp->predict(sample("relu_2nn_regression", p, i, 1, 12));
+    const auto one = mlp->predict(PromptBatch(sample("relu_2nn_regression", p, i, 1, 12)));
     for (int64_t k = 0; k < 12; ++k) ASSERT_EQ(one[size_t(k)], a[size_t(i * 12 + k)]);
   }
   EXPECT_EQ(a[0], 0.f);
-  const auto other_seed =
-      make_baseline("mlp_gd", {{"steps", "20"}, {"batch", "4"}, {"seed", "1"}})->predict(pb);
+  const auto other_seed = make_baseline("mlp_gd", {{"steps", "20"}, {"batch", "4"}, {"seed", "1"}})
+                              ->predict(PromptBatch(pb));
   EXPECT_NE(a, other_seed);
 }
 

@@ -10,6 +10,7 @@
 #include "baselines/baseline.h"
 #include "core/error.h"
 #include "tasks/task.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -17,13 +18,13 @@ namespace {
 const RngKey kKey{7, stream_id("sequential-test")};
 using Raw = std::map<std::string, std::string>;
 
-PromptBatch sample(const Raw& p, int64_t first, int64_t B, int64_t K) {
-  return make_task("sliding_window_regression", p)->sample(kKey, first, B, K);
+VectorPrompts sample(const Raw& p, int64_t first, int64_t B, int64_t K) {
+  return test::take(make_task("sliding_window_regression", p)->sample(kKey, first, B, K));
 }
 
 TEST(SequentialTask, LabelsAreTheWindowFunctionOfTheTruth) {
   const int64_t d = 4, W = 3, K = 12;
-  const PromptBatch pb = sample({{"d", "4"}, {"window", "3"}}, 0, 5, K);
+  const VectorPrompts pb = sample({{"d", "4"}, {"window", "3"}}, 0, 5, K);
   ASSERT_EQ(pb.truth_dim, W * d);
   EXPECT_FALSE(pb.has_queries());
   for (int64_t b = 0; b < 5; ++b)
@@ -41,7 +42,7 @@ TEST(SequentialTask, LabelsAreTheWindowFunctionOfTheTruth) {
 // oldest lag leaves a large residual — a label depends on exactly the inputs inside its window.
 TEST(SequentialTask, EachLabelDependsOnlyOnTheInputsInsideItsWindow) {
   const int64_t d = 3, W = 4, K = 300;
-  const PromptBatch pb = sample({{"d", "3"}, {"window", "4"}}, 11, 1, K);
+  const VectorPrompts pb = sample({{"d", "3"}, {"window", "4"}}, 11, 1, K);
   auto fit = [&](int64_t lags, Eigen::VectorXd* coef) {
     Eigen::MatrixXd a = Eigen::MatrixXd::Zero(K, lags * d);
     Eigen::VectorXd y(K);
@@ -63,7 +64,8 @@ TEST(SequentialTask, EachLabelDependsOnlyOnTheInputsInsideItsWindow) {
 TEST(SequentialTask, RandomisedFractionMatchesP) {
   const double p = 0.3;
   const int64_t B = 400, K = 25, d = 5, W = 2;
-  const PromptBatch pb = sample({{"d", "5"}, {"window", "2"}, {"random_fraction", "0.3"}}, 0, B, K);
+  const VectorPrompts pb =
+      sample({{"d", "5"}, {"window", "2"}, {"random_fraction", "0.3"}}, 0, B, K);
   ASSERT_TRUE(pb.has_queries());
   int64_t changed = 0;
   double z2 = 0;
@@ -90,8 +92,9 @@ TEST(SequentialTask, RandomisedFractionMatchesP) {
   EXPECT_NEAR(z2 / double(changed), 1.0, 5 * std::sqrt(2.0 / double(changed)));
 
   // p = 1 replaces every label; p = 0 none. The inputs do not depend on p.
-  const PromptBatch all = sample({{"d", "5"}, {"window", "2"}, {"random_fraction", "1"}}, 0, 20, K);
-  const PromptBatch none = sample({{"d", "5"}, {"window", "2"}}, 0, 20, K);
+  const VectorPrompts all =
+      sample({{"d", "5"}, {"window", "2"}, {"random_fraction", "1"}}, 0, 20, K);
+  const VectorPrompts none = sample({{"d", "5"}, {"window", "2"}}, 0, 20, K);
   EXPECT_EQ(all.xs, none.xs);
   for (int64_t i = 0; i < 20 * K; ++i) {
     EXPECT_NE(all.ys[size_t(i)], all.yq[size_t(i)]);
@@ -101,7 +104,7 @@ TEST(SequentialTask, RandomisedFractionMatchesP) {
 
 TEST(SequentialTask, LongerPromptsExtendShorterOnes) {
   const Raw p = {{"d", "3"}, {"random_fraction", "0.5"}};
-  const PromptBatch a = sample(p, 3, 4, 5), b = sample(p, 3, 4, 9);
+  const VectorPrompts a = sample(p, 3, 4, 5), b = sample(p, 3, 4, 9);
   for (int64_t q = 0; q < 4; ++q)
     for (int64_t k = 0; k < 5; ++k) {
       ASSERT_EQ(*a.y(q, k), *b.y(q, k));
@@ -111,7 +114,7 @@ TEST(SequentialTask, LongerPromptsExtendShorterOnes) {
 }
 
 TEST(SequentialTask, NormalisationIsTheFullWindowLabelVariance) {
-  const PromptBatch pb = sample({{"d", "4"}, {"window", "3"}, {"w_std", "0.5"}}, 0, 2000, 8);
+  const VectorPrompts pb = sample({{"d", "4"}, {"window", "3"}, {"w_std", "0.5"}}, 0, 2000, 8);
   double s = 0;
   int64_t n = 0;
   for (int64_t b = 0; b < 2000; ++b)
@@ -147,9 +150,9 @@ TEST(SequentialTask, BadParametersAreOneLineErrors) {
 // window features are determined (noiseless, p = 0).
 TEST(SequentialTask, WindowLeastSquaresIsTheExactLearner) {
   const int64_t d = 3, W = 2, K = 14, n = W * d;
-  const PromptBatch pb = sample({{"d", "3"}, {"window", "2"}}, 0, 6, K);
+  const VectorPrompts pb = sample({{"d", "3"}, {"window", "2"}}, 0, 6, K);
   const auto ls = make_baseline("window_least_squares", {{"window", "2"}});
-  const std::vector<float> pred = ls->predict(pb);
+  const std::vector<float> pred = ls->predict(PromptBatch(pb));
   for (int64_t b = 0; b < 6; ++b) {
     Eigen::MatrixXd phi = Eigen::MatrixXd::Zero(K, n);
     Eigen::VectorXd y(K);

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 #include "tests/stats.h"
 
 namespace icl {
@@ -19,11 +20,12 @@ using Raw = std::map<std::string, std::string>;
 using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 
-PromptBatch sample(const Raw& p, int64_t B, int64_t K, uint64_t seed = 5) {
-  return make_task("softmax_regression", p)->sample({seed, stream_id("softmax-test")}, 0, B, K);
+VectorPrompts sample(const Raw& p, int64_t B, int64_t K, uint64_t seed = 5) {
+  return test::take(
+      make_task("softmax_regression", p)->sample({seed, stream_id("softmax-test")}, 0, B, K));
 }
 
-Mat rows(const PromptBatch& pb, int64_t b, int64_t n) {
+Mat rows(const VectorPrompts& pb, int64_t b, int64_t n) {
   Mat A(n, pb.dx);
   for (int64_t k = 0; k < n; ++k)
     for (int64_t i = 0; i < pb.dx; ++i) A(k, i) = double(pb.x(b, k)[i]);
@@ -65,7 +67,7 @@ TEST(SoftmaxObjective, GradientMatchesFiniteDifferences) {
 
 TEST(SoftmaxRegressionTask, LabelsAreKTimesTheSoftmaxOfTheRows) {
   const int64_t B = 6, K = 13, d = 4;
-  const PromptBatch pb = sample({{"d", "4"}, {"scale", "1.5"}}, B, K);
+  const VectorPrompts pb = sample({{"d", "4"}, {"scale", "1.5"}}, B, K);
   ASSERT_EQ(pb.truth_dim, d);
   for (int64_t b = 0; b < B; ++b) {
     Vec w(d);
@@ -85,7 +87,7 @@ TEST(SoftmaxRegressionTask, LogitsHaveTheStatedSpreadAndLabelsTheStatedVariance)
   // exp(scale²) − 1, the task's normalisation.
   const double scale = 0.7;
   const int64_t B = 400, K = 200, d = 6;
-  const PromptBatch pb = sample({{"d", "6"}, {"scale", "0.7"}}, B, K);
+  const VectorPrompts pb = sample({{"d", "6"}, {"scale", "0.7"}}, B, K);
   std::vector<double> logit2, dev2;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < K; k += 10) {
@@ -116,10 +118,10 @@ TEST(SoftmaxRegressionTask, BadParametersNameThemselves) {
 // unscaled objective with step η·n.
 TEST(SoftmaxGd, MatchesAnIndependentStepByStepComputation) {
   const int64_t B = 3, K = 9, d = 3;
-  const PromptBatch pb = sample({{"d", "3"}, {"noise_std", "0.05"}}, B, K);
+  const VectorPrompts pb = sample({{"d", "3"}, {"noise_std", "0.05"}}, B, K);
   for (const int64_t steps : {1, 4}) {
     const auto gd = make_baseline("softmax_gd", {{"steps", std::to_string(steps)}, {"lr", "0.7"}});
-    const std::vector<float> got = gd->predict(pb);
+    const std::vector<float> got = gd->predict(PromptBatch(pb));
     for (int64_t b = 0; b < B; ++b) {
       EXPECT_EQ(got[size_t(b * K)], 1.f);
       for (int64_t k = 1; k < K; ++k) {
@@ -154,10 +156,10 @@ TEST(SoftmaxGd, ConvergedGdPredictsNoiselessLabelsExactly) {
   // exact; one step is far from it. The step is small because the curvature grows with the largest
   // label (η = 0.5 already diverges on some prompts).
   const int64_t B = 4, K = 24;
-  const PromptBatch pb = sample({{"d", "3"}, {"scale", "1"}}, B, K);
+  const VectorPrompts pb = sample({{"d", "3"}, {"scale", "1"}}, B, K);
   const std::vector<float> many =
-      make_baseline("softmax_gd", {{"steps", "20000"}, {"lr", "0.05"}})->predict(pb);
-  const std::vector<float> one = make_baseline("softmax_gd", {})->predict(pb);
+      make_baseline("softmax_gd", {{"steps", "20000"}, {"lr", "0.05"}})->predict(PromptBatch(pb));
+  const std::vector<float> one = make_baseline("softmax_gd", {})->predict(PromptBatch(pb));
   double err_many = 0, err_one = 0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 12; k < K; ++k) {

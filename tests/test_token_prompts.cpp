@@ -1,4 +1,4 @@
-// Token prompts end to end (docs/DESIGN.md, "PromptBatch" and "results.h5"): the state-tracking
+// Token prompts end to end (docs/DESIGN.md, "TokenPrompts" and "results.h5"): the state-tracking
 // tasks of docs/TASKS.md §9 (parity_check, mod_arithmetic) -- shapes, masks, padding of
 // mixed-length training batches, labels checked against independent evaluations -- the
 // transformer's token read-in and logits read-out, the scaled accuracy by length, config parsing of
@@ -29,6 +29,7 @@
 #include "run/run_benchmark.h"
 #include "tasks/token_task.h"
 #include "tests/errors.h"
+#include "tests/prompts.h"
 
 namespace icl {
 namespace {
@@ -46,7 +47,7 @@ std::unique_ptr<Task> token_task(const std::string& name, const RawParams& raw =
 }
 
 // Position of the one scored token of row b (both tasks score exactly one), or -1.
-int64_t answer_position(const PromptBatch& pb, int64_t b) {
+int64_t answer_position(const TokenPrompts& pb, int64_t b) {
   int64_t pos = -1;
   for (int64_t t = 0; t < pb.seq_len; ++t)
     if (pb.loss_mask[size_t(b * pb.seq_len + t)]) {
@@ -63,14 +64,12 @@ TEST(TokenTasks, ShapesMasksAndTokenRanges) {
   for (const char* name : {"parity_check", "mod_arithmetic"}) {
     const auto task = token_task(name);
     const TokenTask& tt = *as_token_task(*task);
-    EXPECT_EQ(task->encoding(), Encoding::Token);
+    EXPECT_EQ(task->prompt_kind(), PromptKind::Token);
     EXPECT_EQ(task->metric(), Metric::ScaledAccuracy);
     for (int64_t L : {1, 2, 7, 40, 41}) {
       for (int64_t B : {1, 7}) {
         SCOPED_TRACE(fmt::format("{} L={} B={}", name, L, B));
-        const PromptBatch pb = task->sample(kKey, 3, B, L);
-        EXPECT_EQ(pb.encoding, Encoding::Token);
-        EXPECT_EQ(pb.loss, LossKind::CrossEntropy);
+        const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 3, B, L));
         EXPECT_EQ(pb.batch, B);
         EXPECT_EQ(pb.n_examples, L);
         EXPECT_EQ(pb.seq_len, tt.seq_len(L));
@@ -99,7 +98,7 @@ TEST(TokenTasks, ShapesMasksAndTokenRanges) {
         }
         // Prompt i is the same in a batch of 1.
         for (int64_t b = 0; b < B; ++b) {
-          const PromptBatch one = task->sample(kKey, 3 + b, 1, L);
+          const TokenPrompts one = test::take<TokenPrompts>(task->sample(kKey, 3 + b, 1, L));
           const auto row = [&](const auto& v) {
             return std::vector(v.begin() + b * pb.seq_len, v.begin() + (b + 1) * pb.seq_len);
           };
@@ -123,7 +122,7 @@ TEST(TokenTasks, MixedBatchesArePaddedPromptsOfDrawnLengths) {
     const auto task = token_task(name, {{"min_length", "3"}, {"max_length", "12"}});
     const TokenTask& tt = *as_token_task(*task);
     constexpr int64_t B = 600;
-    const PromptBatch pb = tt.sample_mixed(kKey, 5, B);
+    const TokenPrompts pb = test::take<TokenPrompts>(tt.sample_mixed(kKey, 5, B));
     EXPECT_EQ(pb.seq_len, tt.seq_len(12));
     EXPECT_EQ(pb.n_examples, 12);
     std::set<int64_t> seen_lengths;
@@ -133,7 +132,7 @@ TEST(TokenTasks, MixedBatchesArePaddedPromptsOfDrawnLengths) {
       int64_t match = -1;
       for (int64_t L = 3; L <= 12 && match < 0; ++L) {
         if (tt.seq_len(L) != answer + 1) continue;
-        const PromptBatch one = task->sample(kKey, 5 + b, 1, L);
+        const TokenPrompts one = test::take<TokenPrompts>(task->sample(kKey, 5 + b, 1, L));
         if (std::equal(one.tokens.begin(), one.tokens.end(), pb.tokens.begin() + b * pb.seq_len) &&
             std::equal(one.targets.begin(), one.targets.end(), pb.targets.begin() + b * pb.seq_len))
           match = L;
@@ -151,7 +150,7 @@ TEST(TokenTasks, MixedBatchesArePaddedPromptsOfDrawnLengths) {
     for (int64_t L = 3; L <= 12; ++L) all.insert(tt.seq_len(L));
     EXPECT_EQ(seen_lengths, all);
     // Batch independence of the mixed stream too.
-    const PromptBatch one = tt.sample_mixed(kKey, 5 + 17, 1);
+    const TokenPrompts one = test::take<TokenPrompts>(tt.sample_mixed(kKey, 5 + 17, 1));
     EXPECT_TRUE(
         std::equal(one.tokens.begin(), one.tokens.end(), pb.tokens.begin() + 17 * pb.seq_len));
   }
@@ -162,7 +161,7 @@ TEST(ParityCheck, LabelsAreTheParityAndBalanced) {
   for (int64_t L : {7, 8, 33}) {
     SCOPED_TRACE(L);
     constexpr int64_t B = 4000;
-    const PromptBatch pb = task->sample(kKey, 0, B, L);
+    const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 0, B, L));
     int64_t odd = 0, ones = 0;
     for (int64_t b = 0; b < B; ++b) {
       int sum = 0;
@@ -220,7 +219,7 @@ int64_t left_to_right(const std::string& s, int64_t m) {
 }
 
 // The prompt's expression as text (numbers < 10 only), and checks of its token grammar.
-std::string expression_text(const PromptBatch& pb, int64_t b, int64_t m) {
+std::string expression_text(const TokenPrompts& pb, int64_t b, int64_t m) {
   std::string s;
   const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
   for (int64_t t = 1; t + 1 < pb.seq_len; ++t) {
@@ -256,7 +255,7 @@ TEST(ModArithmetic, AnswersMatchAnIndependentEvaluation) {
     int64_t precedence_matters = 0, prompts = 0;
     std::array<int64_t, 10> answers{};
     for (int64_t L : {1, 3, 4, 9, 25, 41}) {
-      const PromptBatch pb = task->sample(kKey, 100 * L, 300, L);
+      const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 100 * L, 300, L));
       EXPECT_EQ(pb.seq_len, (L % 2 ? L : L - 1) + 2);
       for (int64_t b = 0; b < pb.batch; ++b) {
         const std::string text = expression_text(pb, b, m);
@@ -306,7 +305,8 @@ class Oracle final : public Predictor {
   std::string name() const override { return "oracle"; }
   const char* kind() const override { return "baseline"; }
   const ParamSet& params() const override { return params_; }
-  std::vector<float> predict(const PromptBatch& pb) const override {
+  std::vector<float> predict(const PromptBatch& batch) const override {
+    const TokenPrompts& pb = batch.as<TokenPrompts>("test predictor");
     std::vector<float> out(size_t(pb.batch * pb.seq_len * vocab_), 0.f);
     for (int64_t i = 0; i < pb.batch * pb.seq_len; ++i) {
       const int32_t t = pb.targets[size_t(i)];
@@ -398,12 +398,12 @@ TEST(TokenTransformer, LogitsAreCausalAndIgnorePadding) {
     EXPECT_EQ(model->parameters().find("read_in.w"), nullptr);
     const int64_t V = tt.vocab();
 
-    PromptBatch pb = task->sample(kKey, 0, 3, 9);
-    const std::vector<float> a = logits(*model, pb);
+    TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 0, 3, 9));
+    const std::vector<float> a = logits(*model, PromptBatch(pb));
     ASSERT_EQ(a.size(), size_t(3 * pb.seq_len * V));
     // Changing token 5 of prompt 1 leaves positions 0..4 alone, and changes position 5.
     pb.tokens[size_t(pb.seq_len + 5)] = (pb.tokens[size_t(pb.seq_len + 5)] + 1) % tt.pad();
-    const std::vector<float> b = logits(*model, pb);
+    const std::vector<float> b = logits(*model, PromptBatch(pb));
     const auto at = [&](const std::vector<float>& v, int64_t row, int64_t t) {
       return std::vector<float>(v.begin() + (row * pb.seq_len + t) * V,
                                 v.begin() + (row * pb.seq_len + t + 1) * V);
@@ -413,13 +413,13 @@ TEST(TokenTransformer, LogitsAreCausalAndIgnorePadding) {
     for (int64_t t = 0; t < pb.seq_len; ++t) EXPECT_EQ(at(a, 0, t), at(b, 0, t));
 
     // A padded mixed batch gives each prompt's answer the logits of the unpadded prompt.
-    const PromptBatch mixed = tt.sample_mixed(kKey, 0, 6);
-    const std::vector<float> m = logits(*model, mixed);
+    const TokenPrompts mixed = test::take<TokenPrompts>(tt.sample_mixed(kKey, 0, 6));
+    const std::vector<float> m = logits(*model, PromptBatch(mixed));
     for (int64_t r = 0; r < 6; ++r) {
       const int64_t answer = answer_position(mixed, r);
       const int64_t L = answer - 1;  // odd lengths: seq_len = L + 2
-      const PromptBatch one = task->sample(kKey, r, 1, L);
-      const std::vector<float> u = logits(*model, one);
+      const TokenPrompts one = test::take<TokenPrompts>(task->sample(kKey, r, 1, L));
+      const std::vector<float> u = logits(*model, PromptBatch(one));
       for (int64_t v = 0; v < V; ++v)
         EXPECT_NEAR(m[size_t((r * mixed.seq_len + answer) * V + v)], u[size_t(answer * V + v)],
                     1e-5);
@@ -616,8 +616,8 @@ TEST(TokenCli, RunWritesCurvesOverTheSequenceLength) {
     std::vector<int64_t> dims;
     const auto tokens = h5::read<int32_t>(gf.id(), "tokens", &dims);
     EXPECT_EQ(dims, (std::vector<int64_t>{4, 6}));
-    const PromptBatch pb =
-        make_task("parity_check", {})->sample(eval_stream(0, "long").sub("length5"), 0, 4, 5);
+    const TokenPrompts pb = test::take<TokenPrompts>(
+        make_task("parity_check", {})->sample(eval_stream(0, "long").sub("length5"), 0, 4, 5));
     EXPECT_EQ(tokens, pb.tokens);
     EXPECT_EQ(h5::read<int32_t>(gf.id(), "targets"), pb.targets);
     EXPECT_EQ(h5::read<uint8_t>(gf.id(), "loss_mask"), pb.loss_mask);

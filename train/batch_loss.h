@@ -2,7 +2,7 @@
 // The training objective of a PromptBatch given the model's output for it (docs/DESIGN.md,
 // "PromptBatch"):
 //   token prompts                 cross-entropy of logits [B, T, V] where loss_mask is set;
-//   class labels (history)        cross-entropy of logits [B, K, classes] on targets [B, K];
+//   history prompts               cross-entropy of logits [B, K, classes] on targets [B, K];
 //   vector prompts                squared error or logistic loss of pred [B, K, dy] on ys.
 // A vector batch with a loss_mask [B, K] scores only the examples it marks (all dy outputs of a
 // marked example), e.g. not the nearest-neighbour task's random prefix. Every loss is the mean over

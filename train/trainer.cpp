@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -32,16 +33,23 @@ Trainer::Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, Tr
 
 Trainer::~Trainer() = default;
 
-// Copies into pb's existing buffers, so that their addresses stay put while the shapes do.
+// Copies vector and history prompts into pb's existing xs and ys buffers, so that their addresses
+// stay put while the shapes do (a captured step re-reads them); token batches run eagerly.
 void Trainer::sample_into(PromptBatch& pb, int64_t s) {
   PromptBatch fresh = prompts_.batch(s);
-  auto keep = [](auto& dst, const auto& src) { dst.assign(src.begin(), src.end()); };
-  std::vector<float> xs = std::move(pb.xs), ys = std::move(pb.ys);
-  keep(xs, fresh.xs);
-  keep(ys, fresh.ys);
+  fresh.visit([&](auto& f) {
+    using P = std::remove_cvref_t<decltype(f)>;
+    if constexpr (!std::is_same_v<P, TokenPrompts>) {
+      P* old = pb.get<P>();
+      if (!old) return;
+      std::vector<float> xs = std::move(old->xs), ys = std::move(old->ys);
+      xs.assign(f.xs.begin(), f.xs.end());
+      ys.assign(f.ys.begin(), f.ys.end());
+      f.xs = std::move(xs);
+      f.ys = std::move(ys);
+    }
+  });
   pb = std::move(fresh);
-  pb.xs = std::move(xs);
-  pb.ys = std::move(ys);
   if (gpu_) gpu_->staged_step = s;
 }
 

@@ -1,5 +1,8 @@
 #include "train/trainer_gpu.h"
 
+#include <type_traits>
+#include <utility>
+
 #include "core/error.h"
 #include "train/adamw.h"
 #include "train/batch_loss.h"
@@ -7,6 +10,21 @@
 // The trainer's CUDA path: the whole step as one captured graph (train/trainer.h says how).
 
 namespace icl {
+
+namespace {
+
+// The host buffers a captured step reads its prompts from: xs and ys of vector and history prompts
+// (token batches are never captured).
+std::pair<const float*, const float*> host_inputs(const PromptBatch& pb) {
+  return pb.visit([](const auto& p) -> std::pair<const float*, const float*> {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(p)>, TokenPrompts>)
+      return {nullptr, nullptr};
+    else
+      return {p.xs.data(), p.ys.data()};
+  });
+}
+
+}  // namespace
 
 void Trainer::gpu_launch(int64_t s) {
   if constexpr (kCudaBuilt) {
@@ -18,8 +36,9 @@ void Trainer::gpu_launch(int64_t s) {
     // The captured loss re-reads mask_: refresh it for this step's prompts (same size, same
     // address, or the step is captured anew).
     const float* mask = expand_loss_mask(pb, mask_) ? mask_.data() : nullptr;
-    const bool same = G.graph.ready() && G.graph_K == pb.n_examples && G.graph_xs == pb.xs.data() &&
-                      G.graph_ys == pb.ys.data() && G.graph_mask == mask;
+    const auto [xs, ys] = host_inputs(pb);
+    const bool same = G.graph.ready() && G.graph_K == pb.n_examples() && G.graph_xs == xs &&
+                      G.graph_ys == ys && G.graph_mask == mask;
     if (same) {
       Graph::restage(G.inputs);
       G.graph.launch(G.ctx);
@@ -30,7 +49,7 @@ void Trainer::gpu_launch(int64_t s) {
     // Token batches always run eagerly: their tokens, targets and mask are staged by the ops as
     // the step is recorded, and their length varies from batch to batch (sample_mixed), so a
     // captured step would rarely replay.
-    const bool capture = !prompts_.tokens() && G.warm_K == pb.n_examples;
+    const bool capture = !prompts_.tokens() && G.warm_K == pb.n_examples();
     G.graph.reset();
     arena_->reset();
     if (capture) G.graph.begin(G.ctx);
@@ -52,13 +71,13 @@ void Trainer::gpu_launch(int64_t s) {
     }
     if (capture) {
       G.graph.end(G.ctx);
-      G.graph_K = pb.n_examples;
-      G.graph_xs = pb.xs.data();
-      G.graph_ys = pb.ys.data();
+      G.graph_K = pb.n_examples();
+      G.graph_xs = xs;
+      G.graph_ys = ys;
       G.graph_mask = mask;
       G.graph.launch(G.ctx);
     } else {
-      G.warm_K = pb.n_examples;
+      G.warm_K = pb.n_examples();
     }
   } else {
     (void)s;

@@ -5,24 +5,24 @@
 
 namespace icl::ref {
 
-Mat prefix_x(const PromptBatch& pb, int64_t b, int64_t k) {
+Mat prefix_x(const VectorPrompts& pb, int64_t b, int64_t k) {
   Mat x(k, pb.dx);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < pb.dx; ++j) x(i, j) = pb.x(b, i)[j];
   return x;
 }
-Vec prefix_y(const PromptBatch& pb, int64_t b, int64_t k) {
+Vec prefix_y(const VectorPrompts& pb, int64_t b, int64_t k) {
   Vec y(k);
   for (int64_t i = 0; i < k; ++i) y(i) = *pb.y(b, i);
   return y;
 }
-Vec query(const PromptBatch& pb, int64_t b, int64_t k) {
+Vec query(const VectorPrompts& pb, int64_t b, int64_t k) {
   Vec q(pb.dx);
   for (int64_t j = 0; j < pb.dx; ++j) q(j) = pb.query_x(b, k)[j];
   return q;
 }
 
-std::vector<double> min_norm_least_squares(const PromptBatch& pb, int64_t b) {
+std::vector<double> min_norm_least_squares(const VectorPrompts& pb, int64_t b) {
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {
     Eigen::JacobiSVD<Mat> svd(prefix_x(pb, b, k), Eigen::ComputeThinU | Eigen::ComputeThinV);
@@ -32,7 +32,7 @@ std::vector<double> min_norm_least_squares(const PromptBatch& pb, int64_t b) {
   return out;
 }
 
-std::vector<double> ridge(const PromptBatch& pb, int64_t b, double lambda) {
+std::vector<double> ridge(const VectorPrompts& pb, int64_t b, double lambda) {
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {
     const Mat x = prefix_x(pb, b, k);
@@ -42,7 +42,7 @@ std::vector<double> ridge(const PromptBatch& pb, int64_t b, double lambda) {
   return out;
 }
 
-std::vector<double> gradient_descent(const PromptBatch& pb, int64_t b, int64_t steps, double lr) {
+std::vector<double> gradient_descent(const VectorPrompts& pb, int64_t b, int64_t steps, double lr) {
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {
     const Mat x = prefix_x(pb, b, k);
@@ -54,7 +54,7 @@ std::vector<double> gradient_descent(const PromptBatch& pb, int64_t b, int64_t s
   return out;
 }
 
-std::vector<double> knn(const PromptBatch& pb, int64_t b, int64_t nn) {
+std::vector<double> knn(const VectorPrompts& pb, int64_t b, int64_t nn) {
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {
     const Mat x = prefix_x(pb, b, k);
@@ -72,7 +72,7 @@ std::vector<double> knn(const PromptBatch& pb, int64_t b, int64_t nn) {
   return out;
 }
 
-std::vector<double> optimal_one_step_gd(const PromptBatch& pb, int64_t b) {
+std::vector<double> optimal_one_step_gd(const VectorPrompts& pb, int64_t b) {
   const Eigen::Map<const Mat> lambda(pb.x_cov.data(), pb.dx, pb.dx);
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {

@@ -13,18 +13,18 @@ using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 
 // Prefix data of prompt b: X_k [k, d] (rows 0..k-1), y_k, and query q_k.
-Mat prefix_x(const PromptBatch& pb, int64_t b, int64_t k);
-Vec prefix_y(const PromptBatch& pb, int64_t b, int64_t k);
-Vec query(const PromptBatch& pb, int64_t b, int64_t k);
+Mat prefix_x(const VectorPrompts& pb, int64_t b, int64_t k);
+Vec prefix_y(const VectorPrompts& pb, int64_t b, int64_t k);
+Vec query(const VectorPrompts& pb, int64_t b, int64_t k);
 
 // Each returns predictions [K] for prompt b.
-std::vector<double> min_norm_least_squares(const PromptBatch& pb,
+std::vector<double> min_norm_least_squares(const VectorPrompts& pb,
                                            int64_t b);  // pseudo-inverse via SVD
-std::vector<double> ridge(const PromptBatch& pb, int64_t b,
+std::vector<double> ridge(const VectorPrompts& pb, int64_t b,
                           double lambda);  // normal equations, LDLT
-std::vector<double> gradient_descent(const PromptBatch& pb, int64_t b, int64_t steps,
-                                     double lr);                            // literal loop
-std::vector<double> knn(const PromptBatch& pb, int64_t b, int64_t k);       // full stable sort
-std::vector<double> optimal_one_step_gd(const PromptBatch& pb, int64_t b);  // explicit Γ⁻¹
+std::vector<double> gradient_descent(const VectorPrompts& pb, int64_t b, int64_t steps,
+                                     double lr);                              // literal loop
+std::vector<double> knn(const VectorPrompts& pb, int64_t b, int64_t k);       // full stable sort
+std::vector<double> optimal_one_step_gd(const VectorPrompts& pb, int64_t b);  // explicit Γ⁻¹
 
 }  // namespace icl::ref

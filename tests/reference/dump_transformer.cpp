@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
     if (max_examples == 0) max_examples = K;
     if (max_examples < K) icl::fail("max_examples: must be >= K = {}, got {}", K, max_examples);
     const auto task = icl::make_task("linear_regression", {{"d", std::to_string(d)}});
-    const icl::PromptBatch pb =
+    const icl::PromptBatch prompts =
         task->sample(icl::RngKey{uint64_t(seed), icl::stream_id("torch_oracle")}, 0, B, K);
+    const icl::VectorPrompts& pb = prompts.as<icl::VectorPrompts>("dump_transformer");
     auto model =
         icl::make_model("transformer", model_raw, icl::ModelIO{pb.dx, pb.dy, max_examples});
     model->init(uint64_t(seed));
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
 
     icl::Arena arena;
     icl::Graph g(arena, true);
-    const icl::Var pred = model->forward(g, pb);
+    const icl::Var pred = model->forward(g, prompts);
     const icl::Tensor target{
         const_cast<float*>(pb.ys.data()), {B * K * pb.dy}, icl::DType::F32, icl::Device::CPU};
     const icl::Var loss = icl::ops::mse_loss(g, pred, target, {});

@@ -39,10 +39,11 @@ TEST(SlowLearning, LinearSelfAttentionLearnsOneStepOfGd) {
   }
   Arena arena;
   for (int64_t step = 0; step < steps; ++step) {
-    const PromptBatch pb = task->sample({0, stream_id("lsa/train")}, step * batch, batch, K);
+    const PromptBatch prompts = task->sample({0, stream_id("lsa/train")}, step * batch, batch, K);
+    const VectorPrompts& pb = prompts.as<VectorPrompts>("test");
     arena.reset();
     Graph g(arena, true);
-    const Var pred = model->forward(g, pb);
+    const Var pred = model->forward(g, prompts);
     const Tensor target{const_cast<float*>(pb.ys.data()), {batch * K}, DType::F32, Device::CPU};
     const Tensor m{mask.data(), {batch * K}, DType::F32, Device::CPU};
     const Var loss = ops::mse_loss(g, pred, target, m);
@@ -65,10 +66,12 @@ TEST(SlowLearning, LinearSelfAttentionLearnsOneStepOfGd) {
   double sq_err = 0, sq_diff = 0, sq_ref = 0, sq_err_ref = 0;
   const int64_t eval_batches = 40, eval_batch = 5000;
   for (int64_t e = 0; e < eval_batches; ++e) {
-    const PromptBatch pb = task->sample({0, stream_id("lsa/test")}, e * eval_batch, eval_batch, K);
+    const PromptBatch prompts =
+        task->sample({0, stream_id("lsa/test")}, e * eval_batch, eval_batch, K);
+    const VectorPrompts& pb = prompts.as<VectorPrompts>("test");
     arena.reset();
     Graph g(arena, false);
-    const Var pred = model->forward(g, pb);
+    const Var pred = model->forward(g, prompts);
     for (int64_t b = 0; b < eval_batch; ++b) {
       const float* xq = pb.xs.data() + (b * K + N) * d;
       double ref = 0;
