@@ -1,6 +1,7 @@
 // CudaContext and the checked memory helpers of the CUDA build.
 #include "core/cuda_check.h"
 #include "core/cuda_context.h"
+#include "core/cuda_launch.cuh"
 #include "core/device.h"
 
 namespace icl {
@@ -10,10 +11,8 @@ namespace {
 // cuBLASLt's recommended workspace for Hopper is 32 MiB; larger does not help our small GEMMs.
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
-__global__ void fill_kernel(float* p, size_t n, float value) {
-  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
-       i += size_t(gridDim.x) * blockDim.x)
-    p[i] = value;
+__global__ void fill_kernel(float* p, int64_t n, float value) {
+  for (int64_t i = cuda::grid_start(); i < n; i += cuda::grid_stride()) p[i] = value;
 }
 
 }  // namespace
@@ -87,9 +86,10 @@ void copy_on_device(void* dst, const void* src, size_t bytes, CudaStream s) {
 }
 
 void device_fill(float* p, size_t n, float value, CudaStream s) {
+  // On the given stream, not a context's: launch_elementwise's shape, launched by hand.
   if (n == 0) return;
-  const unsigned blocks = unsigned(std::min<size_t>((n + 255) / 256, 4096));
-  fill_kernel<<<blocks, 256, 0, s>>>(p, n, value);
+  fill_kernel<<<cuda::elementwise_blocks(int64_t(n), cuda::kIoMaxBlocks), cuda::kElementwiseThreads,
+                0, s>>>(p, int64_t(n), value);
   KERNEL_CHECK();
 }
 

@@ -4,7 +4,7 @@
 // intrinsic), so it differs from the CPU's vectorised tanh by a few ulp only.
 #include "core/cuda_check.h"
 #include "kernels/activation.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 
 namespace icl::cuda {
 

@@ -27,14 +27,14 @@
 
 #include "core/cuda_check.h"
 #include "kernels/attention.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 
 namespace icl::cuda {
 
 namespace {
 
 // Block sizes and tiles are this kernel's design (its work split above), not launch helpers;
-// kWarp and ceil_div are kernels/cuda_launch.cuh's.
+// kWarp and ceil_div are core/cuda_launch.cuh's.
 constexpr int kTileThreads = 256;  // threads of a tiled (long prompt) block
 constexpr int kTileFloats = 4096;  // floats per streamed tile of one tensor (16 KB)
 constexpr int kShortFwdThreads = 512;

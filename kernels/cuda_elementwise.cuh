@@ -1,7 +1,7 @@
 #pragma once
-// What the elementwise CUDA kernels share besides their launch (kernels/cuda_launch.cuh, included
+// What the elementwise CUDA kernels share besides their launch (core/cuda_launch.cuh, included
 // here): the stable softplus / sigmoid of the gate kernels (included by .cu files only).
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 
 namespace icl::cuda {
 

@@ -21,7 +21,7 @@
 
 #include "core/cuda_check.h"
 #include "core/cuda_context.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 
 namespace icl::cuda::reduce {
 

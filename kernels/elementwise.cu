@@ -5,7 +5,7 @@
 // da and db unrestricted because they may be the same buffer (y = x + x): each thread then adds
 // dy twice into its own element, in order, exactly as the CPU loop does.
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/elementwise.h"
 
 namespace icl::cuda {

@@ -3,7 +3,7 @@
 // done by reduce::column_sums in a fixed order (no atomics), so reruns are bit-identical; it adds
 // in another order than the CPU's row loop, hence agrees with it to rounding only.
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/gating.h"
 

@@ -9,7 +9,7 @@
 #include <climits>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/linear.h"
 

@@ -4,7 +4,7 @@
 // the CPU's order; dfilter[c, k] is a column sum over the B·T rows by reduce::column_sums (fixed
 // order, no atomics), columns indexed c·L + k, so taps the sequence cannot reach get + 0.
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/long_conv.h"
 

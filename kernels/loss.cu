@@ -25,7 +25,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/loss.h"
 

@@ -4,7 +4,7 @@
 // gradient of ssm_decay is a column sum over rows, by reduce::column_sums in a fixed order (no
 // atomics): bit-identical reruns, equal to the CPU's row loop to rounding.
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "kernels/per_head.h"
 

@@ -2,7 +2,7 @@
 // in double and rounded to float, as the CPU's table is; the rotation is then the CPU's two
 // products and one add in float.
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/rope.h"
 
 namespace icl::cuda {

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_launch.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/select.h"
 
 namespace icl::cuda {

@@ -20,7 +20,7 @@
 #include <cmath>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda_elementwise.cuh"
+#include "core/cuda_launch.cuh"
 #include "kernels/cuda_reduce.cuh"
 #include "train/adamw.h"
 
@@ -28,8 +28,7 @@ namespace icl::cuda {
 
 namespace {
 
-constexpr int kNormThreads = 256;     // per block of the partial sums; a power of two
-constexpr int64_t kMaxBlocks = 4096;  // grid-stride beyond this; the results do not depend on it
+constexpr int kNormThreads = 256;  // per block of the partial sums; a power of two
 static_assert((kNormBlocks & (kNormBlocks - 1)) == 0 && kNormBlocks <= 1024,
               "the final tree needs one thread per partial and a power of two");
 
@@ -77,8 +76,7 @@ __global__ void adamw_kernel(float* __restrict__ value, float* __restrict__ grad
   const float inv_bc2_sqrt = float(1.0 / sqrt(1.0 - pow(beta2, step)));
   const float e = float(eps);
 
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) {
     float g = grad[i];
     if (clip) {
       g = __fmul_rn(g, clip_scale);
@@ -109,10 +107,8 @@ void grad_norm(const CudaContext& ctx, double* norm, double* partials, const flo
 void adamw_update(const CudaContext& ctx, const DeviceParameters& p, const StepScalars* s,
                   const double* norm, const float* loss, double beta1, double beta2, double eps,
                   double weight_decay) {
-  if (p.n == 0) return;
-  adamw_kernel<<<elementwise_blocks(p.n, kMaxBlocks), kElementwiseThreads, 0, ctx.stream()>>>(
-      p.value, p.grad, p.m, p.v, p.decay, p.n, s, norm, loss, beta1, beta2, eps, weight_decay);
-  KERNEL_CHECK();
+  launch_elementwise(ctx, p.n, kIoMaxBlocks, adamw_kernel, p.value, p.grad, p.m, p.v, p.decay, p.n,
+                     s, norm, loss, beta1, beta2, eps, weight_decay);
 }
 
 }  // namespace icl::cuda
