@@ -171,73 +171,54 @@ struct InterleaveCase {
 #endif
 };
 
-struct MseCase {
-  Shape shape;
-  std::vector<float> target, mask;  // mask empty: all scored
-  double spread = 1;                // predictions ~ N(0, spread²)
-  std::vector<Shape> inputs() const { return {shape}; }
-  Shape output() const { return {1}; }
-  double input(size_t, int64_t, double z) const { return spread * z; }
-  template <class T>
-  void forward(const std::vector<const T*>& in, T* y, std::vector<T>&) const {
-    y[0] = kern::mse_forward(in[0], target.data(), ptr_or_null(mask), shape.numel());
-  }
-  template <class T>
-  void backward(const std::vector<const T*>& in, const T*, const T* dy, const std::vector<T*>& din,
-                std::vector<T>&) const {
-    kern::mse_backward(din[0], dy[0], in[0], target.data(), ptr_or_null(mask), shape.numel());
-  }
+// The squared-error and logistic losses of predictions against targets of the same shape: one
+// case, its kernels named by the tag (the forward returns the mean over the scored entries).
+struct MseKernels {
+  static constexpr auto forward = [](auto&&... a) { return kern::mse_forward(a...); };
+  static constexpr auto backward = [](auto&&... a) { kern::mse_backward(a...); };
 #ifdef ICL_WITH_CUDA
-  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
-    const DeviceBuffer t(target);
-    const DeviceMask m(mask);
-    cuda::mse_forward(cx, y, in[0], t.get(), m.get(), shape.numel());
-    cx.synchronize();
-  }
-  void cuda_backward(const CudaContext& cx, const DeviceInputs& in, const float*, const float* dy,
-                     const DeviceGrads& din, float*) const {
-    const DeviceBuffer t(target);
-    const DeviceMask m(mask);
-    cuda::mse_backward(cx, din[0], dy, in[0], t.get(), m.get(), shape.numel());
-    cx.synchronize();
-  }
-  CudaTolerance cuda_tolerance() const {
-    return {.fwd = 1e-6, .bwd = 1e-6, .each_gradient_alone = true};
-  }
-  std::vector<test::Part> cuda_parts(test::Slot slot, size_t j, const test::CpuResult& r) const {
-    return nothing_scored_parts(slot, j, r, mask, shape.numel());
-  }
+  static constexpr auto cuda_forward = [](auto&&... a) { cuda::mse_forward(a...); };
+  static constexpr auto cuda_backward = [](auto&&... a) { cuda::mse_backward(a...); };
+#endif
+};
+struct LogisticKernels {
+  static constexpr auto forward = [](auto&&... a) { return kern::logistic_forward(a...); };
+  static constexpr auto backward = [](auto&&... a) { kern::logistic_backward(a...); };
+#ifdef ICL_WITH_CUDA
+  static constexpr auto cuda_forward = [](auto&&... a) { cuda::logistic_forward(a...); };
+  static constexpr auto cuda_backward = [](auto&&... a) { cuda::logistic_backward(a...); };
 #endif
 };
 
-struct LogisticCase {
+template <class Loss>
+struct PointwiseLossCase {
   Shape shape;
-  std::vector<float> target, mask;
-  double spread = 1;  // logits ~ N(0, spread²)
+  std::vector<float> target, mask;  // mask empty: all scored
+  double spread = 1;                // predictions (or logits) ~ N(0, spread²)
   std::vector<Shape> inputs() const { return {shape}; }
   Shape output() const { return {1}; }
   double input(size_t, int64_t, double z) const { return spread * z; }
   template <class T>
   void forward(const std::vector<const T*>& in, T* y, std::vector<T>&) const {
-    y[0] = kern::logistic_forward(in[0], target.data(), ptr_or_null(mask), shape.numel());
+    y[0] = Loss::forward(in[0], target.data(), ptr_or_null(mask), shape.numel());
   }
   template <class T>
   void backward(const std::vector<const T*>& in, const T*, const T* dy, const std::vector<T*>& din,
                 std::vector<T>&) const {
-    kern::logistic_backward(din[0], dy[0], in[0], target.data(), ptr_or_null(mask), shape.numel());
+    Loss::backward(din[0], dy[0], in[0], target.data(), ptr_or_null(mask), shape.numel());
   }
 #ifdef ICL_WITH_CUDA
   void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
     const DeviceBuffer t(target);
     const DeviceMask m(mask);
-    cuda::logistic_forward(cx, y, in[0], t.get(), m.get(), shape.numel());
+    Loss::cuda_forward(cx, y, in[0], t.get(), m.get(), shape.numel());
     cx.synchronize();
   }
   void cuda_backward(const CudaContext& cx, const DeviceInputs& in, const float*, const float* dy,
                      const DeviceGrads& din, float*) const {
     const DeviceBuffer t(target);
     const DeviceMask m(mask);
-    cuda::logistic_backward(cx, din[0], dy, in[0], t.get(), m.get(), shape.numel());
+    Loss::cuda_backward(cx, din[0], dy, in[0], t.get(), m.get(), shape.numel());
     cx.synchronize();
   }
   CudaTolerance cuda_tolerance() const {
@@ -248,6 +229,8 @@ struct LogisticCase {
   }
 #endif
 };
+using MseCase = PointwiseLossCase<MseKernels>;
+using LogisticCase = PointwiseLossCase<LogisticKernels>;
 
 struct CrossEntropyCase {
   int64_t N, V;
