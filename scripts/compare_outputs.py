@@ -10,6 +10,8 @@ trains 4 steps, evaluated and checkpointed every 2; a bandit rolls out 10 enviro
 20 prompts of every registered task (its own defaults, K = 5 or its shortest length). Then every
 dataset's shape and bytes and every attribute's value are compared, except what differs from run to
 run by design: the root attributes created, git_commit and iclbench_version, and /train/seconds.
+The resolved config (/@config) is compared key by key: a key that only the new build writes (a new
+option at its default) is reported as added, like an added attribute.
 
 A job whose files are already in WORKDIR from an earlier, interrupted comparison is not run again.
 Prints one line per file (identical / ADDED only / DIFFERENT with the first differences) and a
@@ -26,6 +28,7 @@ import yaml
 
 VOLATILE_ATTRS = {"/@created", "/@git_commit", "/@iclbench_version"}
 VOLATILE_DATA = {"/train/seconds"}
+CONFIG = "/@config"  # compared key by key: a key only the new build writes is an addition
 
 
 def overrides(cfg):
@@ -72,11 +75,38 @@ def items(path):
     return out
 
 
+def flat(node, prefix=""):
+    """{"train.steps": 4, ...} for a resolved config's YAML."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    out = {}
+    for k, v in node.items():
+        out.update(flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def config_keys_added(old, new):
+    """The keys a newer build's resolved config adds (a new option, written at its default), when
+    every key of the old config keeps its value; None when any old key is gone or changed."""
+    text = [c.decode() if isinstance(c, bytes) else str(c) for c in (old, new)]
+    a, b = (flat(yaml.safe_load(t)) for t in text)
+    if any(k not in b or b[k] != v for k, v in a.items()):
+        return None
+    return [k for k in b if k not in a]
+
+
 def compare(old, new):
     a, b = items(old), items(new)
     diff, added = [], []
     for k in sorted(set(a) | set(b)):
         if k in VOLATILE_ATTRS or k in VOLATILE_DATA:
+            continue
+        if k == CONFIG and k in a and k in b and a[k] != b[k]:
+            keys = config_keys_added(a[k], b[k])
+            if keys is None:
+                diff.append(f"{k} differs")
+            else:
+                added += [f"{k}:{key}" for key in keys]
             continue
         if k not in b:
             diff.append(f"{k} missing in new")
