@@ -5,22 +5,10 @@
 // test_op_rnn_cells.cpp.
 #ifdef ICL_WITH_CUDA
 
-#include <cmath>
-#include <functional>
-#include <memory>
+#include <map>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
 
 #include "core/device.h"
-#include "kernels/gating.h"
-#include "kernels/gru.h"
-#include "kernels/long_conv.h"
-#include "kernels/lstm.h"
-#include "kernels/mlstm.h"
-#include "kernels/per_head.h"
-#include "kernels/smooth_activations.h"
 #include "models/model.h"
 #include "models/model_predictor.h"
 #include "tasks/task.h"
@@ -30,10 +18,7 @@
 namespace icl {
 namespace {
 
-using test::ctx;
-using test::DeviceBuffer;
 using test::expect_close;
-using test::random_vector;
 
 // --- whole models --------------------------------------------------------------------------------
 
