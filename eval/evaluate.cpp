@@ -19,7 +19,9 @@ double metric_value(Metric m, double pred, double y) {
     case Metric::SquaredError:
       return (pred - y) * (pred - y);
     case Metric::Accuracy:
-      return (pred >= 0.0) == (y >= 0.0) ? 1.0 : 0.0;
+      // sign(ŷ) == y with sign(0) = 0, as the reference's accuracy (satwik77/incontext-bool,
+      // src/bool_tasks.py: ys == ys_pred.sign()): a prediction of exactly 0 (or NaN) is wrong.
+      return (pred > 0.0 && y > 0.0) || (pred < 0.0 && y < 0.0) ? 1.0 : 0.0;
     case Metric::ScaledAccuracy:
       fail("metric scaled_accuracy: computed per prompt over its token positions, not per value");
   }

@@ -20,7 +20,8 @@ struct CurveStats {
 CurveStats summarise(const std::vector<double>& per_prompt, int64_t prompts, int64_t K,
                      int64_t resamples, const RngKey& key);
 
-// Metric of prediction `pred` for label `y`, before normalisation (vector prompts).
+// Metric of prediction `pred` for label `y`, before normalisation (vector prompts). Accuracy: 1
+// when pred and the ±1 label y have the same sign; a prediction of 0 is wrong (sign(0) = 0).
 double metric_value(Metric m, double pred, double y);
 
 // Token prompts: the scaled accuracy (acc − 1/|Y|)/(1 − 1/|Y|) of one prompt, acc being the

@@ -99,6 +99,26 @@ TEST(Evaluate, QueriesAreScoredAgainstTheirOwnLabels) {
   for (int64_t k = 1; k < 10; ++k) EXPECT_LT(r.curves[0].stats.mean[size_t(k)], 1e-10);
 }
 
+// Accuracy is sign(ŷ) == y with sign(0) = 0, as in the Boolean reference code (docs/TASKS.md):
+// a predictor that answers 0 is wrong on every example, whichever label is more common.
+TEST(Evaluate, AccuracyCountsAZeroPredictionAsWrong) {
+  EXPECT_EQ(metric_value(Metric::Accuracy, 0.0, 1.0), 0.0);
+  EXPECT_EQ(metric_value(Metric::Accuracy, 0.0, -1.0), 0.0);
+  EXPECT_EQ(metric_value(Metric::Accuracy, std::nan(""), 1.0), 0.0);
+  EXPECT_EQ(metric_value(Metric::Accuracy, 0.3, 1.0), 1.0);
+  EXPECT_EQ(metric_value(Metric::Accuracy, -1e-30, -1.0), 1.0);
+  EXPECT_EQ(metric_value(Metric::Accuracy, 0.3, -1.0), 0.0);
+  const auto task = make_task("conjunction", {});
+  const auto zero = make_baseline("zero", {});
+  EvalOptions opt;
+  opt.prompts = 64;
+  opt.examples = 12;
+  opt.bootstrap = 20;
+  opt.progress = false;
+  const EvalResult r = evaluate("z", *task, {zero.get()}, {2, 2}, opt);
+  for (double m : r.curves[0].stats.mean) EXPECT_EQ(m, 0.0);
+}
+
 TEST(Results, FileFollowsTheDesignLayout) {
   const fs::path dir = temp_dir("layout");
   ResolvedRun cfg =
