@@ -14,16 +14,18 @@
 //                    The examples' bit vectors are kept in reduced row-echelon form with their
 //                    labels. A query in their span has its label fixed by the examples and gets it
 //                    (±1); otherwise every label is equally consistent and it predicts 0, which
-//                    the accuracy metric reads as +1 (a fixed guess, right half the time on
-//                    balanced labels). An example inconsistent with earlier ones (label noise, a
-//                    non-parity task) is dropped.
+//                    the accuracy metric counts as wrong (sign(0) = 0, as in the reference). An
+//                    example inconsistent with earlier ones (label noise, a non-parity task) is
+//                    dropped.
 //   perceptron       Rosenblatt's perceptron, online: predict w·x + b, then on a mistake
 //                    (y (w·x + b) <= 0) update w += y x, b += y (bias: false keeps b = 0).
 //                    Starting from 0 it makes at most (R/γ)² mistakes on data separable with
 //                    margin γ (Novikoff), R = max ‖(x, 1)‖.
-//   null_classifier  the majority label seen so far (0, i.e. no preference, before any example
-//                    and on ties). The paper's null classifier always says −1; this one adapts to
-//                    the class's label balance.
+//   null_classifier  always −1: the paper's null classifier, as the reference defines it
+//                    (satwik77/incontext-bool, src/baselines.py, NullClassifier).
+//   running_majority the majority label seen so far (0, i.e. no preference, before any example
+//                    and on ties): a null predictor that adapts to the class's label balance.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -148,6 +150,17 @@ class NullClassifier final : public Baseline {
 
  private:
   void predict_prompt(const PromptView& p, float* out) const override {
+    std::fill(out, out + p.pb.n_examples, -1.f);
+  }
+};
+
+class RunningMajority final : public Baseline {
+ public:
+  RunningMajority(const ParamSet& p, const std::string& label)
+      : Baseline("running_majority", p, label) {}
+
+ private:
+  void predict_prompt(const PromptView& p, float* out) const override {
     int64_t balance = 0;  // positives − negatives so far
     for (int64_t k = 0; k < p.pb.n_examples; ++k) {
       out[k] = balance > 0 ? 1.f : balance < 0 ? -1.f : 0.f;
@@ -174,7 +187,9 @@ void register_boolean_learners(std::vector<BaselineInfo>& r) {
       "perceptron", "online perceptron (predict, then update on a mistake), from w = 0",
       {ParamSpec::boolean("bias", true, "learn a threshold (input augmented with a constant 1)")}));
   r.push_back(baseline_info<NullClassifier>(
-      "null_classifier", "majority label seen so far (0 before any example and on ties)", {}));
+      "null_classifier", "always −1, the paper's null classifier (Bhattamishra et al. 2024)", {}));
+  r.push_back(baseline_info<RunningMajority>(
+      "running_majority", "majority label seen so far (0 before any example and on ties)", {}));
 }
 
 }  // namespace icl

@@ -172,9 +172,12 @@ TEST(Baselines, FirstPredictionIsZeroAndLabelsNameParameters) {
     }
     const auto pred = b->predict(PromptBatch(info.name.starts_with("fourier_") ? pb1 : pb));
     // The elimination learner starts from the most specific conjunction (every literal and its
-    // negation), which is false everywhere: its first answer is −1 by definition. Softmax
-    // regression's labels average 1, which softmax_gd predicts before any example.
-    const float first = info.name == "elimination" ? -1.f : info.name == "softmax_gd" ? 1.f : 0.f;
+    // negation), which is false everywhere: its first answer is −1 by definition, as is the null
+    // classifier's every answer. Softmax regression's labels average 1, which softmax_gd predicts
+    // before any example.
+    const float first = info.name == "elimination" || info.name == "null_classifier" ? -1.f
+                        : info.name == "softmax_gd"                                  ? 1.f
+                                                                                     : 0.f;
     for (int64_t p = 0; p < 3; ++p) EXPECT_EQ(pred[size_t(p * 5)], first) << info.name;
     EXPECT_EQ(b->label(), info.name);
   }

@@ -46,7 +46,8 @@ Bits row_of(const VectorPrompts& pb, int64_t b, int64_t r, int64_t n) {
     w[size_t(i)] = int(pb.truth[size_t(b * pb.truth_dim + r * n + i)]);
   return w;
 }
-bool correct(float pred, int y) { return (pred >= 0) == (y > 0); }
+// The accuracy metric's rule (eval/evaluate.h): sign(ŷ) == y, a prediction of 0 is wrong.
+bool correct(float pred, int y) { return (pred > 0 && y > 0) || (pred < 0 && y < 0); }
 
 bool conj(const Bits& w, const Bits& x) {
   for (size_t i = 0; i < w.size(); ++i)
@@ -634,9 +635,14 @@ TEST(BooleanLearners, PerceptronMatchesTheTextbookLoop) {
   }
 }
 
-TEST(BooleanLearners, NullClassifierPredictsTheMajorityLabelSoFar) {
+TEST(BooleanLearners, NullClassifierAlwaysSaysMinusOne) {
   const VectorPrompts pb = sample("conjunction", {{"n", "5"}}, 40, 30);
-  const auto pred = predict("null_classifier", {}, pb);
+  for (float p : predict("null_classifier", {}, pb)) ASSERT_EQ(p, -1.f);
+}
+
+TEST(BooleanLearners, RunningMajorityPredictsTheMajorityLabelSoFar) {
+  const VectorPrompts pb = sample("conjunction", {{"n", "5"}}, 40, 30);
+  const auto pred = predict("running_majority", {}, pb);
   for (int64_t b = 0; b < pb.batch; ++b) {
     int pos = 0, neg = 0;
     for (int64_t k = 0; k < 30; ++k) {
