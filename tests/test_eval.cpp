@@ -28,6 +28,17 @@
 namespace icl {
 namespace {
 
+// A quiet evaluation of `prompts` prompts of `examples` examples (bootstrap as given, or the
+// default).
+EvalOptions quiet(int64_t prompts, int64_t examples, int64_t bootstrap = EvalOptions{}.bootstrap) {
+  EvalOptions opt;
+  opt.prompts = prompts;
+  opt.examples = examples;
+  opt.bootstrap = bootstrap;
+  opt.progress = false;
+  return opt;
+}
+
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
@@ -90,11 +101,7 @@ TEST(Evaluate, QueriesAreScoredAgainstTheirOwnLabels) {
   // Overlapping queries repeat an earlier point, so 1-NN is exact from k = 1 on.
   const auto task = make_task("linear_regression", {{"d", "4"}, {"query", "overlapping"}});
   const auto nn = make_baseline("knn", {{"k", "1"}});
-  EvalOptions opt;
-  opt.prompts = 50;
-  opt.examples = 10;
-  opt.bootstrap = 50;
-  opt.progress = false;
+  const EvalOptions opt = quiet(50, 10, 50);
   const EvalResult r = evaluate("o", *task, {nn.get()}, {1, 1}, opt);
   for (int64_t k = 1; k < 10; ++k) EXPECT_LT(r.curves[0].stats.mean[size_t(k)], 1e-10);
 }
@@ -110,11 +117,7 @@ TEST(Evaluate, AccuracyCountsAZeroPredictionAsWrong) {
   EXPECT_EQ(metric_value(Metric::Accuracy, 0.3, -1.0), 0.0);
   const auto task = make_task("conjunction", {});
   const auto zero = make_baseline("zero", {});
-  EvalOptions opt;
-  opt.prompts = 64;
-  opt.examples = 12;
-  opt.bootstrap = 20;
-  opt.progress = false;
+  const EvalOptions opt = quiet(64, 12, 20);
   const EvalResult r = evaluate("z", *task, {zero.get()}, {2, 2}, opt);
   for (double m : r.curves[0].stats.mean) EXPECT_EQ(m, 0.0);
 }
@@ -284,10 +287,7 @@ TEST(Memory, EvaluationSizesAreCheckedBeforeAllocating) {
   ScopedEnv env("ICL_MAX_MEMORY", "64M");
   const auto task = make_task("linear_regression", {{"d", "20"}});
   const auto ls = make_baseline("least_squares", {});
-  EvalOptions opt;
-  opt.prompts = 1000000000;
-  opt.examples = 40;
-  opt.progress = false;
+  const EvalOptions opt = quiet(1000000000, 40);
   const std::string msg = test::error_of([&] {
     evaluate("standard", *task, {ls.get()}, {0, 0}, opt);
   });
@@ -367,10 +367,7 @@ class NanPredictor : public Predictor {
 TEST(NonFinite, ACurveFromFinitePromptsNamesTheSetAndPredictor) {
   const auto task = make_task("linear_regression", {{"d", "3"}, {"noise_std", "0.5"}});
   const NanPredictor nan;
-  EvalOptions opt;
-  opt.prompts = 8;
-  opt.examples = 4;
-  opt.progress = false;
+  const EvalOptions opt = quiet(8, 4);
   const std::string msg = test::error_of([&] { evaluate("shifted", *task, {&nan}, {0, 0}, opt); });
   EXPECT_TRUE(contains(msg, "eval shifted: predictor nan_maker has a non-finite squared_error"))
       << msg;
@@ -385,10 +382,7 @@ TEST(NonFinite, OverflowingPromptsNameTheSuspectParameters) {
       make_task("linear_regression",
                 {{"w_std", "1e15"}, {"x_scale", "1e15"}, {"y_scale", "1e15"}, {"d", "4"}});
   const auto ls = make_baseline("least_squares", {});
-  EvalOptions opt;
-  opt.prompts = 4;
-  opt.examples = 3;
-  opt.progress = false;
+  const EvalOptions opt = quiet(4, 3);
   const std::string msg = test::error_of([&] { evaluate("big", *task, {ls.get()}, {0, 0}, opt); });
   EXPECT_TRUE(contains(msg, "eval big: task linear_regression made a non-finite prompt value"))
       << msg;
