@@ -49,13 +49,6 @@ Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
   if ((pb.kind() == PromptKind::Token) != (io_.vocab > 0))
     fail("model {}: built for {} prompts, given {} prompts", model_,
          io_.vocab > 0 ? "token" : "vector", to_string(pb.kind()));
-  // Vector and history prompts: K examples of dx inputs (and dy labels).
-  const auto examples = [&](int64_t dx, int64_t dy, int64_t K) {
-    ICL_ASSERT(dx == io_.dx && dy == io_.dy);
-    if (K > io_.max_examples)
-      fail("model {}: prompts have {} examples, the model was built for at most {}", model_, K,
-           io_.max_examples);
-  };
   Var h;
   if (const auto* t = pb.get<TokenPrompts>()) {
     if (t->seq_len > io_.max_tokens)
@@ -64,20 +57,23 @@ Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
     const Tensor tok{
         const_cast<int32_t*>(t->tokens.data()), {t->batch, t->seq_len}, DType::I32, Device::CPU};
     h = ops::embedding(g, tok, P(g, "embed.w"));
-  } else if (const auto* v = pb.get<VectorPrompts>()) {
-    examples(v->dx, v->dy, v->n_examples);
-    const int64_t B = v->batch, K = v->n_examples;
-    const Tensor xs{const_cast<float*>(v->xs.data()), {B, K, v->dx}, DType::F32, Device::CPU};
-    const Tensor ys{const_cast<float*>(v->ys.data()), {B, K, v->dy}, DType::F32, Device::CPU};
-    h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
   } else {
-    const auto& hp = pb.as<HistoryPrompts>("model " + model_);
-    examples(hp.dx, hp.dy, hp.n_examples);
-    const Tensor xs{const_cast<float*>(hp.xs.data()),
-                    {hp.batch, hp.n_examples, hp.dx},
-                    DType::F32,
-                    Device::CPU};
-    h = ops::linear(g, g.constant(g.input(xs)), P(g, "read_in.w"), P(g, "read_in.b"));
+    // Vector and history prompts: K examples of dx inputs (and dy labels).
+    const ExampleDims d = example_dims(pb);
+    ICL_ASSERT(d.dx == io_.dx && d.dy == io_.dy);
+    const int64_t B = pb.batch(), K = pb.n_examples();
+    if (K > io_.max_examples)
+      fail("model {}: prompts have {} examples, the model was built for at most {}", model_, K,
+           io_.max_examples);
+    if (const auto* v = pb.get<VectorPrompts>()) {
+      const Tensor xs{const_cast<float*>(v->xs.data()), {B, K, d.dx}, DType::F32, Device::CPU};
+      const Tensor ys{const_cast<float*>(v->ys.data()), {B, K, d.dy}, DType::F32, Device::CPU};
+      h = ops::linear(g, ops::interleave(g, xs, ys), P(g, "read_in.w"), P(g, "read_in.b"));
+    } else {
+      const auto& hp = pb.as<HistoryPrompts>("model " + model_);
+      const Tensor xs{const_cast<float*>(hp.xs.data()), {B, K, d.dx}, DType::F32, Device::CPU};
+      h = ops::linear(g, g.constant(g.input(xs)), P(g, "read_in.w"), P(g, "read_in.b"));
+    }
   }
   if (learned_pos_) h = ops::add_positional(g, h, P(g, "pos"));
   return h;

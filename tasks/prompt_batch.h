@@ -97,7 +97,6 @@ struct HistoryPrompts : PromptCommon {
   int64_t dx = 0, dy = 0;        // dy: the number of classes
   std::vector<float> xs, ys;     // [B, K, dx], one-hot [B, K, dy]
   std::vector<int32_t> targets;  // [B, K] class ids
-  const float* x(int64_t b, int64_t k) const { return xs.data() + (b * n_examples + k) * dx; }
   // Zeroed xs, ys and targets for b prompts of k steps with dy classes.
   void allocate(int64_t b, int64_t k, int64_t dx_, int64_t dy_);
 
