@@ -29,8 +29,8 @@ constexpr int64_t ceil_div(int64_t n, int64_t d) { return (n + d - 1) / d; }
 
 constexpr int kElementwiseThreads = 256;
 constexpr int64_t kElementwiseMaxBlocks = 8192;
-// The grid cap the embedding, selection and loss kernels were written with; kept so that their
-// launches stay as they were (their results do not depend on it either).
+// The grid cap the embedding, selection, loss and AdamW kernels and the device fill were written
+// with; kept so that their launches stay as they were (their results do not depend on it either).
 constexpr int64_t kIoMaxBlocks = 4096;
 
 inline unsigned elementwise_blocks(int64_t n, int64_t max_blocks = kElementwiseMaxBlocks) {
