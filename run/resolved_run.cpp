@@ -85,6 +85,9 @@ TrainConfig parse_train(const YAML::Node& n, const Task& task, int64_t examples)
   TrainConfig t;
   parse_section(train_section(), n, "train", t);
   t.schedule.total = t.steps;
+  if (t.loss_on == "last" && task.prompt_kind() != PromptKind::Vector)
+    fail("train.loss_on: last needs vector prompts; task {} has {} prompts", task.name(),
+         to_string(task.prompt_kind()));
 
   const bool has_dims = task.params().has("active_dims") && task.params().has("d");
   const int64_t d = has_dims ? task.params().i("d") : 0;

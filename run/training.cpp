@@ -41,6 +41,16 @@ PromptBatch CurriculumPrompts::batch(int64_t s) {
   const Task& task = task_at(s);
   if (const TokenTask* tt = as_token_task(task)) return tt->sample_mixed(key_, s * B, B);
   PromptBatch pb = task.sample(key_, s * B, B, train_.points.at(s));
+  if (train_.loss_on == "last") {
+    // Only the last example of each prompt is scored (within the task's own mask, if any); the
+    // config reader refused loss_on: last for other than vector prompts.
+    VectorPrompts& v = pb.as<VectorPrompts>("train.loss_on");
+    const int64_t K = v.n_examples;
+    std::vector<uint8_t> last(size_t(v.batch * K), 0);
+    for (int64_t b = 0; b < v.batch; ++b)
+      last[size_t(b * K + K - 1)] = v.loss_mask.empty() ? 1 : v.loss_mask[size_t(b * K + K - 1)];
+    v.loss_mask = std::move(last);
+  }
   // Finite settings can still overflow fp32 together (two scales near their bounds): one line
   // naming the suspects, not a diverged loss. One pass over the batch, small beside the step.
   check_finite(pb, task, fmt::format("train step {}", s + 1));

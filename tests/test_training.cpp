@@ -161,5 +161,38 @@ TEST(Training, DataSeedVariesThePromptsNotTheInitialisation) {
   EXPECT_EQ(changes[0].kind, ConfigChange::Training);
 }
 
+// train.loss_on: last scores only the last example of each training prompt (Ahn et al. 2023's
+// one-query loss); the prompts themselves are the same, and a task without vector prompts refuses.
+TEST(Training, LossOnLastScoresOnlyTheLastExample) {
+  std::vector<std::string> o = kTiny;
+  const ResolvedRun all = load_run("quickstart", o);
+  o.push_back("train.loss_on=last");
+  const ResolvedRun last = load_run("quickstart", o);
+  CurriculumPrompts a(*all.task, all.train, training_stream(all));
+  CurriculumPrompts b(*last.task, last.train, training_stream(last));
+  const PromptBatch pa = a.batch(3), pb = b.batch(3);
+  const VectorPrompts& va = pa.as<VectorPrompts>("test");
+  const VectorPrompts& vb = pb.as<VectorPrompts>("test");
+  EXPECT_EQ(va.xs, vb.xs);
+  EXPECT_EQ(va.ys, vb.ys);
+  EXPECT_TRUE(va.loss_mask.empty());
+  const int64_t K = vb.n_examples;
+  ASSERT_EQ(vb.loss_mask.size(), size_t(vb.batch * K));
+  for (int64_t i = 0; i < vb.batch * K; ++i)
+    EXPECT_EQ(vb.loss_mask[size_t(i)], i % K == K - 1 ? 1 : 0) << i;
+  const auto changes = config_changes(YAML::Load(all.yaml()), YAML::Load(last.yaml()));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].key, "train.loss_on");
+  EXPECT_EQ(changes[0].kind, ConfigChange::Training);
+  try {
+    load_run("grazzi2025/parity_quick", {"train.loss_on=last"});
+    FAIL() << "token prompts accepted loss_on: last";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.loss_on: last needs vector prompts"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace icl

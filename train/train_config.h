@@ -18,6 +18,8 @@
 //                           strict fp32 everywhere. The CPU always computes in fp32.)
 //     data_seed: -1        (the training prompts' seed; -1: the run's seed, which also initialises
 //                           the model)
+//     loss_on: all         (vector prompts: every example's prediction is scored; last: only the
+//                           last one's, Ahn et al.'s loss at one N)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -35,7 +37,8 @@ struct TrainConfig {
   std::map<std::string, Ramp> task_ramps;  // other integer task parameters, by name
   int64_t eval_every = 500, eval_prompts = 256, checkpoint_every = 500;
   std::string precision = "tf32";
-  int64_t data_seed = -1;  // the training prompts' seed; -1: the run's
+  int64_t data_seed = -1;       // the training prompts' seed; -1: the run's
+  std::string loss_on = "all";  // vector prompts: every example's prediction, or only the last
 };
 
 // The keys in the order results.h5 records them.
@@ -73,7 +76,10 @@ inline const Section<TrainConfig>& train_section() {
                   "GPU matrix products: tf32 tensor cores or strict fp32 (the CPU is always fp32)")
           .integer("data_seed", &TrainConfig::data_seed, -1, 1e18,
                    "seed of the training prompts, to vary data and initialisation apart (-1: the "
-                   "run's seed)");
+                   "run's seed)")
+          .choice("loss_on", &TrainConfig::loss_on, {"all", "last"},
+                  "vector prompts: score the prediction of every example, or only of the last "
+                  "(Ahn et al. 2023: one query after N examples)");
   return s;
 }
 
