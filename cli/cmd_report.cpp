@@ -1,11 +1,6 @@
-#include <sys/wait.h>
-
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -23,12 +18,6 @@ namespace icl::cli {
 
 namespace fs = std::filesystem;
 
-static std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 int draw_figures(const std::string& results, const std::string& out_dir, bool quiet_on_missing,
                  std::string* error_line) {
   const char* env = std::getenv("ICL_REPORT");
@@ -37,31 +26,9 @@ int draw_figures(const std::string& results, const std::string& out_dir, bool qu
     if (!quiet_on_missing) fail("report script {} not found (set ICL_REPORT)", script);
     return 1;
   }
-  std::string cmd =
-      shell_quote(python_interpreter()) + " " + shell_quote(script) + " " + shell_quote(results);
-  if (!out_dir.empty()) cmd += " --out " + shell_quote(out_dir);
-  // The script's stderr is kept aside: on success it is passed on as it was; on failure its last
-  // line (the script's own "error: ..." line) becomes the reason in icl's one line.
-  const fs::path err_file =
-      fs::temp_directory_path() / fmt::format("icl_report_{}.err", ::getpid());
-  cmd += " 2>" + shell_quote(err_file.string());
-  const int status = std::system(cmd.c_str());
-  std::string err, line, last;
-  {
-    std::ifstream in(err_file);
-    while (std::getline(in, line)) {
-      err += line + "\n";
-      if (!line.empty()) last = line;
-    }
-  }
-  std::error_code ec;
-  fs::remove(err_file, ec);
-  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-  if (rc != 0 && error_line)
-    *error_line = last;
-  else
-    std::fputs(err.c_str(), stderr);
-  return rc;
+  std::vector<std::string> args{results};
+  if (!out_dir.empty()) args.insert(args.end(), {"--out", out_dir});
+  return run_python(script, args, error_line);
 }
 
 int cmd_report(const Args& args) {

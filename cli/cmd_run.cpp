@@ -1,8 +1,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -10,9 +8,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "eval/results.h"
-#include "run/run_benchmark.h"
-#include "run/run_checks.h"
-#include "run/run_file.h"
+#include "run/run_to_file.h"
 
 namespace icl::cli {
 
@@ -51,11 +47,9 @@ int cmd_run(const Args& args) {
   const ResolvedRun run = load_run(bench, sets);
   if (vm.count("out") && out.empty()) fail("--out: must name a file, got ''");
   if (out.empty()) out = "results/" + run.name + ".h5";
-  check_run_memory(run);     // every evaluation set and the training batch, before any work
-  check_run_prompts(run);    // the first prompts of every set and of training are finite
-  AtomicH5Output file(out);  // before any output: a bad destination is the only message
-  RunOptions ro;
-  ro.on_start = [&] {
+  RunRequest req;
+  req.out = out;
+  req.on_start = [&] {
     if (run.bandit) {
       fmt::print(stderr, "icl run {}: {} policies on {} bandit environments, seed {}\n", run.name,
                  run.bandit->policies.size(), run.bandit->rollout.environments, run.seed);
@@ -67,35 +61,22 @@ int cmd_run(const Args& args) {
                    : "",
                run.evals.size(), run.baselines.size(), run.seed);
   };
-  ro.device = vm["device"].as<std::string>();
+  req.on_note = [](const std::string& line) { fmt::print(stderr, "icl: note: {}\n", line); };
+  req.device = vm["device"].as<std::string>();
   // Checked here, also for runs that train nothing (where it would otherwise go unread).
-  if (ro.device != "auto" && ro.device != "cpu" && ro.device != "cuda")
-    fail("--device: must be one of auto|cpu|cuda, got '{}'", ro.device);
-  if (vm.count("resume")) ro.resume = vm["resume"].as<std::string>();
+  if (req.device != "auto" && req.device != "cpu" && req.device != "cuda")
+    fail("--device: must be one of auto|cpu|cuda, got '{}'", req.device);
+  if (vm.count("resume")) req.resume = vm["resume"].as<std::string>();
   if (vm.count("until")) {
-    ro.until = vm["until"].as<int64_t>();
-    if (ro.until < 1) fail("--until: must be >= 1, got {}", ro.until);
+    req.until = vm["until"].as<int64_t>();
+    if (req.until < 1) fail("--until: must be >= 1, got {}", req.until);
     if (!run.has_model()) fail("--until: benchmark {} trains no model", run.name);
   }
-  if (!ro.resume.empty() && !run.has_model())
+  if (!req.resume.empty() && !run.has_model())
     fail("--resume: benchmark {} trains no model", run.name);
-  if (vm.count("force") && ro.resume.empty()) fail("--force: only means something with --resume");
-  const YAML::Node ours = YAML::Load(run.yaml());
-  Resume resumed;
-  if (!ro.resume.empty()) {
-    resumed = check_resume(ro.resume, ours, vm.count("force") != 0);
-    ro.resume_log = resumed.log;
-  }
-  if (run.has_model()) {
-    ro.checkpoint_to = checkpoint_destination(file.path(), ours, resumed.step, ro.resume);
-    if (ro.checkpoint_to != file.path())
-      fmt::print(stderr,
-                 "icl: note: {} already holds results, kept until this run completes; "
-                 "checkpoints go to {}\n",
-                 out, ro.checkpoint_to);
-  }
-  for (const auto& n : resumed.notes) fmt::print(stderr, "icl: note: {}\n", n);
-  const BenchmarkResult res = run_benchmark(run, file, ro);
+  req.force = vm.count("force") != 0;
+  if (req.force && req.resume.empty()) fail("--force: only means something with --resume");
+  const BenchmarkResult res = run_to_file(run, req);
   fmt::print("\n");
   if (res.trained_steps)
     fmt::print("trained {} for {} steps, final training loss {:.5f}\n", run.model->name,
@@ -105,10 +86,6 @@ int cmd_run(const Args& args) {
                res.trained_steps, res.checkpoint_path, format_duration(res.seconds),
                res.checkpoint_path);
     return 0;
-  }
-  if (!res.checkpoint_path.empty() && res.checkpoint_path != file.path()) {
-    std::error_code ec;  // the finished run is in place: the checkpoints beside it are done
-    fs::remove(res.checkpoint_path, ec);
   }
   for (const auto& e : res.evals) fmt::print("{}\n", summary_table(e));
   if (!res.regret.empty())

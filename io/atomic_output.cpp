@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -188,6 +189,29 @@ void AtomicH5Output::commit() {
     fail("cannot move the finished file into place at {}", path_);
   }
   committed_ = true;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const fs::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  if (ec) fail("cannot create directory {}: {}", p.parent_path().string(), ec.message());
+  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      fs::remove(tmp, ec);
+      fail("cannot write {}", path);
+    }
+  }
+  fs::rename(tmp, p, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fail("cannot write {}: {}", path, ec.message());
+  }
 }
 
 }  // namespace icl

@@ -40,4 +40,8 @@ class AtomicH5Output {
   int slot_ = -1;  // entry in the table the SIGINT/SIGTERM handler cleans up
 };
 
+// A small text output (summary.md, a figure's data) written whole: to "<path>.tmp-<pid>" beside
+// it, then renamed into place, creating missing directories. An icl::Error names the path.
+void write_text_file(const std::string& path, const std::string& text);
+
 }  // namespace icl

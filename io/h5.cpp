@@ -119,6 +119,27 @@ bool exists(hid_t loc, const std::string& path) {
   }
 }
 
+bool is_group(hid_t loc, const std::string& name) {
+  if (!exists(loc, name)) return false;
+  const hid_t o = H5Oopen(loc, name.c_str(), H5P_DEFAULT);
+  if (o < 0) return false;
+  const bool group = H5Iget_type(o) == H5I_GROUP;
+  H5Oclose(o);
+  return group;
+}
+
+std::vector<std::string> members(hid_t loc, const std::string& group) {
+  const Handle g = open_group(loc, group);
+  std::vector<std::string> names;
+  const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  check(H5Literate(g.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names),
+        "members of " + object_name(loc, group));
+  return names;
+}
+
 template <class T>
 void write(hid_t loc, const std::string& name, const T* data, const std::vector<int64_t>& dims) {
   std::vector<hsize_t> d(dims.begin(), dims.end());
@@ -307,6 +328,14 @@ int64_t read_attr_int(hid_t obj, const std::string& name) {
   check_single_value(a.id(), name);
   int64_t v = 0;
   check(H5Aread(a.id(), H5T_NATIVE_INT64, &v), "cannot read attribute " + name);
+  return v;
+}
+
+double read_attr_double(hid_t obj, const std::string& name) {
+  Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
+  check_single_value(a.id(), name);
+  double v = 0;
+  check(H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v), "cannot read attribute " + name);
   return v;
 }
 

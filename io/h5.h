@@ -35,6 +35,9 @@ Handle open_file_rw(const std::string& path);  // read-write, to change a file i
 Handle create_group(hid_t loc, const std::string& name);
 Handle open_group(hid_t loc, const std::string& name);
 bool exists(hid_t loc, const std::string& path);
+// The names of a group's members (groups, datasets, links), in name order.
+std::vector<std::string> members(hid_t loc, const std::string& group);
+bool is_group(hid_t loc, const std::string& name);  // false for a dataset or a missing name
 
 template <class T>
 void write(hid_t loc, const std::string& name, const T* data, const std::vector<int64_t>& dims);
@@ -69,5 +72,6 @@ void set_attr(hid_t obj, const std::string& name, int64_t value);
 bool exists_attr(hid_t obj, const std::string& name);
 std::string read_attr_string(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);
+double read_attr_double(hid_t obj, const std::string& name);  // converted from any number
 
 }  // namespace icl::h5

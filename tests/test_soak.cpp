@@ -30,34 +30,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using icl::test::slurp;
+using icl::test::wait_for;
+const auto spawn = icl::test::spawn_icl;
 using Clock = std::chrono::steady_clock;
-
-// Starts `icl args...` in `dir` with stdout to /dev/null and stderr to dir/stderr.
-pid_t spawn(const fs::path& dir, const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(127);
-    FILE* out = std::freopen("/dev/null", "w", stdout);
-    FILE* err = std::freopen("stderr", "w", stderr);
-    if (!out || !err) _exit(127);
-    std::vector<char*> argv{const_cast<char*>(ICL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(ICL_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Waits up to `seconds` for the process; true (and its status) if it ended.
-bool wait_for(pid_t pid, double seconds, int* status) {
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (true) {
-    if (waitpid(pid, status, WNOHANG) == pid) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
 
 // The checkpoint step in `file`, -1 if it has none; fails the test if the file does not open.
 int64_t checkpoint_step(const fs::path& file) {

@@ -1,0 +1,29 @@
+#pragma once
+// One run into one results file, with every check and rule of `icl run` (README, "Output files,
+// resume and interruption"): memory and finite prompts before any work, the destination checked
+// before any output, --resume's config comparison, checkpoints beside a file that holds another
+// run, and those checkpoints removed once the run has completed. `icl run` and `icl reproduce`
+// both run through here.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "run/resolved_run.h"
+#include "run/run_benchmark.h"
+
+namespace icl {
+
+struct RunRequest {
+  std::string out;     // the results file
+  std::string resume;  // a results file whose checkpoint to continue from ("": fresh)
+  bool force = false;  // --force: resume even where the config trains differently
+  int64_t until = 0;   // --until
+  std::string device = "auto";
+  bool progress = true;
+  std::function<void()> on_start;                   // RunOptions::on_start
+  std::function<void(const std::string&)> on_note;  // a line for the user ("icl: note: ...")
+};
+
+BenchmarkResult run_to_file(const ResolvedRun& run, const RunRequest& req);
+
+}  // namespace icl
