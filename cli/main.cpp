@@ -1,6 +1,6 @@
-// icl: run benchmarks, export prompts, draw figures. Exit codes: 0 success, 1 a user error (one
-// line on stderr naming what is wrong and what is allowed), 2 a bad command line, 3 an internal
-// error.
+// icl: run benchmarks, export prompts, draw figures, reproduce papers' figures. Exit codes: 0
+// success, 1 a user error (one line on stderr naming what is wrong and what is allowed), 2 a bad
+// command line, 3 an internal error, 4 a reproduced figure whose claims do not all hold.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -32,17 +32,17 @@ const char* kUsage =
     "  report     draw figures: icl report FILE.h5 [--out DIR]\n"
     "  eval       evaluate a trained model: icl eval --checkpoint RUN.h5 [--task T] [--set "
     "k=v]...\n"
+    "  reproduce  reproduce a paper's figure and check its claims: icl reproduce NAME [--scale "
+    "quick|paper]\n"
     "  version    version, commit and build options\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace icl::cli;
-  const std::map<std::string, int (*)(const Args&)> commands = {{"list", cmd_list},
-                                                                {"run", cmd_run},
-                                                                {"generate", cmd_generate},
-                                                                {"report", cmd_report},
-                                                                {"eval", cmd_eval}};
+  const std::map<std::string, int (*)(const Args&)> commands = {
+      {"list", cmd_list},     {"run", cmd_run},   {"generate", cmd_generate},
+      {"report", cmd_report}, {"eval", cmd_eval}, {"reproduce", cmd_reproduce}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
   }
   const auto it = commands.find(cmd);
   if (it == commands.end()) {
-    fmt::print(
-        stderr,
-        "icl: error: unknown command '{}' (commands: list, run, generate, report, eval, version)\n",
-        cmd);
+    fmt::print(stderr,
+               "icl: error: unknown command '{}' (commands: list, run, generate, report, eval, "
+               "reproduce, version)\n",
+               cmd);
     return 2;
   }
   try {

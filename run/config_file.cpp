@@ -29,6 +29,11 @@ std::vector<std::string> list_benchmarks() {
   const fs::path root(config_dir());
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
+    // configs/<paper>/figures/ holds figure files (icl reproduce), not benchmarks.
+    if (it->is_directory() && it->path().filename() == "figures") {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (it->is_regular_file() && it->path().extension() == ".yaml") {
       std::string rel = fs::relative(it->path(), root).replace_extension().generic_string();
       out.push_back(rel);

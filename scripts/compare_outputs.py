@@ -126,7 +126,8 @@ def main(argv):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     configs = sorted(os.path.relpath(os.path.join(d, f), os.path.join(root, "configs"))[:-5]
                      for d, _, fs in os.walk(os.path.join(root, "configs"))
-                     for f in fs if f.endswith(".yaml"))
+                     for f in fs if f.endswith(".yaml")
+                     and os.path.basename(d) != "figures")  # figure files: icl reproduce
     jobs = []
     for name in configs:
         with open(os.path.join(root, "configs", name + ".yaml")) as fh:

@@ -1,0 +1,148 @@
+#include "repro/curves.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/h5.h"
+
+namespace icl {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s.empty() ? "none" : s;
+}
+
+std::vector<double> as_doubles(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
+
+std::string y_label_of(hid_t set) {
+  const std::string metric = h5::read_attr_string(set, "metric");
+  if (metric == "squared_error") {
+    const double norm =
+        h5::exists_attr(set, "normalisation") ? h5::read_attr_double(set, "normalisation") : 1.0;
+    return norm == 1.0 ? "squared error" : fmt::format("squared error / {:g}", norm);
+  }
+  return metric == "scaled_accuracy" ? "scaled accuracy" : metric;
+}
+
+}  // namespace
+
+Curve read_curve(const std::string& path, const FigureSeries& s, const std::string& set_name) {
+  const std::string what = fmt::format("series {} (run {}, {})", s.id, s.run, path);
+  const h5::Handle f = h5::open_file(path);
+  Curve c;
+  // A bandit run's regret curves: /bandit/<policy>/{mean, sem}, the band mean ± SEM.
+  if (set_name == "bandit" || (!h5::exists(f.id(), "eval") && h5::exists(f.id(), "bandit"))) {
+    if (!h5::exists(f.id(), "bandit")) fail("{}: the file has no /bandit regret curves", what);
+    if (!h5::exists(f.id(), "bandit/" + s.predictor))
+      fail("{}: no policy '{}' in /bandit (policies: {})", what, s.predictor, [&] {
+        auto m = h5::members(f.id(), "bandit");
+        m.erase(std::remove(m.begin(), m.end(), "step"), m.end());
+        return join(m);
+      }());
+    const h5::Handle g = h5::open_group(f.id(), "bandit/" + s.predictor);
+    c.x = as_doubles(h5::read<int64_t>(f.id(), "bandit/step"));
+    c.mean = h5::read<double>(g.id(), "mean");
+    const std::vector<double> sem = h5::read<double>(g.id(), "sem");
+    for (size_t i = 0; i < c.mean.size(); ++i) {
+      c.lo.push_back(c.mean[i] - sem[i]);
+      c.hi.push_back(c.mean[i] + sem[i]);
+    }
+    c.x_label = "step";
+    c.y_label = "cumulative regret";
+    return c;
+  }
+  if (!h5::exists(f.id(), "eval")) fail("{}: the file has no /eval results", what);
+  const std::vector<std::string> sets = h5::members(f.id(), "eval");
+  const std::string set = set_name.empty() ? sets.front() : set_name;
+  if (!h5::exists(f.id(), "eval/" + set))
+    fail("{}: no evaluation set '{}' (sets: {})", what, set, join(sets));
+  const h5::Handle g = h5::open_group(f.id(), "eval/" + set);
+  // The predictor by its label; else by its registry name when one predictor of the set has it
+  // ("knn" for "knn(k=3)"); "model" is the trained model, whatever its name.
+  std::string predictor = s.predictor;
+  if (!h5::exists(g.id(), predictor)) {
+    std::vector<std::string> named;
+    for (const auto& m : h5::members(f.id(), "eval/" + set)) {
+      if (!h5::is_group(g.id(), m)) continue;
+      const h5::Handle pg = h5::open_group(g.id(), m);
+      const std::string attr = predictor == "model" ? "kind" : "name";
+      if (h5::exists_attr(pg.id(), attr) && h5::read_attr_string(pg.id(), attr) == predictor)
+        named.push_back(m);
+    }
+    if (named.size() > 1)
+      fail("{}: predictor '{}' is ambiguous in set {} ({}); name one by its label", what,
+           s.predictor, set, join(named));
+    if (named.size() == 1) predictor = named.front();
+  }
+  if (!h5::exists(g.id(), predictor)) {
+    std::vector<std::string> preds;
+    for (const auto& m : h5::members(f.id(), "eval/" + set))
+      if (h5::is_group(g.id(), m)) preds.push_back(m);
+    fail("{}: no predictor '{}' in set {} (predictors: {})", what, s.predictor, set, join(preds));
+  }
+  const h5::Handle p = h5::open_group(g.id(), predictor);
+  if (s.metric == "spectrum") {
+    if (!h5::exists(p.id(), "spectrum"))
+      fail("{}: set {} measured no spectrum (the run's eval set needs spectrum: {{...}})", what,
+           set);
+    c.x = as_doubles(h5::read<int64_t>(g.id(), "spectrum_frequency"));
+    c.mean = h5::read<double>(p.id(), "spectrum");
+    c.lo = c.hi = c.mean;
+    c.x_label = "frequency";
+    c.y_label = "amplitude";
+    return c;
+  }
+  const bool by_length = h5::exists(g.id(), "length");
+  c.x = as_doubles(h5::read<int64_t>(g.id(), by_length ? "length" : "n_examples"));
+  c.x_label = by_length && h5::exists_attr(g.id(), "x_label")
+                  ? h5::read_attr_string(g.id(), "x_label")
+                  : (by_length ? "length" : "in-context examples");
+  c.y_label = y_label_of(g.id());
+  hid_t from = p.id();
+  h5::Handle metric_group;
+  if (!s.metric.empty()) {
+    const std::string extra = h5::exists_attr(g.id(), "extra_metrics")
+                                  ? h5::read_attr_string(g.id(), "extra_metrics")
+                                  : "";
+    if (!h5::exists(p.id(), s.metric))
+      fail("{}: no metric '{}' for {} in set {} (further metrics: {}; or spectrum)", what, s.metric,
+           s.predictor, set, extra.empty() ? "none" : extra);
+    metric_group = h5::open_group(p.id(), s.metric);
+    from = metric_group.id();
+    c.y_label = h5::exists_attr(from, "label") ? h5::read_attr_string(from, "label") : s.metric;
+  }
+  c.mean = h5::read<double>(from, "mean");
+  c.lo = h5::read<double>(from, "lo");
+  c.hi = h5::read<double>(from, "hi");
+  if (c.mean.size() != c.x.size() || c.lo.size() != c.x.size() || c.hi.size() != c.x.size())
+    fail("{}: curve of {} points against {} x values", what, c.mean.size(), c.x.size());
+  return c;
+}
+
+Curve combine_seeds(const std::vector<Curve>& seeds, double times, const std::string& what) {
+  if (seeds.empty()) fail("{}: no curves to combine", what);
+  Curve c = seeds.front();
+  for (size_t s = 1; s < seeds.size(); ++s) {
+    if (seeds[s].x != c.x) fail("{}: the seeds' curves have different x values", what);
+    for (size_t i = 0; i < c.x.size(); ++i) {
+      c.mean[i] += seeds[s].mean[i];
+      c.lo[i] = std::min(c.lo[i], seeds[s].lo[i]);
+      c.hi[i] = std::max(c.hi[i], seeds[s].hi[i]);
+    }
+  }
+  for (size_t i = 0; i < c.x.size(); ++i) {
+    c.mean[i] = c.mean[i] / double(seeds.size()) * times;
+    c.lo[i] *= times;
+    c.hi[i] *= times;
+    if (times < 0) std::swap(c.lo[i], c.hi[i]);
+  }
+  return c;
+}
+
+}  // namespace icl

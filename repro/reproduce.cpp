@@ -1,0 +1,377 @@
+#include "repro/reproduce.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/python.h"
+#include "core/version.h"
+#include "io/atomic_output.h"
+#include "io/h5.h"
+#include "run/config_file.h"
+#include "run/resolved_run.h"
+#include "run/run_file.h"
+#include "run/run_to_file.h"
+
+#ifndef ICL_FIGURE_SCRIPT
+#define ICL_FIGURE_SCRIPT "report/plot_figure.py"
+#endif
+
+namespace icl {
+
+namespace fs = std::filesystem;
+
+int ReproduceResult::failed() const {
+  if (smoke) return 0;
+  int n = 0;
+  for (const auto& c : claims) n += c.result.status == ClaimStatus::Fails;
+  return n;
+}
+
+std::string run_file_path(const std::string& dir, const std::string& scale, const std::string& id,
+                          uint64_t seed) {
+  return (fs::path(dir) / "runs" / scale / fmt::format("{}_seed{}.h5", id, seed)).string();
+}
+
+namespace {
+
+// What to do with a run whose file may exist from an earlier reproduce.
+struct RunPlan {
+  enum Kind { Run, Reuse, Resume } kind = Run;
+  std::string resume_from;
+  int64_t step = 0;
+};
+
+bool holds_results(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  return h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
+}
+
+// Reused: the file holds this run finished (the same resolved config). Resumed: it, or the
+// ".partial.h5" beside it, holds a checkpoint of this run (nothing that trains differently) at a
+// step this run still reaches. Otherwise the run starts afresh (and a finished file of another
+// run is kept until it completes: run/run_to_file.h).
+RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps) {
+  for (const std::string& p : {path, partial_path(path)}) {
+    const std::optional<RunFile> rf = probe_run_file(p);
+    if (!rf) continue;
+    const std::vector<ConfigChange> changes = config_changes(rf->config, ours);
+    const bool finished = holds_results(p);
+    if (p == path && finished && changes.empty()) return {RunPlan::Reuse, p, rf->checkpoint};
+    const bool trains_differently =
+        std::any_of(changes.begin(), changes.end(),
+                    [](const ConfigChange& c) { return c.kind == ConfigChange::Training; });
+    if (!trains_differently && rf->checkpoint > 0 && rf->checkpoint <= steps)
+      return {RunPlan::Resume, p, rf->checkpoint};
+  }
+  return {};
+}
+
+// The overrides of one run at one seed. A smoke run trains one step and evaluates 32 prompts per
+// set (a set's own prompts and spectrum prompts are capped at 32 as well).
+std::vector<std::string> run_overrides(const FigureRun& r, const ResolvedRun& base, uint64_t seed,
+                                       bool smoke) {
+  std::vector<std::string> sets = r.sets;
+  if (smoke) {
+    if (base.has_model()) sets.insert(sets.end(), {"train.steps=1", "train.warmup=0"});
+    if (!base.bandit) {
+      sets.insert(sets.end(), {"eval.prompts=32", "eval.bootstrap=20"});
+      std::string name, path;
+      const YAML::Node tree = load_config_tree(r.config, r.sets, &name, &path);
+      if (const YAML::Node s = tree["eval"]["sets"]; s && s.IsMap())
+        for (const auto& kv : s) {
+          const std::string set = kv.first.as<std::string>();
+          if (kv.second.IsMap() && kv.second["prompts"])
+            sets.push_back(fmt::format("eval.sets.{}.prompts=32", set));
+          if (kv.second.IsMap() && kv.second["spectrum"] && kv.second["spectrum"]["prompts"])
+            sets.push_back(fmt::format("eval.sets.{}.spectrum.prompts=32", set));
+        }
+    }
+  }
+  sets.push_back(fmt::format("seed={}", seed));
+  return sets;
+}
+
+std::string device_of(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  const std::string d =
+      h5::exists_attr(f.id(), "device") ? h5::read_attr_string(f.id(), "device") : "";
+  return d.empty() ? "cpu" : d;
+}
+
+RunOutcome run_one(const FigureRun& r, const ResolvedRun& run, const std::string& path,
+                   const ReproduceOptions& opt) {
+  RunOutcome o;
+  o.id = r.id;
+  o.config = r.config;
+  o.path = path;
+  o.seed = run.seed;
+  const YAML::Node ours = YAML::Load(run.yaml());
+  const RunPlan plan = plan_run(path, ours, run.has_model() ? run.train.steps : 0);
+  if (plan.kind == RunPlan::Reuse) {
+    o.status = "reused";
+    o.steps = plan.step > 0 ? plan.step : 0;
+    o.device = device_of(path);
+    fmt::print(stderr, "icl reproduce: {} seed {}: reused {}\n", r.id, run.seed, path);
+    return o;
+  }
+  RunRequest req;
+  req.out = path;
+  req.device = opt.device;
+  req.progress = opt.progress;
+  if (plan.kind == RunPlan::Resume) req.resume = plan.resume_from;
+  req.on_note = [](const std::string& line) { fmt::print(stderr, "icl: note: {}\n", line); };
+  req.on_start = [&] {
+    fmt::print(stderr, "icl reproduce: {} seed {}: {} {}{}\n", r.id, run.seed,
+               plan.kind == RunPlan::Resume ? "resuming" : "running", run.name,
+               plan.kind == RunPlan::Resume ? fmt::format(" from step {}", plan.step) : "");
+  };
+  const BenchmarkResult res = run_to_file(run, req);
+  o.status = plan.kind == RunPlan::Resume ? fmt::format("resumed at step {}", plan.step) : "ran";
+  o.seconds = res.seconds;
+  o.steps = res.trained_steps;
+  o.final_loss = res.final_loss;
+  o.device = device_of(path);
+  return o;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\')
+      out += std::string("\\") + c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20)
+      out += fmt::format("\\u{:04x}", int(c));
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
+std::string json_numbers(const std::vector<double>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + (std::isfinite(v[i]) ? fmt::format("{:.9g}", v[i]) : "null");
+  return out + "]";
+}
+
+std::string json_limits(const std::optional<std::pair<double, double>>& l) {
+  return l ? fmt::format("[{:.9g}, {:.9g}]", l->first, l->second) : "null";
+}
+
+// The figure's data for report/plot_figure.py: panels, series with their bands, published points.
+std::string figure_json(const Figure& f, const ReproduceOptions& opt, const ReproduceResult& r) {
+  std::string out = fmt::format("{{\"title\": {}, \"paper\": {}, \"scale\": {}, \"panels\": [",
+                                json_string(f.title), json_string(f.paper), json_string(opt.scale));
+  for (size_t p = 0; p < f.panels.size(); ++p) {
+    const FigurePanel& panel = f.panels[p];
+    const Curve& first = r.curves.at(panel.series.front().id);
+    out += fmt::format(
+        "{}\n  {{\"title\": {}, \"x_label\": {}, \"y_label\": {}, \"y_scale\": {}, \"x_lim\": {}, "
+        "\"y_lim\": {}, \"series\": [",
+        p ? "," : "", json_string(panel.title),
+        json_string(panel.x_label.empty() ? first.x_label : panel.x_label),
+        json_string(panel.y_label.empty() ? first.y_label : panel.y_label),
+        json_string(panel.y_scale), json_limits(panel.x_lim), json_limits(panel.y_lim));
+    for (size_t i = 0; i < panel.series.size(); ++i) {
+      const FigureSeries& s = panel.series[i];
+      const Curve& c = r.curves.at(s.id);
+      std::vector<double> px, pv;
+      for (const auto& pub : f.published)
+        if (pub.series == s.id) {
+          px.push_back(pub.x);
+          pv.push_back(pub.value);
+        }
+      out += fmt::format(
+          "{}\n    {{\"id\": {}, \"label\": {}, \"style\": {}, \"x\": {}, \"mean\": {}, \"lo\": "
+          "{}, "
+          "\"hi\": {}, \"published_x\": {}, \"published\": {}}}",
+          i ? "," : "", json_string(s.id), json_string(s.label), json_string(s.style),
+          json_numbers(c.x), json_numbers(c.mean), json_numbers(c.lo), json_numbers(c.hi),
+          json_numbers(px), json_numbers(pv));
+    }
+    out += "]}";
+  }
+  return out + "\n]}\n";
+}
+
+std::string today_utc() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+// The index of x in c (exact up to rounding), or -1.
+int64_t point_at(const Curve& c, double x) {
+  for (size_t i = 0; i < c.x.size(); ++i)
+    if (std::abs(c.x[i] - x) <= 1e-9 * std::max(1.0, std::abs(x))) return int64_t(i);
+  return -1;
+}
+
+std::string cell(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "nan"; }
+
+}  // namespace
+
+std::string summary_markdown(const Figure& f, const ReproduceOptions& opt,
+                             const ReproduceResult& r) {
+  const FigureScale& sc = f.scale(opt.scale);
+  const int64_t seeds = opt.seeds > 0 ? opt.seeds : sc.seeds;
+  std::vector<std::string> devices;
+  for (const auto& o : r.runs)
+    if (std::find(devices.begin(), devices.end(), o.device) == devices.end())
+      devices.push_back(o.device);
+  std::string dev;
+  for (const auto& d : devices) dev += (dev.empty() ? "" : ", ") + d;
+  std::string md = fmt::format("# {}\n\n{}\n\nFigure file: `{}`.\n\n", f.title, f.paper, f.path);
+  md += fmt::format(
+      "Reproduced with `{}`: scale **{}**{}, {} seed(s), device {}, in {} (expected about {:g} "
+      "min); iclbench {}, commit {}, {}.\n\n",
+      opt.command.empty() ? fmt::format("icl reproduce {}", f.name) : opt.command, opt.scale,
+      r.smoke ? " (smoke run: one training step per run; claims not judged)" : "", seeds, dev,
+      format_duration(r.seconds), sc.minutes, version(), git_commit(), today_utc());
+  if (!f.note.empty()) md += f.note + "\n\n";
+  if (!r.figure_png.empty())
+    md += fmt::format("![{}]({})\n\n", f.title, fs::path(r.figure_png).filename().string());
+  else if (!r.figure_error.empty())
+    md += fmt::format("Figure not drawn: {}\n\n", r.figure_error);
+
+  md += "## Claims\n\n";
+  if (r.claims.empty())
+    md += "This figure states no claims.\n\n";
+  else {
+    md += "| claim | status | our numbers |\n|---|---|---|\n";
+    for (const auto& c : r.claims)
+      md += fmt::format("| {} (`{}`) | {} | {} |\n", c.claim->text, c.claim->id,
+                        r.smoke && c.result.status != ClaimStatus::OtherScale
+                            ? "not judged (smoke run)"
+                            : fmt::format("**{}**", c.result.status_text()),
+                        c.result.numbers.empty() ? "-" : c.result.numbers);
+    md += "\n";
+  }
+
+  if (!f.published.empty()) {
+    md += "## Our numbers beside the published ones\n\n";
+    md += "| series | x | ours | 90% band | published | source |\n|---|---|---|---|---|---|\n";
+    for (const auto& p : f.published) {
+      const Curve& c = r.curves.at(p.series);
+      const int64_t i = point_at(c, p.x);
+      md += fmt::format(
+          "| {} | {:g} | {} | {} | {} | {} |\n", f.find_series(p.series)->label, p.x,
+          i < 0 ? "no point" : cell(c.mean[size_t(i)]),
+          i < 0 ? "-" : fmt::format("[{}, {}]", cell(c.lo[size_t(i)]), cell(c.hi[size_t(i)])),
+          cell(p.value), p.source);
+    }
+    md += "\n";
+  }
+
+  md += "## Curves\n\n";
+  for (const auto& panel : f.panels) {
+    const Curve& first = r.curves.at(panel.series.front().id);
+    const size_t n = first.x.size();
+    std::vector<size_t> cols;
+    for (const size_t c : {size_t(0), n / 4, n / 2, (3 * n) / 4, n - 1})
+      if (n > 0 && (cols.empty() || cols.back() != c)) cols.push_back(c);
+    md += fmt::format("{}{} by {}\n\n| series |",
+                      panel.title.empty() ? "" : fmt::format("**{}**: ", panel.title),
+                      panel.y_label.empty() ? first.y_label : panel.y_label,
+                      panel.x_label.empty() ? first.x_label : panel.x_label);
+    for (const size_t c : cols) md += fmt::format(" {:g} |", first.x[c]);
+    md += "\n|---|";
+    for (size_t c = 0; c < cols.size(); ++c) md += "---|";
+    md += "\n";
+    for (const auto& s : panel.series) {
+      const Curve& c = r.curves.at(s.id);
+      md += fmt::format("| {} |", s.label);
+      for (const size_t i : cols)
+        md += fmt::format(" {} |", i < c.x.size() && c.x[i] == first.x[i] ? cell(c.mean[i]) : "-");
+      md += "\n";
+    }
+    md += "\n";
+  }
+
+  md +=
+      "## Runs\n\n| run | seed | config | status | steps | final loss | time | device | file |\n"
+      "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& o : r.runs)
+    md += fmt::format(
+        "| {} | {} | `{}` | {} | {} | {} | {} | {} | `{}` |\n", o.id, o.seed, o.config, o.status,
+        o.steps, o.steps > 0 && o.status != "reused" ? fmt::format("{:.5f}", o.final_loss) : "-",
+        o.status == "reused" ? "-" : format_duration(o.seconds), o.device,
+        fs::relative(o.path, r.dir).generic_string());
+  return md;
+}
+
+ReproduceResult reproduce(const Figure& f, const ReproduceOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const FigureScale& sc = f.scale(opt.scale);
+  const int64_t seeds = opt.seeds > 0 ? opt.seeds : sc.seeds;
+  ReproduceResult r;
+  r.smoke = opt.smoke;
+  r.dir = (fs::path(opt.out_dir) / f.name).string();
+  const std::string runs_scale = opt.smoke ? opt.scale + "-smoke" : opt.scale;
+
+  // Every run resolved before any work, so that a bad config or override is the only message.
+  struct Planned {
+    const FigureRun* spec;
+    ResolvedRun run;
+    std::string path;
+  };
+  std::vector<Planned> planned;
+  std::map<std::string, std::vector<std::string>> files;  // run id -> one file per seed
+  for (const auto& fr : sc.runs) {
+    const ResolvedRun base = load_run(fr.config, fr.sets);
+    for (int64_t i = 0; i < seeds; ++i) {
+      const uint64_t seed = base.seed + uint64_t(i);
+      Planned p{&fr, load_run(fr.config, run_overrides(fr, base, seed, opt.smoke)),
+                run_file_path(r.dir, runs_scale, fr.id, seed)};
+      files[fr.id].push_back(p.path);
+      planned.push_back(std::move(p));
+    }
+  }
+  for (size_t i = 0; i < planned.size(); ++i) {
+    fmt::print(stderr, "icl reproduce {} ({} scale): run {} of {}\n", f.name, opt.scale, i + 1,
+               planned.size());
+    r.runs.push_back(run_one(*planned[i].spec, planned[i].run, planned[i].path, opt));
+  }
+
+  for (const auto& panel : f.panels)
+    for (const auto& s : panel.series) {
+      std::vector<Curve> per_seed;
+      for (const auto& path : files.at(s.run))
+        per_seed.push_back(read_curve(path, s, s.set.empty() ? panel.set : s.set));
+      r.curves[s.id] = combine_seeds(per_seed, s.times, "series " + s.id);
+    }
+  for (const auto& c : f.claims) r.claims.push_back({&c, check_claim(c, r.curves, opt.scale)});
+
+  if (opt.figures) {
+    const std::string data = (fs::path(r.dir) / "figure.json").string();
+    write_text_file(data, figure_json(f, opt, r));
+    const char* env = std::getenv("ICL_FIGURE_SCRIPT");
+    const std::string script = env && *env ? env : ICL_FIGURE_SCRIPT;
+    const std::string stem = (fs::path(r.dir) / fs::path(f.name).filename()).string();
+    std::string why;
+    const int rc = fs::exists(script) ? run_python(script, {data, "--out", stem}, &why) : -1;
+    if (rc == 0)
+      r.figure_png = stem + ".png";
+    else
+      r.figure_error = rc == -1    ? fmt::format("figure script {} not found", script)
+                       : rc == 127 ? fmt::format("cannot run Python '{}'", python_interpreter())
+                                   : (why.empty() ? fmt::format("exit code {}", rc) : why);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_text_file((fs::path(r.dir) / "summary.md").string(), summary_markdown(f, opt, r));
+  return r;
+}
+
+}  // namespace icl
