@@ -51,7 +51,8 @@ using icl::test::mean_se;
 
 TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
   // With a, b ~ N(0, 1) and the 1/√N scaling, E f(x)² = (1 + Σ_n cos² + sin²)/N = (N+1)/N at every
-  // x, and N/N = 1 without the intercept; the mixture averages (N'+1)/N' over N' ~ U{1..N}.
+  // x, and N/N = 1 without the intercept; the mixture has no intercept by default (N'/N' = 1) and
+  // with one averages (N'+1)/N' over N' ~ U{1..N}.
   struct Case {
     std::string task;
     Raw p;
@@ -61,7 +62,8 @@ TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
   for (const Case& c :
        {Case{"fourier_series", {{"N", "3"}}, 4.0 / 3}, Case{"fourier_series", {{"N", "1"}}, 2.0},
         Case{"fourier_series", {{"N", "4"}, {"intercept", "false"}}, 1.0},
-        Case{"fourier_series_mixture", {{"N", "4"}}, mix}}) {
+        Case{"fourier_series_mixture", {{"N", "4"}}, 1.0},
+        Case{"fourier_series_mixture", {{"N", "4"}, {"intercept", "true"}}, mix}}) {
     const VectorPrompts pb = sample(c.task, c.p, 20000, 4);
     std::vector<double> y2;  // one value per prompt: examples of a prompt share coefficients
     for (int64_t b = 0; b < pb.batch; ++b) y2.push_back(double(*pb.y(b, 2)) * *pb.y(b, 2));
@@ -130,6 +132,27 @@ TEST(FourierTask, CoefficientsRecoveredFromTheExamples) {
     for (int64_t i = 0; i <= 2 * N; ++i)
       EXPECT_NEAR(c(i), pb.truth[size_t(b * pb.truth_dim + i)], 1e-6 * cond + 1e-6);
   }
+}
+
+// Issue 19, item 3: the authors' mixture class (src/tasks.py FourierSeries, registered as
+// fourier_series_mixture) has no constant term, their fixed-N class (FourierSeriesV2) has one; each
+// task's default follows its class, and the mixture's posterior baseline follows its task.
+TEST(FourierTask, MixtureHasNoConstantTermByDefault) {
+  const int64_t N = 4;
+  const VectorPrompts mix = sample("fourier_series_mixture", {{"N", "4"}}, 300, 5);
+  const VectorPrompts fixed = sample("fourier_series", {{"N", "4"}}, 300, 5);
+  int64_t fixed_nonzero = 0;
+  for (int64_t b = 0; b < mix.batch; ++b) {
+    EXPECT_EQ(mix.truth[size_t(b * mix.truth_dim)], 0.f) << "prompt " << b;
+    fixed_nonzero += fixed.truth[size_t(b * fixed.truth_dim)] != 0.f;
+    ASSERT_EQ(mix.truth_dim, 2 * N + 2);
+  }
+  EXPECT_EQ(fixed_nonzero, fixed.batch);
+  EXPECT_FALSE(make_task("fourier_series_mixture", {})->params().b("intercept"));
+  EXPECT_TRUE(make_task("fourier_series", {})->params().b("intercept"));
+  EXPECT_FALSE(make_baseline("fourier_mixture_posterior", {})->params().b("intercept"));
+  EXPECT_TRUE(make_baseline("fourier_posterior", {})->params().b("intercept"));
+  EXPECT_TRUE(make_baseline("fourier_least_squares", {})->params().b("intercept"));
 }
 
 TEST(FourierTask, PrefixAndBatchInvariance) {
