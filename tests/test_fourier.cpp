@@ -188,8 +188,18 @@ TEST(GaussianMixtureTask, MatchesThePublishedPrior) {
   EXPECT_NEAR(double(plus), 1200.0, 4 * 29.0);
   const auto [m, se] = mean_se(w2);
   EXPECT_NEAR(m, 1.0, 4 * se);
-  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {{"d", "6"}})->normalisation(),
-                   9.0 + 5.0);
+}
+
+// Issue 19, item 3: the error is divided by d, as the authors' figures divide it
+// (mdrpanwar/icl-bayesian-prism, EvalNotebooks/GMM_PME_Final_Plots.ipynb cell 9 calls
+// src/common_code.py sns_lineplot_paper, which plots each error curve / n_dims), not by E y².
+TEST(GaussianMixtureTask, ErrorIsNormalisedByTheDimension) {
+  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {})->normalisation(), 10.0);
+  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {{"d", "6"}})->normalisation(), 6.0);
+  EXPECT_DOUBLE_EQ(
+      make_task("gaussian_mixture_regression", {{"d", "6"}, {"centre", "1"}, {"w_std", "2"}})
+          ->normalisation(),
+      6.0);
 }
 
 // The generator's own sin/cos (a Taylor polynomial, so its loops vectorise) against libm: a few
