@@ -144,11 +144,14 @@ class FourierMixturePosterior final : public FourierBaseline {
   double noise_var_;
 };
 
-ParamSpecs fourier_baseline_params(bool noise, bool jitter) {
+// `intercept` defaults as the task the baseline is made for: true for fourier_series, false for
+// fourier_series_mixture (whose posterior fourier_mixture_posterior is), as tasks/fourier.cpp.
+ParamSpecs fourier_baseline_params(bool noise, bool jitter, bool intercept) {
   ParamSpecs p = {
       ParamSpec::integer("N", 10, "maximum frequency (must match the task's N)", 1, 1000),
       ParamSpec::real("L", 5.0, "half-period (must match the task's L)", 1e-9),
-      ParamSpec::boolean("intercept", true, "include the constant feature (must match the task)"),
+      ParamSpec::boolean("intercept", intercept,
+                         "include the constant feature (must match the task)"),
   };
   if (noise)
     p.push_back(ParamSpec::real("noise_std", 0.0,
@@ -167,15 +170,15 @@ ParamSpecs fourier_baseline_params(bool noise, bool jitter) {
 void register_fourier_posterior(std::vector<BaselineInfo>& r) {
   r.push_back(baseline_info<FourierLeastSquares>(
       "fourier_least_squares", "minimum-norm least squares on the Fourier features up to N",
-      fourier_baseline_params(false, false)));
+      fourier_baseline_params(false, false, true)));
   r.push_back(baseline_info<FourierPosterior>(
       "fourier_posterior",
       "Bayes posterior mean for fourier_series: ridge on the features with λ = noise_std²·N",
-      fourier_baseline_params(true, false)));
+      fourier_baseline_params(true, false, true)));
   r.push_back(baseline_info<FourierMixturePosterior>(
       "fourier_mixture_posterior",
       "Bayes posterior mean for fourier_series_mixture: evidence-weighted over N' = 1..N",
-      fourier_baseline_params(true, true)));
+      fourier_baseline_params(true, true, false)));
 }
 
 }  // namespace icl

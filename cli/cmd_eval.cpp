@@ -81,9 +81,11 @@ int cmd_eval(const Args& args) {
   const auto gpu = open_device(device, run.train.precision == "tf32");
   if (gpu) model->parameters().to_device(*gpu);
 
+  // The run's task as its evaluation sets take it (training-only parameters such as label noise
+  // at their defaults unless --set gives them), or --task from scratch.
   RawParams raw = task_name.empty() ? raw_params(run.task->params()) : RawParams{};
   if (task_name.empty()) task_name = run.task->name();
-  for (const auto& [k, v] : parse_assignments(sets)) raw[k] = v;
+  raw = evaluation_params(task_name, raw, parse_assignments(sets));
   const auto task = resolve_task(task_name, raw, task_name);
   EvalOptions eo;
   eo.prompts = prompts > 0 ? prompts : run.evals.front().prompts;

@@ -76,7 +76,8 @@ static std::string type_text(const ParamSpec& s) {
 }
 
 std::string describe(const ParamSpec& s) {
-  return fmt::format("{} ({}, default {}): {}", s.name, type_text(s), to_string(s.def), s.help);
+  return fmt::format("{} ({}, default {}{}): {}", s.name, type_text(s), to_string(s.def),
+                     s.training_only ? ", training prompts only" : "", s.help);
 }
 
 void check_param(const ParamSpec& s, const ParamValue& v, const std::string& where) {

@@ -27,6 +27,16 @@ struct ParamSpec {
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds (Int and Real)
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices;  // Choice only
+  // Shapes training prompts only (Boolean label noise): an evaluation built from a run's task
+  // takes the default instead, unless the evaluation sets the parameter itself (run/resolved_run.h,
+  // evaluation_params).
+  bool training_only = false;
+
+  ParamSpec only_for_training() const {
+    ParamSpec s = *this;
+    s.training_only = true;
+    return s;
+  }
 
   static ParamSpec integer(std::string n, int64_t d, std::string h, double lo = 0,
                            double hi = std::numeric_limits<double>::infinity());

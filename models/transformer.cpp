@@ -14,6 +14,10 @@
 //   mix   post in the first ⌊αL⌋ blocks, pre after them; final norm
 // N is LayerNorm or RMSNorm; with ln_scaling the output of every norm in block ℓ (1-based) is
 // multiplied by 1/√ℓ ("Curse of Depth").
+// mlp_ratio 0 drops every block's MLP sublayer with its norm (norm2, and norm2_out for peri), as
+// the recurrent stack's mlp_ratio 0 does: an attention-only transformer, blocks x + attn(N(x))
+// (pre) or N(x + attn(x)) (post), the self-attention-only model of Li et al. 2024 (docs/TASKS.md
+// §5).
 // Initialisation as GPT-2 (HF): weights N(0, 0.02), the two residual projections N(0, 0.02/√(2L)),
 // biases 0, norm gains 1; read-in and read-out as torch.nn.Linear's default (U(±1/√fan_in) for
 // weight and bias), which is what Garg et al.'s model uses around the GPT-2 backbone.
@@ -53,6 +57,7 @@ class Transformer final : public Model {
         ln_scaling_(p.b("ln_scaling")),
         relu_attention_(p.s("attention") == "relu"),
         causal_(p.b("causal")),
+        mlp_(p.i("mlp_ratio") > 0),
         post_layers_(placement_ == "post"  ? L_
                      : placement_ == "mix" ? int64_t(std::floor(p.r("mix_alpha") * double(L_)))
                                            : 0),
@@ -76,6 +81,7 @@ class Transformer final : public Model {
       store_.add(b + "attn.w_out", {C_, C_}, true);
       store_.add(b + "attn.b_out", {C_}, false);
       if (placement_ == "peri") add_norm(b + "norm1_out");
+      if (!mlp_) continue;
       add_norm(b + "norm2");
       add_mlp(store_, b, C_, hidden_);
       if (placement_ == "peri") add_norm(b + "norm2_out");
@@ -144,11 +150,12 @@ class Transformer final : public Model {
     Var n = norm(g, x, "blocks.0.norm1", 1);
     for (int64_t l = 0; l < L_; ++l) {
       const std::string b = fmt::format("blocks.{}.", l);
-      ops::AddNorm r = add_norm(g, x, attention(g, n, b), b + "norm2", l + 1);
       const bool last = l + 1 == L_;
-      r = add_norm(g, r.sum, mlp(g, store_, r.normed, b),
-                   last ? std::string("norm_f") : fmt::format("blocks.{}.norm1", l + 1),
-                   last ? 0 : l + 2);
+      const std::string next = last ? std::string("norm_f") : fmt::format("blocks.{}.norm1", l + 1);
+      const int64_t next_layer = last ? 0 : l + 2;
+      ops::AddNorm r = mlp_ ? add_norm(g, x, attention(g, n, b), b + "norm2", l + 1)
+                            : add_norm(g, x, attention(g, n, b), next, next_layer);
+      if (mlp_) r = add_norm(g, r.sum, mlp(g, store_, r.normed, b), next, next_layer);
       x = r.sum;
       n = r.normed;
     }
@@ -168,15 +175,18 @@ class Transformer final : public Model {
     const int64_t layer = l + 1;
     if (l < post_layers_) {  // post-LN
       x = norm(g, ops::add(g, x, attention(g, x, b)), b + "norm1", layer);
+      if (!mlp_) return x;
       return norm(g, ops::add(g, x, mlp(g, store_, x, b)), b + "norm2", layer);
     }
     if (placement_ == "peri") {
       x = ops::add(
           g, x, norm(g, attention(g, norm(g, x, b + "norm1", layer), b), b + "norm1_out", layer));
+      if (!mlp_) return x;
       return ops::add(
           g, x, norm(g, mlp(g, store_, norm(g, x, b + "norm2", layer), b), b + "norm2_out", layer));
     }
     x = ops::add(g, x, attention(g, norm(g, x, b + "norm1", layer), b));  // pre-LN
+    if (!mlp_) return x;
     return ops::add(g, x, mlp(g, store_, norm(g, x, b + "norm2", layer), b));
   }
 
@@ -185,7 +195,7 @@ class Transformer final : public Model {
   double rope_base_;
   bool rms_;
   std::string placement_;
-  bool ln_scaling_, relu_attention_, causal_;
+  bool ln_scaling_, relu_attention_, causal_, mlp_;
   int64_t post_layers_;
   IoLayers io_layers_;  // read-in, positions and read-out (models/io_layers.h)
 };
@@ -201,7 +211,10 @@ void register_transformer(std::vector<ModelInfo>& r) {
            ParamSpec::integer("n_layer", 3, "number of blocks", 1, 1024),
            ParamSpec::integer("n_head", 2, "attention heads (must divide n_embd)", 1, 1024),
            ParamSpec::integer("n_embd", 64, "width", 1, 65536),
-           ParamSpec::integer("mlp_ratio", 4, "MLP hidden width / n_embd", 1, 64),
+           ParamSpec::integer("mlp_ratio", 4,
+                              "MLP hidden width / n_embd (0: no MLP sublayer, attention-only "
+                              "blocks)",
+                              0, 64),
            ParamSpec::choice("pos", "learned", {"learned", "rope", "none"},
                              "positions: a learned table added to the tokens, rotary q and k in "
                              "every block, or none"),

@@ -23,6 +23,25 @@ RawParams raw_params(const ParamSet& params) {
   return raw;
 }
 
+RawParams evaluation_params(const std::string& task_name, RawParams inherited,
+                            const RawParams& given) {
+  for (const auto& spec : find_task(task_name).params)
+    if (spec.training_only) inherited.erase(spec.name);
+  for (const auto& [k, v] : given) inherited[k] = v;
+  return inherited;
+}
+
+std::shared_ptr<const Task> evaluation_task(const std::shared_ptr<const Task>& task) {
+  const ParamSpecs& specs = find_task(task->name()).params;
+  const bool changes = std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& s) {
+    return s.training_only && task->params().has(s.name) &&
+           to_string(task->params().values().at(s.name)) != to_string(s.def);
+  });
+  if (!changes) return task;
+  return make_task(task->name(), evaluation_params(task->name(), raw_params(task->params()), {}),
+                   "task");
+}
+
 std::unique_ptr<Task> with_params(const Task& task, const std::map<std::string, int64_t>& values) {
   ParamSet p = task.params();
   for (const auto& [k, v] : values) p.set(k, v);
@@ -335,7 +354,10 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
     es.examples = get_int(s, "examples", where + ".examples", run.eval.examples,
                           int64_t(examples.min), int64_t(examples.max));
     es.lengths = s["lengths"] ? parse_lengths(s["lengths"], where + ".lengths") : lengths;
+    // The benchmark's task with the set's changes; parameters that shape training prompts only
+    // (label noise) are not inherited, so a set is scored on clean labels unless it says otherwise.
     Component set_task = task;
+    RawParams given;
     if (s["task"]) {
       const YAML::Node t = s["task"];
       if (!t.IsMap()) fail("{}.task: expected a map of task parameters, got {}", where, kind_of(t));
@@ -343,8 +365,9 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
         set_task.name = get_string(t, "name", where + ".task.name", "");
         find_task(set_task.name);
       }
-      for (const auto& [k, v] : scalar_map(t, where + ".task", {"name"})) set_task.params[k] = v;
+      given = scalar_map(t, where + ".task", {"name"});
     }
+    set_task.params = evaluation_params(set_task.name, set_task.params, given);
     es.task = make_task(set_task.name, set_task.params, where + ".task");
     if (s["spectrum"]) es.spectrum = parse_spectrum(s["spectrum"], where + ".spectrum", es);
     run.evals.push_back(es);

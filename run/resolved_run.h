@@ -90,6 +90,17 @@ std::shared_ptr<const Task> resolve_task(const std::string& name,
 // run's task and applies --set on top).
 std::map<std::string, std::string> raw_params(const ParamSet& params);
 
+// The raw parameters of an evaluation of task `task_name`: `inherited` (those of the run's task,
+// which it trains on) without the ones the task declares training-only (ParamSpec::training_only:
+// Boolean label noise, so evaluation is on clean labels as in the reference's eval script), then
+// `given`, the evaluation's own settings, which may set them explicitly.
+RawParams evaluation_params(const std::string& task_name, RawParams inherited,
+                            const RawParams& given);
+
+// The run's task as evaluated: its training-only parameters back at their defaults (the task
+// itself when none is set). What train_eval scores (run/training.h).
+std::shared_ptr<const Task> evaluation_task(const std::shared_ptr<const Task>& task);
+
 // The same task with some integer parameters replaced (a curriculum's values at a step).
 std::unique_ptr<Task> with_params(const Task& task, const std::map<std::string, int64_t>& values);
 

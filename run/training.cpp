@@ -87,7 +87,8 @@ TrainEval train_eval(const ResolvedRun& run, Model& model) {
   opt.bootstrap = 20;
   opt.progress = false;
   opt.extra_metrics = false;
-  const std::shared_ptr<const Task> task = run.task;
+  // Clean labels, as every evaluation: training-only parameters (label noise) at their defaults.
+  const std::shared_ptr<const Task> task = evaluation_task(run.task);
   const RngKey key = eval_stream(run.seed, "train_eval");
   return {tt ? "scaled acc" : "eval", [=] {
             const EvalResult r = evaluate("train_eval", *task, {predictor.get()}, key, opt);

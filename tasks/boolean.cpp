@@ -42,12 +42,15 @@
 // Sequences longer than the prompt are cut at K.
 //
 // label_noise flips each observed label independently w.p. p (the code's noise_rate, applied to
-// every label); truth keeps the noiseless function. The noise coins have their own stream
-// (key.sub("label_noise"), one word per example, drawn only when p > 0), so a noisy prompt is its
-// noiseless twin with some labels flipped. Draw order in the main stream: the function, then each
-// example's n signs, its forcing coin (and nearest_neighbour's label coin), so a longer prompt
-// extends a shorter one. A sign is one bit of a word, a coin or a literal one word (a uniform with
-// 32 bits, compared with the probability).
+// every label of a training prompt); truth keeps the noiseless function. It shapes training
+// prompts only (ParamSpec::training_only): the reference's src/train.py multiplies the training
+// labels by a ±1 noise matrix, its src/eval.py never does, so the run layer builds evaluation
+// sets with label_noise 0 unless a set gives it itself (run/resolved_run.cpp). The noise coins have
+// their own stream (key.sub("label_noise"), one word per example, drawn only when p > 0), so a
+// noisy prompt is its noiseless twin with some labels flipped. Draw order in the main stream: the
+// function, then each example's n signs, its forcing coin (and nearest_neighbour's label coin), so
+// a longer prompt extends a shorter one. A sign is one bit of a word, a coin or a literal one word
+// (a uniform with 32 bits, compared with the probability).
 //
 // truth: the weights w (n values; literals as ±1, parity/sparse_parity the indicator of S),
 // sparse_threshold (w, b), dnf3/cnf3 the three terms/clauses (3n), nearest_neighbour none.
@@ -501,9 +504,14 @@ class BooleanTask final : public Task {
 ParamSpec n_param(int64_t def) {
   return ParamSpec::integer("n", def, "input dimension (x uniform on {±1}^n)", 1, 4096);
 }
+// Training prompts only, as the reference: its src/train.py flips training labels (-noise_rate)
+// and its src/eval.py scores clean ones. Evaluation sets take the default 0 unless they set it.
 ParamSpec noise_param() {
-  return ParamSpec::real("label_noise", 0.0, "probability of flipping each observed label", 0.0,
-                         1.0);
+  return ParamSpec::real("label_noise", 0.0,
+                         "probability of flipping each observed label of a training prompt "
+                         "(evaluation sets: clean unless set there)",
+                         0.0, 1.0)
+      .only_for_training();
 }
 ParamSpec force_param(double def, const char* what) {
   return ParamSpec::real("force_prob", def, what, 0.0, 1.0);

@@ -7,9 +7,11 @@
 // Definitions checked against the authors' code (github.com/mdrpanwar/icl-bayesian-prism,
 // src/tasks.py FourierSeriesV2 and FourierSeries, src/conf/fourier_series*.yaml): coefficients
 // N(0, 1), `standardize` divides by √max_frequency, L = 5, inputs U[−5, 5] (data_kwargs a = −5,
-// b = 5, here tied to L). Their mixture class leaves out a_0 (cosines from n = 1); `intercept:
-// false` reproduces that, the default keeps a_0 as in the fixed-N class (docs/TASKS.md §4.1). With
-// the scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
+// b = 5, here tied to L). The constant term a_0 follows each class of the authors' code: their
+// fixed-N class (FourierSeriesV2) always has it, their mixture class (FourierSeries, registered as
+// fourier_series_mixture) has none, its cosines starting at n = 1. So `intercept` defaults to true
+// for fourier_series and to false for fourier_series_mixture (docs/TASKS.md §4.1). With the
+// scaling, E f(x)² = (N+1)/N at every x (N/N = 1 without the intercept).
 //
 // Their curriculum ramps max_frequency 1 → 10: `train.curriculum.N` (configs/panwar2024).
 //
@@ -149,8 +151,12 @@ ParamSpecs fourier_params(bool mixture) {
       ParamSpec::real("L", 5.0, "half-period: frequencies nπ/L, inputs x ~ U[−L, L]", 1e-9,
                       kMaxScale),
       ParamSpec::real("noise_std", 0.0, "standard deviation of label noise", 0.0, kMaxScale),
-      ParamSpec::boolean("intercept", true,
-                         "include the constant term a_0 (the authors' mixture class has none)"),
+      // Per class, as the authors' code: FourierSeriesV2 has a_0, the mixture class FourierSeries
+      // has none.
+      ParamSpec::boolean("intercept", !mixture,
+                         mixture
+                             ? "include a constant term a_0 (the authors' mixture class has none)"
+                             : "include the constant term a_0 (as the authors' fixed-N class)"),
   };
 }
 

@@ -10,8 +10,13 @@
 //         rescaled to ‖x_k‖) | overlapping (query k = a uniformly chosen earlier x_j) |
 //         random_quadrants (context points in one random orthant, queries unconstrained) |
 //         opposite_quadrants (queries in the opposite orthant).
-// Garg's noisy evaluation also rescales ys by their batch standard deviation; that makes a prompt
-// depend on its batch, so it is left out here.
+// renormalize_ys (noisy_linear_regression only): Garg's NoisyLinearRegression with renormalize_ys
+// (dtsip/in-context-learning, src/tasks.py; its eval.py's noisyLR setting turns it on with
+// noise_std 1) multiplies the noisy labels by √d / std(ys), the standard deviation taken over the
+// whole batch. Departure: a batch statistic would make prompt i depend on the batch it is drawn in,
+// which the prompt-stream contract forbids, so here the factor is its large-batch limit,
+// √d / √E y² with E y² = y_scale²·w_std²·tr Cov(x) + noise_std² (tr over the active coordinates;
+// exact for every x_cov), the same for every prompt. Queries' labels get the same factor.
 #include <Eigen/Dense>
 #include <cmath>
 
@@ -64,7 +69,8 @@ class LinearRegression final : public Task {
         x_scale_(p.r("x_scale")),
         y_scale_(p.r("y_scale")),
         x_cov_(p.s("x_cov")),
-        query_(parse_query(p.s("query"))) {
+        query_(parse_query(p.s("query"))),
+        renormalize_(p.has("renormalize_ys") && p.b("renormalize_ys")) {
     if (active_ > d_) fail("{}.active_dims: must be <= d = {}, got {}", name, d_, active_);
     if (sparse_ && sparsity_ > active_)
       fail("{}.sparsity: must be <= the active dimension {}, got {}", name, active_, sparsity_);
@@ -73,7 +79,10 @@ class LinearRegression final : public Task {
   }
 
   Metric metric() const override { return Metric::SquaredError; }
+  // The zero predictor's error: w_std²·d (w_std²·sparsity), or d for renormalised labels, whose
+  // second moment is d by construction.
   double normalisation() const override {
+    if (renormalize_) return double(d_);
     return w_std_ * w_std_ * double(sparse_ ? sparsity_ : d_);
   }
 
@@ -102,8 +111,15 @@ class LinearRegression final : public Task {
       lambda.bottomRows(d_ - active_).setZero();
     }
     pb.x_cov.assign(lambda.data(), lambda.data() + d_ * d_);
+    // renormalize_ys: √d / √E y² (see the top of the file); 1 (exact) otherwise.
+    const double factor =
+        renormalize_
+            ? std::sqrt(double(d_) /
+                        (y_scale_ * y_scale_ * w_std_ * w_std_ * lambda.trace() + noise_ * noise_))
+            : 1.0;
 
-    parallel_for(batch, [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), t, pb, b); });
+    parallel_for(batch,
+                 [&](int64_t b) { sample_one(Rng(key, uint64_t(first + b)), t, factor, pb, b); });
     return PromptBatch(std::move(pb));
   }
 
@@ -119,7 +135,7 @@ class LinearRegression final : public Task {
     return u * e.asDiagonal() * u.transpose();
   }
 
-  void sample_one(Rng rng, const Mat& t, VectorPrompts& pb, int64_t b) const {
+  void sample_one(Rng rng, const Mat& t, double factor, VectorPrompts& pb, int64_t b) const {
     const int64_t K = pb.n_examples;
     // Draw order is part of the format: w, orthant, then example by example, so a prompt with K+1
     // examples extends the one with K.
@@ -184,10 +200,10 @@ class LinearRegression final : public Task {
       if (query_ == Query::Overlapping) xs.row(k) = ctx.transpose();
       const int64_t off = (b * K + k) * d_;
       for (int64_t i = 0; i < d_; ++i) pb.xs[size_t(off + i)] = float(ctx(i));
-      pb.ys[size_t(b * K + k)] = float(y_scale_ * w.dot(ctx) + noise);
+      pb.ys[size_t(b * K + k)] = float(factor * (y_scale_ * w.dot(ctx) + noise));
       if (pb.has_queries()) {
         for (int64_t i = 0; i < d_; ++i) pb.xq[size_t(off + i)] = float(q(i));
-        pb.yq[size_t(b * K + k)] = float(y_scale_ * w.dot(q) + noise_q);
+        pb.yq[size_t(b * K + k)] = float(factor * (y_scale_ * w.dot(q) + noise_q));
       }
     }
     for (int64_t i = 0; i < d_; ++i) pb.truth[size_t(b * d_ + i)] = float(w(i));
@@ -198,9 +214,10 @@ class LinearRegression final : public Task {
   double w_std_, noise_, x_scale_, y_scale_;
   std::string x_cov_;
   Query query_;
+  bool renormalize_;
 };
 
-ParamSpecs linear_params(double default_noise, bool sparse) {
+ParamSpecs linear_params(double default_noise, bool sparse, bool noisy) {
   ParamSpecs p = {
       ParamSpec::integer("d", 20, "dimension of x", 1, 4096),
       ParamSpec::integer("active_dims", 0,
@@ -221,11 +238,17 @@ ParamSpecs linear_params(double default_noise, bool sparse) {
   };
   if (sparse)
     p.push_back(ParamSpec::integer("sparsity", 3, "number of nonzero coordinates of w", 1, 4096));
+  if (noisy)  // Garg's NoisyLinearRegression(renormalize_ys), as its eval.py's noisyLR setting
+    p.push_back(ParamSpec::boolean(
+        "renormalize_ys", false,
+        "multiply the labels by √d / their standard deviation (Garg's renormalize_ys; here the "
+        "expected one, √(y_scale²·w_std²·tr Cov x + noise_std²), not the batch's)"));
   return p;
 }
 
-TaskInfo linear_info(std::string name, std::string summary, double noise, bool sparse) {
-  return {name, std::move(summary), linear_params(noise, sparse),
+TaskInfo linear_info(std::string name, std::string summary, double noise, bool sparse,
+                     bool noisy = false) {
+  return {name, std::move(summary), linear_params(noise, sparse, noisy),
           [sparse](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
             return std::make_unique<LinearRegression>(n, p, sparse);
           }};
@@ -241,7 +264,7 @@ void register_linear_regression(std::vector<TaskInfo>& r) {
                           0.0, true));
   r.push_back(linear_info("noisy_linear_regression",
                           "y = w·x + noise_std·ε, noise_std = 1 by default (Garg et al. 2022)", 1.0,
-                          false));
+                          false, true));
 }
 
 }  // namespace icl

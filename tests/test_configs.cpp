@@ -21,6 +21,7 @@
 #include "run/config_file.h"
 #include "run/resolved_run.h"
 #include "run/run_benchmark.h"
+#include "run/training.h"
 #include "tasks/linear_bandit.h"
 #include "tasks/task.h"
 #include "tests/errors.h"
@@ -367,6 +368,58 @@ TEST(ConfigParse, CurriculumOnAnyIntegerTaskParameter) {
   EXPECT_THAT(msg, HasSubstr("train.curriculum.N"));
   msg = error_of([&] { parse(head + "train: {curriculum: {N: {start: 5, end: 1, inc: 1}}}\n"); });
   EXPECT_THAT(msg, HasSubstr("never reaches end"));
+}
+
+// Issue 19, item 3: Boolean label noise goes on training prompts only and evaluation is on clean
+// labels, as the reference (satwik77/incontext-bool: src/train.py flips training labels with
+// -noise_rate, src/eval.py never does). The training stream is noisy at the set rate; every
+// evaluation set, and training's periodic evaluation, draws the noiseless twins of its prompts;
+// a set that gives label_noise itself keeps it, and the resolved config reloads to the same sets.
+TEST(ConfigParse, BooleanLabelNoiseOnTrainingPromptsOnly) {
+  const std::string yaml =
+      "task: {name: conjunction, n: 10, label_noise: 0.2}\n"
+      "eval: {prompts: 64, examples: 40, sets: {standard: {}, shifted: {task: {n: 10}},\n"
+      "       noisy_context: {task: {label_noise: 0.3}}}}\n"
+      "model: {name: transformer, n_layer: 1, n_embd: 8, n_head: 2}\n"
+      "train: {steps: 10, batch_size: 500}\n";
+  const ResolvedRun run = parse(yaml);
+  const auto clean = make_task("conjunction", {{"n", "10"}});
+  const auto flipped = [](const PromptBatch& a, const PromptBatch& b) {
+    const auto& ya = a.get<VectorPrompts>()->ys;
+    const auto& yb = b.get<VectorPrompts>()->ys;
+    EXPECT_EQ(a.get<VectorPrompts>()->xs, b.get<VectorPrompts>()->xs);
+    double n = 0;
+    for (size_t i = 0; i < ya.size(); ++i) n += ya[i] != yb[i];
+    return n / double(ya.size());
+  };
+  // Training: 500 prompts x 40 labels, the flip rate 0.2 within 4 standard errors (0.0028 each).
+  EXPECT_EQ(run.task->params().r("label_noise"), 0.2);
+  CurriculumPrompts train(*run.task, run.train, training_stream(run));
+  const RngKey tk = training_stream(run);
+  EXPECT_NEAR(flipped(train.batch(0), clean->sample(tk, 0, 500, 40)), 0.2, 0.012);
+  // Evaluation sets: clean unless the set gives the noise.
+  ASSERT_EQ(run.evals.size(), 3u);
+  for (const auto& es : run.evals) {
+    const RngKey ek = eval_stream(run.seed, es.name);
+    const double want = es.name == "noisy_context" ? 0.3 : 0.0;
+    EXPECT_EQ(es.task->params().r("label_noise"), want) << es.name;
+    const double got = flipped(es.task->sample(ek, 0, 64, 40), clean->sample(ek, 0, 64, 40));
+    if (want == 0.0) {
+      EXPECT_EQ(got, 0.0) << es.name;
+    } else {
+      EXPECT_NEAR(got, want, 0.04) << es.name;  // 2560 coins: standard error 0.009
+    }
+  }
+  // Training's periodic evaluation scores the same clean task.
+  EXPECT_EQ(evaluation_task(run.task)->params().r("label_noise"), 0.0);
+  // The resolved config (results.h5's `config`) resolves to the same tasks.
+  YAML::Node again = YAML::Load(run.yaml());
+  again.remove("benchmark");
+  const ResolvedRun reloaded = resolve_run(again, "test", "results.h5");
+  EXPECT_EQ(reloaded.task->params().r("label_noise"), 0.2);
+  for (size_t i = 0; i < run.evals.size(); ++i)
+    EXPECT_EQ(reloaded.evals[i].task->params().r("label_noise"),
+              run.evals[i].task->params().r("label_noise"));
 }
 
 TEST(ConfigParse, BanditBenchmarks) {

@@ -51,7 +51,8 @@ using icl::test::mean_se;
 
 TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
   // With a, b ~ N(0, 1) and the 1/√N scaling, E f(x)² = (1 + Σ_n cos² + sin²)/N = (N+1)/N at every
-  // x, and N/N = 1 without the intercept; the mixture averages (N'+1)/N' over N' ~ U{1..N}.
+  // x, and N/N = 1 without the intercept; the mixture has no intercept by default (N'/N' = 1) and
+  // with one averages (N'+1)/N' over N' ~ U{1..N}.
   struct Case {
     std::string task;
     Raw p;
@@ -61,7 +62,8 @@ TEST(FourierTask, FunctionVarianceIsNPlusOneOverN) {
   for (const Case& c :
        {Case{"fourier_series", {{"N", "3"}}, 4.0 / 3}, Case{"fourier_series", {{"N", "1"}}, 2.0},
         Case{"fourier_series", {{"N", "4"}, {"intercept", "false"}}, 1.0},
-        Case{"fourier_series_mixture", {{"N", "4"}}, mix}}) {
+        Case{"fourier_series_mixture", {{"N", "4"}}, 1.0},
+        Case{"fourier_series_mixture", {{"N", "4"}, {"intercept", "true"}}, mix}}) {
     const VectorPrompts pb = sample(c.task, c.p, 20000, 4);
     std::vector<double> y2;  // one value per prompt: examples of a prompt share coefficients
     for (int64_t b = 0; b < pb.batch; ++b) y2.push_back(double(*pb.y(b, 2)) * *pb.y(b, 2));
@@ -132,6 +134,27 @@ TEST(FourierTask, CoefficientsRecoveredFromTheExamples) {
   }
 }
 
+// Issue 19, item 3: the authors' mixture class (src/tasks.py FourierSeries, registered as
+// fourier_series_mixture) has no constant term, their fixed-N class (FourierSeriesV2) has one; each
+// task's default follows its class, and the mixture's posterior baseline follows its task.
+TEST(FourierTask, MixtureHasNoConstantTermByDefault) {
+  const int64_t N = 4;
+  const VectorPrompts mix = sample("fourier_series_mixture", {{"N", "4"}}, 300, 5);
+  const VectorPrompts fixed = sample("fourier_series", {{"N", "4"}}, 300, 5);
+  int64_t fixed_nonzero = 0;
+  for (int64_t b = 0; b < mix.batch; ++b) {
+    EXPECT_EQ(mix.truth[size_t(b * mix.truth_dim)], 0.f) << "prompt " << b;
+    fixed_nonzero += fixed.truth[size_t(b * fixed.truth_dim)] != 0.f;
+    ASSERT_EQ(mix.truth_dim, 2 * N + 2);
+  }
+  EXPECT_EQ(fixed_nonzero, fixed.batch);
+  EXPECT_FALSE(make_task("fourier_series_mixture", {})->params().b("intercept"));
+  EXPECT_TRUE(make_task("fourier_series", {})->params().b("intercept"));
+  EXPECT_FALSE(make_baseline("fourier_mixture_posterior", {})->params().b("intercept"));
+  EXPECT_TRUE(make_baseline("fourier_posterior", {})->params().b("intercept"));
+  EXPECT_TRUE(make_baseline("fourier_least_squares", {})->params().b("intercept"));
+}
+
 TEST(FourierTask, PrefixAndBatchInvariance) {
   const auto t = make_task("fourier_series_mixture", {{"N", "5"}, {"noise_std", "0.1"}});
   const VectorPrompts a = test::take(t->sample({1, 2}, 0, 8, 12)),
@@ -165,8 +188,18 @@ TEST(GaussianMixtureTask, MatchesThePublishedPrior) {
   EXPECT_NEAR(double(plus), 1200.0, 4 * 29.0);
   const auto [m, se] = mean_se(w2);
   EXPECT_NEAR(m, 1.0, 4 * se);
-  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {{"d", "6"}})->normalisation(),
-                   9.0 + 5.0);
+}
+
+// Issue 19, item 3: the error is divided by d, as the authors' figures divide it
+// (mdrpanwar/icl-bayesian-prism, EvalNotebooks/GMM_PME_Final_Plots.ipynb cell 9 calls
+// src/common_code.py sns_lineplot_paper, which plots each error curve / n_dims), not by E y².
+TEST(GaussianMixtureTask, ErrorIsNormalisedByTheDimension) {
+  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {})->normalisation(), 10.0);
+  EXPECT_DOUBLE_EQ(make_task("gaussian_mixture_regression", {{"d", "6"}})->normalisation(), 6.0);
+  EXPECT_DOUBLE_EQ(
+      make_task("gaussian_mixture_regression", {{"d", "6"}, {"centre", "1"}, {"w_std", "2"}})
+          ->normalisation(),
+      6.0);
 }
 
 // The generator's own sin/cos (a Taylor polynomial, so its loops vectorise) against libm: a few

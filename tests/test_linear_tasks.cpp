@@ -90,9 +90,11 @@ TEST(LinearTasks, LongerPromptsExtendShorterOnes) {
 // Every parameter changes the prompts (none is silently ignored).
 TEST(LinearTasks, EveryParameterTakesEffect) {
   const std::map<std::string, std::string> changed = {
-      {"d", "6"},       {"active_dims", "3"}, {"w_std", "2"},      {"noise_std", "0.3"},
-      {"x_scale", "2"}, {"y_scale", "3"},     {"x_cov", "skewed"}, {"query", "random_quadrants"},
-      {"sparsity", "2"}};
+      {"d", "6"},          {"active_dims", "3"},
+      {"w_std", "2"},      {"noise_std", "0.3"},
+      {"x_scale", "2"},    {"y_scale", "3"},
+      {"x_cov", "skewed"}, {"query", "random_quadrants"},
+      {"sparsity", "2"},   {"renormalize_ys", "true"}};
   // The linear family's own values; tests/test_all_tasks.cpp does this for every task.
   for (const char* name :
        {"linear_regression", "sparse_linear_regression", "noisy_linear_regression"}) {
@@ -233,6 +235,38 @@ TEST(LinearTasks, NoiseHasItsStandardDeviation) {
       s2 += (*pb.y(b, k) - f) * (*pb.y(b, k) - f);
     }
   EXPECT_NEAR(s2 / double(B * K), 0.49, 5 * 0.49 * std::sqrt(2.0 / double(B * K)));
+}
+
+// Issue 19, item 3: Garg's renormalize_ys (dtsip/in-context-learning, src/tasks.py
+// NoisyLinearRegression; on in its eval.py's noisyLR setting) scales the noisy labels by √d / their
+// standard deviation. Here the factor is the expected one, the same for every prompt: the labels
+// are the plain task's times √(d / (w_std²·tr Cov x + σ²)), their second moment is d, and the
+// metric is normalised by d.
+TEST(LinearTasks, RenormalizedNoisyLabelsHaveSecondMomentD) {
+  const int64_t d = 5, B = 4000, K = 10;
+  for (const char* x_cov : {"isotropic", "skewed"}) {
+    const Raw plain = {{"d", "5"}, {"noise_std", "1"}, {"w_std", "2"}, {"x_cov", x_cov}};
+    Raw renorm = plain;
+    renorm["renormalize_ys"] = "true";
+    const VectorPrompts a = sample("noisy_linear_regression", plain, 0, B, K);
+    const VectorPrompts r = sample("noisy_linear_regression", renorm, 0, B, K);
+    EXPECT_EQ(a.xs, r.xs);
+    EXPECT_EQ(a.truth, r.truth);
+    // tr Cov x = d for both covariances (the skewed one is scaled to it).
+    const double factor = std::sqrt(double(d) / (4.0 * double(d) + 1.0));
+    double y2 = 0;
+    for (size_t i = 0; i < a.ys.size(); ++i) {
+      ASSERT_NEAR(r.ys[i], factor * a.ys[i], 1e-5 * (1.0 + std::abs(a.ys[i]))) << x_cov;
+      y2 += double(r.ys[i]) * r.ys[i];
+    }
+    // Second moment d; labels of a prompt share w, so the spread is that of B prompts (~d·1.4/√B).
+    EXPECT_NEAR(y2 / double(B * K), double(d), 0.15 * double(d)) << x_cov;
+    EXPECT_EQ(make_task("noisy_linear_regression", renorm)->normalisation(), double(d));
+  }
+  EXPECT_EQ(make_task("noisy_linear_regression", {{"d", "5"}, {"w_std", "2"}})->normalisation(),
+            20.0);
+  // Only the noisy task has the option, as in the reference.
+  EXPECT_THROW(make_task("linear_regression", {{"renormalize_ys", "true"}}), Error);
 }
 
 TEST(LinearTasks, BadParametersNameTheParameter) {

@@ -98,5 +98,41 @@ TEST(ModelGradcheck, RotaryPositions) {
       {{"n_layer", "2"}, {"n_head", "1"}, {"n_embd", "6"}, {"pos", "rope"}, {"rope_base", "50"}});
 }
 
+// Attention-only blocks (mlp_ratio 0, issue 19 item 3: Li et al. 2024's self-attention-only
+// model): no MLP or norm2 parameters, the gradient right in every placement, and with pre and peri
+// norms the same loss as the full model whose MLPs output exactly 0 (w_out = b_out = 0), the other
+// parameters shared (post-LN would still apply norm2 to the stream).
+TEST(ModelGradcheck, AttentionOnlyBlocks) {
+  for (const std::string placement : {"pre", "post", "peri", "mix"}) {
+    SCOPED_TRACE(placement);
+    const std::map<std::string, std::string> p = {{"n_layer", "2"},         {"n_head", "2"},
+                                                  {"n_embd", "6"},          {"mlp_ratio", "0"},
+                                                  {"placement", placement}, {"mix_alpha", "0.5"}};
+    gradcheck(p);
+    const auto task = make_task("linear_regression", {{"d", "3"}});
+    const PromptBatch pb = task->sample({1, 2}, 0, 3, 5);
+    auto bare = make_model("transformer", p, {3, 1, 5});
+    std::map<std::string, std::string> q = p;
+    q["mlp_ratio"] = "2";
+    auto full = make_model("transformer", q, {3, 1, 5});
+    bare->init(7);
+    full->init(7);
+    for (const auto& par : bare->parameters().all()) {
+      EXPECT_EQ(par->name.find("mlp"), std::string::npos) << par->name;
+      EXPECT_EQ(par->name.find("norm2"), std::string::npos) << par->name;
+      ASSERT_NE(full->parameters().find(par->name), nullptr) << par->name;
+      EXPECT_EQ(full->parameters().find(par->name)->value, par->value) << par->name;
+    }
+    EXPECT_LT(bare->parameters().all().size(), full->parameters().all().size());
+    for (auto& par : full->parameters().all())
+      if (par->name.ends_with("mlp.w_out") || par->name.ends_with("mlp.b_out"))
+        for (auto& v : par->value) v = 0.f;
+    Arena arena;
+    if (placement == "pre" || placement == "peri") {
+      EXPECT_EQ(loss_of(*bare, pb, arena, false), loss_of(*full, pb, arena, false));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace icl

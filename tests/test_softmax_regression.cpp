@@ -65,26 +65,52 @@ TEST(SoftmaxObjective, GradientMatchesFiniteDifferences) {
   EXPECT_LT(softmax_regression_gradient(A, softmax_of(A, x), x).norm(), 1e-15);
 }
 
-TEST(SoftmaxRegressionTask, LabelsAreKTimesTheSoftmaxOfTheRows) {
+// y_i = exp(a_i·x* − ‖x*‖²/2), and every prefix's labels renormalised are the paper's target
+// softmax(A_{<k} x*) for that prefix.
+TEST(SoftmaxRegressionTask, LabelsAreTheLargePromptLimitOfTheSoftmax) {
   const int64_t B = 6, K = 13, d = 4;
   const VectorPrompts pb = sample({{"d", "4"}, {"scale", "1.5"}}, B, K);
   ASSERT_EQ(pb.truth_dim, d);
   for (int64_t b = 0; b < B; ++b) {
     Vec w(d);
     for (int64_t i = 0; i < d; ++i) w(i) = double(pb.truth[size_t(b * d + i)]);
-    const Vec want = double(K) * softmax_of(rows(pb, b, K), w);
-    double sum = 0;
+    const Mat A = rows(pb, b, K);
+    Vec y(K);
     for (int64_t k = 0; k < K; ++k) {
-      EXPECT_NEAR(double(*pb.y(b, k)), want(k), 1e-5 * std::max(1.0, want(k)));
-      sum += double(*pb.y(b, k));
+      y(k) = double(*pb.y(b, k));
+      const double want = std::exp(A.row(k).dot(w) - 0.5 * w.squaredNorm());
+      EXPECT_NEAR(y(k), want, 1e-5 * std::max(1.0, want));
     }
-    EXPECT_NEAR(sum / double(K), 1.0, 1e-5);  // the labels average 1
+    for (const int64_t n : {int64_t(1), int64_t(5), K}) {
+      const Vec target = y.head(n) / y.head(n).sum();
+      const Vec want = softmax_of(A.topRows(n), w);
+      for (int64_t k = 0; k < n; ++k) EXPECT_NEAR(target(k), want(k), 1e-5);
+    }
+  }
+}
+
+// Issue 19, item 3: example i's label does not depend on later examples, so a prompt of K + 1
+// examples extends the one with K (it did not while the softmax normalised over the whole prompt).
+TEST(SoftmaxRegressionTask, LongerPromptExtendsShorterOne) {
+  const int64_t B = 5, K = 7, d = 3;
+  for (const char* noise : {"0", "0.1"}) {
+    const VectorPrompts a = sample({{"d", "3"}, {"noise_std", noise}}, B, K);
+    const VectorPrompts b = sample({{"d", "3"}, {"noise_std", noise}}, B, K + 1);
+    for (int64_t p = 0; p < B; ++p) {
+      for (int64_t i = 0; i < d; ++i)
+        EXPECT_EQ(a.truth[size_t(p * d + i)], b.truth[size_t(p * d + i)]);
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t i = 0; i < d; ++i) EXPECT_EQ(a.x(p, k)[i], b.x(p, k)[i]);
+        EXPECT_EQ(*a.y(p, k), *b.y(p, k))
+            << "prompt " << p << " example " << k << " noise " << noise;
+      }
+    }
   }
 }
 
 TEST(SoftmaxRegressionTask, LogitsHaveTheStatedSpreadAndLabelsTheStatedVariance) {
-  // a·x* ~ N(0, scale²); for long prompts the labels exp(a·x*)/mean are log-normal with variance
-  // exp(scale²) − 1, the task's normalisation.
+  // a·x* ~ N(0, scale²); the labels exp(a·x* − ‖x*‖²/2) are log-normal with variance
+  // exp(‖x*‖²) − 1 ≈ exp(scale²) − 1, the task's normalisation.
   const double scale = 0.7;
   const int64_t B = 400, K = 200, d = 6;
   const VectorPrompts pb = sample({{"d", "6"}, {"scale", "0.7"}}, B, K);
