@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -140,6 +141,22 @@ std::string format_bytes(double bytes) {
     ++u;
   }
   return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+std::string format_count(double n) {
+  static const char* units[] = {"", " k", " M", " G", " T", " P", " E"};
+  int u = 0;
+  while (n >= 1000.0 && u < 6) {
+    n /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}", n) : fmt::format("{:.1f}{}", n, units[u]);
+}
+
+int64_t to_bytes(double bytes) {
+  if (!(bytes > 0)) return 0;
+  // 2^63 is the first double past int64's range.
+  return bytes >= 9223372036854775808.0 ? kMax : int64_t(std::ceil(bytes));
 }
 
 int64_t checked_product(std::initializer_list<int64_t> factors, const std::string& what) {

@@ -24,6 +24,13 @@ std::string available_source();
 // "6.7 TB", "21.3 GB", "512 B" (decimal units, as df and free -H print them).
 std::string format_bytes(double bytes);
 
+// "154.6 G", "7.9 M", "512" (decimal units): a count of parameters in messages.
+std::string format_count(double n);
+
+// An estimate in bytes as a double (models/footprint.h) to int64, saturating: a size past int64
+// is still more than any budget.
+int64_t to_bytes(double bytes);
+
 // ICL_MAX_MEMORY's grammar: digits with an optional K/M/G/T suffix (powers of 1024). Returns -1
 // when `text` is not such a size (or does not fit 64 bits).
 int64_t parse_size(const std::string& text);

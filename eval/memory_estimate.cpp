@@ -53,6 +53,7 @@ PromptFootprint prompt_footprint(const Task& task, int64_t K, const std::string&
   const ExampleDims d = example_dims(one);
   f.dx = d.dx;
   f.dy = d.dy;
+  if (const auto* v = one.get<VectorPrompts>()) f.queries = v->has_queries();
   f.shared = shared_bytes(one);
   const int64_t b1 = batch_bytes(one) - f.shared;
   int64_t slope = 0;
@@ -115,12 +116,46 @@ int64_t evaluation_bytes(const Task& task, const PromptFootprint& f, int64_t pre
 
 }  // namespace
 
+std::string describe_parts(const std::vector<MemoryPart>& parts) {
+  std::string text;
+  for (size_t i = 0; i < parts.size(); ++i)
+    text += fmt::format("{}{} ({})",
+                        i == 0                  ? ""
+                        : i + 1 == parts.size() ? " and "
+                                                : ", ",
+                        parts[i].what, memory::format_bytes(parts[i].bytes));
+  return text;
+}
+
 void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
-                             const std::string& settings) {
+                             const std::string& settings, const std::vector<MemoryPart>& also) {
   const PromptFootprint f = prompt_footprint(task, longest_prompt(task, opt), settings);
-  memory::check_fits(evaluation_bytes(task, f, predictors, opt, settings),
-                     fmt::format("{} with {} predictor{} on {}", settings, predictors,
-                                 predictors == 1 ? "" : "s", describe_prompts(task, f)));
+  double bytes = double(evaluation_bytes(task, f, predictors, opt, settings));
+  for (const MemoryPart& p : also) bytes += p.bytes;
+  memory::check_fits(memory::to_bytes(bytes),
+                     fmt::format("{} with {} predictor{} on {}{}{}", settings, predictors,
+                                 predictors == 1 ? "" : "s", describe_prompts(task, f),
+                                 also.empty() ? "" : ", with ", describe_parts(also)));
+}
+
+int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,
+                         const std::string& what) {
+  const PromptFootprint f = prompt_footprint(task, longest_prompt(task, opt), what);
+  return evaluation_bytes(task, f, predictors, opt, what);
+}
+
+StepShape evaluation_pass(const Task& task, const EvalOptions& opt) {
+  const int64_t longest = longest_prompt(task, opt);
+  StepShape s;
+  s.kind = task.prompt_kind();
+  s.batch = std::min(opt.batch_size, opt.prompts);
+  if (const TokenTask* tt = as_token_task(task)) {
+    s.length = tt->seq_len(longest);
+  } else {
+    s.length = longest;
+    if (prompt_footprint(task, longest, "eval").queries) s.batch = longest;
+  }
+  return s;
 }
 
 }  // namespace icl

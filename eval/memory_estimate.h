@@ -5,13 +5,15 @@
 //
 // What is counted: the prompt buffers sample() allocates (PromptBatch), the evaluation's per
 // predictor arrays of prompts × examples doubles, its bootstrap arrays, one batch of prompts and
-// one predictor's outputs for it. What is not: a model's activations and a baseline's workspace
-// (both scale with one batch, not with the prompt count), so the estimate is a lower bound that is
-// close for the sizes that matter (a prompt count or a length far too large).
+// one predictor's outputs for it, and what the caller adds (MemoryPart: a model's parameters and
+// the arena of its forward passes, models/footprint.h, whose shape evaluation_pass gives). What is
+// not: a baseline's workspace (it scales with one batch, not with the prompt count).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "eval/evaluate.h"
+#include "models/footprint.h"
 #include "tasks/task.h"
 
 namespace icl {
@@ -27,6 +29,7 @@ int64_t batch_bytes(const PromptBatch& pb);
 struct PromptFootprint {
   int64_t per_prompt = 0, shared = 0;
   int64_t dx = 0, dy = 0;          // vector prompts
+  bool queries = false;            // vector prompts with query points (VectorPrompts::xq)
   int64_t seq_len = 0, vocab = 0;  // token prompts
 };
 PromptFootprint prompt_footprint(const Task& task, int64_t K, const std::string& what);
@@ -39,8 +42,30 @@ std::string describe_prompts(const Task& task, const PromptFootprint& f);
 void check_generate_memory(const Task& task, int64_t prompts, int64_t K,
                            const std::string& settings);
 
-// evaluate(): what it allocates for `predictors` predictors under `opt`, against the budget.
+// Memory that is in use beside what an estimate counts itself, named for the message: "model
+// transformer's forward passes at eval.batch_size 64" with its bytes.
+struct MemoryPart {
+  double bytes = 0;
+  std::string what;
+};
+
+// evaluate(): what it allocates for `predictors` predictors under `opt`, with `also` (a model's
+// parameters and forward passes), against the budget.
 void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOptions& opt,
-                             const std::string& settings);
+                             const std::string& settings, const std::vector<MemoryPart>& also = {});
+
+// Bytes evaluate() allocates for `predictors` predictors under `opt` (`what` names the settings in
+// an overflow error).
+int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,
+                         const std::string& what);
+
+// The largest forward pass a model runs in an evaluation under `opt` (models/model_predictor.h):
+// opt.batch_size prompts (fewer when there are fewer) at the longest length, or, for prompts whose
+// queries differ from their context, one prompt at a time as K sequences of K examples. A token
+// task's decoding passes (the maze's paths) are no larger.
+StepShape evaluation_pass(const Task& task, const EvalOptions& opt);
+
+// "a (3.2 GB), b (1.0 GB) and c (0 B)": parts for a message.
+std::string describe_parts(const std::vector<MemoryPart>& parts);
 
 }  // namespace icl

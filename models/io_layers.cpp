@@ -79,6 +79,40 @@ Var IoLayers::read_in(Graph& g, const PromptBatch& pb) const {
   return h;
 }
 
+void IoLayers::count_read_in(Footprint& f, const ModelIO& io, int64_t width, bool learned_pos) {
+  const double C = double(width);
+  if (io.vocab > 0) {
+    f.parameters(double(io.vocab) * C);
+  } else {
+    f.parameters(double(io.dx + 1) * C);
+    // Vector prompts: the interleaved x and y tokens [B, 2K, dx], without gradient.
+    if (f.shape().kind == PromptKind::Vector) f.constant(f.batch() * f.tokens() * double(io.dx));
+  }
+  f.activation(C);  // embedding or read-in
+  f.ops(4);
+  if (learned_pos) {
+    f.parameters(double(io.vocab > 0 ? io.max_tokens : 2 * io.max_examples) * C);
+    f.activation(C);
+    f.ops(2);
+  }
+}
+
+void IoLayers::count_read_out(Footprint& f, const ModelIO& io, int64_t width) {
+  const double C = double(width), outputs = double(io.vocab > 0 ? io.vocab : io.dy);
+  f.parameters((C + 1) * outputs);
+  // Vector prompts are read out at their x tokens (take_positions), then projected.
+  if (f.shape().kind == PromptKind::Vector) f.activation_at(C, f.outputs());
+  f.activation_at(outputs, f.outputs());
+  f.ops(5);
+  if (!f.training()) return;
+  // The loss: its value, the log-sum-exp of cross-entropy per row, the expanded loss mask.
+  const double rows = f.batch() * f.outputs();
+  f.constant(2);
+  f.saved(rows);
+  f.constant(f.shape().kind == PromptKind::Vector ? rows * outputs : rows);
+  f.ops(2);
+}
+
 Var IoLayers::read_out(Graph& g, const PromptBatch& pb, Var h) const {
   // Vector prompts are read out at their x tokens (0, 2, 4, ...); the other kinds at every token.
   if (const auto* v = pb.get<VectorPrompts>()) h = ops::take_positions(g, h, 0, 2, v->n_examples);

@@ -28,6 +28,11 @@ class IoLayers {
   // The backbone's output h [B, T, C] to predictions [B, K, dy] or logits [B, T, vocab].
   Var read_out(Graph& g, const PromptBatch& pb, Var h) const;
 
+  // The footprint (models/footprint.h) of the read-in with its positions, and of the read-out
+  // with, in a training step, the loss on it (train/batch_loss.h): parameters and activations.
+  static void count_read_in(Footprint& f, const ModelIO& io, int64_t width, bool learned_pos);
+  static void count_read_out(Footprint& f, const ModelIO& io, int64_t width);
+
  private:
   Var P(Graph& g, const std::string& name) const;
   ParameterStore& store_;

@@ -73,6 +73,22 @@ class Lsa final : public Model {
   double std_;
 };
 
+// LSA's footprint (models/footprint.h): keys and queries [B, K, D] and the gates without gradient,
+// the projected queries (D) and values (dy) and the recurrence's output (dy) at the K positions,
+// and in training the loss and the recurrence's chunk states (one head of D × dy).
+void lsa_footprint(const ParamSet&, const ModelIO& io, Footprint& f) {
+  const double D = double(io.dx + io.dy), dy = double(io.dy), K = f.outputs();
+  f.parameters(D * D + D * dy);
+  f.constant(f.batch() * K * (2 * D + 1));
+  f.activation_at(D + 2 * dy, K);
+  count_recurrence_states(f, ops::RecurrenceOptions{}.chunk, 1, D, dy, K);
+  f.ops(12);
+  if (f.training()) {
+    f.constant(2 + f.batch() * K * dy);  // the loss and the expanded loss mask
+    f.ops(2);
+  }
+}
+
 }  // namespace
 
 void register_lsa(std::vector<ModelInfo>& r) {
@@ -82,7 +98,8 @@ void register_lsa(std::vector<ModelInfo>& r) {
                {ParamSpec::real("init_std", 0.1, "std of the N(0, σ²) initial weights", 0.0, 10.0)},
                [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
                  return std::make_unique<Lsa>(p, io);
-               }});
+               },
+               lsa_footprint});
 }
 
 }  // namespace icl

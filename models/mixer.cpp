@@ -54,6 +54,17 @@ ParamSpec eigen_param_spec() {
                            "or [−1, 1] (negative, Grazzi et al. 2025)");
 }
 
+void MixerSizes::recurrence_states(Footprint& f, double dk, double dv) const {
+  count_recurrence_states(f, params.i("chunk"), double(heads), dk, dv, f.tokens());
+}
+
+void MixerSizes::output(Footprint& f, double head_width) const {
+  f.parameters(head_width + head_width * double(width));
+  f.activation(head_width + double(width));
+  f.saved_per_position(1);
+  f.ops(5);
+}
+
 Mixer::Mixer(const MixerContext& c) : store_(c.store), prefix_(c.prefix), C_(c.width), H_(c.heads) {
   rec_.form =
       c.params.s("form") == "recurrent" ? RecurrenceForm::Recurrent : RecurrenceForm::Chunked;

@@ -23,6 +23,7 @@
 #include "core/parameter.h"
 #include "core/params.h"
 #include "kernels/linear_recurrence.h"
+#include "models/footprint.h"
 
 namespace icl {
 
@@ -71,11 +72,24 @@ class Mixer {
   std::map<std::tuple<int64_t, int64_t, std::vector<float>>, std::vector<float>> gate_values_;
 };
 
+// What a mixer's footprint (models/footprint.h) is counted from: the model's parameters, the
+// width and the heads, as MixerContext gives them to make.
+struct MixerSizes {
+  const ParamSet& params;
+  int64_t width = 0, heads = 1;
+  // The chunk states a recurrence of heads × dk × dv keeps for backward.
+  void recurrence_states(Footprint& f, double dk, double dv) const;
+  // The shared output (models/mixer.h, Mixer::output): RMSNorm over `head_width` then w_out.
+  void output(Footprint& f, double head_width) const;
+};
+
 struct MixerInfo {
   std::string name;
   std::string summary;
   ParamSpecs params;  // the mixer's own options
   std::function<std::unique_ptr<Mixer>(const MixerContext&)> make;
+  // Counts one mixer's parameters and activations per pass (models/footprint.h).
+  std::function<void(const MixerSizes&, Footprint&)> footprint;
 };
 
 const std::vector<MixerInfo>& mixer_registry();

@@ -39,6 +39,16 @@ class DeltaNet final : public Mixer {
   float beta_scale_;
 };
 
+// q, k and their L2 norms, v, β and its sigmoid, the delta rule's output.
+void deltanet_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads);
+  f.parameters(3 * C * C + C * H + H);
+  f.activation(6 * C + 2 * H);
+  m.recurrence_states(f, C / H, C / H);
+  f.ops(16);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_deltanet(std::vector<MixerInfo>& r) {
@@ -46,7 +56,8 @@ void register_mixer_deltanet(std::vector<MixerInfo>& r) {
                "DeltaNet: delta rule with L2-normalised q, k; β = σ(·), or 2σ(·) with "
                "eigen: negative",
                {eigen_param_spec()},
-               [](const MixerContext& c) { return std::make_unique<DeltaNet>(c); }});
+               [](const MixerContext& c) { return std::make_unique<DeltaNet>(c); },
+               deltanet_footprint});
 }
 
 }  // namespace icl

@@ -38,6 +38,16 @@ class Gla final : public Mixer {
   double tau_;
 };
 
+// The low-rank gate (rank, C, C), q, k, v, the recurrence's output.
+void gla_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads), r = double(m.params.i("gate_rank"));
+  f.parameters(3 * C * C + 2 * C * r + C);
+  f.activation(6 * C + r);
+  m.recurrence_states(f, C / H, C / H);
+  f.ops(16);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_gla(std::vector<MixerInfo>& r) {
@@ -46,7 +56,8 @@ void register_mixer_gla(std::vector<MixerInfo>& r) {
        "gated linear attention (Yang et al. 2024): gates σ(low-rank(x))^(1/τ) per key dimension",
        {ParamSpec::real("gate_tau", 16.0, "gla: gate temperature τ in σ(·)^(1/τ)", 1e-3, 1e6),
         ParamSpec::integer("gate_rank", 16, "gla: rank of the gate projection", 1, 65536)},
-       [](const MixerContext& c) { return std::make_unique<Gla>(c); }});
+       [](const MixerContext& c) { return std::make_unique<Gla>(c); },
+       gla_footprint});
 }
 
 }  // namespace icl

@@ -29,13 +29,25 @@ class Gru final : public Mixer {
   int64_t state_size() const override { return C_; }
 };
 
+// The input gates (3C) and h (C); kept for backward: the cell's saved values (4C) and the
+// recurrent weights' work buffer (3C).
+void gru_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width);
+  f.parameters(6 * C * C + 4 * C);
+  f.activation(4 * C);
+  f.saved_per_position(7 * C);
+  f.ops(8);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_gru(std::vector<MixerInfo>& r) {
   r.push_back({"gru",
                "GRU over the width (PyTorch convention: reset gate after W_h, bias b_hn)",
                {},
-               [](const MixerContext& c) { return std::make_unique<Gru>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Gru>(c); },
+               gru_footprint});
 }
 
 }  // namespace icl

@@ -71,6 +71,16 @@ class Hyena final : public Mixer {
   ConvMethod method_;
 };
 
+// Three projections and their short convolutions (6C), the product, the long convolution and the
+// gated product (3C).
+void hyena_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), taps = double(m.params.i("filter_len"));
+  f.parameters(3 * C * C + 3 * C * double(kShortWidth) + C * taps);
+  f.activation(9 * C);
+  f.ops(20);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_hyena(std::vector<MixerInfo>& r) {
@@ -81,7 +91,8 @@ void register_mixer_hyena(std::vector<MixerInfo>& r) {
                                    "hyena: taps of the long filter (inputs further back are not "
                                    "seen)",
                                    1, 1 << 20)},
-               [](const MixerContext& c) { return std::make_unique<Hyena>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Hyena>(c); },
+               hyena_footprint});
 }
 
 }  // namespace icl

@@ -38,6 +38,17 @@ class LinearAttention final : public Mixer {
   bool elu_;
 };
 
+// q, k (and φ of each), v, the recurrence's output; gates of 1 without gradient.
+void linear_attention_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads);
+  f.parameters(3 * C * C);
+  f.activation(m.params.s("feature_map") == "elu1" ? 6 * C : 4 * C);
+  f.constant(f.batch() * f.tokens() * H);
+  m.recurrence_states(f, C / H, C / H);
+  f.ops(12);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_linear_attention(std::vector<MixerInfo>& r) {
@@ -45,7 +56,8 @@ void register_mixer_linear_attention(std::vector<MixerInfo>& r) {
                "linear attention (Katharopoulos et al. 2020), no decay",
                {ParamSpec::choice("feature_map", "elu1", {"elu1", "identity"},
                                   "linear_attention: φ on queries and keys (elu(·) + 1, or none)")},
-               [](const MixerContext& c) { return std::make_unique<LinearAttention>(c); }});
+               [](const MixerContext& c) { return std::make_unique<LinearAttention>(c); },
+               linear_attention_footprint});
 }
 
 }  // namespace icl

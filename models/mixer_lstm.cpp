@@ -37,13 +37,25 @@ class Lstm final : public Mixer {
   int64_t state_size() const override { return 2 * C_; }
 };
 
+// The input gates (4C) and h (C); kept for backward: the cell's saved values (5C) and the
+// recurrent weight's work buffer (4C).
+void lstm_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width);
+  f.parameters(8 * C * C + 4 * C);
+  f.activation(5 * C);
+  f.saved_per_position(9 * C);
+  f.ops(8);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_lstm(std::vector<MixerInfo>& r) {
   r.push_back({"lstm",
                "LSTM over the width (PyTorch gate order i, f, g, o; forget bias 1)",
                {},
-               [](const MixerContext& c) { return std::make_unique<Lstm>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Lstm>(c); },
+               lstm_footprint});
 }
 
 }  // namespace icl

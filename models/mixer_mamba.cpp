@@ -100,6 +100,18 @@ class Mamba final : public Mixer {
   bool negative_;
 };
 
+// Δ, its softplus and the decay (3H); the x branch, its scaled copy, the skip, the z gate (10C with
+// the recurrence's output); the B and C branches (projection, short convolution, SiLU: 6·H·N).
+void mamba_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads), N = double(m.params.i("d_state")),
+               W = double(m.params.i("d_conv"));
+  f.parameters(2 * C * H * N + 2 * C * C + (2 * H * N + C) * W + C * H + 2 * H + C);
+  f.activation(10 * C + 6 * H * N + 3 * H);
+  m.recurrence_states(f, N, C / H);
+  f.ops(40);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_mamba(std::vector<MixerInfo>& r) {
@@ -111,7 +123,8 @@ void register_mixer_mamba(std::vector<MixerInfo>& r) {
                 ParamSpec::real("dt_min", 1e-3, "mamba: smallest initial step size Δ", 1e-6, 1e3),
                 ParamSpec::real("dt_max", 1e-1, "mamba: largest initial step size Δ", 1e-6, 1e3),
                 eigen_param_spec()},
-               [](const MixerContext& c) { return std::make_unique<Mamba>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Mamba>(c); },
+               mamba_footprint});
 }
 
 }  // namespace icl

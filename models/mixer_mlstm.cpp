@@ -60,6 +60,19 @@ class Mlstm final : public Mixer {
   int64_t state_size() const override { return H_ * (C_ / H_) * (C_ / H_ + 1); }
 };
 
+// The forget and input gates and their stabilised forms (5H), q, k scaled twice, v, the two
+// recurrences' outputs and the normalised output (7C); the floor and the ones without gradient.
+void mlstm_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads);
+  f.parameters(3 * C * C + 2 * (C * H + H));
+  f.activation(7 * C + 5 * H);
+  f.constant(2 * f.batch() * f.tokens() * H);
+  m.recurrence_states(f, C / H, C / H);
+  m.recurrence_states(f, C / H, 1);
+  f.ops(30);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_mlstm(std::vector<MixerInfo>& r) {
@@ -67,7 +80,8 @@ void register_mixer_mlstm(std::vector<MixerInfo>& r) {
                "mLSTM (xLSTM): matrix memory with exponential input and sigmoid forget gates, "
                "stabilised, normalised by max(|nᵀq|, 1)",
                {},
-               [](const MixerContext& c) { return std::make_unique<Mlstm>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Mlstm>(c); },
+               mlstm_footprint});
 }
 
 }  // namespace icl

@@ -33,13 +33,25 @@ class Retention final : public Mixer {
   std::vector<float> gamma_;
 };
 
+// q, k, v, the recurrence's output; the fixed gates without gradient.
+void retnet_footprint(const MixerSizes& m, Footprint& f) {
+  const double C = double(m.width), H = double(m.heads);
+  f.parameters(3 * C * C);
+  f.activation(4 * C);
+  f.constant(f.batch() * f.tokens() * H);
+  m.recurrence_states(f, C / H, C / H);
+  f.ops(10);
+  m.output(f, C);
+}
+
 }  // namespace
 
 void register_mixer_retnet(std::vector<MixerInfo>& r) {
   r.push_back({"retnet",
                "RetNet retention: fixed per-head decay 1 − 2^(−5−h)",
                {},
-               [](const MixerContext& c) { return std::make_unique<Retention>(c); }});
+               [](const MixerContext& c) { return std::make_unique<Retention>(c); },
+               retnet_footprint});
 }
 
 }  // namespace icl

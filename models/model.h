@@ -16,6 +16,7 @@
 #include "core/graph.h"
 #include "core/parameter.h"
 #include "core/params.h"
+#include "models/footprint.h"
 #include "tasks/prompt_batch.h"
 
 namespace icl {
@@ -62,6 +63,9 @@ struct ModelInfo {
   std::string summary;
   ParamSpecs params;
   std::function<std::unique_ptr<Model>(const ParamSet&, const ModelIO&)> make;
+  // Counts the model's parameters and what one pass of f.shape() keeps in the step's arena
+  // (models/footprint.h), from the same (params, io) as make, without building it.
+  std::function<void(const ParamSet&, const ModelIO&, Footprint&)> footprint;
 };
 
 const std::vector<ModelInfo>& model_registry();
@@ -71,6 +75,14 @@ const ModelInfo& find_model(const std::string& name);
 std::unique_ptr<Model> make_model(const std::string& name,
                                   const std::map<std::string, std::string>& raw, const ModelIO& io,
                                   const std::string& where = "model");
+
+// The footprint (models/footprint.h) of model `name` built from (params, io), for one pass of shape
+// s, from the model's declaration.
+Footprint model_footprint(const std::string& name, const ParamSet& params, const ModelIO& io,
+                          const StepShape& s);
+// Bytes of a model's parameters outside the arena: value, gradient and the two AdamW moments of
+// every scalar (core/parameter.h).
+inline double parameter_bytes(double parameters) { return 16.0 * parameters; }
 
 // Initialisers used by models (values drawn from Rng(seed, "init/<name>")).
 void init_normal(Parameter& p, uint64_t seed, double std);

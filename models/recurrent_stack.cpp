@@ -123,6 +123,37 @@ ParamSpecs recurrent_param_specs() {
   return specs;
 }
 
+// The stack's footprint (models/footprint.h): per block and position the first norm and the
+// residual add (2C), the mixer's own (MixerInfo::footprint), and with an MLP its norm, the MLP and
+// the add (3C + 2·hidden); every norm keeps its statistics for backward.
+void recurrent_footprint(const ParamSet& p, const ModelIO& io, Footprint& f) {
+  const int64_t width = p.i("n_embd");
+  const double L = double(p.i("n_layer")), C = double(width);
+  const double hidden = double(p.i("mlp_ratio")) * C;
+  const bool rms = p.s("norm") == "rmsnorm";
+  const double norm_params = rms ? C : 2 * C, stats = rms ? 1 : 2;
+  IoLayers::count_read_in(f, io, width, p.s("pos") == "learned");
+  // One block's mixer, counted once and scaled by the blocks.
+  Footprint mixer(f.shape());
+  find_mixer(p.s("mixer")).footprint(MixerSizes{p, width, p.i("n_head")}, mixer);
+  f.parameters(L * (norm_params + mixer.parameter_count()));
+  f.activation(L * 2 * C);
+  f.saved_per_position(L * stats);
+  f.ops(L * 6);
+  if (hidden > 0) {
+    f.parameters(L * (norm_params + 2 * C * hidden + hidden + C));
+    f.activation(L * (3 * C + 2 * hidden));
+    f.saved_per_position(L * stats);
+    f.ops(L * 14);
+  }
+  f.add(mixer, L);
+  f.parameters(norm_params);  // the final norm
+  f.activation(C);
+  f.saved_per_position(stats);
+  f.ops(4);
+  IoLayers::count_read_out(f, io, width);
+}
+
 }  // namespace
 
 void register_recurrent(std::vector<ModelInfo>& r) {
@@ -133,7 +164,8 @@ void register_recurrent(std::vector<ModelInfo>& r) {
                recurrent_param_specs(),
                [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
                  return std::make_unique<RecurrentStack>(p, io);
-               }});
+               },
+               recurrent_footprint});
 }
 
 }  // namespace icl

@@ -1,9 +1,44 @@
-#include "core/registry.h"
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "core/memory.h"
+#include "core/registry.h"
 #include "core/rng.h"
 #include "models/model.h"
 
 namespace icl {
+
+namespace {
+
+// "model transformer (n_embd 65536, n_layer 3)": the integer parameters that differ from their
+// defaults, which are what sizes a model.
+std::string describe_sizes(const ModelInfo& info, const ParamSet& p) {
+  std::string sizes;
+  for (const ParamSpec& spec : info.params) {
+    if (spec.type != ParamType::Int || !p.has(spec.name) ||
+        p.i(spec.name) == std::get<int64_t>(spec.def))
+      continue;
+    sizes += fmt::format("{}{} {}", sizes.empty() ? "" : ", ", spec.name, p.i(spec.name));
+  }
+  return sizes.empty() ? "model " + info.name : fmt::format("model {} ({})", info.name, sizes);
+}
+
+// make() behind a check that the parameters fit: they are allocated (with their gradients and
+// moments) as the model is built, before any other memory check could run.
+void check_parameters_first(ModelInfo& info) {
+  ICL_ASSERT(info.make && info.footprint);
+  info.make = [info](const ParamSet& p, const ModelIO& io) {
+    Footprint f{StepShape{}};
+    info.footprint(p, io, f);
+    memory::check_fits(
+        memory::to_bytes(parameter_bytes(f.parameter_count())),
+        fmt::format("{}: {} parameters (value, gradient and two AdamW moments each)",
+                    describe_sizes(info, p), memory::format_count(f.parameter_count())));
+    return info.make(p, io);
+  };
+}
+
+}  // namespace
 
 // One line per model file.
 void register_transformer(std::vector<ModelInfo>& r);
@@ -16,6 +51,7 @@ const std::vector<ModelInfo>& model_registry() {
     register_transformer(r);
     register_recurrent(r);
     register_lsa(r);
+    for (ModelInfo& info : r) check_parameters_first(info);
     return r;
   }();
   return registry;
@@ -30,6 +66,13 @@ std::unique_ptr<Model> make_model(const std::string& name,
                                   const std::string& where) {
   const ModelInfo& info = find_model(name);
   return info.make(resolve_params(info.params, raw, where), io);
+}
+
+Footprint model_footprint(const std::string& name, const ParamSet& params, const ModelIO& io,
+                          const StepShape& s) {
+  Footprint f(s);
+  find_model(name).footprint(params, io, f);
+  return f;
 }
 
 static Rng init_rng(const Parameter& p, uint64_t seed) {

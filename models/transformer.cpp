@@ -200,6 +200,32 @@ class Transformer final : public Model {
   IoLayers io_layers_;  // read-in, positions and read-out (models/io_layers.h)
 };
 
+// Transformer's footprint (models/footprint.h), op by op as forward records them. Per block and
+// position: q, k, v (3C) and their rotation (3C, rope), the attention output and its projection
+// (2C), the two residual adds and norms (4C; peri: six and two more norms), the MLP (2·hidden + C),
+// each norm's ln_scaling product (C); saved for backward: softmax attention's log-sum-exp (H per
+// position) and every norm's statistics (1 or 2 per position).
+void transformer_footprint(const ParamSet& p, const ModelIO& io, Footprint& f) {
+  const double L = double(p.i("n_layer")), C = double(p.i("n_embd")), H = double(p.i("n_head"));
+  const double hidden = double(p.i("mlp_ratio")) * C;
+  const bool peri = p.s("placement") == "peri", rms = p.s("norm") == "rmsnorm";
+  const double norms = peri ? 4 : 2, norm_params = rms ? C : 2 * C, stats = rms ? 1 : 2;
+  IoLayers::count_read_in(f, io, p.i("n_embd"), p.s("pos") == "learned");
+  f.parameters(L * (4 * C * C + 4 * C + 2 * C * hidden + hidden + C + norms * norm_params));
+  double per_block = (peri ? 12 : 10) * C + 2 * hidden;
+  if (p.s("pos") == "rope") per_block += 3 * C;
+  if (p.b("ln_scaling")) per_block += norms * C;
+  f.activation(L * per_block);
+  f.saved_per_position(L * ((p.s("attention") == "softmax" ? H : 0) + norms * stats));
+  f.ops(L * 40);
+  // The final norm (post: none; pre: also the first block's first norm, outside the loop).
+  if (p.s("placement") != "post") f.parameters(norm_params);
+  f.activation(C);
+  f.saved_per_position(stats);
+  f.ops(4);
+  IoLayers::count_read_out(f, io, p.i("n_embd"));
+}
+
 }  // namespace
 
 void register_transformer(std::vector<ModelInfo>& r) {
@@ -235,7 +261,8 @@ void register_transformer(std::vector<ModelInfo>& r) {
        },
        [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
          return std::make_unique<Transformer>(p, io);
-       }});
+       },
+       transformer_footprint});
 }
 
 }  // namespace icl
