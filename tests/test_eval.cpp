@@ -316,17 +316,15 @@ TEST(Memory, RunSizesNameTheirSetting) {
 
 // Nothing legitimate is cut off: every published benchmark passes the checks icl run makes before
 // any work, its memory estimate within 100 GiB (the paper-scale configs are meant for a machine of
-// 128 GB) and every other config's within 8 GiB, and its first prompts finite. The maze paper
-// configs fit only with eval.batch_size 16: at their 64, training's periodic evaluation alone
-// takes about 100 GB (tests/test_model_memory.cpp, ModelMemory.MazePaperConfigsAreRefusedOn24GiB).
+// 128 GB) and every other config's within 8 GiB, and its first prompts finite. (The maze paper
+// configs evaluate 16 prompts at a time: at 64, training's periodic evaluation alone takes about
+// 100 GB; tests/test_model_memory.cpp, ModelMemory.MazePaperConfigsAreRefusedOn24GiB.)
 TEST(Memory, EveryPublishedBenchmarkPassesTheRunChecks) {
   for (const auto& name : list_benchmarks()) {
     SCOPED_TRACE(name);
     const bool paper = name.find("_paper") != std::string::npos;
     ScopedEnv env("ICL_MAX_MEMORY", paper ? "100G" : "8G");
-    const bool maze = paper && name.find("dfs_mazes") != std::string::npos;
-    const ResolvedRun cfg = load_run(
-        name, maze ? std::vector<std::string>{"eval.batch_size=16"} : std::vector<std::string>{});
+    const ResolvedRun cfg = load_run(name);
     EXPECT_NO_THROW(check_run_memory(cfg));
     EXPECT_NO_THROW(check_run_prompts(cfg));
   }
