@@ -323,20 +323,22 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   return out;
 }
 
-int64_t read_attr_int(hid_t obj, const std::string& name) {
+// One numeric attribute, converted by HDF5 to T (mem_type<T>: int64 or double).
+template <class T>
+static T read_attr_number(hid_t obj, const std::string& name) {
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
   check_single_value(a.id(), name);
-  int64_t v = 0;
-  check(H5Aread(a.id(), H5T_NATIVE_INT64, &v), "cannot read attribute " + name);
+  T v = 0;
+  check(H5Aread(a.id(), mem_type<T>(), &v), "cannot read attribute " + name);
   return v;
 }
 
+int64_t read_attr_int(hid_t obj, const std::string& name) {
+  return read_attr_number<int64_t>(obj, name);
+}
+
 double read_attr_double(hid_t obj, const std::string& name) {
-  Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
-  check_single_value(a.id(), name);
-  double v = 0;
-  check(H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v), "cannot read attribute " + name);
-  return v;
+  return read_attr_number<double>(obj, name);
 }
 
 }  // namespace icl::h5

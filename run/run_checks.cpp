@@ -62,24 +62,6 @@ std::vector<MemoryPart> model_parts(const ResolvedRun& run, const ModelMemory& m
       {m.parameter_bytes, fmt::format("its {} parameters", memory::format_count(m.parameters))}};
 }
 
-// Training's periodic evaluation (run/training.cpp, train_eval): train.eval_prompts prompts at the
-// longest training length (token tasks: up to 8 lengths of the training range), no extra metrics.
-EvalOptions train_eval_options(const ResolvedRun& run) {
-  EvalOptions eo;
-  eo.prompts = run.train.eval_prompts;
-  eo.examples = std::max<int64_t>(1, run.train.points.end);
-  if (const TokenTask* tt = as_token_task(*run.task)) {
-    const int64_t lo = tt->min_length(), hi = tt->max_length();
-    const int64_t n = std::min<int64_t>(8, hi - lo + 1);
-    for (int64_t i = 0; i < n; ++i)
-      eo.lengths.push_back(n == 1 ? hi : lo + (hi - lo) * i / (n - 1));
-  }
-  eo.batch_size = run.eval.batch_size;
-  eo.bootstrap = 20;
-  eo.extra_metrics = false;
-  return eo;
-}
-
 // Training: the model's parameters with their gradients and moments, the training step, and the
 // periodic evaluation, whose arena lives beside the trainer's (run/training.cpp).
 void check_training_memory(const ResolvedRun& run, const ModelMemory& model) {

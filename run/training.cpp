@@ -1,5 +1,7 @@
 #include "run/training.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "eval/evaluate.h"
@@ -69,14 +71,11 @@ std::string CurriculumPrompts::describe(int64_t s) {
   return line;
 }
 
-TrainEval train_eval(const ResolvedRun& run, Model& model) {
-  // One predictor for the whole run: its memory (a device arena on the GPU) is made once.
-  auto predictor = std::make_shared<ModelPredictor>(model, model.name());
+EvalOptions train_eval_options(const ResolvedRun& run) {
   EvalOptions opt;
   opt.prompts = run.train.eval_prompts;
-  opt.examples = run.train.points.end;
-  const TokenTask* tt = as_token_task(*run.task);
-  if (tt) {
+  opt.examples = std::max<int64_t>(1, run.train.points.end);
+  if (const TokenTask* tt = as_token_task(*run.task)) {
     // In-distribution accuracy: up to 8 lengths spread over the training range.
     const int64_t lo = tt->min_length(), hi = tt->max_length();
     const int64_t n = std::min<int64_t>(8, hi - lo + 1);
@@ -87,6 +86,14 @@ TrainEval train_eval(const ResolvedRun& run, Model& model) {
   opt.bootstrap = 20;
   opt.progress = false;
   opt.extra_metrics = false;
+  return opt;
+}
+
+TrainEval train_eval(const ResolvedRun& run, Model& model) {
+  // One predictor for the whole run: its memory (a device arena on the GPU) is made once.
+  auto predictor = std::make_shared<ModelPredictor>(model, model.name());
+  const EvalOptions opt = train_eval_options(run);
+  const TokenTask* tt = as_token_task(*run.task);
   // Clean labels, as every evaluation: training-only parameters (label noise) at their defaults.
   const std::shared_ptr<const Task> task = evaluation_task(run.task);
   const RngKey key = eval_stream(run.seed, "train_eval");

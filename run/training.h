@@ -41,5 +41,9 @@ class CurriculumPrompts : public PromptSource {
 // "train_eval"); for token tasks the mean scaled accuracy over up to 8 lengths of the training
 // range (higher is better). No path metrics (they decode, several passes per prompt).
 TrainEval train_eval(const ResolvedRun& run, Model& model);
+// How train_eval evaluates: train.eval_prompts prompts at the longest training length (token
+// tasks: up to 8 lengths of the training range), no extra metrics, 20 bootstrap resamples. The
+// memory check (run/run_checks.h) sizes the same evaluation.
+EvalOptions train_eval_options(const ResolvedRun& run);
 
 }  // namespace icl
