@@ -6,7 +6,8 @@
 RESULTS_DIR is the --out of `icl reproduce NAME` (default results/reproduce). For every figure
 reproduced there at quick scale, copies its PNG, shrunk to 560 pixels wide, to
 docs/gallery/<paper>_<name>.png and lists it in the README between the gallery markers with its
-command, the time it took and the status of its claims, all read from its summary.md. Figures not
+command, the time it took (when it ran every run itself) and the status of its claims, all read
+from its summary.md. Figures not
 reproduced there keep no entry. Exits 2 with one line on bad input.
 """
 
@@ -33,7 +34,9 @@ def claims_of(summary):
     fails = sum("| **fails** |" in r for r in rows)
     other = sum("scale only**" in r for r in rows)
     took = re.search(r"device [^,]+, in (\S+)", summary)
-    return holds, fails, other, took.group(1) if took else "?"
+    # A reproduction that reused earlier runs took less than the figure costs: no time shown.
+    reused = "| reused |" in summary
+    return holds, fails, other, "-" if reused or not took else took.group(1)
 
 
 def main(argv):
