@@ -49,7 +49,7 @@ int cmd_run(const Args& args) {
   if (out.empty()) out = "results/" + run.name + ".h5";
   RunRequest req;
   req.out = out;
-  req.on_start = [&] {
+  req.options.on_start = [&] {
     if (run.bandit) {
       fmt::print(stderr, "icl run {}: {} policies on {} bandit environments, seed {}\n", run.name,
                  run.bandit->policies.size(), run.bandit->rollout.environments, run.seed);
@@ -62,20 +62,21 @@ int cmd_run(const Args& args) {
                run.evals.size(), run.baselines.size(), run.seed);
   };
   req.on_note = [](const std::string& line) { fmt::print(stderr, "icl: note: {}\n", line); };
-  req.device = vm["device"].as<std::string>();
+  RunOptions& ro = req.options;
+  ro.device = vm["device"].as<std::string>();
   // Checked here, also for runs that train nothing (where it would otherwise go unread).
-  if (req.device != "auto" && req.device != "cpu" && req.device != "cuda")
-    fail("--device: must be one of auto|cpu|cuda, got '{}'", req.device);
-  if (vm.count("resume")) req.resume = vm["resume"].as<std::string>();
+  if (ro.device != "auto" && ro.device != "cpu" && ro.device != "cuda")
+    fail("--device: must be one of auto|cpu|cuda, got '{}'", ro.device);
+  if (vm.count("resume")) ro.resume = vm["resume"].as<std::string>();
   if (vm.count("until")) {
-    req.until = vm["until"].as<int64_t>();
-    if (req.until < 1) fail("--until: must be >= 1, got {}", req.until);
+    ro.until = vm["until"].as<int64_t>();
+    if (ro.until < 1) fail("--until: must be >= 1, got {}", ro.until);
     if (!run.has_model()) fail("--until: benchmark {} trains no model", run.name);
   }
-  if (!req.resume.empty() && !run.has_model())
+  if (!ro.resume.empty() && !run.has_model())
     fail("--resume: benchmark {} trains no model", run.name);
   req.force = vm.count("force") != 0;
-  if (req.force && req.resume.empty()) fail("--force: only means something with --resume");
+  if (req.force && ro.resume.empty()) fail("--force: only means something with --resume");
   const BenchmarkResult res = run_to_file(run, req);
   fmt::print("\n");
   if (res.trained_steps)

@@ -125,11 +125,11 @@ RunOutcome run_one(const FigureRun& r, const ResolvedRun& run, const std::string
   }
   RunRequest req;
   req.out = path;
-  req.device = opt.device;
-  req.progress = opt.progress;
-  if (plan.kind == RunPlan::Resume) req.resume = plan.resume_from;
+  req.options.device = opt.device;
+  req.options.progress = opt.progress;
+  if (plan.kind == RunPlan::Resume) req.options.resume = plan.resume_from;
   req.on_note = [](const std::string& line) { fmt::print(stderr, "icl: note: {}\n", line); };
-  req.on_start = [&] {
+  req.options.on_start = [&] {
     fmt::print(stderr, "icl reproduce: {} seed {}: {} {}{}\n", r.id, run.seed,
                plan.kind == RunPlan::Resume ? "resuming" : "running", run.name,
                plan.kind == RunPlan::Resume ? fmt::format(" from step {}", plan.step) : "");

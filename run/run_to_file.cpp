@@ -19,12 +19,7 @@ BenchmarkResult run_to_file(const ResolvedRun& run, const RunRequest& req) {
   check_run_memory(run);         // every evaluation set and the training batch, before any work
   check_run_prompts(run);        // the first prompts of every set and of training are finite
   AtomicH5Output file(req.out);  // before any output: a bad destination is the only message
-  RunOptions ro;
-  ro.on_start = req.on_start;
-  ro.device = req.device;
-  ro.progress = req.progress;
-  ro.resume = req.resume;
-  ro.until = req.until;
+  RunOptions ro = req.options;
   const YAML::Node ours = YAML::Load(run.yaml());
   Resume resumed;
   if (!ro.resume.empty()) {

@@ -15,12 +15,9 @@ namespace icl {
 
 struct RunRequest {
   std::string out;     // the results file
-  std::string resume;  // a results file whose checkpoint to continue from ("": fresh)
   bool force = false;  // --force: resume even where the config trains differently
-  int64_t until = 0;   // --until
-  std::string device = "auto";
-  bool progress = true;
-  std::function<void()> on_start;                   // RunOptions::on_start
+  // resume, until, device, progress, on_start; run_to_file fills in checkpoint_to and resume_log.
+  RunOptions options;
   std::function<void(const std::string&)> on_note;  // a line for the user ("icl: note: ...")
 };
 
