@@ -13,6 +13,7 @@ void register_mixture_posterior(std::vector<BaselineInfo>& r);
 void register_averaging(std::vector<BaselineInfo>& r);
 void register_nearest_neighbours(std::vector<BaselineInfo>& r);
 void register_gradient_descent(std::vector<BaselineInfo>& r);
+void register_sgd(std::vector<BaselineInfo>& r);
 void register_lasso(std::vector<BaselineInfo>& r);
 void register_cart(std::vector<BaselineInfo>& r);
 void register_mlp_gd(std::vector<BaselineInfo>& r);
@@ -29,6 +30,7 @@ const std::vector<BaselineInfo>& baseline_registry() {
     register_averaging(r);
     register_nearest_neighbours(r);
     register_gradient_descent(r);
+    register_sgd(r);
     register_lasso(r);
     register_cart(r);
     register_mlp_gd(r);

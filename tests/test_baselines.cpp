@@ -83,6 +83,48 @@ TEST(Baselines, GradientDescentMatchesTheLiteralLoop) {
   }
 }
 
+// Both windows, with and without the weight decay, and a clip small enough to bind on most steps.
+TEST(Baselines, SgdMatchesAkyurekReferenceLoop) {
+  const VectorPrompts pb = prompts({{"d", "8"}}, 6, 20);
+  struct Case {
+    std::string window;
+    double lr, decay, clip;
+  };
+  for (const Case& c :
+       {Case{"one", 0.02, 0.0, 20.0}, Case{"full", 0.02, 0.0, 20.0}, Case{"full", 0.03, 1e-4, 20.0},
+        Case{"one", 0.05, 0.01, 0.5}, Case{"full", 0.01, 0.0, 0.5}, Case{"full", 0.01, 0.0, 0.0}}) {
+    const auto got = make_baseline("sgd", {{"window", c.window},
+                                           {"lr", std::to_string(c.lr)},
+                                           {"weight_decay", std::to_string(c.decay)},
+                                           {"clip", std::to_string(c.clip)}})
+                         ->predict(PromptBatch(pb));
+    EXPECT_LT(max_rel_diff(pb, got,
+                           [&](int64_t b) {
+                             return ref::akyurek_sgd(pb, b, c.lr, c.window == "full", c.decay,
+                                                     c.clip);
+                           }),
+              1e-5)
+        << c.window << " lr " << c.lr << " clip " << c.clip;
+  }
+}
+
+// The full window's last steps see the whole prefix: with enough examples it nears least squares,
+// while one online pass stays well away from it (the distinction the figure draws).
+TEST(Baselines, SgdFullWindowApproachesLeastSquaresOnlineDoesNot) {
+  const VectorPrompts pb = prompts({{"d", "4"}}, 64, 40);
+  const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));
+  const auto full = make_baseline("sgd", {{"window", "full"}})->predict(PromptBatch(pb));
+  const auto one = make_baseline("sgd", {})->predict(PromptBatch(pb));
+  double d_full = 0, d_one = 0;
+  for (int64_t b = 0; b < pb.batch; ++b) {
+    const size_t i = size_t(b * pb.n_examples + 39);
+    d_full += (full[i] - ls[i]) * (full[i] - ls[i]);
+    d_one += (one[i] - ls[i]) * (one[i] - ls[i]);
+  }
+  EXPECT_LT(d_full / 64, 0.05);  // measured 0.015, against E[y²] = d = 4
+  EXPECT_GT(d_one / 64, 10 * d_full / 64);
+}
+
 TEST(Baselines, GradientDescentWithManySmallStepsConvergesToLeastSquares) {
   const VectorPrompts pb = prompts({{"d", "5"}}, 10, 14);
   const auto ls = make_baseline("least_squares", {})->predict(PromptBatch(pb));

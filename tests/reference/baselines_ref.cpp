@@ -54,6 +54,38 @@ std::vector<double> gradient_descent(const VectorPrompts& pb, int64_t b, int64_t
   return out;
 }
 
+std::vector<double> akyurek_sgd(const VectorPrompts& pb, int64_t b, double lr, bool full,
+                                double weight_decay, double clip) {
+  const int64_t K = pb.n_examples, d = pb.dx;
+  // iterate(rows): for j over the rows, one step on rows [0, j] (the reference's batch x[0:j+1]).
+  const auto iterate = [&](Vec& w, int64_t first, int64_t last) {
+    for (int64_t j = first; j < last; ++j) {
+      Vec grad = Vec::Zero(d);
+      for (int64_t i = full ? 0 : j; i <= j; ++i) {
+        Vec x(d);
+        for (int64_t c = 0; c < d; ++c) x(c) = pb.x(b, i)[c];
+        grad += -2.0 * x * (*pb.y(b, i) - x.dot(w));
+      }
+      if (weight_decay > 0) grad += 2.0 * weight_decay * w;
+      for (int64_t c = 0; c < d; ++c)
+        if (clip > 0) grad(c) = std::min(clip, std::max(-clip, grad(c)));
+      w -= lr * grad;
+    }
+  };
+  std::vector<double> out(size_t(K), 0.0);
+  Vec w = Vec::Zero(d);
+  for (int64_t k = 1; k < K; ++k) {
+    if (full) {
+      w.setZero();
+      iterate(w, 0, k);
+    } else {
+      iterate(w, k - 1, k);
+    }
+    out[size_t(k)] = query(pb, b, k).dot(w);
+  }
+  return out;
+}
+
 std::vector<double> knn(const VectorPrompts& pb, int64_t b, int64_t nn) {
   std::vector<double> out(size_t(pb.n_examples), 0.0);
   for (int64_t k = 1; k < pb.n_examples; ++k) {

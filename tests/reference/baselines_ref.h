@@ -26,5 +26,9 @@ std::vector<double> gradient_descent(const VectorPrompts& pb, int64_t b, int64_t
                                      double lr);                              // literal loop
 std::vector<double> knn(const VectorPrompts& pb, int64_t b, int64_t k);       // full stable sort
 std::vector<double> optimal_one_step_gd(const VectorPrompts& pb, int64_t b);  // explicit Γ⁻¹
+// Akyürek et al.'s SGD as their algos.py runs it: online_regression refits (window full) or
+// iterates one row (window one), each step on the rows x[start:j+1] with residuals row by row.
+std::vector<double> akyurek_sgd(const VectorPrompts& pb, int64_t b, double lr, bool full,
+                                double weight_decay, double clip);
 
 }  // namespace icl::ref
