@@ -28,6 +28,32 @@ double metric_value(Metric m, double pred, double y) {
   return 0.0;
 }
 
+const char* to_string(Difference d) {
+  switch (d) {
+    case Difference::None:
+      return "none";
+    case Difference::SquaredDifference:
+      return "squared_difference";
+    case Difference::SignDisagreement:
+      return "sign_disagreement";
+  }
+  return "?";
+}
+
+double difference_value(Difference d, double a, double b) {
+  switch (d) {
+    case Difference::SquaredDifference:
+      return (a - b) * (a - b);
+    case Difference::SignDisagreement: {
+      const auto sign = [](double v) { return v > 0.0 ? 1 : v < 0.0 ? -1 : 0; };
+      return sign(a) != sign(b) ? 1.0 : 0.0;
+    }
+    case Difference::None:
+      break;
+  }
+  fail("difference_value: no difference measure chosen");
+}
+
 double scaled_accuracy(const TokenPrompts& pb, int64_t b, const float* logits, int64_t V,
                        int64_t answers) {
   const int64_t T = pb.seq_len;
@@ -162,6 +188,7 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                           p.params(),
                           summarise(scores[i], P, nL, opt.bootstrap, key.sub("bootstrap")),
                           {},
+                          {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, opt.lengths);
     for (size_t m = 0; m < extras.size(); ++m)
@@ -177,6 +204,9 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
 EvalResult evaluate(const std::string& name, const Task& task,
                     const std::vector<const Predictor*>& predictors, const RngKey& key,
                     const EvalOptions& opt) {
+  if (opt.prediction_difference && task.prompt_kind() != PromptKind::Vector)
+    fail("eval {}: prediction differences need vector prompts; {} has {} prompts", name,
+         task.name(), to_string(task.prompt_kind()));
   if (const TokenTask* tt = as_token_task(task))
     return evaluate_lengths(name, *tt, predictors, key, opt);
   if (!opt.lengths.empty())
@@ -196,14 +226,29 @@ EvalResult evaluate(const std::string& name, const Task& task,
   res.prompts = P;
   res.examples = K;
 
-  std::vector<std::vector<double>> errors(predictors.size(), std::vector<double>(size_t(P * K)));
+  const size_t N = predictors.size();
+  std::vector<std::vector<double>> errors(N, std::vector<double>(size_t(P * K)));
+  // Prediction differences: [i * N + j] for i < j, each [P, K]; the batch's predictions are kept
+  // until every predictor has made them.
+  if (opt.prediction_difference) {
+    res.difference = res.metric == Metric::Accuracy ? Difference::SignDisagreement
+                                                    : Difference::SquaredDifference;
+  }
+  std::vector<std::vector<double>> diffs;
+  if (res.difference != Difference::None) {
+    diffs.resize(N * N);
+    for (size_t i = 0; i < N; ++i)
+      for (size_t j = i + 1; j < N; ++j) diffs[i * N + j].resize(size_t(P * K));
+  }
+  std::vector<std::vector<float>> preds(N);
   Progress progress(fmt::format("eval {}", name), P, "prompts");
   for (int64_t first = 0; first < P; first += opt.batch_size) {
     const int64_t B = std::min(opt.batch_size, P - first);
     const PromptBatch batch = task.sample(key, first, B, K);
     check_finite(batch, task, fmt::format("eval {}", name));
-    for (size_t j = 0; j < predictors.size(); ++j) {
-      const std::vector<float> pred = predictors[j]->predict(batch);
+    for (size_t j = 0; j < N; ++j) {
+      preds[j] = predictors[j]->predict(batch);
+      const std::vector<float>& pred = preds[j];
       if (const auto* h = batch.get<HistoryPrompts>()) {  // class logits: scaled accuracy per step
         ICL_ASSERT(int64_t(pred.size()) == B * K * h->dy);
         for (int64_t b = 0; b < B; ++b)
@@ -219,6 +264,12 @@ EvalResult evaluate(const std::string& name, const Task& task,
               metric_value(res.metric, pred[size_t(b * K + k)], *pb.query_y(b, k)) /
               (res.metric == Metric::SquaredError ? res.normalisation : 1.0);
     }
+    if (res.difference != Difference::None)
+      for (size_t i = 0; i < N; ++i)
+        for (size_t j = i + 1; j < N; ++j)
+          for (int64_t n = 0; n < B * K; ++n)
+            diffs[i * N + j][size_t(first * K + n)] =
+                difference_value(res.difference, preds[i][size_t(n)], preds[j][size_t(n)]);
     if (opt.progress) progress.update(first + B);
   }
   for (size_t j = 0; j < predictors.size(); ++j) {
@@ -229,8 +280,26 @@ EvalResult evaluate(const std::string& name, const Task& task,
                           p.params(),
                           summarise(errors[j], P, K, opt.bootstrap, key.sub("bootstrap")),
                           {},
+                          {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, {});
+  }
+  // Symmetric, so each pair is summarised once and stored under both predictors.
+  if (res.difference != Difference::None) {
+    for (auto& c : res.curves) c.difference.resize(N);
+    for (size_t i = 0; i < N; ++i) {
+      res.curves[i].difference[i] = {std::vector<double>(size_t(K), 0.0),
+                                     std::vector<double>(size_t(K), 0.0),
+                                     std::vector<double>(size_t(K), 0.0)};
+      for (size_t j = i + 1; j < N; ++j) {
+        CurveStats st = summarise(diffs[i * N + j], P, K, opt.bootstrap, key.sub("bootstrap"));
+        check_curve(name, task,
+                    fmt::format("{} against {}", res.curves[i].label, res.curves[j].label),
+                    to_string(res.difference), st, {});
+        res.curves[j].difference[i] = st;
+        res.curves[i].difference[j] = std::move(st);
+      }
+    }
   }
   if (opt.progress) progress.finish();
   return res;

@@ -38,7 +38,17 @@ struct PredictorCurve {
   // Further metrics of the same prompts by name (Task::extra_metrics), each per length with its
   // bootstrap interval: the maze task's path metrics (tasks/maze_decode.h); empty otherwise.
   std::vector<std::pair<std::string, CurveStats>> extra;
+  // EvalOptions::prediction_difference: [j] the difference from predictor j's predictions
+  // (EvalResult::difference says which), one per predictor of the evaluation, j = itself all 0.
+  std::vector<CurveStats> difference;
 };
+
+// How two predictors' predictions for the same query are compared: the squared difference
+// (a − b)² (Akyürek et al. 2023's SPD, not divided by the set's normalisation, as their reference
+// plots it), or for ±1 accuracy tasks whether their signs differ (sign(0) = 0).
+enum class Difference { None, SquaredDifference, SignDisagreement };
+const char* to_string(Difference d);
+double difference_value(Difference d, double a, double b);
 
 // An evaluation set's optional spectrum measurement (config key eval.sets.<set>.spectrum).
 struct SpectrumConfig {  // points = 0: none
@@ -60,6 +70,7 @@ struct EvalResult {
   std::string length_label;                // what the lengths are (Task::length_label)
   std::vector<ExtraMetric> extra_metrics;  // names and labels of PredictorCurve::extra
   std::vector<PredictorCurve> curves;
+  Difference difference = Difference::None;  // what PredictorCurve::difference holds
   SpectrumConfig spectrum;  // what the curves' spectra were measured with (points = 0: none)
 };
 
@@ -71,6 +82,9 @@ struct EvalOptions {
   // valid_path, token_path and first_move, several forward passes per prompt, so training's
   // periodic evaluation turns them off).
   bool extra_metrics = true;
+  // Vector tasks: every pair of predictors' difference per k, mean and 90% interval over prompts
+  // (the same bootstrap resamples as the curves).
+  bool prediction_difference = false;
 };
 
 // Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").

@@ -105,13 +105,23 @@ int64_t evaluation_bytes(const Task& task, const PromptFootprint& f, int64_t pre
   const int64_t scores =
       checked_product({predictors, P, points, per_score, int64_t(sizeof(double))}, what);
   const int64_t curves = checked_product({predictors, points, per_score, 3 * 8}, what);
+  // Prediction differences: [P, K] per pair, mean/lo/hi per ordered pair, and every predictor's
+  // outputs for the batch at once.
+  int64_t differences = 0;
+  if (opt.prediction_difference && !tt) {
+    const int64_t pairs = predictors * (predictors - 1) / 2;
+    differences = checked_sum({checked_product({pairs, P, points, 8}, what),
+                               checked_product({predictors, predictors, points, 3 * 8}, what),
+                               checked_product({predictors, B, opt.examples, f.dy, 4}, what)},
+                              what);
+  }
   // summarise(): the resampled means [R, points] and one column [R], one predictor at a time.
   const int64_t bootstrap = checked_product({R, checked_sum({points, 1}, what), 8}, what);
   // One batch of prompts and one predictor's outputs for it: [B, K, dy] or logits [B, T, vocab].
   const int64_t batch = checked_sum({checked_product({B, f.per_prompt}, what), f.shared}, what);
   const int64_t outputs = tt ? checked_product({B, f.seq_len, f.vocab, 4}, what)
                              : checked_product({B, opt.examples, f.dy, 4}, what);
-  return checked_sum({scores, curves, bootstrap, batch, outputs}, what);
+  return checked_sum({scores, curves, differences, bootstrap, batch, outputs}, what);
 }
 
 }  // namespace
@@ -132,10 +142,14 @@ void check_evaluation_memory(const Task& task, int64_t predictors, const EvalOpt
   const PromptFootprint f = prompt_footprint(task, longest_prompt(task, opt), settings);
   double bytes = double(evaluation_bytes(task, f, predictors, opt, settings));
   for (const MemoryPart& p : also) bytes += p.bytes;
-  memory::check_fits(memory::to_bytes(bytes),
-                     fmt::format("{} with {} predictor{} on {}{}{}", settings, predictors,
-                                 predictors == 1 ? "" : "s", describe_prompts(task, f),
-                                 also.empty() ? "" : ", with ", describe_parts(also)));
+  memory::check_fits(
+      memory::to_bytes(bytes),
+      fmt::format("{} with {} predictor{}{} on {}{}{}", settings, predictors,
+                  predictors == 1 ? "" : "s",
+                  opt.prediction_difference && !as_token_task(task)
+                      ? " and their pairwise prediction differences"
+                      : "",
+                  describe_prompts(task, f), also.empty() ? "" : ", with ", describe_parts(also)));
 }
 
 int64_t evaluation_bytes(const Task& task, int64_t predictors, const EvalOptions& opt,

@@ -84,7 +84,20 @@ void write_eval(hid_t root, const EvalResult& r) {
       h5::write(mg.id(), "lo", stats.lo);
       h5::write(mg.id(), "hi", stats.hi);
     }
+    if (r.difference != Difference::None) {
+      const h5::Handle dg = h5::create_group(pg.id(), "difference");
+      h5::attr(dg.id(), "metric", std::string(to_string(r.difference)));
+      for (size_t j = 0; j < r.curves.size(); ++j) {
+        if (&r.curves[j] == &c) continue;
+        const h5::Handle og = h5::create_group(dg.id(), r.curves[j].label);
+        h5::write(og.id(), "mean", c.difference[j].mean);
+        h5::write(og.id(), "lo", c.difference[j].lo);
+        h5::write(og.id(), "hi", c.difference[j].hi);
+      }
+    }
   }
+  if (r.difference != Difference::None)
+    h5::attr(g.id(), "prediction_difference", std::string(to_string(r.difference)));
   // Readers find the further metrics' groups by name here rather than by guessing subgroups.
   std::string extra;
   if (!r.curves.empty())
@@ -107,7 +120,7 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
   }
   size_t width = 9;
   for (const auto& c : r.curves) {
-    width = std::max(width, c.label.size());
+    width = std::max(width, c.label.size() + (r.difference != Difference::None ? 3 : 0));
     for (const auto& m : c.extra) width = std::max(width, c.label.size() + 1 + m.first.size());
   }
   std::string metric = to_string(r.metric);
@@ -130,6 +143,27 @@ std::string summary_table(const EvalResult& r, const std::vector<int64_t>& colum
     for (const auto& [name, stats] : c.extra) {
       out += fmt::format("  {:<{}}", c.label + " " + name, width);
       for (int64_t k : cols) out += fmt::format(" {:>9.4f}", stats.mean[size_t(k)]);
+      out += "\n";
+    }
+  }
+  // Prediction differences from the trained model (else the first predictor by label, as the
+  // figure script picks it) to every other.
+  if (r.difference != Difference::None && r.curves.size() > 1) {
+    const auto first = [](const PredictorCurve& c) {
+      return std::pair(c.kind != std::string("model"), c.label);
+    };
+    size_t from = 0;
+    for (size_t i = 1; i < r.curves.size(); ++i)
+      if (first(r.curves[i]) < first(r.curves[from])) from = i;
+    out += fmt::format("  {} from {}{}:\n", to_string(r.difference), r.curves[from].label,
+                       r.difference == Difference::SquaredDifference && r.normalisation != 1.0
+                           ? " (not normalised)"
+                           : "");
+    for (size_t j = 0; j < r.curves.size(); ++j) {
+      if (j == from) continue;
+      out += fmt::format("  {:<{}}", "vs " + r.curves[j].label, width);
+      for (int64_t k : cols)
+        out += fmt::format(" {:>9.4f}", r.curves[from].difference[j].mean[size_t(k)]);
       out += "\n";
     }
   }

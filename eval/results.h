@@ -27,7 +27,9 @@ void write_params(hid_t obj, const ParamSet& params);
 // ...); token evaluations write /eval/<name>/length instead of n_examples, and attrs answers (|Y|)
 // and chance (0: the scaled accuracy of guessing). Further metrics of a curve (the maze task's
 // exact_path, valid_path) go to /eval/<name>/<predictor>/<metric>/{mean,lo,hi}, listed in the
-// attr extra_metrics of /eval/<name>.
+// attr extra_metrics of /eval/<name>. With prediction differences (attr prediction_difference of
+// /eval/<name>: squared_difference or sign_disagreement), /eval/<name>/<p>/difference/<q>/
+// {mean,lo,hi} for every other predictor q.
 void write_eval(hid_t root, const EvalResult& r);
 // /bandit/step [T] (1..T) and /bandit/<policy>/{mean,sem} [T], the cumulative regret after each
 // step over the environments; attrs of /bandit: metric "cumulative_regret", the setup's

@@ -183,6 +183,23 @@ def load_eval(path, name, ev):
                     if len(extra[k]) != len(x):
                         raise InputError(f"{where}/{pname}/{metric}/{k} does not match {axis}")
             curves["extra"][metric] = extra
+        # Prediction differences (eval prediction_difference): difference/<other>/{mean,lo,hi}.
+        curves["difference"] = {}
+        if "prediction_difference" in ev.attrs:
+            dg = pg.get("difference")
+            if not isinstance(dg, h5py.Group):
+                raise InputError(f"{where}/{pname} has no difference group")
+            for other, og in dg.items():
+                diff = {}
+                for k in ("mean", "lo", "hi"):
+                    if isinstance(og.get(k), h5py.Dataset):
+                        diff[k] = numbers(og[k], f"{where}/{pname}/difference/{other}/{k}")
+                        if len(diff[k]) != len(x):
+                            raise InputError(
+                                f"{where}/{pname}/difference/{other}/{k} does not match {axis}")
+                if "mean" not in diff:
+                    raise InputError(f"{where}/{pname}/difference/{other} has no mean")
+                curves["difference"][other] = diff
         kind = text(pg.attrs.get("kind", "baseline"))
         preds.append((pname, kind, curves))
     if not preds:
@@ -361,6 +378,14 @@ def draw_all(benchmark, evals, train, bandit, out):
             sub = (name, x, dict(attrs, metric=metric),
                    [(p, k, c["extra"][metric]) for p, k, c in preds])
             save(plot_eval(benchmark, sub, colours), out, f"{name}_{metric}")
+        # The prediction difference from the trained model (else the first predictor) to each
+        # other predictor: which algorithm the model behaves like, k by k (Akyürek et al. 2023).
+        if "prediction_difference" in attrs and len(preds) > 1:
+            pname, _, c = sorted(preds, key=sort_key)[0]
+            measure = text(attrs["prediction_difference"]).replace("_", " ")
+            sub = (name, x, dict(attrs, metric=f"{measure} from {pname}"),
+                   [(o, k, c["difference"][o]) for o, k, _ in preds if o != pname])
+            save(plot_eval(benchmark, sub, colours), out, f"{name}_difference")
     if train is not None:
         save(plot_train(benchmark, train), out, "train_loss")
     if bandit is not None:

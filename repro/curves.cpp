@@ -65,27 +65,25 @@ Curve read_curve(const std::string& path, const FigureSeries& s, const std::stri
   const h5::Handle g = h5::open_group(f.id(), "eval/" + set);
   // The predictor by its label; else by its registry name when one predictor of the set has it
   // ("knn" for "knn(k=3)"); "model" is the trained model, whatever its name.
-  std::string predictor = s.predictor;
-  if (!h5::exists(g.id(), predictor)) {
-    std::vector<std::string> named;
+  const auto find_predictor = [&](const std::string& wanted) {
+    if (h5::exists(g.id(), wanted)) return wanted;
+    std::vector<std::string> named, preds;
     for (const auto& m : h5::members(f.id(), "eval/" + set)) {
       if (!h5::is_group(g.id(), m)) continue;
+      preds.push_back(m);
       const h5::Handle pg = h5::open_group(g.id(), m);
-      const std::string attr = predictor == "model" ? "kind" : "name";
-      if (h5::exists_attr(pg.id(), attr) && h5::read_attr_string(pg.id(), attr) == predictor)
+      const std::string attr = wanted == "model" ? "kind" : "name";
+      if (h5::exists_attr(pg.id(), attr) && h5::read_attr_string(pg.id(), attr) == wanted)
         named.push_back(m);
     }
     if (named.size() > 1)
-      fail("{}: predictor '{}' is ambiguous in set {} ({}); name one by its label", what,
-           s.predictor, set, join(named));
-    if (named.size() == 1) predictor = named.front();
-  }
-  if (!h5::exists(g.id(), predictor)) {
-    std::vector<std::string> preds;
-    for (const auto& m : h5::members(f.id(), "eval/" + set))
-      if (h5::is_group(g.id(), m)) preds.push_back(m);
-    fail("{}: no predictor '{}' in set {} (predictors: {})", what, s.predictor, set, join(preds));
-  }
+      fail("{}: predictor '{}' is ambiguous in set {} ({}); name one by its label", what, wanted,
+           set, join(named));
+    if (named.empty())
+      fail("{}: no predictor '{}' in set {} (predictors: {})", what, wanted, set, join(preds));
+    return named.front();
+  };
+  const std::string predictor = find_predictor(s.predictor);
   const h5::Handle p = h5::open_group(g.id(), predictor);
   if (s.metric == "spectrum") {
     if (!h5::exists(p.id(), "spectrum"))
@@ -106,7 +104,20 @@ Curve read_curve(const std::string& path, const FigureSeries& s, const std::stri
   c.y_label = y_label_of(g.id());
   hid_t from = p.id();
   h5::Handle metric_group;
-  if (!s.metric.empty()) {
+  if (!s.against.empty()) {
+    const std::string other = find_predictor(s.against);
+    if (other == predictor)
+      fail("{}: against names the series' own predictor {}; name another", what, predictor);
+    if (!h5::exists(p.id(), "difference/" + other))
+      fail(
+          "{}: set {} has no prediction differences (its eval set needs prediction_difference: "
+          "true)",
+          what, set);
+    metric_group = h5::open_group(p.id(), "difference/" + other);
+    from = metric_group.id();
+    const std::string m = h5::read_attr_string(g.id(), "prediction_difference");
+    c.y_label = m == "squared_difference" ? "squared prediction difference" : "sign disagreement";
+  } else if (!s.metric.empty()) {
     const std::string extra = h5::exists_attr(g.id(), "extra_metrics")
                                   ? h5::read_attr_string(g.id(), "extra_metrics")
                                   : "";

@@ -224,7 +224,8 @@ Figure read_figure(const std::string& path, const std::string& name) {
     if (!ss || !ss.IsSequence() || ss.size() == 0) fail("{}: 'series' is required (a list)", pw);
     for (size_t j = 0; j < ss.size(); ++j) {
       const std::string sw = fmt::format("{}.series.{}", pw, j);
-      check_keys(ss[j], sw, {"id", "label", "run", "predictor", "set", "metric", "times", "style"});
+      check_keys(ss[j], sw,
+                 {"id", "label", "run", "predictor", "set", "metric", "against", "times", "style"});
       FigureSeries s;
       s.id = required_string(ss[j], "id", sw);
       s.label = get_string(ss[j], "label", sw + ".label", s.id);
@@ -232,6 +233,9 @@ Figure read_figure(const std::string& path, const std::string& name) {
       s.predictor = required_string(ss[j], "predictor", sw);
       s.set = get_string(ss[j], "set", sw + ".set", "");
       s.metric = get_string(ss[j], "metric", sw + ".metric", "");
+      s.against = get_string(ss[j], "against", sw + ".against", "");
+      if (!s.against.empty() && !s.metric.empty())
+        fail("{}: give metric or against, not both (against reads the prediction difference)", sw);
       s.times = get_real(ss[j], "times", sw + ".times", 1.0, -1e300, 1e300);
       s.style = get_string(ss[j], "style", sw + ".style", "");
       if (std::find(ids.begin(), ids.end(), s.run) == ids.end())

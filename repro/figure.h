@@ -14,7 +14,8 @@
 //     - title: standard   set: standard (the run's evaluation set; default its first)
 //       x_label / y_label (default: from the results file), y_scale: linear|log, x_lim, y_lim
 //       series: [{id: transformer, label: Transformer, run: tf, predictor: model,
-//                 metric: (a further metric, or spectrum), times: 1, style: "--"}]
+//                 metric: (a further metric, or spectrum), times: 1, style: "--",
+//                 against: least_squares (the prediction difference from that predictor)}]
 //   published: [{series: transformer, x: 40, value: 0.001, source: "Fig. 2"}]
 //   claims:
 //     - id: beats_averaging
@@ -49,8 +50,11 @@ struct FigureSeries {
   std::string predictor;  // a predictor's label in the results file; "model": the trained model
   std::string set;        // "" = the panel's set
   std::string metric;     // "" = the evaluation's metric; else a further metric, or "spectrum"
-  double times = 1.0;     // multiplies every value (a normalisation the paper applies in its plot)
-  std::string style;      // a matplotlib line style, "" for solid
+  // A predictor of the same set: the curve is then the prediction difference between `predictor`
+  // and it (the set needs eval prediction_difference); metric must be empty.
+  std::string against;
+  double times = 1.0;  // multiplies every value (a normalisation the paper applies in its plot)
+  std::string style;   // a matplotlib line style, "" for solid
 };
 
 struct FigurePanel {

@@ -189,6 +189,14 @@ int64_t get_int(const YAML::Node& parent, const std::string& key, const std::str
   return std::get<int64_t>(parse_param(spec, n.as<std::string>(), where));
 }
 
+bool get_bool(const YAML::Node& parent, const std::string& key, const std::string& where,
+              bool def) {
+  const YAML::Node n = parent[key];
+  if (!n) return def;
+  if (!n.IsScalar()) fail("{}: expected true or false, got {}", where, kind_of(n));
+  return std::get<bool>(parse_param(ParamSpec::boolean(key, def, ""), n.as<std::string>(), where));
+}
+
 std::string get_string(const YAML::Node& parent, const std::string& key, const std::string& where,
                        const std::string& def) {
   const YAML::Node n = parent[key];

@@ -26,6 +26,10 @@
 //                            set's first `prompts` prompts (eval/spectrum.h). Keys: points (100),
 //                            context (min(20, examples−1)), prompts (min(100, set prompts)),
 //                            lo, hi (default ±L for tasks with an L parameter, else required).
+//       akyurek: {prediction_difference: true}   every pair of predictors' squared prediction
+//                            difference per k (accuracy tasks: sign disagreement), written to
+//                            /eval/<set>/<p>/difference/<q>; eval.prediction_difference sets the
+//                            default of every set
 //   baselines: [least_squares, {name: ridge, lambda: 0.1, label: "ridge(0.1)"}]
 //   model: {name: transformer, n_layer: 3, ...}   optional: a model trained on the task, then
 //   train: {...}                                   evaluated next to the baselines (train_config.h)
@@ -91,5 +95,6 @@ int64_t get_int(const YAML::Node& parent, const std::string& key, const std::str
                 int64_t def, int64_t lo, int64_t hi);
 std::string get_string(const YAML::Node& parent, const std::string& key, const std::string& where,
                        const std::string& def);
+bool get_bool(const YAML::Node& parent, const std::string& key, const std::string& where, bool def);
 
 }  // namespace icl

@@ -345,7 +345,8 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
     if (es.name.empty() || es.name.find('/') != std::string::npos)
       fail("{}: set names must be non-empty and contain no '/'", where);
     const YAML::Node s = kv.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : kv.second;
-    check_keys(s, where, {"task", "prompts", "examples", "lengths", "spectrum"});
+    check_keys(s, where,
+               {"task", "prompts", "examples", "lengths", "spectrum", "prediction_difference"});
     // A set's prompts and examples are the eval section's keys, with its values as defaults.
     const ParamSpec& prompts = eval_section().find("prompts")->spec;
     const ParamSpec& examples = eval_section().find("examples")->spec;
@@ -354,6 +355,9 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
     es.examples = get_int(s, "examples", where + ".examples", run.eval.examples,
                           int64_t(examples.min), int64_t(examples.max));
     es.lengths = s["lengths"] ? parse_lengths(s["lengths"], where + ".lengths") : lengths;
+    es.prediction_difference =
+        get_bool(s, "prediction_difference", where + ".prediction_difference",
+                 run.eval.prediction_difference);
     // The benchmark's task with the set's changes; parameters that shape training prompts only
     // (label noise) are not inherited, so a set is scored on clean labels unless it says otherwise.
     Component set_task = task;
@@ -374,6 +378,11 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
   }
   for (const auto& es : run.evals) {
     const std::string where = "eval.sets." + es.name;
+    if (es.prediction_difference && es.task->prompt_kind() != PromptKind::Vector)
+      fail(
+          "{}.prediction_difference: only for tasks with vector prompts (one prediction per "
+          "example); {} has {} prompts",
+          where, es.task->name(), to_string(es.task->prompt_kind()));
     if (es.task->prompt_kind() == PromptKind::Token) {
       if (es.lengths.empty())
         fail(
@@ -385,6 +394,7 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
       if (!es.lengths.empty())
         fail("{}.lengths: only for token tasks; {} has vector prompts (use examples)", where,
              es.task->name());
+
       es.task->check_examples(es.examples);
     }
   }
@@ -402,6 +412,7 @@ EvalOptions ResolvedRun::eval_options(const EvalSet& s) const {
   eo.prompts = s.prompts;
   eo.examples = s.examples;
   eo.lengths = s.lengths;
+  eo.prediction_difference = s.prediction_difference;
   eo.batch_size = eval.batch_size;
   eo.bootstrap = eval.bootstrap;
   return eo;

@@ -29,8 +29,9 @@ struct EvalSet {
   std::string name;
   std::shared_ptr<const Task> task;
   int64_t prompts = 0, examples = 0;
-  std::vector<int64_t> lengths;  // token tasks: the curve's x-axis (examples then unused)
-  SpectrumConfig spectrum;       // points = 0: none
+  std::vector<int64_t> lengths;        // token tasks: the curve's x-axis (examples then unused)
+  SpectrumConfig spectrum;             // points = 0: none
+  bool prediction_difference = false;  // vector tasks: every pair's SPD (eval/evaluate.h)
 };
 
 // The model a run trains: registry name, resolved parameters and the inputs it is built for.

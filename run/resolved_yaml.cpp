@@ -103,7 +103,7 @@ std::string ResolvedRun::yaml() const {
   root["task"] = params_node(task->name(), task->params());
   // Each set records its own prompts, examples or lengths; the sets are written below.
   YAML::Node ev = section_node(eval_section(), eval, [](YAML::Node, const std::string&) {},
-                               {"prompts", "examples", "lengths", "sets"});
+                               {"prompts", "examples", "lengths", "sets", "prediction_difference"});
   for (const auto& s : evals) {
     YAML::Node sn;
     sn["prompts"] = s.prompts;
@@ -112,6 +112,8 @@ std::string ResolvedRun::yaml() const {
     else
       for (int64_t L : s.lengths) sn["lengths"].push_back(L);
     sn["task"] = params_node(s.task->name(), s.task->params());
+    // Only when on, so that the resolved config of every run without it stays as it was.
+    if (s.prediction_difference) sn["prediction_difference"] = true;
     if (s.spectrum.points > 0) {
       const SpectrumKeys k{s.spectrum.points, s.spectrum.context, s.spectrum.prompts, s.spectrum.lo,
                            s.spectrum.hi};

@@ -12,6 +12,7 @@ namespace icl {
 // eval: — prompts and examples are the defaults of every set (each may override them).
 struct EvalDefaults {
   int64_t prompts = 1280, examples = 40, bootstrap = 1000, batch_size = 256;
+  bool prediction_difference = false;
 };
 
 inline const Section<EvalDefaults>& eval_section() {
@@ -28,9 +29,13 @@ inline const Section<EvalDefaults>& eval_section() {
           .integer("batch_size", &EvalDefaults::batch_size, 1, 1e7,
                    "prompts generated at a time (memory only; results do not depend on it)",
                    Effect::Measures)
+          .boolean("prediction_difference", &EvalDefaults::prediction_difference,
+                   "every pair of predictors' squared prediction difference per k (Akyürek et al. "
+                   "2023; accuracy tasks: sign disagreement); each set may override it",
+                   Effect::Measures)
           .custom("sets",
                   "named evaluation sets, each with task, prompts, examples, lengths, "
-                  "spectrum overrides",
+                  "prediction_difference, spectrum overrides",
                   Effect::Measures);
   return s;
 }

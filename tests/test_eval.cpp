@@ -122,6 +122,112 @@ TEST(Evaluate, AccuracyCountsAZeroPredictionAsWrong) {
   for (double m : r.curves[0].stats.mean) EXPECT_EQ(m, 0.0);
 }
 
+// The pairwise prediction difference against the predictions themselves: the mean over prompts of
+// (p − q)² per k from the two predictors' own outputs, symmetric, zero on the diagonal, and the
+// curves unchanged by asking for it.
+TEST(Evaluate, PredictionDifferenceIsTheMeanSquaredGapBetweenPredictions) {
+  const auto task = make_task("linear_regression", {{"d", "4"}, {"noise_std", "0.5"}});
+  const auto ls = make_baseline("least_squares", {});
+  const auto ridge = make_baseline("ridge", {{"lambda", "0.5"}});
+  const auto avg = make_baseline("averaging", {});
+  const std::vector<const Predictor*> preds{ls.get(), ridge.get(), avg.get()};
+  EvalOptions opt = quiet(40, 9, 50);
+  opt.batch_size = 16;  // several batches
+  const RngKey key{7, stream_id("spd")};
+  const EvalResult plain = evaluate("s", *task, preds, key, opt);
+  opt.prediction_difference = true;
+  const EvalResult r = evaluate("s", *task, preds, key, opt);
+  ASSERT_EQ(r.difference, Difference::SquaredDifference);
+  const PromptBatch batch = task->sample(key, 0, 40, 9);
+  std::vector<std::vector<float>> out;
+  for (const Predictor* p : preds) out.push_back(p->predict(batch));
+  for (size_t i = 0; i < preds.size(); ++i) {
+    EXPECT_EQ(r.curves[i].stats.mean, plain.curves[i].stats.mean);
+    ASSERT_EQ(r.curves[i].difference.size(), preds.size());
+    for (size_t j = 0; j < preds.size(); ++j)
+      for (int64_t k = 0; k < 9; ++k) {
+        double want = 0;
+        for (int64_t b = 0; b < 40; ++b) {
+          const double g = double(out[i][size_t(b * 9 + k)]) - double(out[j][size_t(b * 9 + k)]);
+          want += g * g / 40;
+        }
+        const CurveStats& got = r.curves[i].difference[j];
+        EXPECT_NEAR(got.mean[size_t(k)], want, 1e-12 * (1 + want)) << i << " vs " << j;
+        EXPECT_LE(got.lo[size_t(k)], got.mean[size_t(k)] + 1e-12);
+        EXPECT_GE(got.hi[size_t(k)], got.mean[size_t(k)] - 1e-12);
+        EXPECT_EQ(got.mean, r.curves[j].difference[i].mean);
+        if (i == j) {
+          EXPECT_EQ(got.mean[size_t(k)], 0.0);
+        }
+      }
+  }
+  // Least squares and ridge differ most near k = d, and agree at k = 0 (both predict 0).
+  EXPECT_EQ(r.curves[0].difference[1].mean[0], 0.0);
+  EXPECT_GT(r.curves[0].difference[1].mean[4], r.curves[0].difference[1].mean[8]);
+}
+
+// Accuracy tasks compare signs: the null classifier (always −1) and the zero predictor disagree
+// everywhere (sign 0 is neither), and a predictor agrees with itself.
+TEST(Evaluate, PredictionDifferenceOfAccuracyTasksIsSignDisagreement) {
+  EXPECT_EQ(difference_value(Difference::SignDisagreement, 0.0, -1.0), 1.0);
+  EXPECT_EQ(difference_value(Difference::SignDisagreement, 0.2, 3.0), 0.0);
+  EXPECT_EQ(difference_value(Difference::SignDisagreement, -0.2, 3.0), 1.0);
+  EXPECT_EQ(difference_value(Difference::SquaredDifference, 1.5, -0.5), 4.0);
+  const auto task = make_task("conjunction", {});
+  const auto zero = make_baseline("zero", {});
+  const auto null = make_baseline("null_classifier", {});
+  EvalOptions opt = quiet(32, 10, 20);
+  opt.prediction_difference = true;
+  const EvalResult r = evaluate("c", *task, {zero.get(), null.get()}, {2, 3}, opt);
+  EXPECT_EQ(r.difference, Difference::SignDisagreement);
+  for (double m : r.curves[0].difference[1].mean) EXPECT_EQ(m, 1.0);
+}
+
+TEST(Evaluate, PredictionDifferenceNeedsVectorPrompts) {
+  const auto task = make_task("parity_check", {});
+  EvalOptions opt = quiet(8, 1, 20);
+  opt.lengths = {8};
+  opt.prediction_difference = true;
+  EXPECT_NE(test::error_of([&] {
+              evaluate("p", *task, {}, {1, 1}, opt);
+            }).find("prediction differences need vector prompts; parity_check has token"),
+            std::string::npos);
+}
+
+// The results file holds every ordered pair under /eval/<set>/<p>/difference/<q>, the figure
+// reader finds it by `against`, and the config key is per set with the eval default.
+TEST(Results, PredictionDifferencesAreWrittenAndRead) {
+  const fs::path dir = temp_dir("spd");
+  ResolvedRun cfg = load_run("linear_regression_baselines_small",
+                             {"eval.prompts=32", "eval.bootstrap=50",
+                              "eval.sets={a: {prediction_difference: true}, b: {}}"});
+  ASSERT_TRUE(cfg.evals[0].prediction_difference);
+  ASSERT_FALSE(cfg.evals[1].prediction_difference);
+  // The resolved config says so, and reads back the same.
+  EXPECT_NE(cfg.yaml().find("prediction_difference: true"), std::string::npos);
+  const std::string out = (dir / "r.h5").string();
+  AtomicH5Output file(out);
+  RunOptions quiet;
+  quiet.progress = false;
+  const BenchmarkResult res = run_benchmark(cfg, file, quiet);
+  const h5::Handle f = h5::open_file(out);
+  const h5::Handle g = h5::open_group(f.id(), "eval/a");
+  EXPECT_EQ(h5::read_attr_string(g.id(), "prediction_difference"), "squared_difference");
+  const auto& curves = res.evals[0].curves;
+  for (size_t i = 0; i < curves.size(); ++i)
+    for (size_t j = 0; j < curves.size(); ++j) {
+      const std::string path = curves[i].label + "/difference/" + curves[j].label + "/mean";
+      if (i == j) {
+        EXPECT_FALSE(h5::exists(g.id(), path));
+        continue;
+      }
+      EXPECT_EQ(h5::read<double>(g.id(), path), curves[i].difference[j].mean) << path;
+    }
+  EXPECT_FALSE(h5::exists(f.id(), "eval/b/" + curves[0].label + "/difference"));
+  EXPECT_NE(summary_table(res.evals[0]).find("squared_difference from"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Results, FileFollowsTheDesignLayout) {
   const fs::path dir = temp_dir("layout");
   ResolvedRun cfg =

@@ -176,6 +176,8 @@ TEST(FigureFile, EveryMistakeIsOneLineNamingIt) {
             "  - {series: ls, x: 7, source: closed form}"),
        {"published.0", "'x' and 'value' are required"}},
       {with("title: tiny figure\n", ""), {"'title' is required"}},
+      {with("predictor: averaging}", "predictor: averaging, metric: x, against: lsa}"),
+       {"panels.0.series.2", "give metric or against, not both"}},
   };
   for (const auto& [text, needles] : cases) {
     const std::string err = figure_error(dir, text);
@@ -388,6 +390,57 @@ TEST(Reproduce, SeedsAreCombinedAcrossRuns) {
   } catch (const icl::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("no predictor 'ridge' in set standard (predictors: "
                                     "averaging, least_squares, lsa)"));
+  }
+}
+
+// A series `against` another predictor reads their prediction difference: the model's against
+// least squares equals least squares' against the model, and a set without differences, or a
+// series against itself, is one line saying what to do.
+TEST(Reproduce, AgainstReadsThePredictionDifference) {
+  TempDir dir;
+  std::string bench = kTinyBenchmark;
+  bench.replace(bench.find("bootstrap: 50}"), std::string("bootstrap: 50}").size(),
+                "bootstrap: 50, prediction_difference: true}");
+  const std::string config = dir.write("tiny.yaml", bench);
+  std::string text = tiny_figure(config, kHoldingClaims);
+  text.replace(text.find("run: a, predictor: averaging}"),
+               std::string("run: a, predictor: averaging}").size(),
+               "run: a, predictor: model, against: least_squares}");
+  const std::string fig = dir.write("fig.yaml", text);
+  const Result r = icl_in(dir.path, {"reproduce", fig, "--out", "out", "--no-figures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string run = (dir.path / "out" / "fig" / "runs" / "quick" / "a_seed3.h5").string();
+  icl::FigureSeries s;
+  s.id = "d";
+  s.run = "a";
+  s.predictor = "model";
+  s.against = "least_squares";
+  const Curve md = icl::read_curve(run, s, "");
+  s.predictor = "least_squares";
+  s.against = "model";
+  const Curve lm = icl::read_curve(run, s, "");
+  EXPECT_EQ(md.mean, lm.mean);
+  EXPECT_EQ(md.y_label, "squared prediction difference");
+  EXPECT_EQ(md.mean[0], 0.0);  // both predict 0 with no examples
+  EXPECT_GT(md.mean[3], 0.0);
+  s.against = "least_squares";
+  try {
+    icl::read_curve(run, s, "");
+    FAIL() << "read";
+  } catch (const icl::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("against names the series' own predictor least_squares"));
+  }
+  // Without prediction_difference in the run, the series says how to get it.
+  TempDir plain;
+  const std::string plain_fig = plain.write(
+      "fig.yaml", tiny_figure(plain.write("tiny.yaml", kTinyBenchmark), kHoldingClaims));
+  ASSERT_EQ(icl_in(plain.path, {"reproduce", plain_fig, "--out", "out", "--no-figures"}).code, 0);
+  s.predictor = "model";
+  try {
+    icl::read_curve((plain.path / "out" / "fig" / "runs" / "quick" / "a_seed3.h5").string(), s, "");
+    FAIL() << "read";
+  } catch (const icl::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("needs prediction_difference: true"));
   }
 }
 
