@@ -12,7 +12,16 @@
 // The optimum on isotropic linear regression is one step of GD, ŷ = x_kᵀ Σ y_i x_i / (n + d + 1)
 // (docs/TASKS.md §2), reached with W^{KQ} = [I 0; 0 0] / (n + d + 1) · n and w_pv = e_label.
 // State: the running Σ z_i (z_iᵀ w_pv), (d + dy) · dy scalars.
+// init: normal draws every weight from N(0, σ²). zfb is Zhang, Frei & Bartlett 2024's
+// initialisation, from which they prove gradient flow reaches the global optimum: W^{PV} = σ·[0 0;
+// 0 I] (the label reads the label), W^{KQ} = σ·[ΘΘᵀ 0; 0 0], Θ a d × d Gaussian scaled to
+// ‖ΘΘᵀ‖_F = 1. From normal, Adam can stall in a rank-one solution that reads the labels through
+// x-coordinates instead (measured: a fixed skewed covariance, seeds 0 and 2 stall at twice the
+// optimal risk, seed 1 reaches it).
+#include <Eigen/Dense>
+
 #include "core/error.h"
+#include "core/rng.h"
 #include "kernels/linear.h"
 #include "kernels/linear_recurrence.h"
 #include "models/model.h"
@@ -23,7 +32,7 @@ namespace {
 class Lsa final : public Model {
  public:
   Lsa(const ParamSet& p, const ModelIO& io)
-      : Model("lsa", p, io), D_(io.dx + io.dy), std_(p.r("init_std")) {
+      : Model("lsa", p, io), D_(io.dx + io.dy), std_(p.r("init_std")), zfb_(p.s("init") == "zfb") {
     if (io.vocab > 0) fail("model lsa: needs vector prompts (x, y), the task gives token prompts");
     if (io.dx < 1 || io.max_examples < 1)
       fail("model lsa: needs vector prompts with dx >= 1 and K >= 1");
@@ -32,7 +41,24 @@ class Lsa final : public Model {
   }
 
   void init(uint64_t seed) override {
-    for (auto& p : store_.all()) init_normal(*p, seed, std_);
+    if (!zfb_) {
+      for (auto& p : store_.all()) init_normal(*p, seed, std_);
+      return;
+    }
+    const int64_t dx = io().dx, dy = io().dy;
+    Rng rng({seed, stream_id("init/lsa_theta")}, 0);
+    Eigen::MatrixXd theta(dx, dx);
+    for (int64_t i = 0; i < dx; ++i)
+      for (int64_t j = 0; j < dx; ++j) theta(i, j) = rng.normal();
+    Eigen::MatrixXd tt = theta * theta.transpose();
+    tt /= tt.norm();
+    Parameter& kq = *store_.find("attn.w_kq");  // (W^{KQ})ᵀ; ΘΘᵀ is symmetric
+    std::fill(kq.value.begin(), kq.value.end(), 0.f);
+    for (int64_t i = 0; i < dx; ++i)
+      for (int64_t j = 0; j < dx; ++j) kq.value[size_t(i * D_ + j)] = float(std_ * tt(i, j));
+    Parameter& pv = *store_.find("attn.w_pv");
+    std::fill(pv.value.begin(), pv.value.end(), 0.f);
+    for (int64_t j = 0; j < dy; ++j) pv.value[size_t((dx + j) * dy + j)] = float(std_);
   }
 
   Var forward(Graph& g, const PromptBatch& prompts) override {
@@ -71,6 +97,7 @@ class Lsa final : public Model {
  private:
   int64_t D_;
   double std_;
+  bool zfb_;
 };
 
 // LSA's footprint (models/footprint.h): keys and queries [B, K, D] and the gates without gradient,
@@ -95,7 +122,11 @@ void register_lsa(std::vector<ModelInfo>& r) {
   r.push_back({"lsa",
                "one-layer linear self-attention (W^{KQ}, W^{PV}; no softmax, MLP or norm), the "
                "model of the preconditioned-GD theory",
-               {ParamSpec::real("init_std", 0.1, "std of the N(0, σ²) initial weights", 0.0, 10.0)},
+               {ParamSpec::real("init_std", 0.1, "σ: std of the initial weights (zfb: their scale)",
+                                0.0, 10.0),
+                ParamSpec::choice("init", "normal", {"normal", "zfb"},
+                                  "N(0, σ²) weights, or Zhang, Frei & Bartlett's initialisation "
+                                  "(label reads label, W^{KQ} = σΘΘᵀ)")},
                [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {
                  return std::make_unique<Lsa>(p, io);
                },

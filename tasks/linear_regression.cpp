@@ -6,6 +6,10 @@
 // x_cov:  isotropic | skewed (x = z T, T = U diag(1/(i+1)) Uᵀ, U Haar-random and fixed per stream,
 //         scaled so tr Cov(x) = d: covariance eigenvalues ∝ 1/(i+1)²) | half_subspace (T projects
 //         on a random d/2-dimensional subspace, same normalisation).
+// x_cov_seed: −1 (default) draws U from the prompt stream, so training and each evaluation set see
+//         different covariances, as Garg's eval.py shifts do; s ≥ 0 draws it from seed s alone, so
+//         every stream shares one covariance: a model trained on it is evaluated on it (Ahn et al.
+//         2023's fixed non-isotropic Σ).
 // query:  standard | orthogonal (query k = x_k with its component in span(x_0..x_{k-1}) removed,
 //         rescaled to ‖x_k‖) | overlapping (query k = a uniformly chosen earlier x_j) |
 //         random_quadrants (context points in one random orthant, queries unconstrained) |
@@ -69,6 +73,7 @@ class LinearRegression final : public Task {
         x_scale_(p.r("x_scale")),
         y_scale_(p.r("y_scale")),
         x_cov_(p.s("x_cov")),
+        x_cov_seed_(p.i("x_cov_seed")),
         query_(parse_query(p.s("query"))),
         renormalize_(p.has("renormalize_ys") && p.b("renormalize_ys")) {
     if (active_ > d_) fail("{}.active_dims: must be <= d = {}, got {}", name, d_, active_);
@@ -126,7 +131,8 @@ class LinearRegression final : public Task {
  private:
   Mat transformation(const RngKey& key) const {
     if (x_cov_ == "isotropic") return {};
-    Rng rng(key.sub("x_cov"), 0);
+    Rng rng(x_cov_seed_ < 0 ? key.sub("x_cov") : RngKey{uint64_t(x_cov_seed_), stream_id("x_cov")},
+            0);
     const Mat u = random_orthogonal(d_, rng);
     Vec e(d_);
     for (int64_t i = 0; i < d_; ++i)
@@ -213,6 +219,7 @@ class LinearRegression final : public Task {
   int64_t d_, active_, sparsity_;
   double w_std_, noise_, x_scale_, y_scale_;
   std::string x_cov_;
+  int64_t x_cov_seed_;
   Query query_;
   bool renormalize_;
 };
@@ -231,6 +238,10 @@ ParamSpecs linear_params(double default_noise, bool sparse, bool noisy) {
                       kMaxScale),
       ParamSpec::choice("x_cov", "isotropic", {"isotropic", "skewed", "half_subspace"},
                         "input covariance"),
+      ParamSpec::integer("x_cov_seed", -1,
+                         "seed of the covariance's rotation, shared by every stream (-1: drawn "
+                         "per stream)",
+                         -1, 4.0e18),
       ParamSpec::choice(
           "query", "standard",
           {"standard", "orthogonal", "overlapping", "random_quadrants", "opposite_quadrants"},

@@ -36,6 +36,10 @@ const std::map<std::string, Raw> kContext = {
     {"dnf3.teaching", {{"monotone", "true"}}},
     // How the expert's pulls are perturbed matters only when some are (expert_noise > 0).
     {"bandit_imitation.perturbation", {{"expert_noise", "0.5"}}},
+    // The covariance's rotation exists only for a non-isotropic covariance.
+    {"linear_regression.x_cov_seed", {{"x_cov", "skewed"}}},
+    {"sparse_linear_regression.x_cov_seed", {{"x_cov", "skewed"}}},
+    {"noisy_linear_regression.x_cov_seed", {{"x_cov", "skewed"}}},
 };
 // Choice parameters where some other choices are refused for the default settings (every accepted
 // choice must still change the prompts; any other refused choice is a failure).

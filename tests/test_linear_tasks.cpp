@@ -94,15 +94,18 @@ TEST(LinearTasks, EveryParameterTakesEffect) {
       {"w_std", "2"},      {"noise_std", "0.3"},
       {"x_scale", "2"},    {"y_scale", "3"},
       {"x_cov", "skewed"}, {"query", "random_quadrants"},
-      {"sparsity", "2"},   {"renormalize_ys", "true"}};
+      {"sparsity", "2"},   {"renormalize_ys", "true"},
+      {"x_cov_seed", "4"}};
   // The linear family's own values; tests/test_all_tasks.cpp does this for every task.
   for (const char* name :
        {"linear_regression", "sparse_linear_regression", "noisy_linear_regression"}) {
     const TaskInfo& info = find_task(name);
-    const Raw base = {{"d", "5"}};
-    const VectorPrompts ref = sample(info.name, base, 0, 3, 6);
     for (const auto& spec : info.params) {
       ASSERT_TRUE(changed.count(spec.name)) << "no test value for parameter " << spec.name;
+      // The covariance's rotation exists only for a non-isotropic covariance.
+      Raw base = {{"d", "5"}};
+      if (spec.name == "x_cov_seed") base["x_cov"] = "skewed";
+      const VectorPrompts ref = sample(info.name, base, 0, 3, 6);
       Raw p = base;
       p[spec.name] = changed.at(spec.name);
       const VectorPrompts alt = sample(info.name, p, 0, 3, 6);
@@ -156,6 +159,24 @@ TEST(LinearTasks, SkewedCovarianceHasGargsSpectrum) {
   // 40000 samples: entries of the sample covariance within ~5 standard errors.
   EXPECT_LT((sample_cov(pb) - reported).cwiseAbs().maxCoeff(),
             5 * 2.0 * double(d) / std::sqrt(40000.0));
+}
+
+// x_cov_seed fixes the rotation for every stream (training and evaluation share Σ, as Ahn et al.
+// train and test on one Σ); without it each stream has its own (Garg's evaluation-time shift).
+TEST(LinearTasks, CovarianceSeedSharesOneCovarianceAcrossStreams) {
+  const auto cov = [](const Raw& p, const RngKey& key) {
+    return test::take(make_task("linear_regression", p)->sample(key, 0, 2, 4)).x_cov;
+  };
+  const RngKey train{0, stream_id("train")}, eval{0, stream_id("eval/standard")};
+  const Raw per_stream = {{"d", "5"}, {"x_cov", "skewed"}};
+  EXPECT_NE(cov(per_stream, train), cov(per_stream, eval));
+  for (const char* x_cov : {"skewed", "half_subspace"}) {
+    const Raw fixed = {{"d", "5"}, {"x_cov", x_cov}, {"x_cov_seed", "7"}};
+    EXPECT_EQ(cov(fixed, train), cov(fixed, eval)) << x_cov;
+    EXPECT_EQ(cov(fixed, train), cov(fixed, {9, stream_id("other")})) << x_cov;
+    const Raw other = {{"d", "5"}, {"x_cov", x_cov}, {"x_cov_seed", "8"}};
+    EXPECT_NE(cov(fixed, train), cov(other, train)) << x_cov;
+  }
 }
 
 TEST(LinearTasks, HalfSubspaceInputsSpanHalfTheDimensions) {

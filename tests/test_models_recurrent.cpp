@@ -3,6 +3,7 @@
 // recurrent forms, extreme gates, state sizes, config errors, and bit-identical training runs.
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
 #include <cmath>
 
 #include "kernels/loss.h"
@@ -384,6 +385,37 @@ TEST(LsaModel, ComputesThePreconditionedGdStep) {
       if (k > 0) want *= c / double(k);
       EXPECT_NEAR(y[size_t(b * K + k)], want, 1e-5 * (1 + std::abs(want))) << b << " " << k;
     }
+}
+
+// Zhang, Frei & Bartlett's initialisation: the label reads the label with weight σ, W^{KQ} is σ
+// times a symmetric positive semi-definite ΘΘᵀ of unit Frobenius norm on the x block, and
+// everything else is 0; the model then predicts ŷ_k = σ² x_kᵀ ΘΘᵀ (1/n) Σ y_i x_i.
+TEST(LsaModel, ZfbInitialisation) {
+  const int64_t d = 4, D = d + 1;
+  auto m = make_model("lsa", {{"init", "zfb"}, {"init_std", "0.3"}}, {d, 1, 6});
+  m->init(5);
+  const Parameter& kq = *m->parameters().find("attn.w_kq");
+  const Parameter& pv = *m->parameters().find("attn.w_pv");
+  for (int64_t i = 0; i < D; ++i) EXPECT_EQ(pv.value[size_t(i)], i == d ? 0.3f : 0.f);
+  Eigen::MatrixXd block(d, d);
+  for (int64_t i = 0; i < D; ++i)
+    for (int64_t j = 0; j < D; ++j) {
+      const float v = kq.value[size_t(i * D + j)];
+      if (i == d || j == d)
+        EXPECT_EQ(v, 0.f);
+      else
+        block(i, j) = v;
+    }
+  EXPECT_NEAR(block.norm(), 0.3, 1e-6);
+  EXPECT_LT((block - block.transpose()).cwiseAbs().maxCoeff(), 1e-7);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(block);
+  EXPECT_GT(eig.eigenvalues().minCoeff(), -1e-7);
+  // Another seed, another Θ; the same seed, the same weights.
+  auto m2 = make_model("lsa", {{"init", "zfb"}, {"init_std", "0.3"}}, {d, 1, 6});
+  m2->init(6);
+  EXPECT_NE(m2->parameters().find("attn.w_kq")->value, kq.value);
+  m2->init(5);
+  EXPECT_EQ(m2->parameters().find("attn.w_kq")->value, kq.value);
 }
 
 TEST(LsaModel, GradientMatchesFiniteDifferences) {
