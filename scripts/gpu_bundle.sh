@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gathers what a bare GPU machine lacks to build and test iclbench: the Debian packages of the
-# development files (Eigen, HDF5, Boost.Program_options, yaml-cpp, fmt, GoogleTest, Google
+# development files (Eigen, HDF5, Boost.Program_options, yaml-cpp, fmt, XGBoost, GoogleTest, Google
 # Benchmark) and of every shared library they pull in, at exactly the versions installed here, as
 # .deb files in .gpu_bundle/ (ignored by git; it travels with the working tree to the GPU machine,
 # where scripts/gpu_check.sh unpacks it into a prefix of its own). Run it here, where Debian's
@@ -15,11 +15,11 @@ dir=.gpu_bundle
 limit_mib=48  # the working tree that travels is limited to 64 MiB in all
 
 dev=(libeigen3-dev libhdf5-dev libboost1.74-dev libboost-program-options1.74-dev libyaml-cpp-dev
-  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libfmt-dev libxgboost-dev libgtest-dev libgmock-dev libbenchmark-dev)
 # Libraries whose dependencies are followed (the shared objects the build links).
 roots=(/usr/lib/x86_64-linux-gnu/libhdf5_serial.so /usr/lib/x86_64-linux-gnu/libboost_program_options.so
   /usr/lib/x86_64-linux-gnu/libyaml-cpp.so /usr/lib/x86_64-linux-gnu/libfmt.so
-  /usr/lib/x86_64-linux-gnu/libbenchmark.so)
+  /usr/lib/x86_64-linux-gnu/libbenchmark.so /usr/lib/x86_64-linux-gnu/libxgboost.so)
 base=" libc6 libstdc++6 libgcc-s1 libgomp1 "
 
 for p in "${dev[@]}"; do

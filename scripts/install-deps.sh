@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs the OS packages iclbench builds and runs with (Debian/Ubuntu). As root it runs apt-get;
 # otherwise it prints the exact command to run and exits 1. CUDA is optional: the CUDA backend is
-# built when nvcc is found (ICL_CUDA=AUTO), and everything works without it.
+# built when nvcc is found (ICL_CUDA=AUTO), and everything works without it. libxgboost-dev is
+# optional too (ICL_XGBOOST=AUTO): without it the xgboost baseline is not built, and configs naming
+# it say what to install.
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build git pkg-config
   libeigen3-dev libhdf5-dev libboost-program-options-dev libyaml-cpp-dev libfmt-dev
+  libxgboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-matplotlib python3-h5py python3-numpy python3-torch libopenblas0-pthread
+  python3-xgboost python3-sklearn  # the xgboost baseline's oracle: XGBRegressor (tests/test_xgboost.cpp)
   qemu-user  # runs a test binary as an older CPU (tests/test_isa.cpp)
 )
 
