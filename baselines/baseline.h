@@ -73,6 +73,10 @@ struct BaselineInfo {
   std::string summary;
   ParamSpecs params;
   std::function<std::unique_ptr<Baseline>(const ParamSet&, const std::string& label)> make;
+  // Why this build cannot make it (a library it was built without), or "" when it can. Such a
+  // baseline is still listed and its parameters still checked, so that a config naming it fails
+  // with this reason rather than as an unknown name.
+  std::string not_built;
 };
 
 const std::vector<BaselineInfo>& baseline_registry();
@@ -89,7 +93,8 @@ BaselineInfo baseline_info(std::string name, std::string summary, ParamSpecs par
   return {std::move(name), std::move(summary), std::move(params),
           [](const ParamSet& p, const std::string& label) -> std::unique_ptr<Baseline> {
             return std::make_unique<T>(p, label);
-          }};
+          },
+          ""};
 }
 
 }  // namespace icl

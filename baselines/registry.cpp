@@ -53,6 +53,7 @@ std::unique_ptr<Baseline> make_baseline(const std::string& name,
   const ParamSet params = resolve_params(info.params, raw, where);
   if (label.find('/') != std::string::npos)
     fail("{}.label: must not contain '/', got '{}'", where, label);
+  if (!info.not_built.empty()) fail("{}: {}: {}", where, name, info.not_built);
   return info.make(params, label.empty() ? derived_label(name, info.params, raw, params) : label);
 }
 

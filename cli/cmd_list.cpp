@@ -48,6 +48,7 @@ int cmd_list(const Args& args) {
   fmt::print("baselines:\n");
   for (const auto& b : baseline_registry()) {
     fmt::print("  {:<28} {}\n", b.name, b.summary);
+    if (!b.not_built.empty()) fmt::print("  {:<28} not in this build: {}\n", "", b.not_built);
     print_params(b.params, verbose);
   }
   fmt::print("models:\n");

@@ -85,7 +85,14 @@ TEST(ConfigTree, EveryBenchmarkLoadsAndValidates) {
     try {
       cfg = load_run(name);
     } catch (const std::exception& e) {
-      ADD_FAILURE() << "does not load: " << e.what();
+      // A baseline this build lacks (xgboost without libxgboost-dev) says so, and only that.
+      const std::string what = e.what();
+      const auto& r = baseline_registry();
+      if (std::any_of(r.begin(), r.end(), [&](const BaselineInfo& b) {
+            return !b.not_built.empty() && what.find(b.not_built) != std::string::npos;
+          }))
+        continue;
+      ADD_FAILURE() << "does not load: " << what;
       continue;
     }
     EXPECT_EQ(cfg.name, name);

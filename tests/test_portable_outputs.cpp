@@ -126,6 +126,7 @@ std::map<std::string, std::string> current_outputs() {
   // Each baseline on every task whose prompts it accepts, so that new baselines and tasks are
   // covered without a table to keep up to date.
   for (const BaselineInfo& b : baseline_registry()) {
+    if (!b.not_built.empty()) continue;  // not in this build (its golden lines are not checked)
     const auto baseline = make_baseline(b.name, {});
     int accepted = 0;
     for (const auto& [task, pb] : prompts) {
@@ -189,8 +190,15 @@ TEST(PortableOutputs, PromptsAndBaselineCurvesMatchTheGoldenFile) {
     else
       EXPECT_EQ(v, it->second) << k << " differs from " << kGolden;
   }
-  for (const auto& [k, v] : golden)
-    EXPECT_TRUE(now.count(k)) << k << " is in the golden file but no longer registered";
+  for (const auto& [k, v] : golden) {
+    const bool built = std::none_of(
+        baseline_registry().begin(), baseline_registry().end(), [&](const BaselineInfo& b) {
+          return !b.not_built.empty() && k.rfind("baseline/" + b.name + "/", 0) == 0;
+        });
+    if (built) {
+      EXPECT_TRUE(now.count(k)) << k << " is in the golden file but no longer registered";
+    }
+  }
 }
 
 // The comparison tells a change from rounding: one flipped bit in one prompt changes the digest;
