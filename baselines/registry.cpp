@@ -16,6 +16,7 @@ void register_gradient_descent(std::vector<BaselineInfo>& r);
 void register_sgd(std::vector<BaselineInfo>& r);
 void register_lasso(std::vector<BaselineInfo>& r);
 void register_cart(std::vector<BaselineInfo>& r);
+void register_xgboost(std::vector<BaselineInfo>& r);
 void register_mlp_gd(std::vector<BaselineInfo>& r);
 void register_boolean_learners(std::vector<BaselineInfo>& r);
 void register_softmax_gd(std::vector<BaselineInfo>& r);
@@ -33,6 +34,7 @@ const std::vector<BaselineInfo>& baseline_registry() {
     register_sgd(r);
     register_lasso(r);
     register_cart(r);
+    register_xgboost(r);
     register_mlp_gd(r);
     register_boolean_learners(r);
     register_softmax_gd(r);
