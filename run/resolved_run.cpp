@@ -1,6 +1,7 @@
 #include "run/resolved_run.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -25,8 +26,12 @@ RawParams raw_params(const ParamSet& params) {
 
 RawParams evaluation_params(const std::string& task_name, RawParams inherited,
                             const RawParams& given) {
-  for (const auto& spec : find_task(task_name).params)
-    if (spec.training_only) inherited.erase(spec.name);
+  const ParamSpecs& specs = find_task(task_name).params;
+  for (auto it = inherited.begin(); it != inherited.end();) {
+    const auto spec = std::find_if(specs.begin(), specs.end(),
+                                   [&](const ParamSpec& s) { return s.name == it->first; });
+    it = spec == specs.end() || spec->training_only ? inherited.erase(it) : std::next(it);
+  }
   for (const auto& [k, v] : given) inherited[k] = v;
   return inherited;
 }

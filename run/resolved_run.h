@@ -93,8 +93,9 @@ std::map<std::string, std::string> raw_params(const ParamSet& params);
 
 // The raw parameters of an evaluation of task `task_name`: `inherited` (those of the run's task,
 // which it trains on) without the ones the task declares training-only (ParamSpec::training_only:
-// Boolean label noise, so evaluation is on clean labels as in the reference's eval script), then
-// `given`, the evaluation's own settings, which may set them explicitly.
+// Boolean label noise, so evaluation is on clean labels as in the reference's eval script) and
+// without those task `task_name` does not declare (a ReLU-net run's linear-regression set keeps d,
+// not hidden), then `given`, the evaluation's own settings, which may set them explicitly.
 RawParams evaluation_params(const std::string& task_name, RawParams inherited,
                             const RawParams& given);
 

@@ -311,6 +311,28 @@ TEST(ConfigParse, EvalSetWithUnknownTaskParameter) {
   EXPECT_THAT(msg, HasSubstr("unknown parameter 'bogus'"));
 }
 
+// A set of another task inherits the run task's parameters that task declares (Garg et al.
+// evaluate the ReLU-net model on linear regression of the same d); what the set gives is checked.
+TEST(ConfigParse, EvalSetOfAnotherTaskInheritsOnlyItsParameters) {
+  const ResolvedRun cfg = parse(
+      "task: {name: relu_2nn_regression, d: 3, hidden: 7}\n"
+      "eval: {prompts: 8, examples: 5, sets: {standard: {}, lin: {task: {name: "
+      "linear_regression}}}}\n");
+  ASSERT_EQ(cfg.evals.size(), 2u);
+  EXPECT_EQ(cfg.evals[0].task->params().i("hidden"), 7);
+  EXPECT_EQ(cfg.evals[1].task->name(), "linear_regression");
+  EXPECT_EQ(cfg.evals[1].task->params().i("d"), 3);
+  EXPECT_FALSE(cfg.evals[1].task->params().has("hidden"));
+  const std::string msg = error_of([] {
+    parse(
+        "task: {name: relu_2nn_regression, d: 3}\n"
+        "eval: {prompts: 8, examples: 5, sets: {lin: {task: {name: linear_regression, hidden: "
+        "7}}}}\n");
+  });
+  EXPECT_THAT(msg, HasSubstr("eval.sets.lin.task"));
+  EXPECT_THAT(msg, HasSubstr("unknown parameter 'hidden'"));
+}
+
 TEST(ConfigParse, EvalSetWithTooManyExamplesForItsTask) {
   const std::string msg = error_of([] {
     parse(
