@@ -41,6 +41,14 @@ EvalOptions quiet(int64_t prompts, int64_t examples, int64_t bootstrap = EvalOpt
 
 namespace fs = std::filesystem;
 
+// Runs `cfg` without progress lines into the results file `out`.
+BenchmarkResult run_quietly(const ResolvedRun& cfg, const std::string& out) {
+  AtomicH5Output file(out);
+  RunOptions quiet;
+  quiet.progress = false;
+  return run_benchmark(cfg, file, quiet);
+}
+
 fs::path temp_dir(const std::string& name) {
   const fs::path p =
       fs::temp_directory_path() / fmt::format("icl_test_eval_{}_{}", name, ::getpid());
@@ -205,11 +213,14 @@ TEST(Results, PredictionDifferencesAreWrittenAndRead) {
   ASSERT_FALSE(cfg.evals[1].prediction_difference);
   // The resolved config says so, and reads back the same.
   EXPECT_NE(cfg.yaml().find("prediction_difference: true"), std::string::npos);
+  YAML::Node tree = YAML::Load(cfg.yaml());
+  tree.remove("benchmark");  // the name it was resolved from, not a setting
+  const ResolvedRun again = resolve_run(tree, cfg.name, "resolved");
+  EXPECT_TRUE(again.evals[0].prediction_difference);
+  EXPECT_FALSE(again.evals[1].prediction_difference);
+  EXPECT_EQ(again.yaml(), cfg.yaml());
   const std::string out = (dir / "r.h5").string();
-  AtomicH5Output file(out);
-  RunOptions quiet;
-  quiet.progress = false;
-  const BenchmarkResult res = run_benchmark(cfg, file, quiet);
+  const BenchmarkResult res = run_quietly(cfg, out);
   const h5::Handle f = h5::open_file(out);
   const h5::Handle g = h5::open_group(f.id(), "eval/a");
   EXPECT_EQ(h5::read_attr_string(g.id(), "prediction_difference"), "squared_difference");
@@ -233,10 +244,7 @@ TEST(Results, FileFollowsTheDesignLayout) {
   ResolvedRun cfg =
       load_run("linear_regression_baselines_small", {"eval.prompts=32", "eval.bootstrap=50"});
   const std::string out = (dir / "r.h5").string();
-  AtomicH5Output file(out);
-  RunOptions quiet;
-  quiet.progress = false;
-  const BenchmarkResult res = run_benchmark(cfg, file, quiet);
+  const BenchmarkResult res = run_quietly(cfg, out);
   ASSERT_TRUE(fs::exists(out));
   const h5::Handle f = h5::open_file(out);
   for (const char* a :
