@@ -190,7 +190,8 @@ TEST(PortableOutputs, PromptsAndBaselineCurvesMatchTheGoldenFile) {
     else
       EXPECT_EQ(v, it->second) << k << " differs from " << kGolden;
   }
-  for (const auto& [k, v] : golden) {
+  for (const auto& entry : golden) {
+    const std::string& k = entry.first;  // clang 14 cannot capture a structured binding
     const bool built = std::none_of(
         baseline_registry().begin(), baseline_registry().end(), [&](const BaselineInfo& b) {
           return !b.not_built.empty() && k.rfind("baseline/" + b.name + "/", 0) == 0;

@@ -169,7 +169,8 @@ TEST(XGBoost, BadParametersAreOneLineErrorsNamingThem) {
       {{{"base_score", "x"}}, "base_score"},
       {{{"eta", "0.1"}}, "eta"},  // XGBoost's own name: the baseline takes XGBRegressor's
   };
-  for (const auto& [raw, name] : cases) {
+  for (const auto& [params, name] : cases) {
+    const auto& raw = params;  // clang 14 cannot capture a structured binding
     const std::string err = error_of([&] { make_baseline("xgboost", raw); });
     EXPECT_THAT(err, HasSubstr(name));
     EXPECT_EQ(err.find('\n'), std::string::npos) << err;
