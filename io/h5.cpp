@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace icl::h5 {
 namespace {
@@ -229,6 +231,22 @@ int64_t length(hid_t loc, const std::string& name) {
   return int64_t(d[0]);
 }
 
+int64_t element_count(hid_t loc, const std::string& name) {
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
+  Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  std::vector<hsize_t> d(size_t(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  int64_t n = 1;
+  for (auto x : d) {
+    if (x != 0 && uint64_t(n) > uint64_t(INT64_MAX) / x) return INT64_MAX;
+    n *= int64_t(x);
+  }
+  return n;
+}
+
 template <class T>
 std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* dims) {
   Handle set(
@@ -247,6 +265,11 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
            object_name(loc, name), d.size(), *std::max_element(d.begin(), d.end()));
     n *= size_t(x);
   }
+  // A chunked dataset may claim any extent and store nothing: the shape alone would have us
+  // allocate terabytes. Checked against this process's memory before allocating.
+  memory::check_fits(
+      memory::to_bytes(double(n) * double(sizeof(T))),
+      fmt::format("HDF5 dataset {}: {} values", object_name(loc, name), fmt::join(d, " x ")));
   std::vector<T> out(n);
   check(H5Dread(set.id(), mem_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
         "cannot read " + object_name(loc, name));

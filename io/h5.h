@@ -58,6 +58,9 @@ void create_extendable(hid_t loc, const std::string& name, const std::vector<T>&
 template <class T>
 void append(hid_t loc, const std::string& name, const T* data, int64_t n);
 int64_t length(hid_t loc, const std::string& name);  // first dimension of a dataset
+// Number of elements of a dataset (the product of its dimensions; INT64_MAX when that overflows):
+// a reader that knows the size it needs checks it before reading.
+int64_t element_count(hid_t loc, const std::string& name);
 
 // Reads a whole dataset; dims receives its shape.
 template <class T>

@@ -5,13 +5,16 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <functional>
 #include <string>
 
 #include "core/error.h"
 #include "io/h5.h"
+#include "models/model.h"
 #include "run/config_file.h"
 #include "run/resolved_run.h"
+#include "train/checkpoint.h"
 
 namespace icl {
 namespace {
@@ -106,6 +109,95 @@ TEST_F(H5File, DatasetTooLargeToReadIsAnError) {
   H5Sclose(space);
   EXPECT_EQ(error_of([&] { h5::read<float>(file_.id(), "loss"); }),
             "HDF5: dataset /loss is too large to read (3 dimensions of up to 1073741824 values)");
+}
+
+// A chunked dataset may claim a shape that fits size_t but no memory (2^40 floats, 4 TB) and store
+// nothing: reading it allocated the whole buffer first (bad_alloc, or under AddressSanitizer an
+// abort). It is checked against the process's memory before allocating.
+TEST_F(H5File, DatasetLargerThanMemoryIsAnError) {
+  const hsize_t dims[2] = {hsize_t(1) << 20, hsize_t(1) << 20};
+  const hsize_t chunk[2] = {1, 1};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 2, chunk);
+  const hid_t set =
+      H5Dcreate2(file_.id(), "loss", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ASSERT_GE(set, 0);
+  H5Dclose(set);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  EXPECT_EQ(h5::element_count(file_.id(), "loss"), int64_t(1) << 40);
+  const char* old = std::getenv("ICL_MAX_MEMORY");
+  const std::string saved = old ? old : "";
+  setenv("ICL_MAX_MEMORY", "1G", 1);
+  const std::string error = error_of([&] { h5::read<float>(file_.id(), "loss"); });
+  old ? setenv("ICL_MAX_MEMORY", saved.c_str(), 1) : unsetenv("ICL_MAX_MEMORY");
+  EXPECT_TRUE(
+      error.starts_with("HDF5 dataset /loss: 1048576 x 1048576 values need about 4.4 TB, 1.1 GB is "
+                        "available"))
+      << error;
+}
+
+// fuzz_results: a checkpoint whose parameter (or training-log column) claims such a shape. The
+// reader knows the size it needs and checks it before reading anything.
+TEST(FuzzFindingsCheckpoint, OversizedDatasetsAreRefusedBeforeReading) {
+  const std::string path =
+      ::testing::TempDir() + "fuzz_findings_ckpt_" + std::to_string(getpid()) + ".h5";
+  auto model = make_model("transformer", {{"n_layer", "1"}, {"n_embd", "8"}, {"n_head", "2"}},
+                          ModelIO{3, 1, 8});
+  model->init(1);
+  TrainState state;
+  for (int64_t s = 1; s <= 3; ++s) {
+    state.log.step.push_back(s);
+    state.log.loss.push_back(1.0);
+    state.log.lr.push_back(1e-3);
+    state.log.seconds.push_back(0.1);
+    state.log.grad_norm.push_back(1.0);
+  }
+  state.step = 3;
+  const std::string first = model->parameters().all().front()->name;
+  const size_t first_size = model->parameters().all().front()->value.size();
+  // Replaces `name` (under `group`) by a chunked, never-written dataset of 2^40 values.
+  const auto huge = [](hid_t group, const std::string& name, hid_t type) {
+    ASSERT_GE(H5Ldelete(group, name.c_str(), H5P_DEFAULT), 0);
+    const hsize_t dims[2] = {hsize_t(1) << 20, hsize_t(1) << 20};
+    const hsize_t chunk[2] = {1, 1};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t set = H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    H5Dclose(set);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  };
+  const auto write = [&](bool huge_param, bool huge_log) {
+    std::remove(path.c_str());
+    h5::Handle f = h5::create_file(path);
+    write_train_log(f.id(), state.log);
+    write_checkpoint(f.id(), *model, state, 1);
+    if (huge_param) {
+      const h5::Handle g = h5::open_group(f.id(), "checkpoint/params");
+      huge(g.id(), first, H5T_NATIVE_FLOAT);
+    }
+    if (huge_log) {
+      const h5::Handle g = h5::open_group(f.id(), "train");
+      huge(g.id(), "loss", H5T_NATIVE_DOUBLE);
+    }
+  };
+  TrainState read;
+  write(false, false);
+  EXPECT_EQ(error_of([&] { read_checkpoint(path, *model, read); }), "(no error)");
+  EXPECT_EQ(read.step, 3);
+  write(true, false);
+  EXPECT_EQ(error_of([&] { read_checkpoint(path, *model, read); }),
+            "cannot resume from " + path + ": params/" + first + " has 1099511627776 values, " +
+                "the model needs " + std::to_string(first_size));
+  write(false, true);
+  EXPECT_EQ(error_of([&] { read_checkpoint(path, *model, read); }),
+            "cannot resume from " + path +
+                ": training log column loss has 1099511627776 values, checkpoint is at step 3");
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -122,16 +122,27 @@ void read_checkpoint(const std::string& path, Model& model, TrainState& state) {
            theirs, ours);
     for (auto& p : model.parameters().all()) {
       for (const auto& [group, member] : kArrays) {
-        const std::vector<float> v = h5::read<float>(g.id(), std::string(group) + "/" + p->name);
-        if (v.size() != p->value.size())
+        // The size is checked before reading: a foreign file's dataset may claim any shape.
+        const std::string name = std::string(group) + "/" + p->name;
+        const int64_t n = h5::element_count(g.id(), name);
+        if (n != int64_t(p->value.size()))
           fail("cannot resume from {}: {}/{} has {} values, the model needs {}", path, group,
-               p->name, v.size(), p->value.size());
+               p->name, n, p->value.size());
+        const std::vector<float> v = h5::read<float>(g.id(), name);
         ((*p).*member).assign(v.begin(), v.end());
       }
     }
     state = TrainState{};
     state.step = h5::read_attr_int(g.id(), "step");
     for_each_column(state.log, [&](const char* name, auto& v) {
+      // Checked before reading: no column has more values than steps (one evaluation at most per
+      // step).
+      const int64_t n = h5::element_count(f.id(), std::string("train/") + name);
+      if (n > state.step)
+        fail(
+            "cannot resume from {}: training log column {} has {} values, checkpoint is at step "
+            "{}",
+            path, name, n, state.step);
       v = h5::read<typename std::decay_t<decltype(v)>::value_type>(f.id(),
                                                                    std::string("train/") + name);
     });
