@@ -40,6 +40,7 @@ int cmd_eval(const Args& args) {
                                                   "results file to write")(
       "device", po::value(&device)->default_value("auto"),
       "where the model runs: auto (a GPU when there is one), cpu or cuda");
+  add_threads_option(opts);
   po::variables_map vm;
   if (!parse("eval", "--checkpoint RUN.h5 [--task NAME] [--set key=value]... --out FILE.h5",
              "Evaluates the model trained in RUN.h5 on any task configuration (e.g. every "
@@ -47,6 +48,7 @@ int cmd_eval(const Args& args) {
              "own results file.",
              opts, {}, args, vm))
     return 0;
+  apply_threads(vm);
 
   if (out.empty()) fail("--out: must name a file, got ''");
   if (vm.count("prompts") && prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);

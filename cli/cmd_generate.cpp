@@ -58,6 +58,7 @@ int cmd_generate(const Args& args) {
       "out,o", po::value(&out)->required(), "output HDF5 file");
   po::positional_options_description pos;
   pos.add("task", 1);
+  add_threads_option(opts);
   po::variables_map vm;
   if (!parse("generate", "<task> [--set key=value]... --prompts N [--examples K] --out FILE.h5",
              "Samples prompts and writes them for use from other frameworks: /xs [N,K,dx], /ys "
@@ -68,6 +69,7 @@ int cmd_generate(const Args& args) {
              "own beside them (docs/TASKS.md lists each task's).",
              opts, pos, args, vm))
     return 0;
+  apply_threads(vm);
   // The range icl run's seed has (run/resolved_run.cpp); Boost alone would wrap "-1" to 2^64 - 1.
   uint64_t seed = 0;
   {

@@ -49,6 +49,7 @@ int cmd_reproduce(const Args& args) {
       "smoke", "check the machinery: one training step and 32 prompts per run, claims not judged");
   po::positional_options_description pos;
   pos.add("figure", 1);
+  add_threads_option(opts);
   po::variables_map vm;
   if (!parse("reproduce",
              "NAME [--scale quick|paper] [--seeds N] [--device D] [--out DIR] | --list",
@@ -57,6 +58,7 @@ int cmd_reproduce(const Args& args) {
              "summary.md. Exit code 4 when a claim fails.",
              opts, pos, args, vm))
     return 0;
+  apply_threads(vm);
   if (vm.count("list")) {
     if (!name.empty()) fail("--list: takes no figure name, got '{}'", name);
     return list_figure_files();

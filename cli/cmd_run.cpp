@@ -35,6 +35,7 @@ int cmd_run(const Args& args) {
       "where the model trains: auto (a GPU when there is one), cpu or cuda");
   po::positional_options_description pos;
   pos.add("benchmark", 1);
+  add_threads_option(opts);
   po::variables_map vm;
   if (!parse(
           "run", "<benchmark> [--set key=value]... [--out FILE.h5] [--seed N]",
@@ -42,6 +43,7 @@ int cmd_run(const Args& args) {
           "summary table and draws the figures.",
           opts, pos, args, vm))
     return 0;
+  apply_threads(vm);
   if (vm.count("seed")) sets.push_back(fmt::format("seed={}", vm["seed"].as<uint64_t>()));
 
   const ResolvedRun run = load_run(bench, sets);

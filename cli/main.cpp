@@ -3,6 +3,7 @@
 // command line, 3 an internal error, 4 a reproduced figure whose claims do not all hold.
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/isa.h"
+#include "core/threads.h"
 #include "core/version.h"
 
 namespace {
@@ -40,6 +42,7 @@ const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace icl::cli;
+  icl::threads::ensure_wait_policy(argv);  // idle threads sleep, not spin (core/threads.h)
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"list", cmd_list},     {"run", cmd_run},   {"generate", cmd_generate},
       {"report", cmd_report}, {"eval", cmd_eval}, {"reproduce", cmd_reproduce}};
@@ -55,6 +58,18 @@ int main(int argc, char** argv) {
   if (cmd == "version" || cmd == "--version") {
     fmt::print("iclbench {} (commit {}, CPU code for {})\ndevices: {}\n", icl::version(),
                icl::git_commit(), icl::build_isa(), icl::device_summary());
+    // How a command would use the CPU here (core/threads.h), and why.
+    const auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return fmt::format("{}={}", name, v ? v : "unset");
+    };
+    try {
+      const icl::threads::Plan p = icl::threads::plan(icl::threads::current(0));
+      fmt::print("cpu threads: {} ({}), {}, {}\n", p.threads, p.source, env("OMP_WAIT_POLICY"),
+                 env("GOMP_SPINCOUNT"));
+    } catch (const icl::Error& e) {
+      fmt::print("cpu threads: {}\n", e.what());
+    }
     return 0;
   }
   const auto it = commands.find(cmd);

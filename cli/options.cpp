@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace icl::cli {
 
@@ -21,6 +22,20 @@ std::map<std::string, std::string> parse_assignments(const std::vector<std::stri
            s.substr(eq + 1));
   }
   return raw;
+}
+
+void add_threads_option(po::options_description& opts) {
+  opts.add_options()("threads", po::value<int>(),
+                     "CPU threads (default: the CPUs this process may use, or OMP_NUM_THREADS)");
+}
+
+void apply_threads(const po::variables_map& vm) {
+  int n = 0;
+  if (vm.count("threads")) {
+    n = vm["threads"].as<int>();
+    if (n < 1) fail("--threads: must be >= 1, got {}", n);
+  }
+  threads::apply(n);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/isa.h"
+#include "core/threads.h"
 #include "core/version.h"
 
 namespace icl {
@@ -22,6 +23,8 @@ void write_run_attrs(hid_t root, const RunInfo& info) {
   h5::attr(root, "benchmark", info.benchmark);
   h5::attr(root, "device", info.device);
   h5::attr(root, "build_isa", std::string(build_isa()));
+  // The CPU threads the run used (core/threads.h): a time in the file means little without it.
+  h5::attr(root, "cpu_threads", int64_t(threads::in_use()));
   if (!info.resume_log.empty()) h5::attr(root, "resume_log", info.resume_log);
 }
 

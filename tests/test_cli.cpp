@@ -71,10 +71,11 @@ class CliTest : public testing::Test {
     std::ofstream(work() / name) << text;
   }
 
-  Result icl(const std::vector<std::string>& args) {
+  // `env`: a prefix of the command line, e.g. "env -u OMP_WAIT_POLICY".
+  Result icl(const std::vector<std::string>& args, const std::string& env = "") {
     // fmt, not operator+: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
     std::string cmd =
-        fmt::format("cd {} && {}", shell_quote(work().string()), shell_quote(ICL_BINARY));
+        fmt::format("cd {} && {} {}", shell_quote(work().string()), env, shell_quote(ICL_BINARY));
     for (const auto& a : args) cmd += fmt::format(" {}", shell_quote(a));
     const fs::path out = root_ / "cap" / "stdout", err = root_ / "cap" / "stderr";
     cmd +=
@@ -922,6 +923,41 @@ TEST_F(CliGenerate, ExportsRawMazes) {
   }
   EXPECT_EQ(icl::h5::read<uint8_t>(u.id(), "maze/open"), open);
   EXPECT_EQ(icl::h5::read<int32_t>(u.id(), "maze/path"), path);
+}
+
+// core/threads.h through the binary: idle OpenMP threads spin only briefly unless the environment
+// names a policy (main re-executes itself with GOMP_SPINCOUNT set), and --threads sets the count
+// that the results file records.
+TEST_F(CliMisc, IdleThreadsSpinBrieflyAndThreadsSetsTheCount) {
+  const std::string clean = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u ICL_WAIT_POLICY_SET ";
+  Result r = icl({"version"}, clean + "OMP_NUM_THREADS=2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("cpu threads: 2 (OMP_NUM_THREADS), OMP_WAIT_POLICY=unset, "
+                               "GOMP_SPINCOUNT=500"));
+  r = icl({"version"}, clean + "OMP_WAIT_POLICY=active");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("OMP_WAIT_POLICY=active, GOMP_SPINCOUNT=unset"));
+  r = icl({"version"}, clean + "GOMP_SPINCOUNT=7");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("OMP_WAIT_POLICY=unset, GOMP_SPINCOUNT=7"));
+  r = icl({"version"}, "env OMP_NUM_THREADS=lots");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("cpu threads: OMP_NUM_THREADS: must be a positive integer"));
+
+  r = icl({"run", "linear_regression_baselines_small", "--set", "eval.prompts=8", "--threads", "3",
+           "--out", "t.h5", "--no-figures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const icl::h5::Handle f = icl::h5::open_file((work() / "t.h5").string());
+  EXPECT_EQ(icl::h5::read_attr_int(f.id(), "cpu_threads"), 3);
+  expect_user_error({"run", "linear_regression_baselines_small", "--threads", "0", "--out", "X.h5",
+                     "--no-figures"},
+                    {"--threads", ">= 1", "0"});
+  // libgomp may warn about the value too (its own line, before ours); the command refuses it.
+  r = icl({"generate", "linear_regression", "--prompts", "2", "--out", "X.h5"},
+          "env OMP_NUM_THREADS=x");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("icl: error: OMP_NUM_THREADS: must be a positive integer"));
+  EXPECT_FALSE(fs::exists(work() / "X.h5"));
 }
 
 }  // namespace

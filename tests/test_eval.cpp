@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/isa.h"
 #include "core/memory.h"
+#include "core/threads.h"
 #include "eval/evaluate.h"
 #include "eval/memory_estimate.h"
 #include "eval/results.h"
@@ -251,6 +252,7 @@ TEST(Results, FileFollowsTheDesignLayout) {
        {"iclbench_version", "git_commit", "created", "config", "benchmark", "device", "build_isa"})
     EXPECT_FALSE(h5::read_attr_string(f.id(), a).empty()) << a;
   EXPECT_EQ(h5::read_attr_string(f.id(), "build_isa"), build_isa());
+  EXPECT_EQ(h5::read_attr_int(f.id(), "cpu_threads"), threads::in_use());
   EXPECT_NE(h5::read_attr_string(f.id(), "config").find("least_squares"), std::string::npos);
   const h5::Handle g = h5::open_group(f.id(), "eval/standard");
   EXPECT_EQ(h5::read_attr_string(g.id(), "metric"), "squared_error");
