@@ -14,6 +14,7 @@ int cmd_generate(const Args& args);
 int cmd_report(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_reproduce(const Args& args);
+int cmd_sweep(const Args& args);
 
 // Draws the figures of a results file with report/plot_curves.py; returns the python exit code.
 // Runs the figure script; with error_line, a failure's last stderr line goes there instead of to

@@ -36,6 +36,9 @@ const char* kUsage =
     "k=v]...\n"
     "  reproduce  reproduce a paper's figure and check its claims: icl reproduce NAME [--scale "
     "quick|paper]\n"
+    "  sweep      run a sweep of a benchmark (axes of --set values, seeds) locally, on Slurm or "
+    "MPI:\n"
+    "             icl sweep FILE.yaml [--dry-run] [--slurm]; icl sweep collect FILE.yaml\n"
     "  version    version, commit and build options\n";
 
 }  // namespace
@@ -45,7 +48,8 @@ int main(int argc, char** argv) {
   icl::threads::ensure_wait_policy(argv);  // idle threads sleep, not spin (core/threads.h)
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"list", cmd_list},     {"run", cmd_run},   {"generate", cmd_generate},
-      {"report", cmd_report}, {"eval", cmd_eval}, {"reproduce", cmd_reproduce}};
+      {"report", cmd_report}, {"eval", cmd_eval}, {"reproduce", cmd_reproduce},
+      {"sweep", cmd_sweep}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -76,7 +80,7 @@ int main(int argc, char** argv) {
   if (it == commands.end()) {
     fmt::print(stderr,
                "icl: error: unknown command '{}' (commands: list, run, generate, report, eval, "
-               "reproduce, version)\n",
+               "reproduce, sweep, version)\n",
                cmd);
     return 2;
   }

@@ -43,38 +43,6 @@ std::string run_file_path(const std::string& dir, const std::string& scale, cons
 
 namespace {
 
-// What to do with a run whose file may exist from an earlier reproduce.
-struct RunPlan {
-  enum Kind { Run, Reuse, Resume } kind = Run;
-  std::string resume_from;
-  int64_t step = 0;
-};
-
-bool holds_results(const std::string& path) {
-  const h5::Handle f = h5::open_file(path);
-  return h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
-}
-
-// Reused: the file holds this run finished (the same resolved config). Resumed: it, or the
-// ".partial.h5" beside it, holds a checkpoint of this run (nothing that trains differently) at a
-// step this run still reaches. Otherwise the run starts afresh (and a finished file of another
-// run is kept until it completes: run/run_to_file.h).
-RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps) {
-  for (const std::string& p : {path, partial_path(path)}) {
-    const std::optional<RunFile> rf = probe_run_file(p);
-    if (!rf) continue;
-    const std::vector<ConfigChange> changes = config_changes(rf->config, ours);
-    const bool finished = holds_results(p);
-    if (p == path && finished && changes.empty()) return {RunPlan::Reuse, p, rf->checkpoint};
-    const bool trains_differently =
-        std::any_of(changes.begin(), changes.end(),
-                    [](const ConfigChange& c) { return c.kind == ConfigChange::Training; });
-    if (!trains_differently && rf->checkpoint > 0 && rf->checkpoint <= steps)
-      return {RunPlan::Resume, p, rf->checkpoint};
-  }
-  return {};
-}
-
 // The overrides of one run at one seed. A smoke run trains one step and evaluates 32 prompts per
 // set (a set's own prompts and spectrum prompts are capped at 32 as well).
 std::vector<std::string> run_overrides(const FigureRun& r, const ResolvedRun& base, uint64_t seed,

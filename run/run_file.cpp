@@ -228,4 +228,27 @@ std::string checkpoint_destination(const std::string& out, const YAML::Node& now
       partial);
 }
 
+namespace {
+bool holds_results(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  return h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
+}
+}  // namespace
+
+RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps) {
+  for (const std::string& p : {path, partial_path(path)}) {
+    const std::optional<RunFile> rf = probe_run_file(p);
+    if (!rf) continue;
+    const std::vector<ConfigChange> changes = config_changes(rf->config, ours);
+    const bool finished = holds_results(p);
+    if (p == path && finished && changes.empty()) return {RunPlan::Reuse, p, rf->checkpoint};
+    const bool trains_differently =
+        std::any_of(changes.begin(), changes.end(),
+                    [](const ConfigChange& c) { return c.kind == ConfigChange::Training; });
+    if (!trains_differently && rf->checkpoint > 0 && rf->checkpoint <= steps)
+      return {RunPlan::Resume, p, rf->checkpoint};
+  }
+  return {};
+}
+
 }  // namespace icl

@@ -66,4 +66,17 @@ std::string checkpoint_destination(const std::string& out, const YAML::Node& now
                                    const std::string& resume_from);
 std::string partial_path(const std::string& out);  // "dir/x.h5" -> "dir/x.partial.h5"
 
+// What to do with a run (resolved config `ours`, training `steps`) whose file `path` may exist from
+// an earlier reproduce or sweep. Reuse: the file holds this run finished (the same resolved
+// config). Resume: it, or the ".partial.h5" beside it, holds a checkpoint of this run (nothing
+// that trains differently) at a step this run still reaches; resume_from names that file. Run:
+// start afresh (a finished file of another run is kept until this one completes:
+// run/run_to_file.h).
+struct RunPlan {
+  enum Kind { Run, Reuse, Resume } kind = Run;
+  std::string resume_from;
+  int64_t step = 0;
+};
+RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps);
+
 }  // namespace icl

@@ -14,6 +14,7 @@ packages=(
   python3 python3-matplotlib python3-h5py python3-numpy python3-torch libopenblas0-pthread
   python3-xgboost python3-sklearn  # the xgboost baseline's oracle: XGBRegressor (tests/test_xgboost.cpp)
   qemu-user  # runs a test binary as an older CPU (tests/test_isa.cpp)
+  openmpi-bin  # mpirun: icl sweep shares its runs over MPI ranks (tests/test_sweep.cpp runs it)
 )
 
 missing=()

@@ -960,4 +960,37 @@ TEST_F(CliMisc, IdleThreadsSpinBrieflyAndThreadsSetsTheCount) {
   EXPECT_FALSE(fs::exists(work() / "X.h5"));
 }
 
+// icl sweep through the binary: --dry-run lists the runs and runs nothing; a whole local sweep
+// runs, merges and draws; --slurm --no-submit writes the job-array script; options that need
+// --slurm are refused without it; collect with nothing finished is one line.
+TEST_F(CliMisc, SweepListsRunsRunsThemAndWritesASlurmScript) {
+  write_file("s.yaml",
+             "base: linear_regression_baselines_small\n"
+             "set: [eval.prompts=16, eval.bootstrap=20]\n"
+             "grid: {task.d: [2, 3]}\n"
+             "seeds: 2\n"
+             "out: sw\n");
+  Result r = icl({"sweep", "s.yaml", "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sweep s.yaml: 4 runs of linear_regression_baselines_small"));
+  EXPECT_THAT(r.out, HasSubstr("   3  task.d=3,seed=1  [to run]  --set eval.prompts=16"));
+  EXPECT_FALSE(fs::exists(work() / "sw"));
+  expect_user_error({"sweep", "collect", "s.yaml"}, {"none of the 4 runs of s.yaml has finished"});
+  expect_user_error({"sweep", "s.yaml", "--time", "1:00"}, {"--time", "only", "--slurm"});
+
+  r = icl({"sweep", "s.yaml", "--slurm", "--no-submit", "--cpus-per-task", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("#SBATCH --array=0-3\n#SBATCH --cpus-per-task=3\n"));
+  EXPECT_EQ(slurp(work() / "sw" / "sweep.sbatch"), r.out);
+  EXPECT_TRUE(fs::is_directory(work() / "sw" / "slurm"));
+
+  r = icl({"sweep", "s.yaml", "--parallel", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("[4/4] task.d=3,seed=1: finished"));
+  EXPECT_THAT(r.out, HasSubstr("wrote sw/sweep.h5 (4 of 4 runs)"));
+  EXPECT_TRUE(fs::exists(work() / "sw" / "figures" / "sweep.png"));
+  r = icl({"sweep", "s.yaml", "--dry-run"});
+  EXPECT_THAT(r.out, HasSubstr("   3  task.d=3,seed=1  [finished]"));
+}
+
 }  // namespace
