@@ -993,4 +993,26 @@ TEST_F(CliMisc, SweepListsRunsRunsThemAndWritesASlurmScript) {
   EXPECT_THAT(r.out, HasSubstr("   3  task.d=3,seed=1  [finished]"));
 }
 
+// SIGTERM to a sweep reaches its running runs, which save their checkpoints and stop; the sweep
+// ends by the signal, and the same sweep started again resumes the run where it stopped.
+TEST_F(CliMisc, ASweepStoppedBySigtermLeavesItsRunsResumable) {
+  write_file("s.yaml",
+             "base: quickstart\n"
+             "set: [train.steps=1000000, eval.prompts=8, eval.bootstrap=20, model.n_layer=1]\n"
+             "out: sw\n");
+  const fs::path log = work() / "sw" / "runs" / "seed=0" / "log.txt";
+  const pid_t pid = icl::test::spawn_icl(work(), {"sweep", "s.yaml"});
+  // Until the run has trained a few steps (its progress goes to its log).
+  for (int i = 0; i < 600 && (!fs::exists(log) || fs::file_size(log) < 200); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_TRUE(icl::test::wait_for(pid, 120, &status));
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << slurp(work() / "stderr");
+  EXPECT_THAT(slurp(work() / "stderr"), HasSubstr("sweep interrupted: 0 run(s) finished"));
+  const Result r = icl({"sweep", "s.yaml", "--dry-run"});
+  EXPECT_THAT(r.out, HasSubstr("   0  seed=0  [resumes at step ")) << r.out;
+}
+
 }  // namespace
