@@ -112,6 +112,9 @@ TrainConfig parse_train(const YAML::Node& n, const Task& task, int64_t examples)
   if (t.loss_on == "last" && task.prompt_kind() != PromptKind::Vector)
     fail("train.loss_on: last needs vector prompts; task {} has {} prompts", task.name(),
          to_string(task.prompt_kind()));
+  if (t.batch_size % t.micro_batches != 0)
+    fail("train.micro_batches: must divide train.batch_size ({}) into equal parts, got {}",
+         t.batch_size, t.micro_batches);
 
   const bool has_dims = task.params().has("active_dims") && task.params().has("d");
   const int64_t d = has_dims ? task.params().i("d") : 0;

@@ -1,5 +1,7 @@
 #include "tasks/prompt_batch.h"
 
+#include <type_traits>
+
 #include "core/error.h"
 
 namespace icl {
@@ -66,6 +68,45 @@ ExampleDims example_dims(const PromptBatch& pb) {
   if (const auto* v = pb.get<VectorPrompts>()) return {v->dx, v->dy};
   if (const auto* h = pb.get<HistoryPrompts>()) return {h->dx, h->dy};
   return {};
+}
+
+namespace {
+// Rows [begin, begin + count) of a [B, ...] array of `batch` rows (empty stays empty).
+template <class T>
+std::vector<T> rows(const std::vector<T>& v, int64_t batch, int64_t begin, int64_t count) {
+  if (v.empty()) return {};
+  const size_t per = v.size() / size_t(batch);
+  return std::vector<T>(v.begin() + ptrdiff_t(size_t(begin) * per),
+                        v.begin() + ptrdiff_t(size_t(begin + count) * per));
+}
+}  // namespace
+
+PromptBatch slice_prompts(const PromptBatch& pb, int64_t begin, int64_t count) {
+  const int64_t b = pb.batch();
+  if (begin < 0 || count < 1 || begin + count > b)
+    fail("slice_prompts: prompts [{}, {}) of a batch of {}", begin, begin + count, b);
+  return pb.visit([&](const auto& p) {
+    auto out = p;
+    out.batch = count;
+    out.truth = rows(p.truth, b, begin, count);
+    using P = std::remove_cvref_t<decltype(p)>;
+    if constexpr (std::is_same_v<P, VectorPrompts>) {
+      out.xs = rows(p.xs, b, begin, count);
+      out.ys = rows(p.ys, b, begin, count);
+      out.xq = rows(p.xq, b, begin, count);
+      out.yq = rows(p.yq, b, begin, count);
+      out.loss_mask = rows(p.loss_mask, b, begin, count);
+    } else if constexpr (std::is_same_v<P, TokenPrompts>) {
+      out.tokens = rows(p.tokens, b, begin, count);
+      out.targets = rows(p.targets, b, begin, count);
+      out.loss_mask = rows(p.loss_mask, b, begin, count);
+    } else {
+      out.xs = rows(p.xs, b, begin, count);
+      out.ys = rows(p.ys, b, begin, count);
+      out.targets = rows(p.targets, b, begin, count);
+    }
+    return PromptBatch(std::move(out));
+  });
 }
 
 }  // namespace icl

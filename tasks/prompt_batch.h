@@ -168,4 +168,8 @@ struct ExampleDims {
 };
 ExampleDims example_dims(const PromptBatch& pb);
 
+// Prompts [begin, begin + count) of `pb` as a batch of their own (gradient accumulation's
+// micro-batches): every per-prompt array sliced, what the batch shares (x_cov) kept.
+PromptBatch slice_prompts(const PromptBatch& pb, int64_t begin, int64_t count);
+
 }  // namespace icl

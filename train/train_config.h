@@ -20,6 +20,9 @@
 //                           the model)
 //     loss_on: all         (vector prompts: every example's prediction is scored; last: only the
 //                           last one's, Ahn et al.'s loss at one N)
+//     micro_batches: 1     (gradient accumulation: the batch in this many equal parts, each part's
+//                           gradient computed whole and added in order, the sum over the parts;
+//                           what a data-parallel step over as many ranks reduces)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,6 +42,7 @@ struct TrainConfig {
   std::string precision = "tf32";
   int64_t data_seed = -1;       // the training prompts' seed; -1: the run's
   std::string loss_on = "all";  // vector prompts: every example's prediction, or only the last
+  int64_t micro_batches = 1;    // gradient accumulation (train/trainer.cpp: cpu_step)
 };
 
 // The keys in the order results.h5 records them.
@@ -79,7 +83,11 @@ inline const Section<TrainConfig>& train_section() {
                    "run's seed)")
           .choice("loss_on", &TrainConfig::loss_on, {"all", "last"},
                   "vector prompts: score the prediction of every example, or only of the last "
-                  "(Ahn et al. 2023: one query after N examples)");
+                  "(Ahn et al. 2023: one query after N examples)")
+          .integer(
+              "micro_batches", &TrainConfig::micro_batches, 1, 1e7,
+              "gradient accumulation: the batch in this many equal parts, each part's gradient "
+              "added in order (CPU; divides batch_size)");
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
+#include "train/accumulate.h"
 #include "train/adamw.h"
 #include "train/batch_loss.h"
 #include "train/trainer_gpu.h"
@@ -24,6 +25,12 @@ void Trainer::check_step(int64_t s, double loss, double norm) {
 Trainer::Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, TrainEval eval)
     : cfg_(cfg), model_(model), prompts_(prompts), eval_(std::move(eval)) {
   if (CudaContext* ctx = model.parameters().cuda()) {
+    // The GPU step is one captured graph over the whole batch.
+    if (cfg.micro_batches > 1)
+      fail(
+          "train.micro_batches: gradient accumulation runs on the CPU only for now (--device "
+          "cpu), got {}",
+          cfg.micro_batches);
     arena_ = std::make_unique<Arena>(*ctx);
     gpu_ = std::make_unique<Gpu>(*ctx);
   } else {
@@ -70,13 +77,18 @@ double Trainer::step(int64_t s, double* grad_norm) {
 double Trainer::cpu_step(int64_t s, double* grad_norm) {
   const TrainConfig& tc = cfg_;
   const PromptBatch pb = prompts_.batch(s);
-  arena_->reset();
-  Graph g(*arena_, true);
-  const Var loss = record_loss(g, pb);
-  const double value = loss.f()[0];
   ParameterStore& store = model_.parameters();
-  store.zero_grad();
-  g.backward(loss);
+  double value = 0;
+  if (tc.micro_batches > 1) {
+    value = accumulate_gradients(model_, *arena_, pb, tc.micro_batches, mask_);
+  } else {
+    arena_->reset();
+    Graph g(*arena_, true);
+    const Var loss = record_loss(g, pb);
+    value = loss.f()[0];
+    store.zero_grad();
+    g.backward(loss);
+  }
   const double norm =
       tc.grad_clip > 0 ? clip_grad_norm(store, tc.grad_clip) : global_grad_norm(store);
   if (grad_norm) *grad_norm = norm;
