@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -6,8 +8,10 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/mpi.h"
 #include "core/progress.h"
 #include "eval/results.h"
+#include "run/run_file.h"
 #include "run/run_to_file.h"
 
 namespace icl::cli {
@@ -79,6 +83,22 @@ int cmd_run(const Args& args) {
     fail("--resume: benchmark {} trains no model", run.name);
   req.force = vm.count("force") != 0;
   if (req.force && ro.resume.empty()) fail("--force: only means something with --resume");
+  // Data parallelism (core/mpi.h): every rank trains the same model in step, and only rank 0
+  // writes the results file and its checkpoints and prints; the others write theirs to a
+  // temporary file of their own, removed at the end.
+  const mpi::World& world = mpi::world();
+  if (world.rank != 0) {
+    req.out = (fs::temp_directory_path() / fmt::format("icl_rank{}_{}.h5", world.rank, getpid()))
+                  .string();
+    ro.progress = false;
+    ro.on_start = [] {};
+    req.on_note = [](const std::string&) {};
+    run_to_file(run, req);
+    std::error_code ec;
+    fs::remove(req.out, ec);
+    fs::remove(partial_path(req.out), ec);
+    return 0;
+  }
   const BenchmarkResult res = run_to_file(run, req);
   fmt::print("\n");
   if (res.trained_steps)

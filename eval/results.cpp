@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/isa.h"
+#include "core/mpi.h"
 #include "core/threads.h"
 #include "core/version.h"
 
@@ -25,6 +26,9 @@ void write_run_attrs(hid_t root, const RunInfo& info) {
   h5::attr(root, "build_isa", std::string(build_isa()));
   // The CPU threads the run used (core/threads.h): a time in the file means little without it.
   h5::attr(root, "cpu_threads", int64_t(threads::in_use()));
+  // Data parallelism (core/mpi.h): how many ranks trained the model, over what.
+  h5::attr(root, "world_size", int64_t(mpi::world().size));
+  h5::attr(root, "parallel_backend", mpi::world().backend);
   if (!info.resume_log.empty()) h5::attr(root, "resume_log", info.resume_log);
 }
 

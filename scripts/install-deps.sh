@@ -14,7 +14,8 @@ packages=(
   python3 python3-matplotlib python3-h5py python3-numpy python3-torch libopenblas0-pthread
   python3-xgboost python3-sklearn  # the xgboost baseline's oracle: XGBRegressor (tests/test_xgboost.cpp)
   qemu-user  # runs a test binary as an older CPU (tests/test_isa.cpp)
-  openmpi-bin  # mpirun: icl sweep shares its runs over MPI ranks (tests/test_sweep.cpp runs it)
+  openmpi-bin libopenmpi-dev  # mpirun: sweeps over MPI ranks and data-parallel training (ICL_MPI=AUTO;
+                              # tests/test_sweep.cpp and tests/test_data_parallel.cpp run them)
 )
 
 missing=()

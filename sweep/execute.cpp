@@ -15,6 +15,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -115,6 +116,15 @@ pid_t start(const std::vector<std::string>& args, const std::vector<int>& cpus,
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // A run is a process of its own, not a rank of the sweep's MPI job: the launcher's variables
+  // stay with the sweep (core/mpi.h would otherwise make the run join the job).
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (v.starts_with("OMPI_") || v.starts_with("PMI_") || v.starts_with("PMIX_")) continue;
+    envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) fail("cannot start a run: fork failed");
   if (pid == 0) {  // the child: only async-signal-safe calls until execv
@@ -128,7 +138,7 @@ pid_t start(const std::vector<std::string>& args, const std::vector<int>& cpus,
     dup2(null, STDIN_FILENO);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   return pid;

@@ -21,4 +21,11 @@ namespace icl {
 double accumulate_gradients(Model& model, Arena& arena, const PromptBatch& pb, int64_t parts,
                             std::vector<float>& mask);
 
+// The data-parallel form (core/mpi.h): rank r of R computes part r of the batch alone, and the
+// parts' gradients and losses are summed in rank order and scaled as above, so R ranks leave the
+// same gradient, bit for bit, as accumulate_gradients with R parts in one process. Every rank
+// ends with it (and, applying the same update, with the same weights). B must be a multiple of R.
+double data_parallel_gradients(Model& model, Arena& arena, const PromptBatch& pb,
+                               std::vector<float>& mask);
+
 }  // namespace icl

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/mpi.h"
 #include "core/progress.h"
 #include "train/accumulate.h"
 #include "train/adamw.h"
@@ -24,6 +25,20 @@ void Trainer::check_step(int64_t s, double loss, double norm) {
 
 Trainer::Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, TrainEval eval)
     : cfg_(cfg), model_(model), prompts_(prompts), eval_(std::move(eval)) {
+  const mpi::World& world = mpi::world();
+  if (world.size > 1) {
+    if (model.parameters().cuda())
+      fail("data-parallel training over MPI runs on the CPU (--device cpu); {} ranks were started",
+           world.size);
+    if (cfg.micro_batches > 1)
+      fail(
+          "train.micro_batches: with {} MPI ranks each rank computes its part whole (ranks are "
+          "the micro-batches); got {}",
+          world.size, cfg.micro_batches);
+    if (cfg.batch_size % world.size != 0)
+      fail("train.batch_size: {} prompts do not split evenly over {} MPI ranks", cfg.batch_size,
+           world.size);
+  }
   if (CudaContext* ctx = model.parameters().cuda()) {
     // The GPU step is one captured graph over the whole batch.
     if (cfg.micro_batches > 1)
@@ -79,7 +94,9 @@ double Trainer::cpu_step(int64_t s, double* grad_norm) {
   const PromptBatch pb = prompts_.batch(s);
   ParameterStore& store = model_.parameters();
   double value = 0;
-  if (tc.micro_batches > 1) {
+  if (mpi::world().size > 1) {
+    value = data_parallel_gradients(model_, *arena_, pb, mask_);
+  } else if (tc.micro_batches > 1) {
     value = accumulate_gradients(model_, *arena_, pb, tc.micro_batches, mask_);
   } else {
     arena_->reset();
