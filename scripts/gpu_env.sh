@@ -41,6 +41,8 @@ bundle_cmake_args=(
   -DHDF5_C_INCLUDE_DIR="$bundle_prefix/usr/include/hdf5/serial"
   -DHDF5_hdf5_LIBRARY_RELEASE="$_lib/hdf5/serial/libhdf5.so"
   "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags,-rpath,$_rpath,-rpath-link,$_rpath"
+  # The bundle carries no MPI (a bare GPU machine has none; data parallelism there would be NCCL's).
+  -DICL_MPI=OFF
 )
 if [ "${bundle_only:-0}" = 1 ]; then
   bundle_cmake_args+=(
