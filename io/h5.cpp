@@ -231,14 +231,22 @@ int64_t length(hid_t loc, const std::string& name) {
   return int64_t(d[0]);
 }
 
-int64_t element_count(hid_t loc, const std::string& name) {
-  Handle set(
-      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
-      H5Dclose);
+namespace {
+// The dataset's shape.
+std::vector<hsize_t> shape_of(const Handle& set) {
   Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.id());
   std::vector<hsize_t> d(size_t(std::max(rank, 0)));
   H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  return d;
+}
+}  // namespace
+
+int64_t element_count(hid_t loc, const std::string& name) {
+  Handle set(
+      check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
+      H5Dclose);
+  const std::vector<hsize_t> d = shape_of(set);
   int64_t n = 1;
   for (auto x : d) {
     if (x != 0 && uint64_t(n) > uint64_t(INT64_MAX) / x) return INT64_MAX;
@@ -252,10 +260,7 @@ std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* di
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
       H5Dclose);
-  Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.id());
-  std::vector<hsize_t> d(size_t(std::max(rank, 0)));
-  H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  const std::vector<hsize_t> d = shape_of(set);
   // A foreign file's shape may multiply past size_t (or past any memory): one line, not
   // std::length_error or a wrapped count.
   size_t n = 1;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,20 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+// A chunked dataset of shape `dims` that is never written: it claims the shape and stores nothing.
+void unwritten_dataset(hid_t loc, const std::string& name, hid_t type,
+                       const std::vector<hsize_t>& dims) {
+  const std::vector<hsize_t> chunk(dims.size(), 1);
+  const hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, int(dims.size()), chunk.data());
+  const hid_t set = H5Dcreate2(loc, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ASSERT_GE(set, 0);
+  H5Dclose(set);
+  H5Pclose(dcpl);
+  H5Sclose(space);
 }
 
 // fuzz_config: a list or a map as a key (YAML's "? key") reached yaml-cpp's string conversion,
@@ -98,17 +113,8 @@ TEST_F(H5File, IntegerAttributeOfOtherThanOneValueIsAnError) {
 // A dataset whose shape multiplies past size_t (chunked, so it costs nothing on disk) threw
 // std::length_error from the read buffer, or wrapped to a small count.
 TEST_F(H5File, DatasetTooLargeToReadIsAnError) {
-  const hsize_t dims[3] = {hsize_t(1) << 30, hsize_t(1) << 30, hsize_t(1) << 30};
-  const hsize_t chunk[3] = {1, 1, 1};
-  const hid_t space = H5Screate_simple(3, dims, nullptr);
-  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 3, chunk);
-  const hid_t set =
-      H5Dcreate2(file_.id(), "loss", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  ASSERT_GE(set, 0);
-  H5Dclose(set);
-  H5Pclose(dcpl);
-  H5Sclose(space);
+  unwritten_dataset(file_.id(), "loss", H5T_NATIVE_FLOAT,
+                    {hsize_t(1) << 30, hsize_t(1) << 30, hsize_t(1) << 30});
   EXPECT_EQ(error_of([&] { h5::read<float>(file_.id(), "loss"); }),
             "HDF5: dataset /loss is too large to read (3 dimensions of up to 1073741824 values)");
 }
@@ -117,17 +123,7 @@ TEST_F(H5File, DatasetTooLargeToReadIsAnError) {
 // nothing: reading it allocated the whole buffer first (bad_alloc, or under AddressSanitizer an
 // abort). It is checked against the process's memory before allocating.
 TEST_F(H5File, DatasetLargerThanMemoryIsAnError) {
-  const hsize_t dims[2] = {hsize_t(1) << 20, hsize_t(1) << 20};
-  const hsize_t chunk[2] = {1, 1};
-  const hid_t space = H5Screate_simple(2, dims, nullptr);
-  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 2, chunk);
-  const hid_t set =
-      H5Dcreate2(file_.id(), "loss", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  ASSERT_GE(set, 0);
-  H5Dclose(set);
-  H5Pclose(dcpl);
-  H5Sclose(space);
+  unwritten_dataset(file_.id(), "loss", H5T_NATIVE_FLOAT, {hsize_t(1) << 20, hsize_t(1) << 20});
   EXPECT_EQ(h5::element_count(file_.id(), "loss"), int64_t(1) << 40);
   const char* old = std::getenv("ICL_MAX_MEMORY");
   const std::string saved = old ? old : "";
@@ -159,19 +155,10 @@ TEST(FuzzFindingsCheckpoint, OversizedDatasetsAreRefusedBeforeReading) {
   state.step = 3;
   const std::string first = model->parameters().all().front()->name;
   const size_t first_size = model->parameters().all().front()->value.size();
-  // Replaces `name` (under `group`) by a chunked, never-written dataset of 2^40 values.
+  // Replaces `name` (under `group`) by an unwritten dataset of 2^40 values.
   const auto huge = [](hid_t group, const std::string& name, hid_t type) {
     ASSERT_GE(H5Ldelete(group, name.c_str(), H5P_DEFAULT), 0);
-    const hsize_t dims[2] = {hsize_t(1) << 20, hsize_t(1) << 20};
-    const hsize_t chunk[2] = {1, 1};
-    const hid_t space = H5Screate_simple(2, dims, nullptr);
-    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, 2, chunk);
-    const hid_t set = H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    ASSERT_GE(set, 0);
-    H5Dclose(set);
-    H5Pclose(dcpl);
-    H5Sclose(space);
+    unwritten_dataset(group, name, type, {hsize_t(1) << 20, hsize_t(1) << 20});
   };
   const auto write = [&](bool huge_param, bool huge_log) {
     std::remove(path.c_str());

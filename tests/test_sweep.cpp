@@ -22,21 +22,14 @@
 #include "sweep/execute.h"
 #include "sweep/slurm.h"
 #include "sweep/spec.h"
+#include "tests/errors.h"
 
 namespace icl {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using testing::HasSubstr;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 class Sweep : public testing::Test {
  protected:
