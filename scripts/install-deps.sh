@@ -3,7 +3,7 @@
 # otherwise it prints the exact command to run and exits 1. CUDA is optional: the CUDA backend is
 # built when nvcc is found (ICL_CUDA=AUTO), and everything works without it. libxgboost-dev is
 # optional too (ICL_XGBOOST=AUTO): without it the xgboost baseline is not built, and configs naming
-# it say what to install.
+# it say what to install. `--slurm` adds Slurm's daemons and munge (optional).
 set -euo pipefail
 
 packages=(
@@ -17,6 +17,12 @@ packages=(
   openmpi-bin libopenmpi-dev  # mpirun: sweeps over MPI ranks and data-parallel training (ICL_MPI=AUTO;
                               # tests/test_sweep.cpp and tests/test_data_parallel.cpp run them)
 )
+
+# --slurm: a single-node Slurm cluster too (scripts/slurm_local.sh starts it; tests/test_slurm.cpp
+# submits a sweep to it, and skips, saying so, without it).
+if [ "${1:-}" = "--slurm" ]; then
+  packages+=(slurmctld slurmd slurm-client munge)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
