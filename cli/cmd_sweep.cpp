@@ -39,9 +39,7 @@ std::string self_path() {
 
 // What a run's file holds now, for --dry-run.
 std::string state_of(const SweepSpec& spec, const SweepRun& r) {
-  const ResolvedRun run = load_run(spec.base, r.sets);
-  const RunPlan plan =
-      plan_run(r.path, YAML::Load(run.yaml()), run.has_model() ? run.train.steps : 0);
+  const RunPlan plan = plan_sweep_run(spec, r);
   if (plan.kind == RunPlan::Reuse) return "finished";
   if (plan.kind == RunPlan::Resume) return fmt::format("resumes at step {}", plan.step);
   return "to run";
@@ -172,7 +170,7 @@ int cmd_sweep(const Args& args) {
                  have_sbatch ? "" : "; sbatch is not on PATH", script);
       return 0;
     }
-    FILE* p = popen(fmt::format("sbatch --parsable {} 2>&1", shell_word(script)).c_str(), "r");
+    FILE* p = popen(fmt::format("sbatch --parsable {} 2>&1", shell_quote(script)).c_str(), "r");
     if (!p) fail("--slurm: cannot start sbatch");
     std::string reply;
     char buf[256];

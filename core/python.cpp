@@ -21,7 +21,7 @@ std::string python_interpreter() {
   return "python3";
 }
 
-static std::string shell_quote(const std::string& s) {
+std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";

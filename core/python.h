@@ -10,6 +10,9 @@ namespace icl {
 
 std::string python_interpreter();
 
+// `s` as one single-quoted shell word (for command lines and scripts the program writes).
+std::string shell_quote(const std::string& s);
+
 // Runs `python_interpreter() script args...` and returns its exit code (127: no such Python). The
 // script's stderr is kept aside: on success it is passed on as it was; on failure its last line
 // (the script's own "error: ..." line) goes to *error_line when given, else to stderr with the

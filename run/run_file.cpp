@@ -228,12 +228,11 @@ std::string checkpoint_destination(const std::string& out, const YAML::Node& now
       partial);
 }
 
-namespace {
 bool holds_results(const std::string& path) {
+  if (!h5::is_hdf5(path)) return false;
   const h5::Handle f = h5::open_file(path);
   return h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
 }
-}  // namespace
 
 RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps) {
   for (const std::string& p : {path, partial_path(path)}) {

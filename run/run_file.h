@@ -78,5 +78,7 @@ struct RunPlan {
   int64_t step = 0;
 };
 RunPlan plan_run(const std::string& path, const YAML::Node& ours, int64_t steps);
+// `path` is an HDF5 file holding a finished run's results (/eval or /bandit).
+bool holds_results(const std::string& path);
 
 }  // namespace icl

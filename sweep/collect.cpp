@@ -13,6 +13,7 @@
 #include "core/version.h"
 #include "io/atomic_output.h"
 #include "io/h5.h"
+#include "run/run_file.h"
 
 namespace icl {
 
@@ -79,12 +80,6 @@ std::vector<SweepCurve> read_curves(const std::string& path) {
   return out;
 }
 
-bool finished(const std::string& path) {
-  if (!h5::is_hdf5(path)) return false;
-  const h5::Handle f = h5::open_file(path);
-  return h5::exists(f.id(), "eval") || h5::exists(f.id(), "bandit");
-}
-
 bool higher_is_better(const std::string& metric) {
   return metric.find("accuracy") != std::string::npos;
 }
@@ -115,7 +110,7 @@ SweepCollection collect_sweep(const SweepSpec& spec) {
   SweepCollection c;
   std::map<std::string, size_t> index;  // setting -> position
   for (const auto& r : spec.runs) {
-    if (!finished(r.path)) {
+    if (!holds_results(r.path)) {
       c.missing.push_back(r.name);
       continue;
     }

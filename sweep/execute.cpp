@@ -69,6 +69,11 @@ std::vector<int64_t> sweep_share(int64_t runs, const SweepOptions& opt) {
   return out;
 }
 
+RunPlan plan_sweep_run(const SweepSpec& spec, const SweepRun& r) {
+  const ResolvedRun run = load_run(spec.base, r.sets);
+  return plan_run(r.path, YAML::Load(run.yaml()), run.has_model() ? run.train.steps : 0);
+}
+
 std::vector<int> slot_cpus(const std::vector<int>& cpus, int64_t slot, int64_t slots) {
   const int64_t n = int64_t(cpus.size());
   if (slots > n) return {cpus[size_t(slot % n)]};
@@ -174,9 +179,7 @@ SweepOutcome execute_sweep(const SweepSpec& spec, const SweepOptions& opt) {
       const SweepRun& r = spec.runs[size_t(share[pos])];
       SweepRunOutcome& o = out.runs[pos];
       o.run = &r;
-      const ResolvedRun resolved = load_run(spec.base, r.sets);
-      const RunPlan plan = plan_run(r.path, YAML::Load(resolved.yaml()),
-                                    resolved.has_model() ? resolved.train.steps : 0);
+      const RunPlan plan = plan_sweep_run(spec, r);
       if (plan.kind == RunPlan::Reuse) {
         o.status = "skipped";
         say(r, "skipped (finished earlier: " + r.path + ")");

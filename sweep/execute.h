@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "run/run_file.h"
 #include "sweep/spec.h"
 
 namespace icl {
@@ -45,6 +46,10 @@ struct SweepOutcome {
 };
 
 SweepOutcome execute_sweep(const SweepSpec& spec, const SweepOptions& opt);
+
+// What run `r` needs now: skipped (finished), resumed from a checkpoint, or run afresh
+// (run/run_file.h: plan_run on its resolved config).
+RunPlan plan_sweep_run(const SweepSpec& spec, const SweepRun& r);
 
 // This process's MPI rank and world size from the launcher's environment ({0, 1} outside MPI).
 // icl::Error when the variables are set but are not a rank below a size.

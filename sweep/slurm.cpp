@@ -5,16 +5,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/python.h"
 
 namespace icl {
 
 namespace fs = std::filesystem;
-
-std::string shell_word(const std::string& s) {
-  std::string q = "'";
-  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 namespace {
 // An #SBATCH value may not hold a newline (it would end the directive and start a command).
@@ -43,9 +38,9 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& res, const std
   if (res.gpus > 0) s += fmt::format("#SBATCH --gres=gpu:{}\n", res.gpus);
   for (const auto& e : res.extra) s += fmt::format("#SBATCH {}\n", directive_value(e, "extra"));
   s += "set -euo pipefail\n";
-  s += fmt::format("cd {}\n", shell_word(workdir));
+  s += fmt::format("cd {}\n", shell_quote(workdir));
   s += fmt::format("exec {} sweep {} --index \"$SLURM_ARRAY_TASK_ID\" --device {}\n",
-                   shell_word(icl), shell_word(spec_file), shell_word(device));
+                   shell_quote(icl), shell_quote(spec_file), shell_quote(device));
   return s;
 }
 

@@ -15,7 +15,4 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& resources, con
                          const std::string& spec_file, const std::string& workdir,
                          const std::string& device);
 
-// `s` as one single-quoted shell word.
-std::string shell_word(const std::string& s);
-
 }  // namespace icl

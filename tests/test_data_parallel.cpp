@@ -18,6 +18,7 @@
 
 #include "core/mpi.h"
 #include "io/h5.h"
+#include "tests/cli_helpers.h"
 #include "tests/train_fixture.h"
 
 namespace icl {
@@ -49,10 +50,9 @@ TEST(DataParallel, TwoRanksEqualOneProcessAccumulatingTwoParts) {
   if (std::system("command -v mpirun >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "mpirun not found (scripts/install-deps.sh installs openmpi-bin)";
   test::Dir dir("data_parallel");
-  ASSERT_EQ(icl_run(2, {}, dir / "dp.h5", "", dir / "dp.log"), 0)
-      << std::ifstream(dir / "dp.log").rdbuf();
+  ASSERT_EQ(icl_run(2, {}, dir / "dp.h5", "", dir / "dp.log"), 0) << test::slurp(dir / "dp.log");
   ASSERT_EQ(icl_run(1, {"train.micro_batches=2"}, dir / "acc.h5", "", dir / "acc.log"), 0)
-      << std::ifstream(dir / "acc.log").rdbuf();
+      << test::slurp(dir / "acc.log");
   EXPECT_EQ(test::losses(dir / "dp.h5"), test::losses(dir / "acc.h5"));
   for (const char* g : {"params", "adam_m", "adam_v"})
     EXPECT_EQ(test::params(dir / "dp.h5", g), test::params(dir / "acc.h5", g)) << g;
@@ -72,11 +72,11 @@ TEST(DataParallel, TwoRanksEqualOneProcessAccumulatingTwoParts) {
 
   // Stopped at step 6 and resumed, both under two ranks: the whole run's numbers.
   ASSERT_EQ(icl_run(2, {}, dir / "half.h5", "--until 6", dir / "h1.log"), 0)
-      << std::ifstream(dir / "h1.log").rdbuf();
+      << test::slurp(dir / "h1.log");
   ASSERT_EQ(icl_run(2, {}, dir / "half.h5", fmt::format("--resume '{}'", dir / "half.h5"),
                     dir / "h2.log"),
             0)
-      << std::ifstream(dir / "h2.log").rdbuf();
+      << test::slurp(dir / "h2.log");
   EXPECT_EQ(test::losses(dir / "half.h5"), test::losses(dir / "dp.h5"));
   EXPECT_EQ(test::params(dir / "half.h5", "params"), test::params(dir / "dp.h5", "params"));
 }
@@ -87,11 +87,10 @@ TEST(DataParallel, ABatchThatDoesNotSplitIsRefused) {
     GTEST_SKIP() << "needs MPI in the build and mpirun";
   test::Dir dir("data_parallel_bad");
   EXPECT_NE(icl_run(2, {"train.batch_size=5"}, dir / "x.h5", "", dir / "x.log"), 0);
-  std::stringstream log;
-  log << std::ifstream(dir / "x.log").rdbuf();
-  EXPECT_NE(log.str().find("train.batch_size: 5 prompts do not split evenly over 2 MPI ranks"),
+  const std::string log = test::slurp(dir / "x.log");
+  EXPECT_NE(log.find("train.batch_size: 5 prompts do not split evenly over 2 MPI ranks"),
             std::string::npos)
-      << log.str();
+      << log;
   EXPECT_FALSE(fs::exists(dir / "x.h5"));
 }
 

@@ -21,17 +21,14 @@
 #include "io/h5.h"
 #include "sweep/execute.h"
 #include "sweep/spec.h"
+#include "tests/cli_helpers.h"
 
 namespace icl {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-  std::stringstream ss;
-  ss << std::ifstream(p).rdbuf();
-  return ss.str();
-}
+using test::slurp;
 
 class Slurm : public testing::Test {
  protected:

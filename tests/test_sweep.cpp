@@ -22,6 +22,7 @@
 #include "sweep/execute.h"
 #include "sweep/slurm.h"
 #include "sweep/spec.h"
+#include "tests/cli_helpers.h"
 #include "tests/errors.h"
 
 namespace icl {
@@ -296,12 +297,8 @@ TEST_F(Sweep, MpiRanksShareTheRunsAndWriteWhatALocalSweepWrites) {
       "cd '{}' && OMP_NUM_THREADS=1 mpirun {}--oversubscribe -np 2 '{}' sweep mpi.yaml "
       ">mpi.log 2>&1",
       dir_.string(), root, ICL_BINARY);
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << std::ifstream(dir_ / "mpi.log").rdbuf();
-  const std::string log = [&] {
-    std::stringstream ss;
-    ss << std::ifstream(dir_ / "mpi.log").rdbuf();
-    return ss.str();
-  }();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << test::slurp(dir_ / "mpi.log");
+  const std::string log = test::slurp(dir_ / "mpi.log");
   EXPECT_THAT(log, HasSubstr("(rank 0 of 2)"));
   EXPECT_THAT(log, HasSubstr("(rank 1 of 2)"));
   const SweepOutcome o = execute_sweep(local, quiet());
