@@ -94,10 +94,8 @@ int cmd_generate(const Args& args) {
                         fmt::format("--prompts {} x --examples {}", prompts, examples));
 
   AtomicH5Output file(out);
-  // Token evaluations draw each length from its own sub-stream (eval/evaluate.h); the same here.
-  const bool tokens = task->prompt_kind() == PromptKind::Token;
-  const RngKey key = tokens ? eval_stream(seed, stream).sub(fmt::format("length{}", examples))
-                            : eval_stream(seed, stream);
+  const RngKey key =
+      generate_stream(seed, stream, task->prompt_kind() == PromptKind::Token, examples);
   const PromptBatch batch = task->sample(key, 0, prompts, examples);
   check_finite(batch, *task, "generate");
   RunInfo info;

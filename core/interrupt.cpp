@@ -38,6 +38,24 @@ void install(void (*cleanup)()) {
 
 int requested() { return g_requested; }
 
+Scope::Scope() {
+  g_requested = 0;
+  ++g_deferrals;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+Scope::~Scope() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+  --g_deferrals;
+  g_requested = 0;
+}
+
 Deferral::Deferral() {
   install(nullptr);
   ++g_deferrals;

@@ -28,6 +28,23 @@ class Deferral {
   Deferral& operator=(const Deferral&) = delete;
 };
 
+// The handlers for one call of a host program that has its own (the Python module: the
+// interpreter's SIGINT handler): while a Scope is alive, SIGINT and SIGTERM are ours and deferred
+// as under a Deferral (training stops at its next step with a checkpoint; long loops poll
+// requested()); the handlers before it come back when it ends, and the recorded signal is cleared
+// at both ends. Scopes do not nest.
+class Scope {
+ public:
+  Scope();
+  ~Scope();
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  struct sigaction old_int_ {
+  }, old_term_{};
+};
+
 // Ends the process as `sig` would have: the default action, after the cleanup (main's last step
 // after printing the interruption's one line).
 [[noreturn]] void die_by(int sig);

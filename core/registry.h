@@ -8,9 +8,8 @@
 
 namespace icl {
 
-template <class Info>
-const Info& find_named(const std::vector<Info>& registry, const std::string& name,
-                       const char* kind) {
+template <class Registry>
+const auto& find_named(const Registry& registry, const std::string& name, const char* kind) {
   std::string known;
   for (const auto& info : registry) {
     if (info.name == name) return info;

@@ -373,11 +373,12 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
     if (s["task"]) {
       const YAML::Node t = s["task"];
       if (!t.IsMap()) fail("{}.task: expected a map of task parameters, got {}", where, kind_of(t));
+      given = scalar_map(t, where + ".task", {"name"});
       if (t["name"]) {
-        set_task.name = get_string(t, "name", where + ".task.name", "");
+        set_task.name =
+            registry_name(get_string(t, "name", where + ".task.name", ""), given, where + ".task");
         find_task(set_task.name);
       }
-      given = scalar_map(t, where + ".task", {"name"});
     }
     set_task.params = evaluation_params(set_task.name, set_task.params, given);
     es.task = make_task(set_task.name, set_task.params, where + ".task");
@@ -460,7 +461,8 @@ ResolvedRun resolve_run(const YAML::Node& root, const std::string& name,
   }
 
   if (!root["task"]) fail("config {}: missing 'task'", source);
-  const Component task = component(root["task"], "task", false);
+  Component task = component(root["task"], "task", false);
+  task.name = registry_name(task.name, task.params, "task");
   run.task = make_task(task.name, task.params, "task");
 
   const YAML::Node ev = root["eval"];

@@ -109,4 +109,37 @@ PromptBatch slice_prompts(const PromptBatch& pb, int64_t begin, int64_t count) {
   });
 }
 
+void append_prompts(PromptBatch& into, const PromptBatch& more) {
+  if (into.kind() != more.kind())
+    fail("append_prompts: {} prompts after {} prompts", to_string(more.kind()),
+         to_string(into.kind()));
+  into.visit([&](auto& p) {
+    using P = std::remove_cvref_t<decltype(p)>;
+    const P& m = *more.get<P>();
+    const auto cat = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+    if (m.n_examples != p.n_examples || m.truth_dim != p.truth_dim)
+      fail("append_prompts: prompts of {} examples after {}", m.n_examples, p.n_examples);
+    if constexpr (std::is_same_v<P, TokenPrompts>) {
+      if (m.seq_len != p.seq_len) fail("append_prompts: {} tokens after {}", m.seq_len, p.seq_len);
+      cat(p.tokens, m.tokens);
+      cat(p.targets, m.targets);
+      cat(p.loss_mask, m.loss_mask);
+    } else {
+      if (m.dx != p.dx || m.dy != p.dy)
+        fail("append_prompts: examples of width {}/{} after {}/{}", m.dx, m.dy, p.dx, p.dy);
+      cat(p.xs, m.xs);
+      cat(p.ys, m.ys);
+      if constexpr (std::is_same_v<P, VectorPrompts>) {
+        cat(p.xq, m.xq);
+        cat(p.yq, m.yq);
+        cat(p.loss_mask, m.loss_mask);
+      } else {
+        cat(p.targets, m.targets);
+      }
+    }
+    cat(p.truth, m.truth);
+    p.batch += m.batch;
+  });
+}
+
 }  // namespace icl

@@ -171,5 +171,7 @@ ExampleDims example_dims(const PromptBatch& pb);
 // Prompts [begin, begin + count) of `pb` as a batch of their own (gradient accumulation's
 // micro-batches): every per-prompt array sliced, what the batch shares (x_cov) kept.
 PromptBatch slice_prompts(const PromptBatch& pb, int64_t begin, int64_t count);
+// Appends the prompts of `more` to `into` (the same kind and sizes): a batch sampled in parts.
+void append_prompts(PromptBatch& into, const PromptBatch& more);
 
 }  // namespace icl

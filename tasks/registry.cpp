@@ -17,8 +17,9 @@ void register_boolean(std::vector<TaskInfo>& r);
 void register_state_tracking(std::vector<TaskInfo>& r);
 void register_bandit_imitation(std::vector<TaskInfo>& r);
 
-const std::vector<TaskInfo>& task_registry() {
-  static const std::vector<TaskInfo> registry = [] {
+namespace {
+std::deque<TaskInfo>& registry_storage() {
+  static std::deque<TaskInfo> registry = [] {
     std::vector<TaskInfo> r;
     register_linear_regression(r);
     register_fourier(r);
@@ -31,10 +32,39 @@ const std::vector<TaskInfo>& task_registry() {
     register_state_tracking(r);
     register_bandit_imitation(r);
     register_mixture(r);  // keep last: its components are the tasks registered above
-    return r;
+    return std::deque<TaskInfo>(std::make_move_iterator(r.begin()),
+                                std::make_move_iterator(r.end()));
   }();
   return registry;
 }
+
+TaskResolver& resolver() {
+  static TaskResolver r;
+  return r;
+}
+
+const TaskInfo* lookup(const std::string& name) {
+  for (const auto& info : registry_storage())
+    if (info.name == name) return &info;
+  return nullptr;
+}
+}  // namespace
+
+const std::deque<TaskInfo>& task_registry() { return registry_storage(); }
+
+void register_task(TaskInfo info, bool replace) {
+  static const size_t built_in = registry_storage().size();
+  auto& r = registry_storage();
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (r[i].name != info.name) continue;
+    if (i < built_in || !replace) fail("task '{}' is already registered", info.name);
+    r[i] = std::move(info);  // in place: references to the entry stay valid
+    return;
+  }
+  r.push_back(std::move(info));
+}
+
+void set_task_resolver(TaskResolver r) { resolver() = std::move(r); }
 
 const char* to_string(Metric m) {
   switch (m) {
@@ -61,12 +91,36 @@ TaskExports Task::exports(const PromptBatch&) const { return {}; }
 int64_t Task::export_bytes_per_prompt(int64_t) const { return 0; }
 
 const TaskInfo& find_task(const std::string& name) {
+  if (const TaskInfo* info = lookup(name)) return *info;
+  if (name.starts_with("python:")) {
+    if (!resolver())
+      fail(
+          "task {}: a task written in Python needs a build with Python (ICL_PYTHON, which needs "
+          "pybind11-dev: scripts/install-deps.sh)",
+          name);
+    if (resolver()(name))
+      if (const TaskInfo* info = lookup(name)) return *info;
+  }
   return find_named(task_registry(), name, "task");
 }
 
-std::unique_ptr<Task> make_task(const std::string& name,
-                                const std::map<std::string, std::string>& raw,
+std::string registry_name(const std::string& name, std::map<std::string, std::string>& raw,
+                          const std::string& where) {
+  if (name != "python") return name;
+  const auto it = raw.find("module");
+  if (it == raw.end())
+    fail("{}: a python task needs 'module: package.module:Class' (the class that samples it)",
+         where);
+  const std::string full = "python:" + it->second;
+  raw.erase(it);
+  return full;
+}
+
+std::unique_ptr<Task> make_task(const std::string& given,
+                                const std::map<std::string, std::string>& raw_given,
                                 const std::string& where) {
+  RawParams raw = raw_given;
+  const std::string name = registry_name(given, raw, where);
   const TaskInfo& info = find_task(name);
   return info.make(name, resolve_params(info.params, raw, where));
 }

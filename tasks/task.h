@@ -5,6 +5,7 @@
 // pure function of (key, i): the same whatever B, the thread count or the machine. Draws that a
 // whole evaluation shares (e.g. the random rotation of a skewed covariance) come from
 // key.sub("fixed").
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -91,9 +92,26 @@ struct TaskInfo {
   std::function<std::unique_ptr<Task>(const std::string& name, const ParamSet&)> make;
 };
 
-// All tasks, registered in tasks/registry.cpp (one line each).
-const std::vector<TaskInfo>& task_registry();
-const TaskInfo& find_task(const std::string& name);  // icl::Error listing the known tasks
+// All tasks: the built-in ones, registered in tasks/registry.cpp (one line each), then any added
+// while the program runs (register_task: tasks written in Python, python/py_task.h). A deque, so
+// that a TaskInfo& stays valid while tasks are added.
+const std::deque<TaskInfo>& task_registry();
+// Adds a task; icl::Error when the name is taken by a built-in task, or by an added one unless
+// `replace` (a Python class defined again replaces its earlier definition).
+void register_task(TaskInfo info, bool replace = false);
+// Tasks that exist once something is loaded: a name find_task does not know is offered to the
+// resolver, which registers it and returns true, or returns false (then the name is unknown). The
+// Python layer resolves "python:<module>:<class>" by importing the module (python/py_task.h).
+using TaskResolver = std::function<bool(const std::string& name)>;
+void set_task_resolver(TaskResolver resolver);
+// icl::Error listing the known tasks. "python:..." without a resolver says this build has no
+// Python.
+const TaskInfo& find_task(const std::string& name);
+// The registry name of a task configured as `name` with raw parameters: `python` with `module:
+// pkg.mod:Class` is the task python:pkg.mod:Class (a class written in Python, python/py_task.h),
+// and `module` leaves the parameters; any other name is itself.
+std::string registry_name(const std::string& name, std::map<std::string, std::string>& raw,
+                          const std::string& where);
 std::unique_ptr<Task> make_task(const std::string& name,
                                 const std::map<std::string, std::string>& raw_params,
                                 const std::string& where = "task");
