@@ -20,6 +20,9 @@
 #include "core/isa.h"
 #include "core/threads.h"
 #include "core/version.h"
+#ifdef ICL_WITH_PYTHON
+#include "python/embed.h"
+#endif
 
 namespace {
 
@@ -46,6 +49,9 @@ const char* kUsage =
 int main(int argc, char** argv) {
   using namespace icl::cli;
   icl::threads::ensure_wait_policy(argv);  // idle threads sleep, not spin (core/threads.h)
+#ifdef ICL_WITH_PYTHON
+  icl::py::enable_embedded_python();  // tasks written in Python (python/py_task.h)
+#endif
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"list", cmd_list},     {"run", cmd_run},   {"generate", cmd_generate},
       {"report", cmd_report}, {"eval", cmd_eval}, {"reproduce", cmd_reproduce},

@@ -43,6 +43,8 @@ bundle_cmake_args=(
   "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags,-rpath,$_rpath,-rpath-link,$_rpath"
   # The bundle carries no MPI (a bare GPU machine has none; data parallelism there would be NCCL's).
   -DICL_MPI=OFF
+  # Nor pybind11 (the Python package is built and tested on the CPU machine).
+  -DICL_PYTHON=OFF
 )
 if [ "${bundle_only:-0}" = 1 ]; then
   bundle_cmake_args+=(

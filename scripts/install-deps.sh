@@ -14,6 +14,8 @@ packages=(
   python3 python3-matplotlib python3-h5py python3-numpy python3-torch libopenblas0-pthread
   python3-xgboost python3-sklearn  # the xgboost baseline's oracle: XGBRegressor (tests/test_xgboost.cpp)
   qemu-user  # runs a test binary as an older CPU (tests/test_isa.cpp)
+  pybind11-dev python3-dev python3-pytest  # the Python package iclbench (ICL_PYTHON=AUTO; python/,
+                                          # tests/python)
   openmpi-bin libopenmpi-dev  # mpirun: sweeps over MPI ranks and data-parallel training (ICL_MPI=AUTO;
                               # tests/test_sweep.cpp and tests/test_data_parallel.cpp run them)
 )

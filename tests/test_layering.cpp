@@ -1,6 +1,6 @@
 // The architecture as checks on the source tree (docs/DESIGN.md, "Layers"):
 //   core, io → kernels → models / tasks / baselines → train and eval (which do not include each
-//   other) → run → repro and sweep (which do not include each other) → cli;
+//   other) → run → repro and sweep (which do not include each other) → python → cli;
 // config text is parsed and tasks are made only in run/; a run's model is built in one place; and
 // no code outside tasks/ and baselines/ special-cases a task by its name.
 #include <gtest/gtest.h>
@@ -20,8 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::map<std::string, int> kLayer = {
-    {"core", 0},  {"io", 0},   {"kernels", 1}, {"models", 2}, {"tasks", 2}, {"baselines", 2},
-    {"train", 3}, {"eval", 3}, {"run", 4},     {"repro", 5},  {"sweep", 5}, {"cli", 6}};
+    {"core", 0},      {"io", 0},     {"kernels", 1}, {"models", 2}, {"tasks", 2},
+    {"baselines", 2}, {"train", 3},  {"eval", 3},    {"run", 4},    {"repro", 5},
+    {"sweep", 5},     {"python", 6}, {"cli", 7}};
 
 struct Source {
   std::string path;  // "train/trainer.cpp"
