@@ -41,13 +41,15 @@ add_custom_command(OUTPUT ${ICL_PYTHON_DIR}/_iclbench.pyi
 add_custom_target(iclbench_py ALL DEPENDS ${ICL_PY_COPIES} ${ICL_PYTHON_DIR}/_iclbench.pyi _iclbench)
 
 # site-packages of this Python under the install prefix: the entry of sys.path below the prefix
-# (Debian: <prefix>/lib/python3/dist-packages or .../python3.11/dist-packages), else the scheme's.
+# (Debian: <prefix>/lib/python3/dist-packages or .../python3.11/dist-packages), else the scheme's;
+# kept relative to the prefix, so that `cmake --install build --prefix DIR` installs under DIR.
 if(NOT DEFINED ICL_PYTHON_INSTALL_DIR)
   execute_process(COMMAND ${Python_EXECUTABLE} -c
-    "import sys, sysconfig; p = '${CMAKE_INSTALL_PREFIX}'.rstrip('/') + '/'; c = [d for d in sys.path if d.startswith(p) and d.endswith(('site-packages', 'dist-packages'))]; print(c[0] if c else sysconfig.get_path('platlib', 'posix_prefix', vars={'base': p, 'platbase': p}))"
+    "import os, sys, sysconfig; p = '${CMAKE_INSTALL_PREFIX}'.rstrip('/') + '/'; c = [d for d in sys.path if d.startswith(p) and d.endswith(('site-packages', 'dist-packages'))]; d = c[0] if c else sysconfig.get_path('platlib', 'posix_prefix', vars={'base': p, 'platbase': p}); print(os.path.relpath(d, p) if d.startswith(p) else d)"
     OUTPUT_VARIABLE ICL_PYTHON_INSTALL_DIR OUTPUT_STRIP_TRAILING_WHITESPACE)
 endif()
 install(TARGETS _iclbench LIBRARY DESTINATION ${ICL_PYTHON_INSTALL_DIR})
 install(FILES ${ICL_PY_FILES} DESTINATION ${ICL_PYTHON_INSTALL_DIR}/iclbench)
 install(FILES python/_iclbench.pyi DESTINATION ${ICL_PYTHON_INSTALL_DIR})
-message(STATUS "iclbench: Python package for ${Python_EXECUTABLE}, installs to ${ICL_PYTHON_INSTALL_DIR}")
+message(STATUS "iclbench: Python package for ${Python_EXECUTABLE}, installs to "
+               "<prefix>/${ICL_PYTHON_INSTALL_DIR} (prefix ${CMAKE_INSTALL_PREFIX})")

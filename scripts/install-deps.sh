@@ -3,7 +3,8 @@
 # otherwise it prints the exact command to run and exits 1. CUDA is optional: the CUDA backend is
 # built when nvcc is found (ICL_CUDA=AUTO), and everything works without it. libxgboost-dev is
 # optional too (ICL_XGBOOST=AUTO): without it the xgboost baseline is not built, and configs naming
-# it say what to install. `--slurm` adds Slurm's daemons and munge (optional).
+# it say what to install. So is pybind11-dev (ICL_PYTHON=AUTO): without it the Python package
+# iclbench is not built and its tests skip. `--slurm` adds Slurm's daemons and munge (optional).
 set -euo pipefail
 
 packages=(

@@ -126,3 +126,14 @@ def test_ctrl_c_stops_a_run_with_its_checkpoint_and_python_goes_on(tmp_path):
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(1000):
             threading.Event().wait(0.01)
+
+
+def test_ctrl_c_stops_a_long_baseline_call():
+    p = iclbench.sample("linear_regression", 40000, 40, d=20)
+    ls = iclbench.baseline("least_squares")
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ls.curve(p.xs, p.ys)
+    timer.cancel()
+    assert ls.curve(p.xs[:4], p.ys[:4]).shape == (4, 40)  # and the next call runs as usual
