@@ -54,4 +54,11 @@ struct RidgeStats {
   void add(const Eigen::VectorXd& a, double r);
 };
 
+// The per-arm posterior thompson_arms draws from after n pulls of an arm with rewards summing to
+// `sum` (baselines/thompson.cpp: DPT's reference formula, prior mean 0).
+struct ArmPosterior {
+  double mean, var;
+};
+ArmPosterior dpt_arm_posterior(double n, double sum, double prior_var, double noise_var);
+
 }  // namespace icl

@@ -1,15 +1,31 @@
 // Thompson sampling for linear bandits (docs/TASKS.md §7).
 //   thompson        linear TS: θ̃ ~ N(θ̂, σ² V⁻¹) with V = λI + Σ a aᵀ (the posterior under the
 //                   prior θ ~ N(0, σ²/λ I) and noise σ), pull argmax θ̃·a.
-//   thompson_arms   independent Gaussian arms, the per-arm TS DPT uses to collect its contexts:
-//                   arm means ~ N(0, prior_var) a priori, noise σ, pull the argmax of one posterior
-//                   draw per arm (the features are ignored).
+//   thompson_arms   independent Gaussian arms, the per-arm TS that DPT plots as "Thompson"
+//                   (jon--lee/decision-pretrained-transformer, ctrls/ctrl_bandit.py,
+//                   ThompsonSamplingPolicy with sample=True, prior mean 0): one draw per arm from
+//                   N(m_a, v_a), pull the argmax (the features are ignored). With n pulls of arm a
+//                   and mean reward x̄ (τ² = prior_var, σ = noise_std):
+//                     v_a = 1 / (1/τ² + n/σ²)                (the Gaussian posterior variance)
+//                     m_a = (1 − w) x̄,  w = τ² / (τ² + n σ²)  (the reference's prior weight)
+//                   Departure from the textbook posterior, kept because the reference code wins:
+//                   the exact posterior mean has w = σ² / (σ² + n τ²); the reference swaps σ² and
+//                   τ², which with DPT's τ² = 1, σ² = 0.09 shrinks the means towards 0 far more
+//                   (after one pull, 8% of x̄ instead of 92%). tests/test_bandits.cpp checks the
+//                   formula.
 #include <Eigen/Cholesky>
 #include <cmath>
 
 #include "baselines/bandit_policy.h"
 
 namespace icl {
+
+ArmPosterior dpt_arm_posterior(double n, double sum, double prior_var, double noise_var) {
+  if (n == 0) return {0.0, prior_var};
+  const double w = prior_var / (prior_var + n * noise_var);
+  return {(1.0 - w) * (sum / n), 1.0 / (1.0 / prior_var + n / noise_var)};
+}
+
 namespace {
 
 class LinearThompson final : public BanditPolicy {
@@ -51,9 +67,8 @@ class ArmThompson final : public BanditPolicy {
     double best_draw = -INFINITY;
     const double noise_var = noise_ * noise_;
     for (size_t a = 0; a < count_.size(); ++a) {
-      const double precision = 1.0 / prior_var_ + count_[a] / noise_var;
-      const double mean = (sum_[a] / noise_var) / precision;
-      const double draw = mean + rng.normal() / std::sqrt(precision);
+      const ArmPosterior post = dpt_arm_posterior(count_[a], sum_[a], prior_var_, noise_var);
+      const double draw = post.mean + rng.normal() * std::sqrt(post.var);
       if (draw > best_draw) {
         best_draw = draw;
         best = int(a);

@@ -26,17 +26,14 @@ void ModelPolicy::reset(const std::vector<BanditEnv>& envs, int64_t first) {
   if (envs.empty()) return;
   const int64_t A = arms_[0].rows(), d = arms_[0].cols();
   // The token width tells the encoding the model was trained on.
-  projected_ = model_.io().dx == bandit_token_width(A, d, true);
-  width_ = bandit_token_width(A, d, projected_);
-  if (width_ != model_.io().dx || A != model_.io().dy)
-    fail(
-        "policy {}: the model reads tokens of width {} with {} actions; environments with {} "
-        "arms in d = {} need {} (raw) or {} (projected) and {}",
-        label_, model_.io().dx, model_.io().dy, A, d, bandit_token_width(A, d, false),
-        bandit_token_width(A, d, true), A);
+  encoding_ = bandit_encoding_of_width(A, d, model_.io().dx, "policy " + label_);
+  width_ = model_.io().dx;
+  if (A != model_.io().dy)
+    fail("policy {}: the model chooses among {} actions; the environments have {} arms", label_,
+         model_.io().dy, A);
   for (size_t i = 0; i < envs.size(); ++i) {
     history_[i].resize(size_t(width_));
-    encode_bandit_step(history_[i].data(), arms_[i], -1, 0.0, projected_);
+    encode_bandit_step(history_[i].data(), arms_[i], -1, 0.0, encoding_);
   }
 }
 
@@ -83,7 +80,7 @@ void ModelPolicy::observe(const std::vector<int>& arms, const std::vector<double
     std::vector<float>& h = history_[i];
     h.resize(h.size() + size_t(width_));
     encode_bandit_step(h.data() + h.size() - size_t(width_), arms_[i], arms[i], rewards[i],
-                       projected_);
+                       encoding_);
   }
   ++steps_;
 }

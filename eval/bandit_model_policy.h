@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "eval/bandit_rollout.h"
 #include "models/model.h"
+#include "tasks/bandit_imitation.h"
 
 namespace icl {
 
@@ -28,7 +29,8 @@ class ModelPolicy final : public BatchPolicy {
  private:
   Model& model_;
   std::string label_;
-  bool sample_, projected_ = false;
+  bool sample_;
+  BanditEncoding encoding_ = BanditEncoding::Raw;
   RngKey key_;
   Arena arena_;
   std::vector<Eigen::MatrixXd> arms_;  // each environment's features

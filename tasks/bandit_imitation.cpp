@@ -10,14 +10,41 @@
 
 namespace icl {
 
-int64_t bandit_token_width(int64_t arms, int64_t dim, bool projected) {
-  return arms * dim + arms + 1 + 2 * dim + (projected ? 3 * arms : 0);
+int64_t bandit_token_width(int64_t arms, int64_t dim, BanditEncoding encoding) {
+  switch (encoding) {
+    case BanditEncoding::Dpt:
+      return arms + 3;
+    case BanditEncoding::Raw:
+      return arms * dim + arms + 1 + 2 * dim;
+    case BanditEncoding::Projected:
+      return arms * dim + arms + 1 + 2 * dim + 3 * arms;
+  }
+  return 0;
+}
+
+BanditEncoding bandit_encoding_of_width(int64_t arms, int64_t dim, int64_t width,
+                                        const std::string& who) {
+  for (const BanditEncoding e :
+       {BanditEncoding::Raw, BanditEncoding::Projected, BanditEncoding::Dpt})
+    if (bandit_token_width(arms, dim, e) == width) return e;
+  fail("{}: tokens of width {} fit no encoding of {} arms in d = {}: raw {}, projected {}, dpt {}",
+       who, width, arms, dim, bandit_token_width(arms, dim, BanditEncoding::Raw),
+       bandit_token_width(arms, dim, BanditEncoding::Projected),
+       bandit_token_width(arms, dim, BanditEncoding::Dpt));
 }
 
 void encode_bandit_step(float* token, const Eigen::MatrixXd& arms, int prev_arm, double prev_reward,
-                        bool projected) {
+                        BanditEncoding encoding) {
   const int64_t A = arms.rows(), d = arms.cols();
-  std::fill(token, token + bandit_token_width(A, d, projected), 0.f);
+  std::fill(token, token + bandit_token_width(A, d, encoding), 0.f);
+  if (encoding == BanditEncoding::Dpt) {
+    token[0] = 1.f;  // the state (a bandit's only one)
+    if (prev_arm < 0) return;
+    token[1 + prev_arm] = 1.f;
+    token[1 + A] = 1.f;  // the next state
+    token[2 + A] = float(prev_reward);
+    return;
+  }
   for (int64_t a = 0; a < A; ++a)
     for (int64_t j = 0; j < d; ++j) token[a * d + j] = float(arms(a, j));
   if (prev_arm < 0) return;
@@ -28,7 +55,7 @@ void encode_bandit_step(float* token, const Eigen::MatrixXd& arms, int prev_arm,
     past[A + 1 + j] = float(arms(prev_arm, j));
     past[A + 1 + d + j] = float(prev_reward * arms(prev_arm, j));
   }
-  if (!projected) return;
+  if (encoding != BanditEncoding::Projected) return;
   float* per_arm = past + A + 1 + 2 * d;
   per_arm[prev_arm] = float(prev_reward);
   for (int64_t a = 0; a < A; ++a) {
@@ -49,7 +76,10 @@ class BanditImitation final : public Task {
     setup_.noise = p.r("noise_std");
     expert_ = p.s("expert");
     optimal_ = p.s("label") == "optimal";
-    projected_ = p.s("encoding") == "projected";
+    const std::string enc = p.s("encoding");
+    encoding_ = enc == "projected" ? BanditEncoding::Projected
+                : enc == "dpt"     ? BanditEncoding::Dpt
+                                   : BanditEncoding::Raw;
     expert_noise_ = p.r("expert_noise");
     repeat_ = p.s("perturbation") == "repeat";
     const std::string lambda = fmt::format("{}", p.r("lambda"));
@@ -73,7 +103,7 @@ class BanditImitation final : public Task {
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch, int64_t K) const override {
     check_examples(K);
-    const int64_t A = setup_.arms, d = setup_.dim, W = bandit_token_width(A, d, projected_);
+    const int64_t A = setup_.arms, d = setup_.dim, W = bandit_token_width(A, d, encoding_);
     HistoryPrompts pb;
     pb.allocate(batch, K, W, A);
     pb.truth_dim = d;
@@ -102,7 +132,7 @@ class BanditImitation final : public Task {
     double reward = 0.0;
     for (int64_t t = 0; t < K; ++t) {
       const size_t o = size_t(b * K + t);
-      encode_bandit_step(pb.xs.data() + o * size_t(pb.dx), env.arms, prev, reward, projected_);
+      encode_bandit_step(pb.xs.data() + o * size_t(pb.dx), env.arms, prev, reward, encoding_);
       const int choice = policy->act(rng);
       const int label = optimal_ ? env.best : choice;
       int a = choice;
@@ -123,7 +153,8 @@ class BanditImitation final : public Task {
 
   BanditSetup setup_;
   std::string expert_;
-  bool optimal_ = false, projected_ = false;
+  bool optimal_ = false;
+  BanditEncoding encoding_ = BanditEncoding::Raw;
   double expert_noise_ = 0.0;
   bool repeat_ = false;
   std::vector<BanditPolicySpec> experts_;
@@ -150,9 +181,10 @@ void register_bandit_imitation(std::vector<TaskInfo>& r) {
            ParamSpec::choice("label", "expert", {"expert", "optimal"},
                              "target at each step: the expert's action (imitation, Lin et al.) "
                              "or the optimal arm (DPT)"),
-           ParamSpec::choice("encoding", "raw", {"raw", "projected"},
-                             "token layout: raw (arms, previous arm and reward) or projected "
-                             "(also the previous step's products with every arm)"),
+           ParamSpec::choice("encoding", "raw", {"raw", "projected", "dpt"},
+                             "token layout: raw (arms, previous arm and reward), projected (also "
+                             "the previous step's products with every arm) or dpt (DPT's "
+                             "[state, one-hot action, next state, reward], no arm features)"),
            ParamSpec::real("lambda", 1.0, "ridge λ of LinUCB and Thompson sampling", 1e-12,
                            kMaxScale),
            ParamSpec::real("alpha", 2.0, "LinUCB bonus α (Lin et al.: 2)", 0.0, kMaxScale),

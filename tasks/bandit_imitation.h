@@ -5,7 +5,16 @@
 // (algorithm imitation, Lin et al. 2024) or the environment's optimal arm (DPT, Lee et al. 2023),
 // scored by cross-entropy over the A arms.
 //
-// Token t carries only what was known before step t (width A·d + A + 1 + 2d, raw encoding):
+// Token t carries only what was known before step t. Three layouts (`encoding`):
+//
+// dpt (Lee et al.'s DPT, jon--lee/decision-pretrained-transformer): width A + 3, the reference's
+// transition tuple [state, one-hot action, next state, reward] of step t − 1. A bandit has one
+// state, the constant 1 (the reference's BanditEnv.state), so token t ≥ 1 is [1, one-hot a_{t−1},
+// 1, r_{t−1}], and token 0 is the query alone, [1, 0, …, 0] (the reference's query state with
+// zeroed action and reward). No arm features: DPT's arms are fixed across environments, and the
+// model learns them.
+//
+// raw (width A·d + A + 1 + 2d):
 //   [0, A·d)                 the environment's arm features, arm after arm
 //   [A·d, A·d + A)           one-hot of the arm pulled at step t − 1 (zeros at t = 0)
 //   A·d + A                  the reward of step t − 1 (0 at t = 0)
@@ -48,11 +57,17 @@ namespace icl {
 // another task.
 inline constexpr const char* kBanditHistoryTask = "bandit_imitation";
 
+enum class BanditEncoding { Raw, Projected, Dpt };
+
 // Width of a token for A arms in dimension d.
-int64_t bandit_token_width(int64_t arms, int64_t dim, bool projected);
+int64_t bandit_token_width(int64_t arms, int64_t dim, BanditEncoding encoding);
+// The encoding whose tokens have this width (a trained model's input width tells it); icl::Error
+// naming the widths allowed when none has.
+BanditEncoding bandit_encoding_of_width(int64_t arms, int64_t dim, int64_t width,
+                                        const std::string& who);
 
 // Writes token t of an environment's history: prev_arm = −1 (and prev_reward ignored) for t = 0.
 void encode_bandit_step(float* token, const Eigen::MatrixXd& arms, int prev_arm, double prev_reward,
-                        bool projected);
+                        BanditEncoding encoding);
 
 }  // namespace icl

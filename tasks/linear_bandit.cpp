@@ -49,7 +49,9 @@ BanditEnv make_bandit_env(const BanditSetup& s, const RngKey& key, int64_t index
     const double sd = 1.0 / std::sqrt(double(s.dim));
     for (int64_t a = 0; a < s.arms; ++a)
       for (int64_t j = 0; j < s.dim; ++j) e.arms(a, j) = sd * fixed.normal();
-    for (int64_t j = 0; j < s.dim; ++j) e.theta(j) = std::sqrt(0.5) * rng.normal();
+    // θ ~ N(0, I_d/d), as the reference's sample_linear draws it (envs/bandit_env.py); the
+    // paper's d = 2 makes that N(0, I/2).
+    for (int64_t j = 0; j < s.dim; ++j) e.theta(j) = sd * rng.normal();
   } else {
     for (int64_t a = 0; a < s.arms; ++a)
       for (int64_t j = 0; j < s.dim; ++j) e.arms(a, j) = rng.uniform(-1.0, 1.0);

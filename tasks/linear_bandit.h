@@ -2,7 +2,7 @@
 // Stochastic linear bandits (docs/TASKS.md §7): A arms with features a_1..a_A ∈ R^d, an unknown θ,
 // and rewards r = θ·a + σ·ε for the arm pulled. Two published setups:
 //   dpt  Lee et al. 2023 (DPT): 10 arms whose features are fixed across environments (drawn once,
-//        a ~ N(0, I_d/d)), θ ~ N(0, I_d/2) per environment, d = 2, σ = 0.3, horizon 200;
+//        a ~ N(0, I_d/d)), θ ~ N(0, I_d/d) per environment, d = 2, σ = 0.3, horizon 200;
 //   lin  Lin, Bai & Mei 2024: d = 5, 10 arms per environment ~ U[−1, 1]^5, θ ~ U[0, 1]^5,
 //        σ = 1.5, horizon 200.
 // Environment i of a stream is a pure function of (key, i); arms shared by every environment come

@@ -42,7 +42,7 @@ Trajectories logged(const Raw& setup_raw, const std::string& policy, const Raw& 
 }
 
 TEST(BanditImitation, LabelsAreTheExpertsActionsAndTokensTheStepBefore) {
-  const int64_t E = 12, T = 40, A = 10, d = 5, W = bandit_token_width(A, d, false);
+  const int64_t E = 12, T = 40, A = 10, d = 5, W = bandit_token_width(A, d, BanditEncoding::Raw);
   const auto task = make_task("bandit_imitation", {});
   const HistoryPrompts pb = test::take<HistoryPrompts>(task->sample(kKey, 0, E, T));
   EXPECT_EQ(task->prompt_kind(), PromptKind::History);
@@ -76,7 +76,7 @@ TEST(BanditImitation, LabelsAreTheExpertsActionsAndTokensTheStepBefore) {
 }
 
 TEST(BanditImitation, ProjectedEncodingAppendsPerArmProducts) {
-  const int64_t E = 4, T = 20, A = 10, d = 5, W = bandit_token_width(A, d, false);
+  const int64_t E = 4, T = 20, A = 10, d = 5, W = bandit_token_width(A, d, BanditEncoding::Raw);
   const HistoryPrompts raw =
       test::take<HistoryPrompts>(make_task("bandit_imitation", {})->sample(kKey, 0, E, T));
   const HistoryPrompts pro = test::take<HistoryPrompts>(
@@ -99,6 +99,63 @@ TEST(BanditImitation, ProjectedEncodingAppendsPerArmProducts) {
         ASSERT_NEAR(x[W + 2 * A + a], r * overlap, 1e-5 * (1 + std::abs(r)));
       }
     }
+  }
+}
+
+TEST(BanditImitation, DptEncodingIsTheReferencesTransitionTuple) {
+  // [state 1, one-hot a_{t-1}, next state 1, r_{t-1}]; token 0 the query state alone.
+  const int64_t E = 3, T = 6, A = 10;
+  const auto task = make_task("bandit_imitation", {{"setup", "dpt"},
+                                                   {"dim", "2"},
+                                                   {"noise_std", "0.3"},
+                                                   {"encoding", "dpt"},
+                                                   {"expert", "thompson_arms"}});
+  const HistoryPrompts h = test::take<HistoryPrompts>(task->sample(kKey, 0, E, T));
+  ASSERT_EQ(h.dx, A + 3);
+  EXPECT_EQ(bandit_token_width(A, 2, BanditEncoding::Dpt), A + 3);
+  Trajectories rec;
+  rollout(make_bandit_setup({{"setup", "dpt"}, {"horizon", std::to_string(T)}}), kKey,
+          make_bandit_policy("thompson_arms", {{"noise_std", "0.3"}}, "thompson_arms"), {E, E},
+          &rec);
+  for (int64_t i = 0; i < E; ++i)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* x = h.xs.data() + (i * T + t) * h.dx;
+      std::vector<float> want(size_t(A + 3), 0.f);
+      want[0] = 1.f;
+      if (t > 0) {
+        const size_t o = size_t(i * T + t - 1);
+        want[size_t(1 + rec.actions[o])] = 1.f;
+        want[size_t(1 + A)] = 1.f;
+        want[size_t(2 + A)] = float(rec.rewards[o]);
+      }
+      EXPECT_EQ(std::vector<float>(x, x + h.dx), want) << "env " << i << " t " << t;
+    }
+  EXPECT_EQ(bandit_encoding_of_width(A, 2, A + 3, "m"), BanditEncoding::Dpt);
+  EXPECT_EQ(
+      bandit_encoding_of_width(A, 2, bandit_token_width(A, 2, BanditEncoding::Projected), "m"),
+      BanditEncoding::Projected);
+  const std::string e = test::error_of([&] { bandit_encoding_of_width(A, 2, 7, "policy m"); });
+  EXPECT_NE(e.find("policy m: tokens of width 7 fit no encoding"), std::string::npos) << e;
+}
+
+TEST(BanditBenchmark, PaperConfigsFollowTheReferences) {
+  // Lin et al.'s evaluation samples the model's action from its softmax, and its linear Thompson
+  // sampling has λ = σ²/prior variance = 1.5²/1; DPT's "Thompson" is per-arm Gaussian TS, linear
+  // TS its own series, and its model reads the reference's transition tuples.
+  for (const char* name : {"lin2024/linear_bandit_quick", "lin2024/linear_bandit_paper"}) {
+    const ResolvedRun r = load_run(name);
+    EXPECT_EQ(r.bandit->rollout.model_actions, "sample") << name;
+    for (const auto& p : r.bandit->policies)
+      if (p.name == "thompson") EXPECT_EQ(p.params.r("lambda"), 2.25) << name;
+  }
+  for (const char* name : {"lee2023/linear_bandit_quick", "lee2023/linear_bandit_paper",
+                           "lee2023/linear_bandit_baselines"}) {
+    const ResolvedRun r = load_run(name);
+    std::map<std::string, std::string> by_label;
+    for (const auto& p : r.bandit->policies) by_label[p.label] = p.name;
+    EXPECT_EQ(by_label["thompson"], "thompson_arms") << name;
+    EXPECT_EQ(by_label["linear_thompson"], "thompson") << name;
+    if (r.has_model()) EXPECT_EQ(r.task->params().s("encoding"), "dpt") << name;
   }
 }
 
@@ -186,6 +243,7 @@ TEST(BanditImitation, PerturbedRolloutsKeepTheCleanExpertsLabels) {
           }
           before = pulled;
         }
+        if (t == 0) continue;  // LinUCB's first pull is a uniformly random arm
         const Eigen::MatrixXd Vinv = V.inverse();
         const Eigen::VectorXd theta = Vinv * bvec;
         std::vector<double> score(static_cast<size_t>(A));
@@ -299,13 +357,13 @@ TEST(BanditModelPolicy, ActsOnTheLogitsOfItsOwnHistory) {
   ModelPolicy p(*model, "m", false, kKey);
   rollout(setup, kKey, p, {E, E}, &rec);
   HistoryPrompts pb;
-  pb.allocate(E, T, bandit_token_width(A, 5, false), A);
+  pb.allocate(E, T, bandit_token_width(A, 5, BanditEncoding::Raw), A);
   for (int64_t i = 0; i < E; ++i) {
     const BanditEnv env = make_bandit_env(setup, kKey, i);
     for (int64_t t = 0; t < T; ++t) {
       const size_t o = size_t(i * T + t);
       encode_bandit_step(pb.xs.data() + o * size_t(pb.dx), env.arms, t ? rec.actions[o - 1] : -1,
-                         t ? rec.rewards[o - 1] : 0.0, false);
+                         t ? rec.rewards[o - 1] : 0.0, BanditEncoding::Raw);
     }
   }
   const std::vector<float> logits = ModelPredictor(*model, "m").predict(PromptBatch(pb));

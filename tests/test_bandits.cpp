@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "baselines/bandit_policy.h"
 #include "baselines/linucb.h"
 #include "core/error.h"
 #include "eval/bandit_rollout.h"
@@ -180,6 +181,60 @@ TEST(LinUcb, EstimateConvergesToTheta) {
   }
   EXPECT_LT(mean_along, 0.025);
   EXPECT_EQ(checked, 160);
+}
+
+TEST(BanditEnv, DptThetaIsNormalWithVarianceOneOverD) {
+  // The reference's sample_linear: θ ~ N(0, I_d/d) for any d (d = 2 gives the paper's N(0, I/2)).
+  const BanditSetup dpt = make_bandit_setup({{"setup", "dpt"}, {"dim", "8"}});
+  double sum2 = 0;
+  for (int i = 0; i < 500; ++i) sum2 += make_bandit_env(dpt, kKey, i).theta.squaredNorm();
+  EXPECT_NEAR(sum2 / 500 / 8, 1.0 / 8, 0.015);
+}
+
+TEST(LinUcb, FirstPullIsAUniformlyRandomArm) {
+  // Both references pull a uniformly random arm before any reward; the formula alone would pull
+  // the arm of largest norm in every environment. Greedy ridge is the same class.
+  const BanditSetup s = make_bandit_setup({});
+  const BanditEnv e = make_bandit_env(s, kKey, 0);
+  for (const bool greedy : {false, true}) {
+    std::vector<int> count(size_t(s.arms), 0);
+    for (int i = 0; i < 3000; ++i) {
+      LinUcb ucb(1.0, greedy ? 0.0 : 2.0);
+      ucb.reset(e.arms);
+      Rng rng(kKey.sub("first"), uint64_t(i));
+      ++count[size_t(ucb.act(rng))];
+    }
+    for (const int c : count) EXPECT_NEAR(c, 300, 60) << (greedy ? "greedy" : "linucb");
+  }
+}
+
+TEST(ThompsonArms, DrawsFromTheReferencePosterior) {
+  // DPT's ThompsonSamplingPolicy (prior mean 0, prior variance τ², noise σ): after n pulls with
+  // mean x̄, mean (1 − w) x̄ with w = τ²/(τ² + nσ²), variance 1/(1/τ² + n/σ²); no pull: N(0, τ²).
+  const double tau2 = 1.0, sigma2 = 0.09;
+  const ArmPosterior none = dpt_arm_posterior(0, 0, tau2, sigma2);
+  EXPECT_EQ(none.mean, 0.0);
+  EXPECT_EQ(none.var, tau2);
+  const ArmPosterior five = dpt_arm_posterior(5, 5 * 0.8, tau2, sigma2);
+  const double w = tau2 / (tau2 + 5 * sigma2);
+  EXPECT_DOUBLE_EQ(five.mean, (1 - w) * 0.8);
+  EXPECT_DOUBLE_EQ(five.var, 1 / (1 / tau2 + 5 / sigma2));
+  // The policy draws from it: with arm 0 pulled five times at reward 0.8 and arm 1 never, it
+  // picks arm 0 with probability Φ(m / √(v + τ²)) = 0.60 (the textbook posterior: 0.78).
+  const auto spec = make_bandit_policy("thompson_arms", {{"noise_std", "0.3"}});
+  Eigen::MatrixXd arms = Eigen::MatrixXd::Identity(2, 2);
+  int zero = 0;
+  const int n = 6000;
+  for (int i = 0; i < n; ++i) {
+    auto p = spec.make();
+    p->reset(arms);
+    for (int k = 0; k < 5; ++k) p->observe(0, 0.8);
+    Rng rng(kKey.sub("ts_arms"), uint64_t(i));
+    zero += p->act(rng) == 0;
+  }
+  const double want = 0.5 * std::erfc(-five.mean / std::sqrt(five.var + tau2) / std::sqrt(2.0));
+  EXPECT_NEAR(want, 0.60, 0.01);
+  EXPECT_NEAR(double(zero) / n, want, 0.02);
 }
 
 TEST(Greedy, NoiselessRidgeFindsTheBestArmAfterDIndependentPulls) {
