@@ -44,12 +44,14 @@ std::string run_file_path(const std::string& dir, const std::string& scale, cons
 namespace {
 
 // The overrides of one run at one seed. A smoke run trains one step and evaluates 32 prompts per
-// set (a set's own prompts and spectrum prompts are capped at 32 as well).
+// set (a set's own prompts and spectrum prompts are capped at 32 as well); a bandit run rolls out
+// in 32 environments.
 std::vector<std::string> run_overrides(const FigureRun& r, const ResolvedRun& base, uint64_t seed,
                                        bool smoke) {
   std::vector<std::string> sets = r.sets;
   if (smoke) {
     if (base.has_model()) sets.insert(sets.end(), {"train.steps=1", "train.warmup=0"});
+    if (base.bandit) sets.push_back("rollout.environments=32");
     if (!base.bandit) {
       sets.insert(sets.end(), {"eval.prompts=32", "eval.bootstrap=20"});
       std::string name, path;
