@@ -3,8 +3,11 @@
 //
 //   BOS ADJ (a b SEP)×passages ORIGIN o TARGET t PATH p_0 p_1 .. p_L END
 //
-// The adjacency list holds every open passage once (a < b) in increasing order of (a, b), so the
-// tokens are a function of the maze and decode back to it (maze_from_tokens). The answer is the
+// The adjacency list holds every open passage once, in a uniformly random order and each pair in a
+// random orientation, as maze-dataset's tokeniser writes it (the reference's data: shuffle_d0 and
+// shuffle_d1 of LatticeMaze.as_adj_list), so a model cannot read the maze's structure off the
+// order; `adjacency: sorted` writes (a, b) with a < b in increasing order instead. Either way the
+// tokens decode back to the maze (maze_from_tokens). The answer is the
 // BFS shortest path p_0 = o .. p_L = t: next-token targets sit at PATH and at every path token
 // (the next cell, END after the target), and nothing before PATH is scored. Padding follows END up
 // to seq_len(n), which bounds the passages (all interior walls when extra openings are on) and the
@@ -42,7 +45,8 @@ class MazeTask final : public TokenTask {
       : TokenTask(name, p, maze_vocab(p.i("max_n")), maze_vocab(p.i("max_n")) - 2),
         max_n_(p.i("max_n")),
         extra_(p.r("extra")),
-        mlmu_(p.s("objective") == "mlm_u") {
+        mlmu_(p.s("objective") == "mlm_u"),
+        shuffle_(p.s("adjacency") == "shuffled") {
     if (max_length() > max_n_)
       fail("{}.max_length: grids up to max_n = {} have tokens, got {}", name, max_n_, max_length());
     if (min_length() < 2) fail("{}.min_length: a maze needs n >= 2, got {}", name, min_length());
@@ -117,33 +121,44 @@ class MazeTask final : public TokenTask {
                     uint8_t* mask) const override {
     const Maze m = generate_maze(int(n), rng, extra_);
     const MazeTokens t = maze_tokens(max_n_);
-    const int64_t i = mlmu_ ? write_maze_mlmu_tokens(m, t, bos(), rng, tokens, targets, mask)
-                            : write_maze_tokens(m, t, bos(), tokens, targets, mask);
+    const int64_t i =
+        mlmu_ ? write_maze_mlmu_tokens(m, t, bos(), shuffle_, rng, tokens, targets, mask)
+              : write_maze_tokens(m, t, bos(), shuffle_, rng, tokens, targets, mask);
     ICL_ASSERT(i <= seq_len(n));
   }
 
  private:
   int64_t max_n_;
   double extra_;
-  bool mlmu_;
+  bool mlmu_, shuffle_;
 };
 
 }  // namespace
 
-int64_t write_maze_prefix(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens) {
+int64_t write_maze_prefix(const Maze& m, const MazeTokens& t, int32_t bos, bool shuffle, Rng& rng,
+                          int32_t* tokens) {
   const int n = m.n;
   int64_t i = 0;
   tokens[i++] = bos;
   tokens[i++] = t.adj;
+  std::vector<std::pair<int, int>> passages;
   for (int c = 0; c < m.cells(); ++c) {
     int nb[4];
     const int k = m.neighbours(c, nb);
     for (int j = 0; j < k; ++j)
-      if (nb[j] > c) {
-        tokens[i++] = t.cell(c, n);
-        tokens[i++] = t.cell(nb[j], n);
-        tokens[i++] = t.sep;
-      }
+      if (nb[j] > c) passages.emplace_back(c, nb[j]);
+  }
+  if (shuffle) {
+    // Fisher–Yates from the back, then one draw per pair for its orientation.
+    for (size_t j = passages.size(); j > 1; --j)
+      std::swap(passages[j - 1], passages[size_t(rng.below(j))]);
+    for (auto& p : passages)
+      if (rng.next_u32() & 1u) std::swap(p.first, p.second);
+  }
+  for (const auto& [a, b] : passages) {
+    tokens[i++] = t.cell(a, n);
+    tokens[i++] = t.cell(b, n);
+    tokens[i++] = t.sep;
   }
   tokens[i++] = t.origin;
   tokens[i++] = t.cell(m.origin, n);
@@ -160,9 +175,9 @@ std::vector<int32_t> maze_answer(const Maze& m, const MazeTokens& t) {
   return a;
 }
 
-int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, Rng& rng,
-                               int32_t* tokens, int32_t* targets, uint8_t* mask) {
-  int64_t i = write_maze_prefix(m, t, bos, tokens);
+int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, bool shuffle,
+                               Rng& rng, int32_t* tokens, int32_t* targets, uint8_t* mask) {
+  int64_t i = write_maze_prefix(m, t, bos, shuffle, rng, tokens);
   const std::vector<int32_t> answer = maze_answer(m, t);
   const int64_t A = int64_t(answer.size());
   // The modelled slots: the path's cells and the END after them.
@@ -183,10 +198,10 @@ int64_t write_maze_mlmu_tokens(const Maze& m, const MazeTokens& t, int32_t bos, 
   return i + A;
 }
 
-int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, int32_t* tokens,
-                          int32_t* targets, uint8_t* mask) {
+int64_t write_maze_tokens(const Maze& m, const MazeTokens& t, int32_t bos, bool shuffle, Rng& rng,
+                          int32_t* tokens, int32_t* targets, uint8_t* mask) {
   const int n = m.n;
-  int64_t i = write_maze_prefix(m, t, bos, tokens);
+  int64_t i = write_maze_prefix(m, t, bos, shuffle, rng, tokens);
   const std::vector<int> path = shortest_path(m);
   for (size_t j = 0; j <= path.size(); ++j) {
     // Position i − 1 (PATH or the previous cell) predicts this token.
@@ -266,6 +281,10 @@ void register_maze(std::vector<TaskInfo>& r) {
       "next_token: the path by next-token prediction, decoded greedily; mlm_u: masked path slots "
       "(rate ~ U(0,1)) for a non-causal model (model.causal: false), decoded by iterative "
       "unmasking"));
+  p.push_back(ParamSpec::choice(
+      "adjacency", "shuffled", {"shuffled", "sorted"},
+      "order of the adjacency list: shuffled pairs in random orientations, as maze-dataset's "
+      "tokeniser writes them (the reference's data), or sorted (a < b, increasing)"));
   p.push_back(ParamSpec::integer(
       "unmask_per_step", 1, "mlm_u decoding: answer slots committed per forward pass", 1, 1000000));
   p.push_back(ParamSpec::choice(

@@ -121,6 +121,43 @@ TEST(Maze, ShortestPathCountMatchesEnumeration) {
   EXPECT_EQ(count_shortest_paths(maze(10, 0)), 1);
 }
 
+TEST(MazeTokens, AdjacencyListIsShuffledLikeMazeDatasetsAndTheMazeIsUnchanged) {
+  // maze-dataset's tokeniser shuffles the passages' order and each pair's orientation; the maze
+  // the tokens describe stays the generated one. adjacency: sorted keeps (a < b, increasing).
+  const MazeTokens t = maze_tokens(10);
+  const auto pairs = [&](const int32_t* tok, int64_t T) {
+    std::vector<std::pair<int32_t, int32_t>> out;
+    int64_t i = std::find(tok, tok + T, t.adj) - tok + 1;
+    for (; tok[i] != t.origin; i += 3) out.emplace_back(tok[i], tok[i + 1]);
+    return out;
+  };
+  int flipped = 0, total = 0, unsorted = 0;
+  for (const std::string order : {"shuffled", "sorted"}) {
+    const auto task = make_task("maze", {{"max_n", "10"}, {"adjacency", order}});
+    const TokenPrompts pb = test::take<TokenPrompts>(task->sample(kKey, 0, 20, 6));
+    for (int64_t b = 0; b < 20; ++b) {
+      const int32_t* tok = pb.tokens.data() + b * pb.seq_len;
+      Rng rng(kKey, uint64_t(b));
+      const Maze g = generate_maze(6, rng, 0.0);
+      const Maze m = maze_from_tokens(tok, pb.seq_len, 10, 6);
+      EXPECT_EQ(m.open, g.open);
+      EXPECT_EQ(m.origin, g.origin);
+      EXPECT_EQ(m.target, g.target);
+      const auto p = pairs(tok, pb.seq_len);
+      ASSERT_EQ(p.size(), 35u);  // a DFS maze on 6×6 is a spanning tree
+      if (order == "sorted") {
+        EXPECT_TRUE(std::is_sorted(p.begin(), p.end()));
+        for (const auto& [a, c] : p) EXPECT_LT(a, c);
+        continue;
+      }
+      unsorted += !std::is_sorted(p.begin(), p.end());
+      for (const auto& [a, c] : p) flipped += a > c, ++total;
+    }
+  }
+  EXPECT_EQ(unsorted, 20);
+  EXPECT_NEAR(double(flipped) / total, 0.5, 0.06);
+}
+
 TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
   for (const double extra : {0.0, 0.3}) {
     const auto task = make_task("maze", {{"max_n", "10"}, {"extra", std::to_string(extra)}});
@@ -140,10 +177,10 @@ TEST(MazeTokens, RoundTripAndTheMaskNeverRevealsThePath) {
         EXPECT_EQ(m.open, g.open);
         EXPECT_EQ(m.origin, g.origin);
         EXPECT_EQ(m.target, g.target);
-        // tokens → maze → tokens.
+        // tokens → maze → tokens, the adjacency list shuffled by the draws after the maze's.
         std::vector<int32_t> again(size_t(pb.seq_len), tt.pad()), tg(size_t(pb.seq_len), -1);
         std::vector<uint8_t> mk(size_t(pb.seq_len), 0);
-        write_maze_tokens(m, t, tt.bos(), again.data(), tg.data(), mk.data());
+        write_maze_tokens(m, t, tt.bos(), true, rng, again.data(), tg.data(), mk.data());
         EXPECT_TRUE(std::equal(again.begin(), again.end(), tok));
         EXPECT_TRUE(std::equal(tg.begin(), tg.end(), tgt));
         // Scored positions start at PATH; the targets spell the BFS path then END, and before
