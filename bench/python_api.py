@@ -24,6 +24,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_least_squares import numpy_curve  # noqa: E402  (Garg's lstsq per prefix)
+
 
 def median_ms(fn, repeats):
     fn()
@@ -33,16 +36,6 @@ def median_ms(fn, repeats):
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(times))
-
-
-def numpy_lstsq_curve(xs, ys):
-    n, k_total, _ = xs.shape
-    pred = np.zeros((n, k_total))
-    for b in range(n):
-        for k in range(1, k_total):
-            w, *_ = np.linalg.lstsq(xs[b, :k], ys[b, :k], rcond=None)
-            pred[b, k] = xs[b, k] @ w
-    return pred
 
 
 def main():
@@ -84,7 +77,7 @@ def main():
         cpp_ls = float(out.split()[-1])
     n = min(a.numpy_prompts, B)
     t0 = time.perf_counter()
-    ref = numpy_lstsq_curve(p.xs[:n].astype(np.float64), p.ys[:n, :, 0].astype(np.float64))
+    ref = numpy_curve(p.xs[:n].astype(np.float64), p.ys[:n, :, 0].astype(np.float64))
     np_ls = (time.perf_counter() - t0) * 1e3 * B / n
     ours = ls.curve(p.xs, p.ys)[:n]
     agree = np.abs(ours[:, :d - 1] - ref[:, :d - 1]).max()

@@ -1,5 +1,3 @@
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
 
 #include "baselines/baseline.h"
@@ -64,16 +62,8 @@ int cmd_list(const Args& args) {
   print_section(rollout_section(), "rollout", "bandit benchmarks: how policies are rolled out",
                 verbose);
   fmt::print("benchmarks (icl run NAME):\n");
-  for (const auto& name : list_benchmarks()) {
-    std::string description;
-    try {
-      description =
-          YAML::LoadFile(config_dir() + "/" + name + ".yaml")["description"].as<std::string>("");
-    } catch (const YAML::Exception&) {
-      description = "(not valid YAML)";
-    }
-    fmt::print("  {:<44} {}\n", name, description);
-  }
+  for (const auto& name : list_benchmarks())
+    fmt::print("  {:<44} {}\n", name, benchmark_description(name));
   return 0;
 }
 

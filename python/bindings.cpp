@@ -84,6 +84,16 @@ pyb::list param_specs(const ParamSpecs& specs) {
   return l;
 }
 
+// Every entry of a registry as {name, summary, params}.
+template <class Registry>
+pyb::list registry_list(const Registry& registry) {
+  pyb::list l;
+  for (const auto& e : registry)
+    l.append(
+        pyb::dict("name"_a = e.name, "summary"_a = e.summary, "params"_a = param_specs(e.params)));
+  return l;
+}
+
 ParamSpecs specs_from(const pyb::list& specs) {
   // (name, type, default, help, min, max, choices) as iclbench.task reads them from the fields.
   ParamSpecs out;
@@ -319,39 +329,18 @@ void define_module(pyb::module_& m) {
   m.def(
       "set_threads", [](int n) { return threads::apply(n).threads; }, "n"_a = 0);
 
-  m.def("tasks", [] {
-    pyb::list l;
-    for (const auto& t : task_registry())
-      l.append(pyb::dict("name"_a = t.name, "summary"_a = t.summary,
-                         "params"_a = param_specs(t.params)));
-    return l;
-  });
+  m.def("tasks", [] { return registry_list(task_registry()); });
   m.def("baselines", [] {
-    pyb::list l;
-    for (const auto& b : baseline_registry())
-      l.append(pyb::dict("name"_a = b.name, "summary"_a = b.summary,
-                         "params"_a = param_specs(b.params), "not_built"_a = b.not_built));
+    pyb::list l = registry_list(baseline_registry());
+    for (size_t i = 0; i < l.size(); ++i)
+      l[i].cast<pyb::dict>()["not_built"] = baseline_registry()[i].not_built;
     return l;
   });
-  m.def("models", [] {
-    pyb::list l;
-    for (const auto& md : model_registry())
-      l.append(pyb::dict("name"_a = md.name, "summary"_a = md.summary,
-                         "params"_a = param_specs(md.params)));
-    return l;
-  });
+  m.def("models", [] { return registry_list(model_registry()); });
   m.def("benchmarks", [] {
     pyb::list l;
-    for (const auto& name : list_benchmarks()) {
-      std::string description;
-      try {
-        description =
-            YAML::LoadFile(config_dir() + "/" + name + ".yaml")["description"].as<std::string>("");
-      } catch (const YAML::Exception&) {
-        description = "(not valid YAML)";
-      }
-      l.append(pyb::dict("name"_a = name, "description"_a = description));
-    }
+    for (const auto& name : list_benchmarks())
+      l.append(pyb::dict("name"_a = name, "description"_a = benchmark_description(name)));
     return l;
   });
   m.def("config_dir", &config_dir);

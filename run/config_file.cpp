@@ -23,6 +23,14 @@ std::string config_dir() {
   return ICL_CONFIG_DIR;
 }
 
+std::string benchmark_description(const std::string& name) {
+  try {
+    return YAML::LoadFile(config_dir() + "/" + name + ".yaml")["description"].as<std::string>("");
+  } catch (const YAML::Exception&) {
+    return "(not valid YAML)";
+  }
+}
+
 std::vector<std::string> list_benchmarks() {
   std::vector<std::string> out;
   std::error_code ec;

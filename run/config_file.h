@@ -60,6 +60,8 @@ namespace icl {
 std::string config_dir();
 // Every benchmark name under config_dir(), sorted.
 std::vector<std::string> list_benchmarks();
+// A benchmark's `description:` line ("" without one, "(not valid YAML)" for a broken file).
+std::string benchmark_description(const std::string& name);
 // A benchmark name ("quickstart") or a path to a .yaml file.
 std::string resolve_benchmark_path(const std::string& name_or_path, std::string* name);
 
