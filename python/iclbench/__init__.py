@@ -12,7 +12,8 @@ build/python``, or ``cmake --install``); this package gives it a Python face:
 * tasks written in Python: :func:`task`, a decorator (see its docstring).
 
 Bad names and parameters raise ``ValueError`` with the CLI's one-line message; Ctrl-C interrupts a
-long call (a run saves its checkpoint first) with ``KeyboardInterrupt``.
+long call (a run saves its checkpoint first) with ``KeyboardInterrupt``, and a second Ctrl-C during
+the same call ends the process, as it ends ``icl``. Long calls release the GIL.
 """
 from __future__ import annotations
 
