@@ -146,7 +146,9 @@ TEST(BanditBenchmark, PaperConfigsFollowTheReferences) {
     const ResolvedRun r = load_run(name);
     EXPECT_EQ(r.bandit->rollout.model_actions, "sample") << name;
     for (const auto& p : r.bandit->policies)
-      if (p.name == "thompson") EXPECT_EQ(p.params.r("lambda"), 2.25) << name;
+      if (p.name == "thompson") {
+        EXPECT_EQ(p.params.r("lambda"), 2.25) << name;
+      }
   }
   for (const char* name : {"lee2023/linear_bandit_quick", "lee2023/linear_bandit_paper",
                            "lee2023/linear_bandit_baselines"}) {
@@ -155,7 +157,9 @@ TEST(BanditBenchmark, PaperConfigsFollowTheReferences) {
     for (const auto& p : r.bandit->policies) by_label[p.label] = p.name;
     EXPECT_EQ(by_label["thompson"], "thompson_arms") << name;
     EXPECT_EQ(by_label["linear_thompson"], "thompson") << name;
-    if (r.has_model()) EXPECT_EQ(r.task->params().s("encoding"), "dpt") << name;
+    if (r.has_model()) {
+      EXPECT_EQ(r.task->params().s("encoding"), "dpt") << name;
+    }
   }
 }
 
