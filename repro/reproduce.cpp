@@ -45,13 +45,13 @@ namespace {
 
 // The overrides of one run at one seed. A smoke run trains one step and evaluates 32 prompts per
 // set (a set's own prompts and spectrum prompts are capped at 32 as well); a bandit run rolls out
-// in 32 environments.
+// in 4 environments (a paper-scale model's rollout is a forward pass over the history per step).
 std::vector<std::string> run_overrides(const FigureRun& r, const ResolvedRun& base, uint64_t seed,
                                        bool smoke) {
   std::vector<std::string> sets = r.sets;
   if (smoke) {
     if (base.has_model()) sets.insert(sets.end(), {"train.steps=1", "train.warmup=0"});
-    if (base.bandit) sets.push_back("rollout.environments=32");
+    if (base.bandit) sets.push_back("rollout.environments=4");
     if (!base.bandit) {
       sets.insert(sets.end(), {"eval.prompts=32", "eval.bootstrap=20"});
       std::string name, path;
