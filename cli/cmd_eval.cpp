@@ -10,6 +10,7 @@
 #include "cli/options.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "eval/generate.h"
 #include "eval/memory_estimate.h"
 #include "eval/results.h"
 #include "eval/streams.h"
@@ -57,8 +58,7 @@ int cmd_eval(const Args& args) {
   if (vm.count("task") && task_name.empty())
     fail("--task: must name a task (see icl list), or be left out for the run's task");
   // The set's name becomes an HDF5 group name: checked now, not after the whole evaluation.
-  if (set_name.empty() || set_name.find('/') != std::string::npos || set_name == "." ||
-      set_name == "..")
+  if (!valid_set_name(set_name))
     fail("--name: must be a non-empty name without '/', got '{}'", set_name);
   {
     std::error_code ec;

@@ -6,12 +6,10 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
-#include "eval/memory_estimate.h"
+#include "eval/generate.h"
 #include "eval/results.h"
-#include "eval/streams.h"
 #include "io/atomic_output.h"
 #include "run/resolved_run.h"
-#include "tasks/check_finite.h"
 #include "tasks/task.h"
 
 namespace icl::cli {
@@ -81,23 +79,12 @@ int cmd_generate(const Args& args) {
   if (out.empty()) fail("--out: must name a file, got ''");
   if (prompts < 1) fail("--prompts: must be >= 1, got {}", prompts);
   if (examples < 1) fail("--examples: must be >= 1, got {}", examples);
-  // The stream is an evaluation set's name (a YAML key of icl run, an HDF5 group name there):
-  // anything else can never match the prompts of a run.
-  if (stream.empty() || stream.find('/') != std::string::npos || stream == "." || stream == "..")
-    fail("--stream: must be an evaluation set's name (non-empty, without '/'), got '{}'", stream);
-
   const RawParams raw = parse_assignments(sets);
   const auto task = resolve_task(task_name, raw, task_name);
-  task->check_examples(examples);
-  // Before anything large is allocated or the output opened: a size that cannot fit is one line.
-  check_generate_memory(*task, prompts, examples,
-                        fmt::format("--prompts {} x --examples {}", prompts, examples));
-
   AtomicH5Output file(out);
-  const RngKey key =
-      generate_stream(seed, stream, task->prompt_kind() == PromptKind::Token, examples);
-  const PromptBatch batch = task->sample(key, 0, prompts, examples);
-  check_finite(batch, *task, "generate");
+  const PromptBatch batch =
+      generate_prompts(*task, seed, stream, 0, prompts, examples, "--stream",
+                       fmt::format("--prompts {} x --examples {}", prompts, examples));
   RunInfo info;
   info.seed = seed;
   info.config = fmt::format("generate: {{task: {}, prompts: {}, examples: {}, stream: {}}}",

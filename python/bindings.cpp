@@ -13,7 +13,7 @@
 #include "core/interrupt.h"
 #include "core/threads.h"
 #include "core/version.h"
-#include "eval/memory_estimate.h"
+#include "eval/generate.h"
 #include "eval/results.h"
 #include "eval/streams.h"
 #include "models/model.h"
@@ -22,7 +22,6 @@
 #include "run/config_file.h"
 #include "run/resolved_run.h"
 #include "run/run_to_file.h"
-#include "tasks/check_finite.h"
 #include "tasks/token_task.h"
 
 namespace icl::py {
@@ -157,28 +156,17 @@ pyb::object array_of(const pyb::object& self, const std::string& what) {
 
 Prompts sample(const std::string& task_name, const RawParams& raw, int64_t prompts,
                int64_t examples, uint64_t seed, const std::string& stream, int64_t first) {
-  // The same checks and stream as `icl generate` (cli/cmd_generate.cpp), so that the prompts
-  // are the same bytes.
+  // `icl generate`'s checks and prompts (eval/generate.h), in parts so that Ctrl-C is seen.
   if (prompts < 1) fail("prompts: must be >= 1, got {}", prompts);
   if (examples < 1) fail("examples: must be >= 1, got {}", examples);
   if (first < 0) fail("first: must be >= 0, got {}", first);
   if (seed > uint64_t(1e18)) fail("seed: must be an integer from 0 to 1e18, got {}", seed);
-  if (stream.empty() || stream.find('/') != std::string::npos || stream == "." || stream == "..")
-    fail("stream: must be an evaluation set's name (non-empty, without '/'), got '{}'", stream);
   const auto task = resolve_task(task_name, raw, task_name);
-  task->check_examples(examples);
-  check_generate_memory(*task, prompts, examples,
-                        fmt::format("prompts {} x examples {}", prompts, examples));
-  const RngKey key =
-      generate_stream(seed, stream, task->prompt_kind() == PromptKind::Token, examples);
   auto batch = interruptible([&] {
-    PromptBatch pb = task->sample(key, first, std::min(prompts, kChunk), examples);
-    for (int64_t at = kChunk; at < prompts; at += kChunk) {
-      check_interrupt("sample");
-      append_prompts(pb, task->sample(key, first + at, std::min(kChunk, prompts - at), examples));
-    }
-    check_finite(pb, *task, "sample");
-    return std::make_shared<const PromptBatch>(std::move(pb));
+    return std::make_shared<const PromptBatch>(generate_prompts(
+        *task, seed, stream, first, prompts, examples, "stream",
+        fmt::format("prompts {} x examples {}", prompts, examples),
+        [] { check_interrupt("sample"); }, kChunk));
   });
   return {task, std::move(batch)};
 }
