@@ -34,4 +34,18 @@ Var scale_channels(Graph& g, Var x, Var d) {
   return y;
 }
 
+Var add_channels(Graph& g, Var x, Var c) {
+  const Shape& sx = x.shape();
+  ICL_ASSERT(sx.rank >= 1 && c.shape().numel() == sx[sx.rank - 1]);
+  const int64_t C = sx[sx.rank - 1], R = sx.numel() / C;
+  Var y = g.output_like(x, any_grad(g, {x, c}));
+  ICL_DISPATCH(g, add_channels_forward, y.f(), x.f(), c.f(), R, C);
+  if (y.needs_grad())
+    g.record([&g, x, c, y, R, C] {
+      ICL_DISPATCH(g, add_channels_backward, grad_or_null(g, x), grad_or_null(g, c), g.grad(y).f(),
+                   R, C);
+    });
+  return y;
+}
+
 }  // namespace icl::ops

@@ -42,6 +42,22 @@ struct ChannelScaleGradTerm {
   }
 };
 
+__global__ void add_channels_forward_kernel(float* y, const float* x, const float* c, int64_t n,
+                                            int64_t C) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) y[i] = x[i] + c[i % C];
+}
+
+__global__ void add_channels_dx_kernel(float* dx, const float* dy, int64_t n) {
+  for (int64_t i = grid_start(); i < n; i += grid_stride()) dx[i] += dy[i];
+}
+
+// dc[c] += Σ_r dy[r, c].
+struct ChannelBiasGradTerm {
+  const float* dy;
+  int64_t C;
+  __device__ void operator()(int64_t r, int64_t c, float* t) const { t[0] = dy[r * C + c]; }
+};
+
 }  // namespace
 
 void multiply_forward(const CudaContext& ctx, float* y, const float* a, const float* b, int64_t n) {
@@ -70,6 +86,21 @@ void scale_channels_backward(const CudaContext& ctx, float* dx, float* dd, const
     launch_elementwise(ctx, n, scale_channels_dx_kernel, dx, dy, d, n, C);
   }
   if (dd) reduce::column_sums<1>(ctx, {{dd}}, ChannelScaleGradTerm{dy, x, C}, R, C);
+}
+
+void add_channels_forward(const CudaContext& ctx, float* y, const float* x, const float* c,
+                          int64_t R, int64_t C) {
+  const int64_t n = R * C;
+  if (n <= 0) return;
+  launch_elementwise(ctx, n, add_channels_forward_kernel, y, x, c, n, C);
+}
+
+void add_channels_backward(const CudaContext& ctx, float* dx, float* dc, const float* dy, int64_t R,
+                           int64_t C) {
+  const int64_t n = R * C;
+  if (n <= 0) return;
+  if (dx) launch_elementwise(ctx, n, add_channels_dx_kernel, dx, dy, n);
+  if (dc) reduce::column_sums<1>(ctx, {{dc}}, ChannelBiasGradTerm{dy, C}, R, C);
 }
 
 }  // namespace icl::cuda

@@ -2,10 +2,11 @@
 // Elementwise products that gate one activation by another.
 //   multiply:        y = a ⊙ b                 (same shapes)       da += dy ⊙ b,  db += dy ⊙ a
 //   scale_channels:  y[r, j] = d[j] · x[r, j]  x [..., C], d [C]   dx += dy ⊙ d,  dd[j] += Σ_r dy x
+//   add_channels:    y[r, j] = x[r, j] + c[j]  x [..., C], c [C]   dx += dy,      dc[j] += Σ_r dy
 // multiply is Mamba's output gate y ⊙ SiLU(z) and Hyena's data-controlled gates; scale_channels is
-// Mamba's D·x skip. The dd sum runs over rows in row order inside one thread per block of
-// channels, so no result depends on the thread count.
-// The CUDA twins are in gating.cu.
+// Mamba's D·x skip; add_channels the bias of Mamba-1's short convolution. The dd (dc) sum runs over
+// rows in row order inside one thread per block of channels, so no result depends on the thread
+// count. The CUDA twins are in gating.cu.
 #include <algorithm>
 
 #include "core/blocks.h"
@@ -58,6 +59,28 @@ void scale_channels_backward(T* dx, T* dd, const T* dy, const T* x, const T* d, 
     });
 }
 
+template <class T>
+void add_channels_forward(T* y, const T* x, const T* c, int64_t R, int64_t C) {
+  for_blocks(R, std::max<int64_t>(1, kGatingBlock / C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < C; ++j) y[r * C + j] = x[r * C + j] + c[j];
+  });
+}
+
+template <class T>
+void add_channels_backward(T* dx, T* dc, const T* dy, int64_t R, int64_t C) {
+  if (dx)
+    for_blocks(R, std::max<int64_t>(1, kGatingBlock / C), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t j = 0; j < C; ++j) dx[r * C + j] += dy[r * C + j];
+    });
+  if (dc)
+    for_blocks(C, 16, [&](int64_t j0, int64_t j1) {
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = j0; j < j1; ++j) dc[j] += dy[r * C + j];
+    });
+}
+
 }  // namespace kern
 
 namespace cuda {
@@ -68,6 +91,10 @@ void scale_channels_forward(const CudaContext& ctx, float* y, const float* x, co
                             int64_t R, int64_t C);
 void scale_channels_backward(const CudaContext& ctx, float* dx, float* dd, const float* dy,
                              const float* x, const float* d, int64_t R, int64_t C);
+void add_channels_forward(const CudaContext& ctx, float* y, const float* x, const float* c,
+                          int64_t R, int64_t C);
+void add_channels_backward(const CudaContext& ctx, float* dx, float* dc, const float* dy, int64_t R,
+                           int64_t C);
 }  // namespace cuda
 
 namespace ops {
@@ -75,6 +102,8 @@ namespace ops {
 Var multiply(Graph& g, Var a, Var b);
 // x [..., C] with channel j scaled by d[j], d [C].
 Var scale_channels(Graph& g, Var x, Var d);
+// x [..., C] with c[j] added to channel j, c [C].
+Var add_channels(Graph& g, Var x, Var c);
 }  // namespace ops
 
 }  // namespace icl

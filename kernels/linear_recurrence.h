@@ -175,6 +175,134 @@ void chunk_scores(Mat<T>& A, Mat<T>& G, const ConstRows<T>& Q, const ConstRows<T
   }
 }
 
+// One (b, h) pair's forward, either form: O [T, dv] from Q, K [T, dk], V [T, dv], A [T, 1 or dk]
+// and the entry state S [dk, dv], which is left as the state after the last step. When
+// `chunk_states` is given, the state entering chunk c is written at chunk_states + c·dk·dv.
+template <class T>
+void pair_forward(Rows<T>& O, Mat<T>& S, T* chunk_states, const ConstRows<T>& Q,
+                  const ConstRows<T>& K, const ConstRows<T>& V, const ConstRows<T>& A,
+                  const RecurrenceDims& d, RecurrenceForm form) {
+  const int64_t n = d.dk * d.dv, NC = d.chunks();
+  Mat<T> pre, suf, G, P;
+  for (int64_t c = 0; c < NC; ++c) {
+    const int64_t t0 = c * d.chunk, L = std::min(d.chunk, d.T - t0);
+    if (chunk_states) StateMap<T>(chunk_states + c * n, d.dk, d.dv) = S;
+    if (form == RecurrenceForm::Recurrent) {
+      for (int64_t t = t0; t < t0 + L; ++t) {
+        decay<T>(S, A.row(t));
+        S.noalias() += K.row(t).transpose() * V.row(t);
+        O.row(t).noalias() = Q.row(t) * S;
+      }
+      continue;
+    }
+    gate_products(pre, suf, A, t0, L);
+    chunk_scores(P, G, Q, K, A, t0, L);
+    O.middleRows(t0, L).noalias() = scale_rows<T>(Q.middleRows(t0, L), pre) * S;
+    O.middleRows(t0, L).noalias() += P * V.middleRows(t0, L);
+    decay<T>(S, pre.row(L - 1));
+    S.noalias() += scale_rows<T>(K.middleRows(t0, L), suf).transpose() * V.middleRows(t0, L);
+  }
+}
+
+// One pair's backward, either form: adds into dQ, dK [T, dk], dV [T, dv] and dA [T, 1 or dk]
+// (zeroed by the caller); dS enters as the gradient of the final state and leaves as that of the
+// initial one. `chunk_states` are the pair's entry states as pair_forward wrote them.
+template <class T>
+void pair_backward(Mat<T>& dQ, Mat<T>& dK, Mat<T>& dV, Mat<T>& dA, Mat<T>& dS,
+                   const T* chunk_states, const ConstRows<T>& Q, const ConstRows<T>& K,
+                   const ConstRows<T>& V, const ConstRows<T>& A, const ConstRows<T>& dO,
+                   const RecurrenceDims& d, RecurrenceForm form) {
+  const int64_t n = d.dk * d.dv, NC = d.chunks(), w = A.cols();
+  const bool vec = w > 1;
+  Mat<T> states, pre, suf, G, P, dP, QK, SdO, VdS;
+  Vec<T> hv(d.dk), R;
+  for (int64_t c = NC - 1; c >= 0; --c) {
+    const int64_t t0 = c * d.chunk, L = std::min(d.chunk, d.T - t0);
+    const ConstStateMap<T> S(chunk_states + c * n, d.dk, d.dv);
+    if (form == RecurrenceForm::Recurrent) {
+      // Row r of `states` is the state before step t0 + r (row L: after the chunk).
+      states.resize(L + 1, n);
+      StateMap<T>(states.row(0).data(), d.dk, d.dv) = S;
+      for (int64_t r = 0; r < L; ++r) {
+        StateMap<T> next(states.row(r + 1).data(), d.dk, d.dv);
+        next = ConstStateMap<T>(states.row(r).data(), d.dk, d.dv);
+        decay<T>(next, A.row(t0 + r));
+        next.noalias() += K.row(t0 + r).transpose() * V.row(t0 + r);
+      }
+      for (int64_t r = L - 1; r >= 0; --r) {
+        const int64_t t = t0 + r;
+        const ConstStateMap<T> before(states.row(r).data(), d.dk, d.dv),
+            after(states.row(r + 1).data(), d.dk, d.dv);
+        dS.noalias() += Q.row(t).transpose() * dO.row(t);
+        dQ.row(t).noalias() += dO.row(t) * after.transpose();
+        dK.row(t).noalias() += V.row(t) * dS.transpose();
+        dV.row(t).noalias() += K.row(t) * dS;
+        if (w == 1)
+          dA(t, 0) += dS.cwiseProduct(before).sum();
+        else
+          dA.row(t) += dS.cwiseProduct(before).rowwise().sum().transpose();
+        decay<T>(dS, A.row(t));
+      }
+      continue;
+    }
+    const auto Qc = Q.middleRows(t0, L), Kc = K.middleRows(t0, L), Vc = V.middleRows(t0, L),
+               dOc = dO.middleRows(t0, L);
+    gate_products(pre, suf, A, t0, L);
+    chunk_scores(P, G, Q, K, A, t0, L);
+    dP.noalias() = dOc * Vc.transpose();  // dA_ij = do_i·v_j, used for j ≤ i only
+    SdO.noalias() = dOc * S.transpose();  // row i: S do_i
+    VdS.noalias() = Vc * dS.transpose();  // row j: dS v_j
+    dV.middleRows(t0, L).noalias() += scale_rows<T>(Kc, suf) * dS;
+    dV.middleRows(t0, L).noalias() += P.transpose() * dOc;
+    dQ.middleRows(t0, L) += scale_rows<T>(SdO, pre);
+    dK.middleRows(t0, L) += scale_rows<T>(VdS, suf);
+    // da_r: the part through the carried state (suf_r ⊙ R_r).
+    if (vec) {
+      R = dS.cwiseProduct(S).rowwise().sum();
+      for (int64_t r = 0; r < L; ++r) {
+        dA.row(t0 + r) += suf.row(r).cwiseProduct(R.transpose());
+        R = R.cwiseProduct(A.row(t0 + r).transpose()) +
+            Kc.row(r).cwiseProduct(VdS.row(r)).transpose();
+      }
+    } else {
+      T Rs = dS.cwiseProduct(S).sum();
+      for (int64_t r = 0; r < L; ++r) {
+        dA(t0 + r, 0) += suf(r, 0) * Rs;
+        Rs = A(t0 + r, 0) * Rs + Kc.row(r).dot(VdS.row(r));
+      }
+    }
+    // The intra-chunk parts of dq, dk and da_r (Σ_{i≥r} Γ_ir ⊙ q_i ⊙ h_i(r)).
+    if (vec) {
+      G.resize(L, d.dk);
+      for (int64_t i = 0; i < L; ++i) {
+        decay_rows(G, A, t0, i);
+        hv = SdO.row(i).transpose();
+        for (int64_t j = 0; j <= i; ++j) {
+          const T p = dP(i, j);
+          dQ.row(t0 + i) += p * G.row(j).cwiseProduct(Kc.row(j));
+          dK.row(t0 + j) += p * G.row(j).cwiseProduct(Qc.row(i));
+          dA.row(t0 + j) += G.row(j).cwiseProduct(Qc.row(i)).cwiseProduct(hv.transpose());
+          hv = hv.cwiseProduct(A.row(t0 + j).transpose()) + p * Kc.row(j).transpose();
+        }
+      }
+    } else {
+      const Mat<T> dPG = dP.cwiseProduct(G);  // G is zero above the diagonal
+      dQ.middleRows(t0, L).noalias() += dPG * Kc;
+      dK.middleRows(t0, L).noalias() += dPG.transpose() * Qc;
+      QK.noalias() = Qc * Kc.transpose();
+      for (int64_t i = 0; i < L; ++i) {
+        T hs = Qc.row(i).dot(SdO.row(i));
+        for (int64_t j = 0; j <= i; ++j) {
+          dA(t0 + j, 0) += G(i, j) * hs;
+          hs = A(t0 + j, 0) * hs + dP(i, j) * QK(i, j);
+        }
+      }
+    }
+    decay<T>(dS, pre.row(L - 1));
+    dS.noalias() += scale_rows<T>(Qc, pre).transpose() * dOc;
+  }
+}
+
 }  // namespace lrec
 
 template <class T>
@@ -192,25 +320,7 @@ void gated_linear_attention_forward(T* out, T* final_state, T* chunk_states, con
     Rows<T> O(out + (b * d.T * d.H + h) * d.dv, d.T, d.dv, Eigen::OuterStride<>(d.H * d.dv));
     Mat<T> S = initial ? Mat<T>(ConstStateMap<T>(initial + bh * n, d.dk, d.dv))
                        : Mat<T>(Mat<T>::Zero(d.dk, d.dv));
-    Mat<T> pre, suf, G, P;
-    for (int64_t c = 0; c < NC; ++c) {
-      const int64_t t0 = c * d.chunk, L = std::min(d.chunk, d.T - t0);
-      if (chunk_states) StateMap<T>(chunk_states + (bh * NC + c) * n, d.dk, d.dv) = S;
-      if (form == RecurrenceForm::Recurrent) {
-        for (int64_t t = t0; t < t0 + L; ++t) {
-          decay<T>(S, A.row(t));
-          S.noalias() += K.row(t).transpose() * V.row(t);
-          O.row(t).noalias() = Q.row(t) * S;
-        }
-        continue;
-      }
-      gate_products(pre, suf, A, t0, L);
-      chunk_scores(P, G, Q, K, A, t0, L);
-      O.middleRows(t0, L).noalias() = scale_rows<T>(Q.middleRows(t0, L), pre) * S;
-      O.middleRows(t0, L).noalias() += P * V.middleRows(t0, L);
-      decay<T>(S, pre.row(L - 1));
-      S.noalias() += scale_rows<T>(K.middleRows(t0, L), suf).transpose() * V.middleRows(t0, L);
-    }
+    pair_forward(O, S, chunk_states ? chunk_states + bh * NC * n : nullptr, Q, K, V, A, d, form);
     if (final_state) StateMap<T>(final_state + bh * n, d.dk, d.dv) = S;
   });
 }
@@ -223,7 +333,6 @@ void gated_linear_attention_backward(T* dq, T* dk, T* dv, T* dgates, T* dinitial
   using namespace lrec;
   ICL_ASSERT(d.chunk > 0 && (gate_width == 1 || gate_width == d.dk) && chunk_states);
   const int64_t n = d.dk * d.dv, NC = d.chunks(), w = gate_width;
-  const bool vec = w > 1;
   for_pairs(d, [&](int64_t bh) {
     const int64_t b = bh / d.H, h = bh % d.H;
     const ConstRows<T> Q = head_rows(q, b, h, d, d.dk), K = head_rows(k, b, h, d, d.dk),
@@ -233,93 +342,7 @@ void gated_linear_attention_backward(T* dq, T* dk, T* dv, T* dgates, T* dinitial
            dA = Mat<T>::Zero(d.T, w);
     Mat<T> dS = dfinal ? Mat<T>(ConstStateMap<T>(dfinal + bh * n, d.dk, d.dv))
                        : Mat<T>(Mat<T>::Zero(d.dk, d.dv));
-    Mat<T> states, pre, suf, G, P, dP, QK, SdO, VdS;
-    Vec<T> hv(d.dk), R;
-    for (int64_t c = NC - 1; c >= 0; --c) {
-      const int64_t t0 = c * d.chunk, L = std::min(d.chunk, d.T - t0);
-      const ConstStateMap<T> S(chunk_states + (bh * NC + c) * n, d.dk, d.dv);
-      if (form == RecurrenceForm::Recurrent) {
-        // Row r of `states` is the state before step t0 + r (row L: after the chunk).
-        states.resize(L + 1, n);
-        StateMap<T>(states.row(0).data(), d.dk, d.dv) = S;
-        for (int64_t r = 0; r < L; ++r) {
-          StateMap<T> next(states.row(r + 1).data(), d.dk, d.dv);
-          next = ConstStateMap<T>(states.row(r).data(), d.dk, d.dv);
-          decay<T>(next, A.row(t0 + r));
-          next.noalias() += K.row(t0 + r).transpose() * V.row(t0 + r);
-        }
-        for (int64_t r = L - 1; r >= 0; --r) {
-          const int64_t t = t0 + r;
-          const ConstStateMap<T> before(states.row(r).data(), d.dk, d.dv),
-              after(states.row(r + 1).data(), d.dk, d.dv);
-          dS.noalias() += Q.row(t).transpose() * dO.row(t);
-          dQ.row(t).noalias() += dO.row(t) * after.transpose();
-          dK.row(t).noalias() += V.row(t) * dS.transpose();
-          dV.row(t).noalias() += K.row(t) * dS;
-          if (w == 1)
-            dA(t, 0) += dS.cwiseProduct(before).sum();
-          else
-            dA.row(t) += dS.cwiseProduct(before).rowwise().sum().transpose();
-          decay<T>(dS, A.row(t));
-        }
-        continue;
-      }
-      const auto Qc = Q.middleRows(t0, L), Kc = K.middleRows(t0, L), Vc = V.middleRows(t0, L),
-                 dOc = dO.middleRows(t0, L);
-      gate_products(pre, suf, A, t0, L);
-      chunk_scores(P, G, Q, K, A, t0, L);
-      dP.noalias() = dOc * Vc.transpose();  // dA_ij = do_i·v_j, used for j ≤ i only
-      SdO.noalias() = dOc * S.transpose();  // row i: S do_i
-      VdS.noalias() = Vc * dS.transpose();  // row j: dS v_j
-      dV.middleRows(t0, L).noalias() += scale_rows<T>(Kc, suf) * dS;
-      dV.middleRows(t0, L).noalias() += P.transpose() * dOc;
-      dQ.middleRows(t0, L) += scale_rows<T>(SdO, pre);
-      dK.middleRows(t0, L) += scale_rows<T>(VdS, suf);
-      // da_r: the part through the carried state (suf_r ⊙ R_r).
-      if (vec) {
-        R = dS.cwiseProduct(S).rowwise().sum();
-        for (int64_t r = 0; r < L; ++r) {
-          dA.row(t0 + r) += suf.row(r).cwiseProduct(R.transpose());
-          R = R.cwiseProduct(A.row(t0 + r).transpose()) +
-              Kc.row(r).cwiseProduct(VdS.row(r)).transpose();
-        }
-      } else {
-        T Rs = dS.cwiseProduct(S).sum();
-        for (int64_t r = 0; r < L; ++r) {
-          dA(t0 + r, 0) += suf(r, 0) * Rs;
-          Rs = A(t0 + r, 0) * Rs + Kc.row(r).dot(VdS.row(r));
-        }
-      }
-      // The intra-chunk parts of dq, dk and da_r (Σ_{i≥r} Γ_ir ⊙ q_i ⊙ h_i(r)).
-      if (vec) {
-        G.resize(L, d.dk);
-        for (int64_t i = 0; i < L; ++i) {
-          decay_rows(G, A, t0, i);
-          hv = SdO.row(i).transpose();
-          for (int64_t j = 0; j <= i; ++j) {
-            const T p = dP(i, j);
-            dQ.row(t0 + i) += p * G.row(j).cwiseProduct(Kc.row(j));
-            dK.row(t0 + j) += p * G.row(j).cwiseProduct(Qc.row(i));
-            dA.row(t0 + j) += G.row(j).cwiseProduct(Qc.row(i)).cwiseProduct(hv.transpose());
-            hv = hv.cwiseProduct(A.row(t0 + j).transpose()) + p * Kc.row(j).transpose();
-          }
-        }
-      } else {
-        const Mat<T> dPG = dP.cwiseProduct(G);  // G is zero above the diagonal
-        dQ.middleRows(t0, L).noalias() += dPG * Kc;
-        dK.middleRows(t0, L).noalias() += dPG.transpose() * Qc;
-        QK.noalias() = Qc * Kc.transpose();
-        for (int64_t i = 0; i < L; ++i) {
-          T hs = Qc.row(i).dot(SdO.row(i));
-          for (int64_t j = 0; j <= i; ++j) {
-            dA(t0 + j, 0) += G(i, j) * hs;
-            hs = A(t0 + j, 0) * hs + dP(i, j) * QK(i, j);
-          }
-        }
-      }
-      decay<T>(dS, pre.row(L - 1));
-      dS.noalias() += scale_rows<T>(Qc, pre).transpose() * dOc;
-    }
+    pair_backward(dQ, dK, dV, dA, dS, chunk_states + bh * NC * n, Q, K, V, A, dO, d, form);
     add_rows(dq, b, h, d, dQ);
     add_rows(dk, b, h, d, dK);
     add_rows(dv, b, h, d, dV);

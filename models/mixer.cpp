@@ -13,6 +13,7 @@ void register_mixer_linear_attention(std::vector<MixerInfo>& r);
 void register_mixer_retnet(std::vector<MixerInfo>& r);
 void register_mixer_gla(std::vector<MixerInfo>& r);
 void register_mixer_mamba(std::vector<MixerInfo>& r);
+void register_mixer_mamba1(std::vector<MixerInfo>& r);
 void register_mixer_deltanet(std::vector<MixerInfo>& r);
 void register_mixer_mlstm(std::vector<MixerInfo>& r);
 void register_mixer_hyena(std::vector<MixerInfo>& r);
@@ -26,6 +27,7 @@ const std::vector<MixerInfo>& mixer_registry() {
     register_mixer_retnet(r);
     register_mixer_gla(r);
     register_mixer_mamba(r);
+    register_mixer_mamba1(r);
     register_mixer_deltanet(r);
     register_mixer_mlstm(r);
     register_mixer_hyena(r);
@@ -49,9 +51,10 @@ ParamSpecs recurrence_param_specs() {
 }
 
 ParamSpec eigen_param_spec() {
-  return ParamSpec::choice("eigen", "positive", {"positive", "negative"},
-                           "deltanet, mamba: state-transition eigenvalues in [0, 1] (positive) "
-                           "or [−1, 1] (negative, Grazzi et al. 2025)");
+  return ParamSpec::choice(
+      "eigen", "positive", {"positive", "negative"},
+      "deltanet, mamba, mamba1: state-transition eigenvalues in [0, 1] (positive) "
+      "or [−1, 1] (negative, Grazzi et al. 2025)");
 }
 
 void MixerSizes::recurrence_states(Footprint& f, double dk, double dv) const {

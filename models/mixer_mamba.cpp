@@ -115,16 +115,20 @@ void mamba_footprint(const MixerSizes& m, Footprint& f) {
 }  // namespace
 
 void register_mixer_mamba(std::vector<MixerInfo>& r) {
-  r.push_back({"mamba",
-               "Mamba-2-style selective SSM, scalar decay exp(ΔA) per head (or 2·exp(ΔA) − 1 with "
-               "eigen: negative)",
-               {ParamSpec::integer("d_state", 16, "mamba: state size N per head", 1, 65536),
-                ParamSpec::integer("d_conv", 4, "mamba: width of the short convolutions", 1, 64),
-                ParamSpec::real("dt_min", 1e-3, "mamba: smallest initial step size Δ", 1e-6, 1e3),
-                ParamSpec::real("dt_max", 1e-1, "mamba: largest initial step size Δ", 1e-6, 1e3),
-                eigen_param_spec()},
-               [](const MixerContext& c) { return std::make_unique<Mamba>(c); },
-               mamba_footprint});
+  r.push_back(
+      {"mamba",
+       "Mamba-2-style selective SSM, scalar decay exp(ΔA) per head (or 2·exp(ΔA) − 1 with "
+       "eigen: negative)",
+       {ParamSpec::integer("d_state", 16,
+                           "mamba, mamba1: state size N per head (mamba1: per channel)", 1, 65536),
+        ParamSpec::integer(
+            "d_conv", 4,
+            "mamba, mamba1: width of the short convolutions (Grazzi et al.'s mamba1: 1)", 1, 64),
+        ParamSpec::real("dt_min", 1e-3, "mamba, mamba1: smallest initial step size Δ", 1e-6, 1e3),
+        ParamSpec::real("dt_max", 1e-1, "mamba, mamba1: largest initial step size Δ", 1e-6, 1e3),
+        eigen_param_spec()},
+       [](const MixerContext& c) { return std::make_unique<Mamba>(c); },
+       mamba_footprint});
 }
 
 }  // namespace icl

@@ -159,7 +159,7 @@ void recurrent_footprint(const ParamSet& p, const ModelIO& io, Footprint& f) {
 void register_recurrent(std::vector<ModelInfo>& r) {
   r.push_back({"recurrent",
                "pre-norm stack of recurrent token mixers (linear_attention, retnet, gla, mamba, "
-               "deltanet, mlstm, hyena, lstm, gru) with optional MLPs, Garg et al.'s "
+               "mamba1, deltanet, mlstm, hyena, lstm, gru) with optional MLPs, Garg et al.'s "
                "read-in/read-out",
                recurrent_param_specs(),
                [](const ParamSet& p, const ModelIO& io) -> std::unique_ptr<Model> {

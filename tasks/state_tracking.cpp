@@ -29,15 +29,40 @@
 namespace icl {
 namespace {
 
+// `length_counts: answer` counts the answer token (and mod_arithmetic's '=') in a prompt's length,
+// as Grazzi et al.'s reference generator (xlstm's formal_language tasks) does: its parity sequence
+// of length L is L − 1 bits and the answer, its expression of length L is L − 2 tokens, '=' and the
+// answer. `content` (the default) counts bits or expression tokens only, as Delétang et al.'s
+// generator does. The shortest length with answer counting has one bit (parity) or one number.
+int64_t answer_tokens(const ParamSet& p, int64_t counted) {
+  return p.s("length_counts") == "answer" ? counted : 0;
+}
+
+void check_counted_length(const Task& t, int64_t length, int64_t least) {
+  if (length < least)
+    fail(
+        "{}: with length_counts: answer a prompt length must be >= {} (one symbol and what is "
+        "counted with the answer), got {}",
+        t.name(), least, length);
+}
+
 class Parity final : public TokenTask {
  public:
-  Parity(const std::string& name, const ParamSet& p) : TokenTask(name, p, 4, 2) {}
+  Parity(const std::string& name, const ParamSet& p)
+      : TokenTask(name, p, 4, 2), extra_(answer_tokens(p, 1)) {
+    check_counted_length(*this, min_length(), 1 + extra_);
+  }
 
-  int64_t seq_len(int64_t length) const override { return length + 1; }
+  int64_t seq_len(int64_t length) const override { return length - extra_ + 1; }
+  void check_examples(int64_t length) const override {
+    TokenTask::check_examples(length);
+    check_counted_length(*this, length, 1 + extra_);
+  }
 
  protected:
-  void write_prompt(Rng& rng, int64_t length, int32_t* tokens, int32_t* targets,
+  void write_prompt(Rng& rng, int64_t counted, int32_t* tokens, int32_t* targets,
                     uint8_t* mask) const override {
+    const int64_t length = counted - extra_;  // bits
     tokens[0] = bos();
     uint32_t word = 0, parity = 0;
     for (int64_t i = 0; i < length; ++i) {
@@ -49,6 +74,9 @@ class Parity final : public TokenTask {
     targets[length] = int32_t(parity);
     mask[length] = 1;
   }
+
+ private:
+  int64_t extra_;
 };
 
 class ModArithmetic final : public TokenTask {
@@ -56,15 +84,22 @@ class ModArithmetic final : public TokenTask {
   ModArithmetic(const std::string& name, const ParamSet& p)
       : TokenTask(name, p, p.i("modulus") + 6, p.i("modulus")),
         m_(p.i("modulus")),
-        ops_(operator_tokens(p.s("operators"))) {}
+        ops_(operator_tokens(p.s("operators"))),
+        extra_(answer_tokens(p, 2)) {
+    check_counted_length(*this, min_length(), 1 + extra_);
+  }
 
   // Even lengths round down to the odd number of tokens an expression has.
-  int64_t seq_len(int64_t length) const override { return expression_tokens(length) + 2; }
+  int64_t seq_len(int64_t length) const override { return expression_tokens(length - extra_) + 2; }
+  void check_examples(int64_t length) const override {
+    TokenTask::check_examples(length);
+    check_counted_length(*this, length, 1 + extra_);
+  }
 
  protected:
   void write_prompt(Rng& rng, int64_t length, int32_t* tokens, int32_t* targets,
                     uint8_t* mask) const override {
-    const int64_t n = expression_tokens(length);
+    const int64_t n = expression_tokens(length - extra_);
     tokens[0] = bos();
     // Operator precedence by one left-to-right pass: `term` is the running product since the
     // last + or −, `sign` the sign it will be added with.
@@ -108,7 +143,15 @@ class ModArithmetic final : public TokenTask {
 
   int64_t m_;
   std::vector<int32_t> ops_;
+  int64_t extra_;
 };
+
+ParamSpec length_counts_spec() {
+  return ParamSpec::choice("length_counts", "content", {"content", "answer"},
+                           "what a prompt's length counts: the bits or expression tokens "
+                           "(content, Deletang et al.), or those plus the answer and '=' "
+                           "(answer, Grazzi et al.'s reference generator)");
+}
 
 }  // namespace
 
@@ -116,11 +159,16 @@ void register_state_tracking(std::vector<TaskInfo>& r) {
   r.push_back({"parity_check",
                "parity of a random bit string, answered at the last bit; trained on short strings, "
                "evaluated by length (Grazzi et al. 2025)",
-               token_length_params(),
+               [] {
+                 ParamSpecs p = token_length_params();
+                 p.push_back(length_counts_spec());
+                 return p;
+               }(),
                [](const std::string& n, const ParamSet& p) -> std::unique_ptr<Task> {
                  return std::make_unique<Parity>(n, p);
                }});
   ParamSpecs mod = token_length_params();
+  mod.push_back(length_counts_spec());
   mod.push_back(
       ParamSpec::integer("modulus", 5, "m: numbers are 0..m-1, the answer is mod m", 2, 1000));
   mod.push_back(

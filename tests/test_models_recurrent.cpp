@@ -93,8 +93,10 @@ TEST(RecurrentModels, GradientMatchesFiniteDifferences) {
       // spread so widely that some sit within a step of it, so its weights are scaled less.
       // Hyena's output is cubic in its projections (x₂ ⊙ h ∗ (x₁ ⊙ v)): at 12× the central
       // difference's h² term is a tenth of the derivative, so its weights are scaled less too.
+      // Mamba-1's step size passes through two scaled matrices (W_δ then W_Δ) into exp(ΔA), so
+      // at 12× a step of 2e-3 moves the transitions by far more than a linear change.
       const std::string name = mixer.at("mixer");
-      gradcheck(*m, pb, name == "mlstm" || name == "hyena" ? 3.f : 12.f);
+      gradcheck(*m, pb, name == "mlstm" || name == "hyena" || name == "mamba1" ? 3.f : 12.f);
     }
 }
 
@@ -222,6 +224,17 @@ TEST(RecurrentModels, StateSizes) {
   EXPECT_EQ(
       make_model("recurrent", with(base, {{"mixer", "mamba"}, {"d_conv", "1"}}), io)->state_size(),
       256);
+  // Mamba-1: the scan's E · N = (2 · 8) · 16 = 256 per layer, plus d_conv − 1 inputs of the
+  // convolution over the inner width (16).
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "mamba1"}}), io)->state_size(),
+            2 * (256 + 3 * 16));
+  EXPECT_EQ(
+      make_model("recurrent", with(base, {{"mixer", "mamba1"}, {"d_conv", "1"}}), io)->state_size(),
+      2 * 256);
+  // DeltaNet with fla's short convolutions: 3 · (d_conv − 1) = 9 inputs of q, k, v (8 each).
+  EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "deltanet"}, {"short_conv", "true"}}), io)
+                ->state_size(),
+            2 * (32 + 3 * 3 * 8));
   // Hyena: the last filter_len − 1 inputs of the long filter (8 channels) and 2 of each of the
   // three short convolutions (8 channels each).
   EXPECT_EQ(make_model("recurrent", with(base, {{"mixer", "hyena"}, {"filter_len", "10"}}), io)
@@ -348,6 +361,93 @@ TEST(RecurrentModels, MambaMatchesItsEquations) {
         for (int64_t j = 0; j < C; ++j) {
           double want = 0;
           for (int64_t c = 0; c < C; ++c) want += o[size_t(c)] * value("w_out")[size_t(c * C + j)];
+          EXPECT_NEAR(y.f()[(b * T + t) * C + j], want, 1e-4 * (1 + std::abs(want)))
+              << b << " " << t << " " << j;
+        }
+      }
+    }
+  }
+}
+
+// Mamba-1 (models/mixer_mamba1.cpp) against its equations in double: projections to the inner
+// width, the short convolution with its bias, SiLU, Δ through the rank-R bottleneck, the scan with
+// a diagonal A per (channel, state), the D skip, the SiLU(z) gate and W_out (no output norm).
+TEST(RecurrentModels, Mamba1MatchesItsEquations) {
+  const int64_t Bn = 2, T = 9, C = 4, E = 8, N = 3, W = 2, R = 2;
+  for (const std::string eigen : {"positive", "negative"}) {
+    SCOPED_TRACE(eigen);
+    ParamSpecs specs = recurrence_param_specs();
+    for (const ParamSpec& sp : find_mixer("mamba1").params) specs.push_back(sp);
+    const ParamSet params = resolve_params(specs,
+                                           {{"d_state", "3"},
+                                            {"d_conv", "2"},
+                                            {"expand", "2"},
+                                            {"dt_rank", "2"},
+                                            {"eigen", eigen},
+                                            {"form", "recurrent"}},
+                                           "model");
+    ParameterStore store;
+    auto mixer = find_mixer("mamba1").make(MixerContext{params, C, 2, store, "m."});
+    mixer->init(5);
+    // The reference's initialisation: A_log = log(1..N) per channel, D = 1.
+    EXPECT_FLOAT_EQ(store.find("m.A_log")->value[size_t(1 * N + 2)], float(std::log(3.0)));
+    EXPECT_EQ(store.find("m.D")->value[3], 1.f);
+    Rng rng({9, stream_id("mamba1 reference")}, 0);
+    for (auto& p : store.all())
+      for (auto& v : p->value)
+        v = p->name.ends_with("b_dt") ? float(0.5 * rng.normal()) : float(0.7 * rng.normal());
+    auto value = [&](const std::string& n) -> const AlignedFloats& {
+      return store.find("m." + n)->value;
+    };
+    std::vector<float> xs(size_t(Bn * T * C));
+    for (auto& v : xs) v = float(rng.normal());
+    Arena arena;
+    Graph g(arena, false);
+    const Var y =
+        mixer->forward(g, g.constant(Tensor{xs.data(), {Bn, T, C}, DType::F32, Device::CPU}));
+    auto silu = [](double v) { return v / (1.0 + std::exp(-v)); };
+    // u [T, in] times w [in, out].
+    auto proj = [&](const std::vector<double>& u, int64_t in, const std::string& w, int64_t out) {
+      std::vector<double> r(size_t(T * out), 0.0);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < out; ++j)
+          for (int64_t c = 0; c < in; ++c)
+            r[size_t(t * out + j)] += u[size_t(t * in + c)] * value(w)[size_t(c * out + j)];
+      return r;
+    };
+    for (int64_t b = 0; b < Bn; ++b) {
+      const std::vector<double> x(xs.begin() + b * T * C, xs.begin() + (b + 1) * T * C);
+      const auto xp = proj(x, C, "w_x", E), z = proj(x, C, "w_z", E);
+      std::vector<double> xc(size_t(T * E));
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t e = 0; e < E; ++e) {
+          double acc = value("conv_bias")[size_t(e)];
+          for (int64_t k = 0; k < W && k <= t; ++k)
+            acc += value("conv")[size_t(e * W + k)] * xp[size_t((t - k) * E + e)];
+          xc[size_t(t * E + e)] = silu(acc);
+        }
+      const auto delta = proj(xc, E, "w_delta", R), Bm = proj(xc, E, "w_B", N),
+                 Cm = proj(xc, E, "w_C", N);
+      const auto dtp = proj(delta, R, "w_dt", E);
+      std::vector<double> h(size_t(E * N), 0.0);
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<double> o(static_cast<size_t>(E));
+        for (int64_t e = 0; e < E; ++e) {
+          const double dt = std::log1p(std::exp(dtp[size_t(t * E + e)] + value("b_dt")[size_t(e)]));
+          double acc = 0;
+          for (int64_t n = 0; n < N; ++n) {
+            double a = std::exp(-dt * std::exp(double(value("A_log")[size_t(e * N + n)])));
+            if (eigen == "negative") a = 2 * a - 1;
+            double& s = h[size_t(e * N + n)];
+            s = a * s + dt * xc[size_t(t * E + e)] * Bm[size_t(t * N + n)];
+            acc += Cm[size_t(t * N + n)] * s;
+          }
+          o[size_t(e)] =
+              (acc + value("D")[size_t(e)] * xc[size_t(t * E + e)]) * silu(z[size_t(t * E + e)]);
+        }
+        for (int64_t j = 0; j < C; ++j) {
+          double want = 0;
+          for (int64_t e = 0; e < E; ++e) want += o[size_t(e)] * value("w_out")[size_t(e * C + j)];
           EXPECT_NEAR(y.f()[(b * T + t) * C + j], want, 1e-4 * (1 + std::abs(want)))
               << b << " " << t << " " << j;
         }

@@ -193,6 +193,32 @@ struct ScaleChannelsCase {
 #endif
 };
 
+struct AddChannelsCase {
+  int64_t R, C;
+  std::vector<Shape> inputs() const { return {{R, C}, {C}}; }
+  Shape output() const { return {R, C}; }
+  template <class T>
+  void forward(const std::vector<const T*>& x, T* y, std::vector<T>&) const {
+    kern::add_channels_forward(y, x[0], x[1], R, C);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>&, const T*, const T* dy, const std::vector<T*>& dx,
+                std::vector<T>&) const {
+    kern::add_channels_backward(dx[0], dx[1], dy, R, C);
+  }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& x, float* y, float*) const {
+    cuda::add_channels_forward(cx, y, x[0], x[1], R, C);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& dx, float*) const {
+    cuda::add_channels_backward(cx, dx[0], dx[1], dy, R, C);
+  }
+  // dc is a column sum over the rows (another order than the CPU's); each gradient alone too.
+  test::CudaTolerance cuda_tolerance() const { return {.each_gradient_alone = true}; }
+#endif
+};
+
 struct ScaleHeadsCase {
   int64_t R, H, d;
   std::vector<Shape> inputs() const { return {{R, H * d}, {R, H}}; }
@@ -319,6 +345,13 @@ ICL_OP_TEST(OpMixerGates, ScaleChannels) {
   run(ScaleChannelsCase{40, 33}, "scale_channels, several channel blocks");
   for (auto [R, C] : kGateShapes)
     run.cuda_only(ScaleChannelsCase{R, C}, fmt::format("scale_channels R={} C={}", R, C));
+}
+
+ICL_OP_TEST(OpMixerGates, AddChannels) {
+  run(AddChannelsCase{7, 5}, "add_channels");
+  run(AddChannelsCase{40, 33}, "add_channels, several channel blocks");
+  for (auto [R, C] : kGateShapes)
+    run.cuda_only(AddChannelsCase{R, C}, fmt::format("add_channels R={} C={}", R, C));
 }
 
 // [R, H, d] shapes for the per-head twins.

@@ -60,6 +60,38 @@ int64_t answer_position(const TokenPrompts& pb, int64_t b) {
 // ------------------------------------------------------------------------------------------------
 // Tasks.
 
+// length_counts: answer counts the answer (and '=') in the length, as Grazzi et al.'s reference
+// generator does: the prompt of length L is the content-counted prompt of L − 1 bits (parity) or
+// L − 2 expression tokens (mod arithmetic), token for token, from the same stream.
+TEST(TokenTasks, AnswerCountedLengthsAreTheReferenceCount) {
+  const RngKey key{4, stream_id("answer counted")};
+  for (const auto& [name, less] : {std::pair{"parity_check", 1}, std::pair{"mod_arithmetic", 2}}) {
+    SCOPED_TRACE(name);
+    const auto counted = make_task(name, {{"length_counts", "answer"}});
+    const auto content = make_task(name, {});
+    for (const int64_t L : {3, 7, 40, 41}) {
+      const PromptBatch a = counted->sample(key, 0, 5, L);
+      const PromptBatch b = content->sample(key, 0, 5, L - less);
+      const auto &ta = a.as<TokenPrompts>("a"), &tb = b.as<TokenPrompts>("b");
+      ASSERT_EQ(ta.seq_len, tb.seq_len) << L;
+      EXPECT_EQ(ta.tokens, tb.tokens) << L;
+      EXPECT_EQ(ta.targets, tb.targets) << L;
+      // The reference's sequence of length L holds L tokens with the answer; ours starts with BOS
+      // and predicts the answer instead of holding it: the same L positions (odd L for the
+      // expression, whose even lengths round down).
+      if (L % 2 == 1 || std::string(name) == "parity_check") {
+        EXPECT_EQ(ta.seq_len, L) << L;
+      }
+    }
+    EXPECT_THAT(error_of([&] {
+                  make_task(name, {{"length_counts", "answer"}, {"min_length", "1"}});
+                }),
+                HasSubstr("length_counts: answer a prompt length must be >="));
+    EXPECT_THAT(error_of([&] { counted->sample(key, 0, 1, less); }),
+                HasSubstr(fmt::format("must be >= {} (one symbol", less + 1)));
+  }
+}
+
 TEST(TokenTasks, ShapesMasksAndTokenRanges) {
   for (const char* name : {"parity_check", "mod_arithmetic"}) {
     const auto task = token_task(name);
