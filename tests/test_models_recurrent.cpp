@@ -276,6 +276,28 @@ TEST(RecurrentModels, BadConfigNamesTheKey) {
 // The Mamba mixer (models/mixer_mamba.cpp) against its equations written out as plain fp64 loops:
 // the short convolutions and SiLU on x̃, B, C, the step sizes and transitions, the recurrence, the
 // D skip, the SiLU(z) gate, the RMSNorm and the output projection; both eigenvalue ranges.
+// A mixer's weights redrawn larger than the init's, N(0, 0.7²), so that every term matters, and
+// Δ's bias N(0, 0.5²), so that step sizes sit around 1 and the transitions spread over their
+// range; then its output y [Bn, T, C] on inputs xs ~ N(0, 1).
+struct MixerRun {
+  std::vector<float> xs, y;
+};
+MixerRun run_randomised(Mixer& mixer, ParameterStore& store, Rng& rng, int64_t Bn, int64_t T,
+                        int64_t C) {
+  for (auto& p : store.all())
+    for (auto& v : p->value)
+      v = p->name.ends_with("b_dt") ? float(0.5 * rng.normal()) : float(0.7 * rng.normal());
+  MixerRun r;
+  r.xs.resize(size_t(Bn * T * C));
+  for (auto& v : r.xs) v = float(rng.normal());
+  Arena arena;
+  Graph g(arena, false);
+  const Var y =
+      mixer.forward(g, g.constant(Tensor{r.xs.data(), {Bn, T, C}, DType::F32, Device::CPU}));
+  r.y.assign(y.f(), y.f() + y.shape().numel());
+  return r;
+}
+
 TEST(RecurrentModels, MambaMatchesItsEquations) {
   const int64_t Bn = 2, T = 9, C = 4, H = 2, N = 3, W = 4, P = C / H;
   for (const std::string eigen : {"positive", "negative"}) {
@@ -288,20 +310,10 @@ TEST(RecurrentModels, MambaMatchesItsEquations) {
     auto mixer = find_mixer("mamba").make(MixerContext{params, C, H, store, "m."});
     mixer->init(5);
     Rng rng({9, stream_id("mamba reference")}, 0);
-    // Larger weights than the init's, so that every term matters; step sizes around 1 so that
-    // the transitions spread over their range.
-    for (auto& p : store.all())
-      for (auto& v : p->value)
-        v = p->name.ends_with("b_dt") ? float(0.5 * rng.normal()) : float(0.7 * rng.normal());
+    const auto [xs, y] = run_randomised(*mixer, store, rng, Bn, T, C);
     auto value = [&](const std::string& n) -> const AlignedFloats& {
       return store.find("m." + n)->value;
     };
-    std::vector<float> xs(size_t(Bn * T * C));
-    for (auto& v : xs) v = float(rng.normal());
-    Arena arena;
-    Graph g(arena, false);
-    const Tensor xt{xs.data(), {Bn, T, C}, DType::F32, Device::CPU};
-    const Var y = mixer->forward(g, g.constant(xt));
 
     auto silu = [](double v) { return v / (1.0 + std::exp(-v)); };
     // x [T, C] times w [C, n] for one sequence.
@@ -361,7 +373,7 @@ TEST(RecurrentModels, MambaMatchesItsEquations) {
         for (int64_t j = 0; j < C; ++j) {
           double want = 0;
           for (int64_t c = 0; c < C; ++c) want += o[size_t(c)] * value("w_out")[size_t(c * C + j)];
-          EXPECT_NEAR(y.f()[(b * T + t) * C + j], want, 1e-4 * (1 + std::abs(want)))
+          EXPECT_NEAR(y[size_t((b * T + t) * C + j)], want, 1e-4 * (1 + std::abs(want)))
               << b << " " << t << " " << j;
         }
       }
@@ -393,18 +405,10 @@ TEST(RecurrentModels, Mamba1MatchesItsEquations) {
     EXPECT_FLOAT_EQ(store.find("m.A_log")->value[size_t(1 * N + 2)], float(std::log(3.0)));
     EXPECT_EQ(store.find("m.D")->value[3], 1.f);
     Rng rng({9, stream_id("mamba1 reference")}, 0);
-    for (auto& p : store.all())
-      for (auto& v : p->value)
-        v = p->name.ends_with("b_dt") ? float(0.5 * rng.normal()) : float(0.7 * rng.normal());
+    const auto [xs, y] = run_randomised(*mixer, store, rng, Bn, T, C);
     auto value = [&](const std::string& n) -> const AlignedFloats& {
       return store.find("m." + n)->value;
     };
-    std::vector<float> xs(size_t(Bn * T * C));
-    for (auto& v : xs) v = float(rng.normal());
-    Arena arena;
-    Graph g(arena, false);
-    const Var y =
-        mixer->forward(g, g.constant(Tensor{xs.data(), {Bn, T, C}, DType::F32, Device::CPU}));
     auto silu = [](double v) { return v / (1.0 + std::exp(-v)); };
     // u [T, in] times w [in, out].
     auto proj = [&](const std::vector<double>& u, int64_t in, const std::string& w, int64_t out) {
@@ -448,7 +452,7 @@ TEST(RecurrentModels, Mamba1MatchesItsEquations) {
         for (int64_t j = 0; j < C; ++j) {
           double want = 0;
           for (int64_t e = 0; e < E; ++e) want += o[size_t(e)] * value("w_out")[size_t(e * C + j)];
-          EXPECT_NEAR(y.f()[(b * T + t) * C + j], want, 1e-4 * (1 + std::abs(want)))
+          EXPECT_NEAR(y[size_t((b * T + t) * C + j)], want, 1e-4 * (1 + std::abs(want)))
               << b << " " << t << " " << j;
         }
       }
