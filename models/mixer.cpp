@@ -1,5 +1,8 @@
 #include "models/mixer.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "core/registry.h"
 #include "kernels/linear.h"
@@ -55,6 +58,31 @@ ParamSpec eigen_param_spec() {
       "eigen", "positive", {"positive", "negative"},
       "deltanet, mamba, mamba1: state-transition eigenvalues in [0, 1] (positive) "
       "or [−1, 1] (negative, Grazzi et al. 2025)");
+}
+
+ParamSpecs ssm_param_specs() {
+  return {
+      ParamSpec::integer("d_state", 16,
+                         "mamba, mamba1: state size N per head (mamba1: per channel)", 1, 65536),
+      ParamSpec::integer(
+          "d_conv", 4, "mamba, mamba1: width of the short convolutions (Grazzi et al.'s mamba1: 1)",
+          1, 64),
+      ParamSpec::real("dt_min", 1e-3, "mamba, mamba1: smallest initial step size Δ", 1e-6, 1e3),
+      ParamSpec::real("dt_max", 1e-1, "mamba, mamba1: largest initial step size Δ", 1e-6, 1e3),
+  };
+}
+
+StepRange::StepRange(const ParamSet& p) : min(p.r("dt_min")), max(p.r("dt_max")) {
+  if (min > max) fail("model.dt_min: must not exceed dt_max = {}, got {}", max, min);
+}
+
+void StepRange::init_bias(Parameter& p, uint64_t seed, double floor) const {
+  init_uniform(p, seed, 1.0);
+  const double lo = std::log(min), hi = std::log(max);
+  for (auto& v : p.value) {
+    const double dt = std::max(floor, std::exp(lo + 0.5 * (double(v) + 1.0) * (hi - lo)));
+    v = float(dt + std::log(-std::expm1(-dt)));  // softplus⁻¹(dt)
+  }
 }
 
 void MixerSizes::recurrence_states(Footprint& f, double dk, double dv) const {

@@ -99,5 +99,16 @@ const MixerInfo& find_mixer(const std::string& name);
 ParamSpecs recurrence_param_specs();
 // `eigen: positive|negative`, shared by the mixers whose transitions can take either range.
 ParamSpec eigen_param_spec();
+// `d_state`, `d_conv`, `dt_min`, `dt_max`: the options of the Mamba mixers (mamba, mamba1).
+ParamSpecs ssm_param_specs();
+
+// The Mamba mixers' initial step sizes Δ ∈ [dt_min, dt_max] (checked: dt_min <= dt_max).
+struct StepRange {
+  double min, max;
+  explicit StepRange(const ParamSet& p);
+  // Δ's bias as Mamba initialises it: softplus⁻¹ of a step log-uniform in [min, max], raised to
+  // `floor` first where it is below (Mamba-1's reference floors at 1e-4).
+  void init_bias(Parameter& p, uint64_t seed, double floor = 0) const;
+};
 
 }  // namespace icl

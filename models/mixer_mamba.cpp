@@ -36,11 +36,8 @@ class Mamba final : public Mixer {
       : Mixer(c),
         N_(c.params.i("d_state")),
         W_(c.params.i("d_conv")),
-        dt_min_(c.params.r("dt_min")),
-        dt_max_(c.params.r("dt_max")),
+        steps_(c.params),
         negative_(c.params.s("eigen") == "negative") {
-    if (dt_min_ > dt_max_)
-      fail("model.dt_min: must not exceed dt_max = {}, got {}", dt_max_, dt_min_);
     add("w_B", {C_, H_ * N_}, true);
     add("w_C", {C_, H_ * N_}, true);
     add("w_x", {C_, C_}, true);
@@ -62,12 +59,7 @@ class Mamba final : public Mixer {
         init_uniform(*p, seed, 1.0);
         for (auto& v : p->value) v = float(std::log(1.0 + 7.5 * (double(v) + 1.0)));
       } else if (name == "b_dt") {
-        init_uniform(*p, seed, 1.0);
-        const double lo = std::log(dt_min_), hi = std::log(dt_max_);
-        for (auto& v : p->value) {
-          const double dt = std::exp(lo + 0.5 * (double(v) + 1.0) * (hi - lo));
-          v = float(dt + std::log(-std::expm1(-dt)));  // softplus⁻¹(dt)
-        }
+        steps_.init_bias(*p, seed);
       } else if (name == "D") {
         init_constant(*p, 1.f);
       } else if (name.starts_with("short_")) {
@@ -96,7 +88,7 @@ class Mamba final : public Mixer {
 
  private:
   int64_t N_, W_;
-  double dt_min_, dt_max_;
+  StepRange steps_;
   bool negative_;
 };
 
@@ -115,20 +107,15 @@ void mamba_footprint(const MixerSizes& m, Footprint& f) {
 }  // namespace
 
 void register_mixer_mamba(std::vector<MixerInfo>& r) {
-  r.push_back(
-      {"mamba",
-       "Mamba-2-style selective SSM, scalar decay exp(ΔA) per head (or 2·exp(ΔA) − 1 with "
-       "eigen: negative)",
-       {ParamSpec::integer("d_state", 16,
-                           "mamba, mamba1: state size N per head (mamba1: per channel)", 1, 65536),
-        ParamSpec::integer(
-            "d_conv", 4,
-            "mamba, mamba1: width of the short convolutions (Grazzi et al.'s mamba1: 1)", 1, 64),
-        ParamSpec::real("dt_min", 1e-3, "mamba, mamba1: smallest initial step size Δ", 1e-6, 1e3),
-        ParamSpec::real("dt_max", 1e-1, "mamba, mamba1: largest initial step size Δ", 1e-6, 1e3),
-        eigen_param_spec()},
-       [](const MixerContext& c) { return std::make_unique<Mamba>(c); },
-       mamba_footprint});
+  r.push_back({"mamba",
+               "Mamba-2-style selective SSM, scalar decay exp(ΔA) per head (or 2·exp(ΔA) − 1 with "
+               "eigen: negative)",
+               [] {
+                 ParamSpecs p = ssm_param_specs();
+                 p.push_back(eigen_param_spec());
+                 return p;
+               }(),
+               [](const MixerContext& c) { return std::make_unique<Mamba>(c); }, mamba_footprint});
 }
 
 }  // namespace icl

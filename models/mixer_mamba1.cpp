@@ -46,11 +46,8 @@ class Mamba1 final : public Mixer {
         N_(c.params.i("d_state")),
         W_(c.params.i("d_conv")),
         R_(dt_rank(c.params, C_)),
-        dt_min_(c.params.r("dt_min")),
-        dt_max_(c.params.r("dt_max")),
+        steps_(c.params),
         negative_(c.params.s("eigen") == "negative") {
-    if (dt_min_ > dt_max_)
-      fail("model.dt_min: must not exceed dt_max = {}, got {}", dt_max_, dt_min_);
     add("w_x", {C_, E_}, true);
     add("w_z", {C_, E_}, true);
     add("conv", {E_, W_}, true);
@@ -71,13 +68,7 @@ class Mamba1 final : public Mixer {
         for (int64_t e = 0; e < E_; ++e)
           for (int64_t n = 0; n < N_; ++n) p->value[size_t(e * N_ + n)] = float(std::log(n + 1.0));
       } else if (name == "b_dt") {
-        init_uniform(*p, seed, 1.0);
-        const double lo = std::log(dt_min_), hi = std::log(dt_max_);
-        for (auto& v : p->value) {
-          // The reference floors the step at 1e-4 before inverting the softplus.
-          const double dt = std::max(1e-4, std::exp(lo + 0.5 * (double(v) + 1.0) * (hi - lo)));
-          v = float(dt + std::log(-std::expm1(-dt)));
-        }
+        steps_.init_bias(*p, seed, 1e-4);  // the reference's dt_init_floor
       } else if (name == "D") {
         init_constant(*p, 1.f);
       } else if (name == "w_dt") {
@@ -107,7 +98,7 @@ class Mamba1 final : public Mixer {
 
  private:
   int64_t E_, N_, W_, R_;
-  double dt_min_, dt_max_;
+  StepRange steps_;
   bool negative_;
 };
 
@@ -134,16 +125,15 @@ void register_mixer_mamba1(std::vector<MixerInfo>& r) {
       {"mamba1",
        "Mamba-1 selective SSM (Grazzi et al.'s reference block): diagonal A per (channel, state), "
        "inner width expand·n_embd, no output norm; exp(ΔA) or 2·exp(ΔA) − 1 with eigen: negative",
-       // d_state, d_conv, dt_min and dt_max are declared once, by the mamba mixer.
-       {ParamSpec::integer("d_state", 16, "", 1, 65536), ParamSpec::integer("d_conv", 4, "", 1, 64),
-        ParamSpec::real("dt_min", 1e-3, "", 1e-6, 1e3),
-        ParamSpec::real("dt_max", 1e-1, "", 1e-6, 1e3),
-        ParamSpec::integer("expand", 2, "mamba1: inner width / n_embd", 1, 16),
-        ParamSpec::integer("dt_rank", 0, "mamba1: rank of Δ's projection (0: ⌈n_embd/16⌉)", 0,
-                           65536),
-        eigen_param_spec()},
-       [](const MixerContext& c) { return std::make_unique<Mamba1>(c); },
-       mamba1_footprint});
+       [] {
+         ParamSpecs p = ssm_param_specs();
+         p.push_back(ParamSpec::integer("expand", 2, "mamba1: inner width / n_embd", 1, 16));
+         p.push_back(ParamSpec::integer(
+             "dt_rank", 0, "mamba1: rank of Δ's projection (0: ⌈n_embd/16⌉)", 0, 65536));
+         p.push_back(eigen_param_spec());
+         return p;
+       }(),
+       [](const MixerContext& c) { return std::make_unique<Mamba1>(c); }, mamba1_footprint});
 }
 
 }  // namespace icl
