@@ -57,23 +57,25 @@ void channel_rates(lrec::Vec<T>& A, const T* a_log, int64_t e, const ScanDims& d
   for (int64_t n = 0; n < d.N; ++n) A(n) = -std::exp(a_log[e * d.N + n]);
 }
 
-// The gates a_t[n] of channel e of row b, [T, N], and u_t = Δ_t x_t [T].
+// Channel e of row b, one exp per (t, n): ε_t[n] = exp(Δ_t A[n]) and the gates a_t[n] [T, N]
+// (gate()'s values, bit for bit), and u_t = Δ_t x_t [T].
 template <class T>
-void channel_inputs(lrec::Mat<T>& a, lrec::Mat<T>& u, const T* x, const T* dt,
+void channel_inputs(lrec::Mat<T>& eps, lrec::Mat<T>& a, lrec::Mat<T>& u, const T* x, const T* dt,
                     const lrec::Vec<T>& A, int64_t b, int64_t e, const ScanDims& d, bool negative) {
+  eps.resize(d.T, d.N);
   a.resize(d.T, d.N);
   u.resize(d.T, 1);
   for (int64_t t = 0; t < d.T; ++t) {
     const int64_t i = (b * d.T + t) * d.E + e;
-    for (int64_t n = 0; n < d.N; ++n) a(t, n) = gate(dt[i], A(n), negative);
+    for (int64_t n = 0; n < d.N; ++n) {
+      eps(t, n) = std::exp(dt[i] * A(n));
+      a(t, n) = negative ? T(2) * eps(t, n) - T(1) : eps(t, n);
+    }
     u(t, 0) = dt[i] * x[i];
   }
 }
 
-template <class T>
-RecurrenceDims as_recurrence(const ScanDims& d) {
-  return {1, d.T, 1, d.N, 1, d.chunk};
-}
+inline RecurrenceDims as_recurrence(const ScanDims& d) { return {1, d.T, 1, d.N, 1, d.chunk}; }
 
 }  // namespace scan
 
@@ -86,21 +88,21 @@ void selective_scan_forward(T* y, T* chunk_states, const T* x, const T* dt, cons
   const int64_t per_pair = std::max<int64_t>(1, d.T * d.N);
   for_blocks(d.B * d.E, std::max<int64_t>(1, (int64_t(1) << 15) / per_pair),
              [&](int64_t p0, int64_t p1) {
-               Mat<T> a, u, S;
+               Mat<T> eps, a, u, S;
                Vec<T> A;
                for (int64_t p = p0; p < p1; ++p) {
                  const int64_t b = p / d.E, e = p % d.E;
                  scan::channel_rates(A, a_log, e, d);
                  T* saved = chunk_states ? chunk_states + p * NC * d.N : nullptr;
                  if (form == RecurrenceForm::Chunked) {
-                   scan::channel_inputs(a, u, x, dt, A, b, e, d, negative);
+                   scan::channel_inputs(eps, a, u, x, dt, A, b, e, d, negative);
                    const ConstRows<T> Q(Cm + b * d.T * d.N, d.T, d.N, Eigen::OuterStride<>(d.N)),
                        K(Bm + b * d.T * d.N, d.T, d.N, Eigen::OuterStride<>(d.N)),
                        V(u.data(), d.T, 1, Eigen::OuterStride<>(1)),
                        G(a.data(), d.T, d.N, Eigen::OuterStride<>(d.N));
                    Rows<T> O(y + b * d.T * d.E + e, d.T, 1, Eigen::OuterStride<>(d.E));
                    S.setZero(d.N, 1);
-                   pair_forward(O, S, saved, Q, K, V, G, scan::as_recurrence<T>(d), form);
+                   pair_forward(O, S, saved, Q, K, V, G, scan::as_recurrence(d), form);
                    continue;
                  }
                  S.setZero(d.N, 1);
@@ -132,7 +134,7 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
   const T s = negative ? T(2) : T(1);
   if (dA_log) std::fill(partial_dA_log, partial_dA_log + d.B * d.E * N, T(0));
   for_blocks(d.B, 1, [&](int64_t b0, int64_t b1) {
-    Mat<T> a, u, states, dQ, dK, dV, dA, dS, g;
+    Mat<T> eps, a, u, states, dQ, dK, dV, dA, dS, g;
     Vec<T> A;
     for (int64_t b = b0; b < b1; ++b) {
       T* dBb = dB ? dB + b * d.T * N : nullptr;
@@ -140,12 +142,11 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
       for (int64_t e = 0; e < d.E; ++e) {
         const T* saved = chunk_states + (b * d.E + e) * NC * N;
         scan::channel_rates(A, a_log, e, d);
-        const T* Ae = A.data();
+        scan::channel_inputs(eps, a, u, x, dt, A, b, e, d, negative);
         // da [T, N] and du [T] of this channel, from either form.
         dA.setZero(d.T, N);
         dV.setZero(d.T, 1);
         if (form == RecurrenceForm::Chunked) {
-          scan::channel_inputs(a, u, x, dt, A, b, e, d, negative);
           const ConstRows<T> Q(Cm + b * d.T * N, d.T, N, Eigen::OuterStride<>(N)),
               K(Bm + b * d.T * N, d.T, N, Eigen::OuterStride<>(N)),
               V(u.data(), d.T, 1, Eigen::OuterStride<>(1)),
@@ -154,7 +155,7 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
           dQ.setZero(d.T, N);
           dK.setZero(d.T, N);
           dS.setZero(N, 1);
-          pair_backward(dQ, dK, dV, dA, dS, saved, Q, K, V, G, dO, scan::as_recurrence<T>(d), form);
+          pair_backward(dQ, dK, dV, dA, dS, saved, Q, K, V, G, dO, scan::as_recurrence(d), form);
           if (dCb) Eigen::Map<Mat<T>>(dCb, d.T, N) += dQ;
           if (dBb) Eigen::Map<Mat<T>>(dBb, d.T, N) += dK;
         } else {
@@ -165,15 +166,14 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
             states.resize(L + 1, N);
             std::copy(saved + c * N, saved + (c + 1) * N, states.row(0).data());
             for (int64_t r = 0; r < L; ++r) {
-              const int64_t t = t0 + r, i = (b * d.T + t) * d.E + e;
-              const T u_t = dt[i] * x[i];
+              const int64_t t = t0 + r;
               const T* Bt = Bm + (b * d.T + t) * N;
               for (int64_t n = 0; n < N; ++n)
-                states(r + 1, n) = scan::gate(dt[i], Ae[n], negative) * states(r, n) + u_t * Bt[n];
+                states(r + 1, n) = a(t, n) * states(r, n) + u(t, 0) * Bt[n];
             }
             for (int64_t r = L - 1; r >= 0; --r) {
-              const int64_t t = t0 + r, i = (b * d.T + t) * d.E + e;
-              const T u_t = dt[i] * x[i], dy_t = dy[i];
+              const int64_t t = t0 + r;
+              const T u_t = u(t, 0), dy_t = dy[(b * d.T + t) * d.E + e];
               const T *Bt = Bm + (b * d.T + t) * N, *Ct = Cm + (b * d.T + t) * N;
               T du = 0;
               for (int64_t n = 0; n < N; ++n) {
@@ -182,7 +182,7 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
                 du += g(n) * Bt[n];
                 if (dBb) dBb[t * N + n] += u_t * g(n);
                 dA(t, n) = g(n) * states(r, n);
-                g(n) *= scan::gate(dt[i], Ae[n], negative);
+                g(n) *= a(t, n);
               }
               dV(t, 0) = du;
             }
@@ -193,9 +193,9 @@ void selective_scan_backward(T* dx, T* ddt, T* dA_log, T* dB, T* dC, T* partial_
           const int64_t i = (b * d.T + t) * d.E + e;
           T ddt_t = dV(t, 0) * x[i];
           for (int64_t n = 0; n < N; ++n) {
-            const T da = dA(t, n) * s * std::exp(dt[i] * Ae[n]);
-            ddt_t += da * Ae[n];
-            if (dA_log) partial_dA_log[(b * d.E + e) * N + n] += da * dt[i] * Ae[n];
+            const T da = dA(t, n) * s * eps(t, n);
+            ddt_t += da * A(n);
+            if (dA_log) partial_dA_log[(b * d.E + e) * N + n] += da * dt[i] * A(n);
           }
           if (dx) dx[i] += dV(t, 0) * dt[i];
           if (ddt) ddt[i] += ddt_t;
