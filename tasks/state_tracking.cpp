@@ -38,25 +38,26 @@ int64_t answer_tokens(const ParamSet& p, int64_t counted) {
   return p.s("length_counts") == "answer" ? counted : 0;
 }
 
-void check_counted_length(const Task& t, int64_t length, int64_t least) {
+// `what`: "" for a prompt's length, ".min_length" for the training range's lower end.
+void check_counted_length(const Task& t, const char* what, int64_t length, int64_t least) {
   if (length < least)
     fail(
-        "{}: with length_counts: answer a prompt length must be >= {} (one symbol and what is "
+        "{}{}: with length_counts: answer a prompt length must be >= {} (one symbol and what is "
         "counted with the answer), got {}",
-        t.name(), least, length);
+        t.name(), what, least, length);
 }
 
 class Parity final : public TokenTask {
  public:
   Parity(const std::string& name, const ParamSet& p)
       : TokenTask(name, p, 4, 2), extra_(answer_tokens(p, 1)) {
-    check_counted_length(*this, min_length(), 1 + extra_);
+    check_counted_length(*this, ".min_length", min_length(), 1 + extra_);
   }
 
   int64_t seq_len(int64_t length) const override { return length - extra_ + 1; }
   void check_examples(int64_t length) const override {
     TokenTask::check_examples(length);
-    check_counted_length(*this, length, 1 + extra_);
+    check_counted_length(*this, "", length, 1 + extra_);
   }
 
  protected:
@@ -86,14 +87,14 @@ class ModArithmetic final : public TokenTask {
         m_(p.i("modulus")),
         ops_(operator_tokens(p.s("operators"))),
         extra_(answer_tokens(p, 2)) {
-    check_counted_length(*this, min_length(), 1 + extra_);
+    check_counted_length(*this, ".min_length", min_length(), 1 + extra_);
   }
 
   // Even lengths round down to the odd number of tokens an expression has.
   int64_t seq_len(int64_t length) const override { return expression_tokens(length - extra_) + 2; }
   void check_examples(int64_t length) const override {
     TokenTask::check_examples(length);
-    check_counted_length(*this, length, 1 + extra_);
+    check_counted_length(*this, "", length, 1 + extra_);
   }
 
  protected:

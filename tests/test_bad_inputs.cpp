@@ -88,6 +88,17 @@ const std::vector<BadInput>& bad_inputs() {
        {"'1.5'", "--prompts"},
        2},
       // Boost's message filling looped forever on an argument holding its own placeholder.
+      // length_counts: answer needs room for the answer (and '=') beside one symbol.
+      {"GenerateAnswerCountedLengthTooShort",
+       {"generate", "parity_check", "--set", "length_counts=answer", "--prompts", "2", "--examples",
+        "1", "--out", "X.h5"},
+       {"parity_check: with length_counts: answer", "must be >= 2", "got 1"},
+       1},
+      {"GenerateAnswerCountedMinLengthTooShort",
+       {"generate", "mod_arithmetic", "--set", "length_counts=answer", "--set", "min_length=2",
+        "--prompts", "2", "--examples", "5", "--out", "X.h5"},
+       {"mod_arithmetic.min_length: with length_counts: answer", "must be >= 3", "got 2"},
+       1},
       {"GeneratePromptsIsAPlaceholder",
        {"generate", "linear_regression", "--prompts", "%value%", "--out", "X.h5"},
        {"for option '--prompts' is invalid"},
