@@ -30,7 +30,7 @@ using Vecs = std::vector<std::vector<double>>;
 // `finals` false: the final states are not outputs (null in the forward, no gradient).
 struct Lstm {
   static constexpr const char* name = "lstm";
-  static constexpr int64_t gates = 4, finals = 2;
+  static constexpr int64_t finals = 2;
   static std::vector<int64_t> sizes(const RnnDims& d) {
     return {d.B * d.T * 4 * d.H, d.H * 4 * d.H, d.B * d.H, d.B * d.H};
   }
@@ -111,7 +111,7 @@ struct Lstm {
 
 struct Gru {
   static constexpr const char* name = "gru";
-  static constexpr int64_t gates = 3, finals = 1;
+  static constexpr int64_t finals = 1;
   static std::vector<int64_t> sizes(const RnnDims& d) {
     return {d.B * d.T * 3 * d.H, d.H * 3 * d.H, d.H, d.B * d.H};
   }

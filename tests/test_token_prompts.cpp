@@ -65,7 +65,11 @@ int64_t answer_position(const TokenPrompts& pb, int64_t b) {
 // L − 2 expression tokens (mod arithmetic), token for token, from the same stream.
 TEST(TokenTasks, AnswerCountedLengthsAreTheReferenceCount) {
   const RngKey key{4, stream_id("answer counted")};
-  for (const auto& [name, less] : {std::pair{"parity_check", 1}, std::pair{"mod_arithmetic", 2}}) {
+  for (const auto& [name_, less_] :
+       {std::pair{"parity_check", 1}, std::pair{"mod_arithmetic", 2}}) {
+    // Copies: clang before 16 cannot capture structured bindings in the lambdas below.
+    const std::string name = name_;
+    const int less = less_;
     SCOPED_TRACE(name);
     const auto counted = make_task(name, {{"length_counts", "answer"}});
     const auto content = make_task(name, {});
@@ -79,7 +83,7 @@ TEST(TokenTasks, AnswerCountedLengthsAreTheReferenceCount) {
       // The reference's sequence of length L holds L tokens with the answer; ours starts with BOS
       // and predicts the answer instead of holding it: the same L positions (odd L for the
       // expression, whose even lengths round down).
-      if (L % 2 == 1 || std::string(name) == "parity_check") {
+      if (L % 2 == 1 || name == "parity_check") {
         EXPECT_EQ(ta.seq_len, L) << L;
       }
     }
