@@ -95,6 +95,13 @@ class Graph {
 
   size_t tape_size() const { return tape_.size(); }
 
+  // Hidden states a caller watches (train.layer_stats_every reads every block's output): models
+  // hand each block's output to probe(), which keeps it only while watch() has given a list.
+  void watch(std::vector<Var>* probes) { probes_ = probes; }
+  void probe(Var v) {
+    if (probes_) probes_->push_back(v);
+  }
+
  private:
   struct Entry {
     void (*run)(void*);
@@ -104,6 +111,7 @@ class Graph {
   bool record_;
   std::vector<Entry> tape_;
   std::vector<Input> inputs_;
+  std::vector<Var>* probes_ = nullptr;
 };
 
 // True when any of the inputs needs a gradient and g records.

@@ -8,6 +8,10 @@
 // prompts are one token x_k per example, read out at each: [B, K, dy]. Token prompts (a model
 // with ModelIO::vocab > 0) map to logits over the vocabulary at every position, [B, T, vocab];
 // the logits at t see tokens 0..t only.
+//
+// A model built of blocks names their parameters "blocks.<l>." and hands each block's output (the
+// residual stream after block l; post-LN: the normed stream) to g.probe(), in order: training's
+// per-layer statistics (train/layer_stats.h) read them.
 #include <functional>
 #include <memory>
 #include <string>

@@ -71,6 +71,7 @@ class RecurrentStack final : public Model {
       const std::string b = fmt::format("blocks.{}.", l);
       x = ops::add(g, x, mixers_[size_t(l)]->forward(g, norm(g, x, b + "norm1")));
       if (hidden_ > 0) x = ops::add(g, x, mlp(g, store_, norm(g, x, b + "norm2"), b));
+      g.probe(x);
     }
     return io_layers_.read_out(g, pb, norm(g, x, "norm_f"));
   }

@@ -116,7 +116,10 @@ class Transformer final : public Model {
   // The blocks and the final norm, on embedded tokens [B, T, C].
   Var backbone(Graph& g, Var h) {
     if (placement_ == "pre") return pre_ln_stack(g, h);
-    for (int64_t l = 0; l < L_; ++l) h = block(g, h, l);
+    for (int64_t l = 0; l < L_; ++l) {
+      h = block(g, h, l);
+      g.probe(h);
+    }
     return final_norm() ? norm(g, h, "norm_f", 0) : h;
   }
 
@@ -158,6 +161,7 @@ class Transformer final : public Model {
       if (mlp_) r = add_norm(g, r.sum, mlp(g, store_, r.normed, b), next, next_layer);
       x = r.sum;
       n = r.normed;
+      g.probe(x);
     }
     return n;
   }

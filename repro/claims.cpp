@@ -57,6 +57,10 @@ double quantity_value(const Quantity& q, const SeriesCurves& curves, const std::
     r = *std::max_element(v.begin(), v.end());
   else if (q.reduce == "min")
     r = *std::min_element(v.begin(), v.end());
+  else if (q.reduce == "growth")
+    r = v.back() / v.front();
+  else if (q.reduce == "spread")
+    r = *std::max_element(v.begin(), v.end()) / *std::min_element(v.begin(), v.end());
   else {
     for (double x : v) r += x;
     r /= double(v.size());

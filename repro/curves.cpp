@@ -30,11 +30,76 @@ std::string y_label_of(hid_t set) {
   return metric == "scaled_accuracy" ? "scaled accuracy" : metric;
 }
 
+// Set "train": the training log's loss or gradient norm against the step, averaged in at most
+// 200 bins of equal width (the band each bin's range), or a per-layer statistic against the block:
+// the geometric mean over the chosen records (a gradient norm moves by orders of magnitude over
+// training, so one record, or the arithmetic mean, says more about a loss spike than the depth).
+Curve read_train_curve(hid_t f, const FigureSeries& s, const std::string& what) {
+  if (!h5::exists(f, "train"))
+    fail("{}: the file has no /train log (the run trained no model)", what);
+  Curve c;
+  if (s.metric == "loss" || s.metric == "grad_norm") {
+    const std::vector<int64_t> step = h5::read<int64_t>(f, "train/step");
+    const std::vector<double> v = h5::read<double>(f, "train/" + s.metric);
+    if (v.size() != step.size() || v.empty())
+      fail("{}: /train/{} has {} values for {} steps", what, s.metric, v.size(), step.size());
+    const size_t width = (v.size() + 199) / 200;
+    for (size_t a = 0; a < v.size(); a += width) {
+      const size_t b = std::min(v.size(), a + width);
+      double sum = 0, lo = v[a], hi = v[a];
+      for (size_t i = a; i < b; ++i) {
+        sum += v[i];
+        lo = std::min(lo, v[i]);
+        hi = std::max(hi, v[i]);
+      }
+      c.x.push_back(double(step[b - 1]));
+      c.mean.push_back(sum / double(b - a));
+      c.lo.push_back(lo);
+      c.hi.push_back(hi);
+    }
+    c.x_label = "training step";
+    c.y_label = s.metric == "loss" ? "training loss" : "gradient norm";
+    return c;
+  }
+  if (!h5::exists(f, "train/layer_step") || h5::length(f, "train/layer_step") == 0)
+    fail("{}: the run recorded no per-layer statistics (set train.layer_stats_every)", what);
+  const std::vector<int64_t> step = h5::read<int64_t>(f, "train/layer_step");
+  const std::vector<double> v = h5::read<double>(f, "train/" + s.metric);
+  if (v.size() % step.size() != 0)
+    fail("{}: /train/{} has {} values, not a multiple of its {} records", what, s.metric, v.size(),
+         step.size());
+  const size_t blocks = v.size() / step.size();
+  std::vector<size_t> records;
+  for (size_t r = 0; r < step.size(); ++r)
+    if (!s.train_steps || (step[r] >= s.train_steps->first && step[r] <= s.train_steps->second))
+      records.push_back(r);
+  if (records.empty())
+    fail("{}: no per-layer record in steps [{}, {}] (records at steps {} to {}, {} in all)", what,
+         s.train_steps->first, s.train_steps->second, step.front(), step.back(), step.size());
+  for (size_t l = 0; l < blocks; ++l) {
+    double logs = 0, lo = INFINITY, hi = -INFINITY;
+    for (const size_t r : records) {
+      const double x = v[r * blocks + l];
+      logs += std::log(x);
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+    c.x.push_back(double(l + 1));
+    c.mean.push_back(std::exp(logs / double(records.size())));
+    c.lo.push_back(lo);
+    c.hi.push_back(hi);
+  }
+  c.x_label = "layer";
+  c.y_label = s.metric == "layer_grad_norm" ? "gradient norm" : "hidden-state variance";
+  return c;
+}
+
 }  // namespace
 
 Curve read_curve(const std::string& path, const FigureSeries& s, const std::string& set_name) {
   const std::string what = fmt::format("series {} (run {}, {})", s.id, s.run, path);
   const h5::Handle f = h5::open_file(path);
+  if (set_name == "train") return read_train_curve(f.id(), s, what);
   Curve c;
   // A bandit run's regret curves: /bandit/<policy>/{mean, sem}, the band mean ± SEM.
   if (set_name == "bandit" || (!h5::exists(f.id(), "eval") && h5::exists(f.id(), "bandit"))) {

@@ -152,8 +152,9 @@ Quantity read_quantity(const YAML::Node& n, const std::string& where) {
   if (n["over"])
     q.over = per_scale<std::pair<double, double>>(n["over"], where + ".over", number_pair);
   q.reduce = get_string(n, "reduce", where + ".reduce", "mean");
-  if (q.reduce != "mean" && q.reduce != "max" && q.reduce != "min")
-    fail("{}.reduce: must be one of max|min|mean, got '{}'", where, q.reduce);
+  if (q.reduce != "mean" && q.reduce != "max" && q.reduce != "min" && q.reduce != "growth" &&
+      q.reduce != "spread")
+    fail("{}.reduce: must be one of max|min|mean|growth|spread, got '{}'", where, q.reduce);
   if (n["reduce"] && q.over.empty()) fail("{}.reduce: only with 'over: [a, b]'", where);
   return q;
 }
@@ -225,17 +226,41 @@ Figure read_figure(const std::string& path, const std::string& name) {
     for (size_t j = 0; j < ss.size(); ++j) {
       const std::string sw = fmt::format("{}.series.{}", pw, j);
       check_keys(ss[j], sw,
-                 {"id", "label", "run", "predictor", "set", "metric", "against", "times", "style"});
+                 {"id", "label", "run", "predictor", "set", "metric", "against", "times", "style",
+                  "train_steps"});
       FigureSeries s;
       s.id = required_string(ss[j], "id", sw);
       s.label = get_string(ss[j], "label", sw + ".label", s.id);
       s.run = required_string(ss[j], "run", sw);
-      s.predictor = required_string(ss[j], "predictor", sw);
       s.set = get_string(ss[j], "set", sw + ".set", "");
+      const bool train = (s.set.empty() ? panel.set : s.set) == "train";
+      s.predictor = train ? get_string(ss[j], "predictor", sw + ".predictor", "model")
+                          : required_string(ss[j], "predictor", sw);
       s.metric = get_string(ss[j], "metric", sw + ".metric", "");
       s.against = get_string(ss[j], "against", sw + ".against", "");
       if (!s.against.empty() && !s.metric.empty())
         fail("{}: give metric or against, not both (against reads the prediction difference)", sw);
+      if (train) {
+        if (s.predictor != "model" || !s.against.empty())
+          fail("{}: set train is the trained model's log (predictor model, no against)", sw);
+        if (s.metric != "loss" && s.metric != "grad_norm" && s.metric != "layer_grad_norm" &&
+            s.metric != "layer_variance")
+          fail(
+              "{}.metric: set train draws one of loss|grad_norm|layer_grad_norm|layer_variance, "
+              "got '{}'",
+              sw, s.metric);
+        if (ss[j]["train_steps"]) {
+          if (!s.metric.starts_with("layer_"))
+            fail("{}.train_steps: only for the layer metrics (the per-layer records to average)",
+                 sw);
+          const auto [a, b] = number_pair(ss[j]["train_steps"], sw + ".train_steps");
+          if (a < 1 || b < a)
+            fail("{}.train_steps: [a, b] with 1 <= a <= b, got [{:g}, {:g}]", sw, a, b);
+          s.train_steps = {int64_t(a), int64_t(b)};
+        }
+      } else if (ss[j]["train_steps"]) {
+        fail("{}.train_steps: only with set train", sw);
+      }
       s.times = get_real(ss[j], "times", sw + ".times", 1.0, -1e300, 1e300);
       s.style = get_string(ss[j], "style", sw + ".style", "");
       if (std::find(ids.begin(), ids.end(), s.run) == ids.end())

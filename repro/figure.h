@@ -16,12 +16,16 @@
 //       series: [{id: transformer, label: Transformer, run: tf, predictor: model,
 //                 metric: (a further metric, or spectrum), times: 1, style: "--",
 //                 against: least_squares (the prediction difference from that predictor)}]
+//       set: train reads the training log instead: metric loss | grad_norm | layer_grad_norm |
+//                 layer_variance, predictor optional (model), train_steps: [a, b] (the layer
+//                 metrics' records to average)
 //   published: [{series: transformer, x: 40, value: 0.001, source: "Fig. 2"}]
 //   claims:
 //     - id: beats_averaging
 //       text: "at k = 2d the transformer's error is below 1/4 of averaging's"
 //       scales: [quick, paper]                              (default: every scale)
 //       left: {series: transformer, at: 10}                  or over: [a, b], reduce: max|min|mean
+//                                                |growth (last/first) |spread (max/min)
 //                                                (at / over per scale: at: {quick: 10, paper: 40})
 //       op: "<"                                              <, <=, >, >=
 //       right: {series: averaging, at: 10, times: 0.25}      or a number; also plus: 0.1
@@ -55,6 +59,11 @@ struct FigureSeries {
   std::string against;
   double times = 1.0;  // multiplies every value (a normalisation the paper applies in its plot)
   std::string style;   // a matplotlib line style, "" for solid
+  // Set "train" (the training log): metric loss | grad_norm (against step, in at most 200 bins,
+  // the band each bin's range) or layer_grad_norm | layer_variance (against the block 1..L: the
+  // geometric mean over the per-layer records with step in `train_steps`, default all, the band
+  // their range; these statistics span orders of magnitude over training).
+  std::optional<std::pair<int64_t, int64_t>> train_steps;
 };
 
 struct FigurePanel {
@@ -75,7 +84,9 @@ struct Quantity {
   std::string series;                                     // "" = the constant `value`
   std::map<std::string, double> at;                       // scale -> x
   std::map<std::string, std::pair<double, double>> over;  // scale -> [a, b]
-  std::string reduce = "mean";                            // over a range: max | min | mean
+  // Over a range: max | min | mean | growth (the value at the range's last point over its first) |
+  // spread (max over min).
+  std::string reduce = "mean";
   double value = 0;
   double times = 1.0;  // value = times * (series or constant) + plus
   double plus = 0.0;

@@ -178,6 +178,19 @@ TEST(FigureFile, EveryMistakeIsOneLineNamingIt) {
       {with("title: tiny figure\n", ""), {"'title' is required"}},
       {with("predictor: averaging}", "predictor: averaging, metric: x, against: lsa}"),
        {"panels.0.series.2", "give metric or against, not both"}},
+      {with("predictor: averaging}", "predictor: averaging, train_steps: [1, 3]}"),
+       {"panels.0.series.2.train_steps", "only with set train"}},
+      {with("predictor: averaging}", "predictor: model, set: train, metric: accuracy}"),
+       {"panels.0.series.2.metric", "one of loss|grad_norm|layer_grad_norm|layer_variance",
+        "'accuracy'"}},
+      {with("predictor: averaging}", "predictor: averaging, set: train, metric: loss}"),
+       {"panels.0.series.2", "set train is the trained model's log (predictor model"}},
+      {with("{id: avg, run: a, predictor: averaging}",
+            "{id: avg, run: a, set: train, metric: loss, train_steps: [1, 3]}"),
+       {"panels.0.series.2.train_steps", "only for the layer metrics"}},
+      {with("{id: avg, run: a, predictor: averaging}",
+            "{id: avg, run: a, set: train, metric: layer_variance, train_steps: [0, 3]}"),
+       {"panels.0.series.2.train_steps", "1 <= a <= b", "[0, 3]"}},
   };
   for (const auto& [text, needles] : cases) {
     const std::string err = figure_error(dir, text);
@@ -273,6 +286,24 @@ TEST(Claims, AreEvaluatedOnTheNumbers) {
       icl::check_claim(claim(at("tf", 3), "<", at("avg", 3, 0.25)), curves, "quick");
   EXPECT_EQ(r.numbers, "tf at 3 = 0.1 < 0.25 x avg at 3 = 0.175");
   EXPECT_EQ(r.status_text(), "holds");
+}
+
+// growth: the range's last value over its first; spread: its largest over its smallest.
+TEST(Claims, GrowthAndSpreadReduceARange) {
+  const SeriesCurves curves = {{"pre", curve({1, 2, 3, 4}, {2.0, 3.0, 8.0, 6.0})},
+                               {"peri", curve({1, 2, 3, 4}, {4.0, 2.0, 1.0, 2.0})}};
+  const auto value = [&](const Quantity& q) {
+    return icl::quantity_value(q, curves, "quick", "w");
+  };
+  EXPECT_DOUBLE_EQ(value(over("pre", 1, 4, "growth")), 3.0);
+  EXPECT_DOUBLE_EQ(value(over("pre", 1, 3, "growth")), 4.0);
+  EXPECT_DOUBLE_EQ(value(over("peri", 1, 3, "growth")), 0.25);
+  EXPECT_DOUBLE_EQ(value(over("pre", 1, 4, "spread")), 4.0);
+  EXPECT_DOUBLE_EQ(value(over("peri", 2, 4, "spread")), 2.0);
+  EXPECT_EQ(icl::check_claim(claim(over("pre", 1, 4, "growth"), ">", over("peri", 1, 4, "growth")),
+                             curves, "quick")
+                .numbers,
+            "growth of pre over [1, 4] = 3 > growth of peri over [1, 4] = 0.5");
 }
 
 TEST(Claims, ScaleSpecificPointsAndOtherScales) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "train/layer_stats.h"
 
 namespace icl {
 
@@ -22,6 +23,11 @@ constexpr int64_t kTrainChunk = 256;
 
 template <class T>
 void append_tail(hid_t g, const std::string& name, const std::vector<T>& v) {
+  // A run resumed from a file written before the per-layer statistics gets its layer columns now.
+  if (name.starts_with("layer_") && !h5::exists(g, name)) {
+    h5::create_extendable(g, name, v, kTrainChunk);
+    return;
+  }
   const int64_t have = h5::length(g, name);
   if (have > int64_t(v.size()))
     fail("/train/{} has {} entries, more than the {} of the log being saved", name, have, v.size());
@@ -39,6 +45,9 @@ void for_each_column(Log& log, F f) {
   f("grad_norm", log.grad_norm);
   f("eval_step", log.eval_step);
   f("eval_error", log.eval_error);
+  f("layer_step", log.layer_step);
+  f("layer_grad_norm", log.layer_grad_norm);
+  f("layer_variance", log.layer_variance);
 }
 
 std::vector<int64_t> dims_of(const Parameter& p) {
@@ -134,11 +143,18 @@ void read_checkpoint(const std::string& path, Model& model, TrainState& state) {
     }
     state = TrainState{};
     state.step = h5::read_attr_int(g.id(), "step");
+    const int64_t blocks = std::max<int64_t>(1, count_blocks(model.parameters()));
     for_each_column(state.log, [&](const char* name, auto& v) {
+      const std::string column = name;
+      // Files written before the per-layer statistics have no layer columns.
+      if (column.starts_with("layer_") && !h5::exists(f.id(), "train/" + column)) return;
       // Checked before reading: no column has more values than steps (one evaluation at most per
-      // step).
+      // step; a per-layer column one value per block and step).
       const int64_t n = h5::element_count(f.id(), std::string("train/") + name);
-      if (n > state.step)
+      const int64_t most = column == "layer_grad_norm" || column == "layer_variance"
+                               ? state.step * blocks
+                               : state.step;
+      if (n > most)
         fail(
             "cannot resume from {}: training log column {} has {} values, checkpoint is at step "
             "{}",

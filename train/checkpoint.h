@@ -2,7 +2,8 @@
 // Checkpoints live in the run's results file (docs/DESIGN.md, results.h5):
 //   /checkpoint              attrs: step, seed, model (name), model_config (resolved YAML +
 //   ModelIO) /checkpoint/params/<name>, /checkpoint/adam_m/<name>, /checkpoint/adam_v/<name>
-//   /train/{step, loss, lr, seconds, grad_norm, eval_step, eval_error}
+//   /train/{step, loss, lr, seconds, grad_norm, eval_step, eval_error, layer_step,
+//           layer_grad_norm, layer_variance}  (per-layer statistics: train/layer_stats.h)
 // The data stream and the curriculum are functions of (seed, step), so the step is the whole RNG
 // and curriculum state. Resuming checks that the model configuration is the same.
 #include <string>

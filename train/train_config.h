@@ -23,6 +23,8 @@
 //     micro_batches: 1     (gradient accumulation: the batch in this many equal parts, each part's
 //                           gradient computed whole and added in order, the sum over the parts;
 //                           what a data-parallel step over as many ranks reduces)
+//     layer_stats_every: 0 (per-layer gradient norms and hidden-state variances at step 1 and every
+//                           this many steps, in /train (train/layer_stats.h); 0 = off)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -40,9 +42,10 @@ struct TrainConfig {
   std::map<std::string, Ramp> task_ramps;  // other integer task parameters, by name
   int64_t eval_every = 500, eval_prompts = 256, checkpoint_every = 500;
   std::string precision = "tf32";
-  int64_t data_seed = -1;       // the training prompts' seed; -1: the run's
-  std::string loss_on = "all";  // vector prompts: every example's prediction, or only the last
-  int64_t micro_batches = 1;    // gradient accumulation (train/trainer.cpp: cpu_step)
+  int64_t data_seed = -1;         // the training prompts' seed; -1: the run's
+  std::string loss_on = "all";    // vector prompts: every example's prediction, or only the last
+  int64_t micro_batches = 1;      // gradient accumulation (train/trainer.cpp: cpu_step)
+  int64_t layer_stats_every = 0;  // per-layer statistics (train/layer_stats.h); 0 = off
 };
 
 // The keys in the order results.h5 records them.
@@ -87,7 +90,11 @@ inline const Section<TrainConfig>& train_section() {
           .integer(
               "micro_batches", &TrainConfig::micro_batches, 1, 1e7,
               "gradient accumulation: the batch in this many equal parts, each part's gradient "
-              "added in order (CPU; divides batch_size)");
+              "added in order (CPU; divides batch_size)")
+          .integer("layer_stats_every", &TrainConfig::layer_stats_every, 0, 1e12,
+                   "record each block's gradient norm and hidden-state variance at step 1 and "
+                   "every this many steps (0 = off)",
+                   Effect::Measures);
   return s;
 }
 

@@ -13,6 +13,7 @@
 #include "train/accumulate.h"
 #include "train/adamw.h"
 #include "train/batch_loss.h"
+#include "train/layer_stats.h"
 #include "train/trainer_gpu.h"
 
 namespace icl {
@@ -50,6 +51,18 @@ Trainer::Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, Tr
     gpu_ = std::make_unique<Gpu>(*ctx);
   } else {
     arena_ = std::make_unique<Arena>();
+  }
+  if (cfg.layer_stats_every > 0) {
+    blocks_ = count_blocks(model.parameters());
+    if (blocks_ == 0)
+      fail(
+          "train.layer_stats_every: model {} has no blocks (parameters blocks.<l>.*) to take "
+          "per-layer statistics of; set it to 0",
+          model.name());
+    // Its own arena: the statistics' forward pass leaves the step's memory (and, on a GPU, its
+    // captured graph) as it was.
+    CudaContext* ctx = model.parameters().cuda();
+    stats_arena_ = ctx ? std::make_unique<Arena>(*ctx) : std::make_unique<Arena>();
   }
 }
 
@@ -128,7 +141,20 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
   double last_eval = st.log.eval_error.empty() ? NAN : st.log.eval_error.back();
   while (st.step < until) {
     double norm = 0;
+    // Step s + 1 (1-based) is recorded when it is 1 or a multiple of layer_stats_every: the hidden
+    // states under the weights its loss sees, then its gradient.
+    const bool stats =
+        tc.layer_stats_every > 0 && (st.step == 0 || (st.step + 1) % tc.layer_stats_every == 0);
+    std::vector<double> variance;
+    if (stats) variance = hidden_variances(model_, *stats_arena_, prompts_.batch(st.step), blocks_);
     const double loss = step(st.step, &norm);
+    if (stats) {
+      const std::vector<double> grads =
+          block_grad_norms(model_.parameters(), blocks_, clip_scale(norm, tc.grad_clip));
+      st.log.layer_step.push_back(st.step + 1);
+      st.log.layer_grad_norm.insert(st.log.layer_grad_norm.end(), grads.begin(), grads.end());
+      st.log.layer_variance.insert(st.log.layer_variance.end(), variance.begin(), variance.end());
+    }
     ++st.step;
     const double secs =
         offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

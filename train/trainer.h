@@ -32,6 +32,10 @@ struct TrainLog {
   // Mean normalised error over k on the fixed evaluation prompts; for token tasks the mean scaled
   // accuracy over up to 8 lengths of the training range (higher is better).
   std::vector<double> eval_error;
+  // Per-layer statistics (train.layer_stats_every, train/layer_stats.h): the steps they were taken
+  // at, and for each such step one value per block, step-major ([records × blocks] flattened).
+  std::vector<int64_t> layer_step;
+  std::vector<double> layer_grad_norm, layer_variance;
 };
 
 struct TrainState {
@@ -93,7 +97,9 @@ class Trainer {
   PromptSource& prompts_;
   TrainEval eval_;
   std::unique_ptr<Arena> arena_;
-  std::vector<float> mask_;  // the current step's loss_mask, as the loss reads it
+  std::unique_ptr<Arena> stats_arena_;  // the per-layer statistics' forward pass
+  int64_t blocks_ = 0;                  // with train.layer_stats_every
+  std::vector<float> mask_;             // the current step's loss_mask, as the loss reads it
   std::unique_ptr<Gpu> gpu_;
   int64_t replays_ = 0;
 };

@@ -34,8 +34,8 @@ class Curve:
 class Results:
     """A results file: ``attrs`` (root attributes), ``config`` (the resolved YAML text),
     ``sets`` ({set: attrs}), ``curves`` ({(set, predictor): Curve}), ``train`` ({column: array},
-    empty without training), ``regret`` ({policy: (mean, sem)}, bandit runs) and ``arrays``
-    (``icl generate``'s datasets). ``to_pandas()`` gives the curves as one long table."""
+    empty without training; ``layer_grad_norm`` and ``layer_variance`` as [records, layers]),
+    ``regret`` ({policy: (mean, sem)}, bandit runs) and ``arrays`` (``icl generate``'s datasets). ``to_pandas()`` gives the curves as one long table."""
 
     def __init__(self, path: str):
         import h5py
@@ -66,6 +66,11 @@ class Results:
                         extra)
             if "train" in f:
                 self.train = {k: v[()] for k, v in f["train"].items()}
+                # Per-layer statistics (train.layer_stats_every) as [records, layers].
+                records = len(self.train.get("layer_step", []))
+                for k in ("layer_grad_norm", "layer_variance"):
+                    if records and k in self.train:
+                        self.train[k] = self.train[k].reshape(records, -1)
             if "bandit" in f:
                 for pol, pg in f["bandit"].items():
                     if hasattr(pg, "keys"):

@@ -56,9 +56,13 @@ def test_curve_takes_torch_tensors_and_gives_one_back():
 
 def test_load_reads_training_runs(tmp_path):
     res = iclbench.run("quickstart", overrides={"train.steps": 20, "eval.prompts": 32,
-                                                 "eval.bootstrap": 20},
+                                                 "eval.bootstrap": 20,
+                                                 "train.layer_stats_every": 10},
                        out=str(tmp_path / "q.h5"), verbose=False)
     assert len(res.train["loss"]) == 20 and res.train["step"][-1] == 20
+    # per-layer statistics at steps 1, 10 and 20, one column per block of the quickstart's three
+    assert list(res.train["layer_step"]) == [1, 10, 20]
+    assert res.train["layer_grad_norm"].shape == (3, 3) == res.train["layer_variance"].shape
     assert res.attrs["benchmark"] == "quickstart" and "model:" in res.config
     assert any(c.attrs.get("kind") == "model" for c in res.curves.values())
     try:
