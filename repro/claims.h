@@ -1,8 +1,9 @@
 #pragma once
 // A paper's claims checked on our curves. A quantity is one series at one x, or the max / min /
-// mean of a series over an x range, or a constant, times a factor; a claim compares two
+// mean / growth / spread of a series over an x range, or a constant, times a factor; a claim compares two
 // quantities with <, <=, > or >=. A claim declared for other scales than the one reproduced is
-// reported as such ("paper scale only"), never dropped. A NaN on either side fails the claim.
+// reported as such ("paper scale only"), never dropped, with its numbers at this scale where the
+// curves have them ("here: ... (would fail)"). A NaN on either side fails the claim.
 #include <map>
 #include <string>
 

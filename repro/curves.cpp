@@ -30,10 +30,19 @@ std::string y_label_of(hid_t set) {
   return metric == "scaled_accuracy" ? "scaled accuracy" : metric;
 }
 
+// The q-quantile of v, interpolating linearly between order statistics (numpy's default).
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double at = q * double(v.size() - 1);
+  const size_t i = size_t(at);
+  return i + 1 < v.size() ? v[i] + (at - double(i)) * (v[i + 1] - v[i]) : v[i];
+}
+
 // Set "train": the training log's loss or gradient norm against the step, averaged in at most
-// 200 bins of equal width (the band each bin's range), or a per-layer statistic against the block:
-// the geometric mean over the chosen records (a gradient norm moves by orders of magnitude over
-// training, so one record, or the arithmetic mean, says more about a loss spike than the depth).
+// 200 bins of equal width, or a per-layer statistic against the block: the geometric mean over the
+// chosen records; the band is the middle half (25% to 75%) of the bin's or the records' values (a
+// gradient norm moves by orders of magnitude over training, so one record, or the arithmetic mean,
+// says more about a loss spike than the depth).
 Curve read_train_curve(hid_t f, const FigureSeries& s, const std::string& what) {
   if (!h5::exists(f, "train"))
     fail("{}: the file has no /train log (the run trained no model)", what);
@@ -46,16 +55,13 @@ Curve read_train_curve(hid_t f, const FigureSeries& s, const std::string& what) 
     const size_t width = (v.size() + 199) / 200;
     for (size_t a = 0; a < v.size(); a += width) {
       const size_t b = std::min(v.size(), a + width);
-      double sum = 0, lo = v[a], hi = v[a];
-      for (size_t i = a; i < b; ++i) {
-        sum += v[i];
-        lo = std::min(lo, v[i]);
-        hi = std::max(hi, v[i]);
-      }
+      std::vector<double> bin(v.begin() + ptrdiff_t(a), v.begin() + ptrdiff_t(b));
+      double sum = 0;
+      for (const double x : bin) sum += x;
       c.x.push_back(double(step[b - 1]));
-      c.mean.push_back(sum / double(b - a));
-      c.lo.push_back(lo);
-      c.hi.push_back(hi);
+      c.mean.push_back(sum / double(bin.size()));
+      c.lo.push_back(quantile(bin, 0.25));
+      c.hi.push_back(quantile(bin, 0.75));
     }
     c.x_label = "training step";
     c.y_label = s.metric == "loss" ? "training loss" : "gradient norm";
@@ -77,17 +83,16 @@ Curve read_train_curve(hid_t f, const FigureSeries& s, const std::string& what) 
     fail("{}: no per-layer record in steps [{}, {}] (records at steps {} to {}, {} in all)", what,
          s.train_steps->first, s.train_steps->second, step.front(), step.back(), step.size());
   for (size_t l = 0; l < blocks; ++l) {
-    double logs = 0, lo = INFINITY, hi = -INFINITY;
+    double logs = 0;
+    std::vector<double> values;
     for (const size_t r : records) {
-      const double x = v[r * blocks + l];
-      logs += std::log(x);
-      lo = std::min(lo, x);
-      hi = std::max(hi, x);
+      values.push_back(v[r * blocks + l]);
+      logs += std::log(values.back());
     }
     c.x.push_back(double(l + 1));
     c.mean.push_back(std::exp(logs / double(records.size())));
-    c.lo.push_back(lo);
-    c.hi.push_back(hi);
+    c.lo.push_back(quantile(values, 0.25));
+    c.hi.push_back(quantile(values, 0.75));
   }
   c.x_label = "layer";
   c.y_label = s.metric == "layer_grad_norm" ? "gradient norm" : "hidden-state variance";

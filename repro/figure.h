@@ -59,10 +59,10 @@ struct FigureSeries {
   std::string against;
   double times = 1.0;  // multiplies every value (a normalisation the paper applies in its plot)
   std::string style;   // a matplotlib line style, "" for solid
-  // Set "train" (the training log): metric loss | grad_norm (against step, in at most 200 bins,
-  // the band each bin's range) or layer_grad_norm | layer_variance (against the block 1..L: the
-  // geometric mean over the per-layer records with step in `train_steps`, default all, the band
-  // their range; these statistics span orders of magnitude over training).
+  // Set "train" (the training log): metric loss | grad_norm (against step, in at most 200 bins)
+  // or layer_grad_norm | layer_variance (against the block 1..L: the geometric mean over the
+  // per-layer records with step in `train_steps`, default all; these statistics span orders of
+  // magnitude over training). The band is the middle half of the bin's or the records' values.
   std::optional<std::pair<int64_t, int64_t>> train_steps;
 };
 

@@ -316,6 +316,13 @@ TEST(Claims, ScaleSpecificPointsAndOtherScales) {
   const icl::ClaimResult r = icl::check_claim(c, curves, "quick");
   EXPECT_EQ(r.status, ClaimStatus::OtherScale);
   EXPECT_EQ(r.status_text(), "paper scale only");
+  // Still reported with its numbers at this scale, and what they would say.
+  EXPECT_EQ(r.numbers, "here: tf at 10 = 0.3 < 0.05 (would fail)");
+  EXPECT_EQ(r.left, 0.3);
+  // Where this scale has no such point, there are no numbers to show.
+  c.left.at["quick"] = 7;
+  EXPECT_EQ(icl::check_claim(c, curves, "quick").numbers, "");
+  EXPECT_EQ(icl::check_claim(c, curves, "quick").status, ClaimStatus::OtherScale);
 }
 
 TEST(Claims, NaNFailsAndMissingPointsAreErrors) {
