@@ -69,6 +69,30 @@ TEST(CudaTraining, HalfPlusResumePlusHalfEqualsWhole) {
   EXPECT_EQ(params(d / "whole.h5", "adam_v"), params(d / "resumed.h5", "adam_v"));
 }
 
+// Per-layer statistics on the GPU (train/layer_stats.h): the gradients are read back after the
+// captured step and the clip undone, the variances come from an eager pass in their own arena;
+// both track the CPU's, and the losses are those of a run without statistics, bit for bit.
+TEST(CudaTraining, LayerStatsTrackTheCpu) {
+  ICL_REQUIRE_GPU();
+  Dir d("gpu_layer_stats");
+  std::vector<std::string> o = kFp32;
+  o.push_back("train.layer_stats_every=5");
+  run(o, d / "cpu.h5", "", 0, "cpu");
+  run(o, d / "gpu.h5", "", 0, "cuda");
+  run(kFp32, d / "plain.h5", "", 0, "cuda");
+  EXPECT_EQ(losses(d / "gpu.h5"), losses(d / "plain.h5"));
+  const auto column = [&](const std::string& path, const std::string& name) {
+    const h5::Handle f = h5::open_file(path);
+    return h5::read<double>(f.id(), "train/" + name);
+  };
+  for (const char* name : {"layer_grad_norm", "layer_variance"}) {
+    const std::vector<double> c = column(d / "cpu.h5", name), g = column(d / "gpu.h5", name);
+    ASSERT_EQ(c.size(), 5u * 2u) << name;  // steps 1, 5, 10, 15, 20 × 2 blocks
+    ASSERT_EQ(g.size(), c.size()) << name;
+    for (size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(g[i], c[i], 1e-3 * c[i]) << name << " " << i;
+  }
+}
+
 TEST(CudaTraining, TheStepIsCapturedAndReplayed) {
   ICL_REQUIRE_GPU();
   std::vector<std::string> o = kTiny;
