@@ -1,5 +1,6 @@
 #include "train/layer_stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
