@@ -108,7 +108,9 @@ int cmd_sweep(const Args& args) {
       "mem", po::value<std::string>(), "with --slurm: memory per task")(
       "partition", po::value<std::string>(), "with --slurm: partition")(
       "gpus", po::value<int64_t>(), "with --slurm: GPUs per task")(
-      "no-figures", "do not draw the summary's figure");
+      "max-array-size", po::value<int64_t>(),
+      "with --slurm: array tasks the cluster allows (default: its MaxArraySize from scontrol, "
+      "else 1001); more runs share the tasks")("no-figures", "do not draw the summary's figure");
   po::positional_options_description pos;
   pos.add("file", 1);
   add_threads_option(opts);
@@ -128,7 +130,8 @@ int cmd_sweep(const Args& args) {
   if (vm.count("parallel") && parallel < 1) fail("--parallel: must be >= 1, got {}", parallel);
   if (vm.count("index") && index < 0) fail("--index: must be >= 0, got {}", index);
   const bool slurm = vm.count("slurm");
-  for (const char* o : {"no-submit", "time", "cpus-per-task", "mem", "partition", "gpus"})
+  for (const char* o :
+       {"no-submit", "time", "cpus-per-task", "mem", "partition", "gpus", "max-array-size"})
     if (vm.count(o) && !slurm) fail("--{}: only means something with --slurm", o);
   const SweepSpec spec = read_sweep(file);
 
@@ -150,6 +153,12 @@ int cmd_sweep(const Args& args) {
     if (vm.count("mem")) res.mem = vm["mem"].as<std::string>();
     if (vm.count("partition")) res.partition = vm["partition"].as<std::string>();
     if (vm.count("gpus")) res.gpus = vm["gpus"].as<int64_t>();
+    if (vm.count("max-array-size")) {
+      res.max_array_size = vm["max-array-size"].as<int64_t>();
+      if (res.max_array_size < 1)
+        fail("--max-array-size: must be >= 1, got {}", res.max_array_size);
+    }
+    if (res.max_array_size == 0) res.max_array_size = slurm_max_array_size();
     if (res.cpus_per_task < 1) fail("--cpus-per-task: must be >= 1, got {}", res.cpus_per_task);
     if (res.gpus < 0) fail("--gpus: must be >= 0, got {}", res.gpus);
     const std::string cwd = fs::current_path().string();
@@ -179,9 +188,10 @@ int cmd_sweep(const Args& args) {
     while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
     if (rc != 0) fail("--slurm: sbatch refused {}: {}", script, reply);
     fmt::print(
-        "submitted job array {} ({} tasks, script {}); when it has run: icl sweep collect "
-        "{}\n",
-        reply, spec.runs.size(), script, file);
+        "submitted job array {} ({} tasks for {} runs, script {}); when it has run: icl sweep "
+        "collect {}\n",
+        reply, slurm_array_tasks(int64_t(spec.runs.size()), res.max_array_size), spec.runs.size(),
+        script, file);
     return 0;
   }
 

@@ -3,7 +3,8 @@
 # A single-node Slurm cluster on this machine, for tests/test_slurm.cpp and for trying
 # `icl sweep --slurm` without a cluster: munged on a socket in DIR, slurmctld and slurmd with
 # DIR/slurm.conf (one node, this host's CPUs, partition "debug", ports 16817/16818, no cgroups,
-# no accounting), their state, spool and logs in DIR. Clients use it with SLURM_CONF=DIR/slurm.conf.
+# no accounting, MaxArraySize 3 so that a sweep of 4 runs shares 3 array tasks), their state,
+# spool and logs in DIR. Clients use it with SLURM_CONF=DIR/slurm.conf.
 # Needs root and Debian's slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh
 # --slurm). `start` waits until the node is idle and exits 1 with the reason when it is not;
 # `stop` ends the daemons started in DIR.
@@ -61,6 +62,7 @@ ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
+MaxArraySize=3
 NodeName=$host CPUs=$(nproc) RealMemory=$(($(free -m | awk '/^Mem:/ {print $2}') / 2)) State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF

@@ -1,6 +1,8 @@
 #include "sweep/slurm.h"
 
+#include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -28,7 +30,11 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& res, const std
   s += fmt::format("# Written by icl sweep --slurm: one array task per run of {} ({} runs).\n",
                    spec_file, spec.runs.size());
   s += fmt::format("#SBATCH --job-name=icl-sweep-{}\n", sweep_safe_name(spec.name));
-  s += fmt::format("#SBATCH --array=0-{}\n", spec.runs.size() - 1);
+  if (res.max_array_size < 1)
+    fail("slurm max_array_size: must be >= 1, got {}", res.max_array_size);
+  const int64_t runs = int64_t(spec.runs.size());
+  const int64_t tasks = slurm_array_tasks(runs, res.max_array_size);
+  s += fmt::format("#SBATCH --array=0-{}\n", tasks - 1);
   s += fmt::format("#SBATCH --cpus-per-task={}\n", res.cpus_per_task);
   s += fmt::format("#SBATCH --time={}\n", directive_value(res.time, "time"));
   s += fmt::format("#SBATCH --output={}/%A_%a.out\n", directive_value(logs, "output"));
@@ -39,9 +45,41 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& res, const std
   for (const auto& e : res.extra) s += fmt::format("#SBATCH {}\n", directive_value(e, "extra"));
   s += "set -euo pipefail\n";
   s += fmt::format("cd {}\n", shell_quote(workdir));
-  s += fmt::format("exec {} sweep {} --index \"$SLURM_ARRAY_TASK_ID\" --device {}\n",
-                   shell_quote(icl), shell_quote(spec_file), shell_quote(device));
+  if (tasks == runs) {
+    s += fmt::format("exec {} sweep {} --index \"$SLURM_ARRAY_TASK_ID\" --device {}\n",
+                     shell_quote(icl), shell_quote(spec_file), shell_quote(device));
+    return s;
+  }
+  // More runs than the cluster allows array tasks: every task takes every tasks-th run.
+  s += fmt::format("# {} runs over {} array tasks (MaxArraySize): task i runs i, i + {}, ...\n",
+                   runs, tasks, tasks);
+  s += "status=0\n";
+  s += fmt::format("for ((i = SLURM_ARRAY_TASK_ID; i < {}; i += {})); do\n", runs, tasks);
+  s += fmt::format("  {} sweep {} --index \"$i\" --device {} || status=1\n", shell_quote(icl),
+                   shell_quote(spec_file), shell_quote(device));
+  s += "done\nexit $status\n";
   return s;
+}
+
+int64_t slurm_max_array_size() {
+  FILE* p = popen("scontrol show config 2>/dev/null", "r");
+  if (!p) return 1001;
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  // A line "MaxArraySize            = 1001".
+  const size_t at = out.find("MaxArraySize");
+  if (at == std::string::npos) return 1001;
+  const size_t eq = out.find('=', at);
+  const size_t end = out.find('\n', at);
+  if (eq == std::string::npos || eq > end) return 1001;
+  try {
+    const int64_t m = std::stoll(out.substr(eq + 1, end - eq - 1));
+    return m > 0 ? m : 1001;
+  } catch (const std::exception&) {
+    return 1001;
+  }
 }
 
 }  // namespace icl

@@ -179,12 +179,15 @@ SweepSpec read_sweep(const std::string& path) {
 
   if (const YAML::Node sl = root["slurm"]) {
     if (!sl.IsMap()) fail("slurm: expected a map, got {}", kind_of(sl));
-    check_keys(sl, "slurm", {"time", "cpus_per_task", "mem", "partition", "gpus", "extra"});
+    check_keys(sl, "slurm",
+               {"time", "cpus_per_task", "mem", "partition", "gpus", "extra", "max_array_size"});
     s.slurm.time = get_string(sl, "time", "slurm.time", s.slurm.time);
     s.slurm.cpus_per_task = get_int(sl, "cpus_per_task", "slurm.cpus_per_task", 1, 1, 4096);
     s.slurm.mem = get_string(sl, "mem", "slurm.mem", "");
     s.slurm.partition = get_string(sl, "partition", "slurm.partition", "");
     s.slurm.gpus = get_int(sl, "gpus", "slurm.gpus", 0, 0, 64);
+    s.slurm.max_array_size =
+        get_int(sl, "max_array_size", "slurm.max_array_size", 0, 0, int64_t(4e6));
     if (const YAML::Node ex = sl["extra"]) {
       if (!ex.IsSequence())
         fail("slurm.extra: expected a list of sbatch options, got {}", kind_of(ex));

@@ -40,6 +40,9 @@ struct SweepSlurm {
   std::string time = "01:00:00", mem, partition;
   int64_t cpus_per_task = 1, gpus = 0;
   std::vector<std::string> extra;  // further #SBATCH lines' options
+  // Array tasks a job may have (Slurm's MaxArraySize: indices 0 .. M − 1); 0: ask the cluster
+  // (sweep/slurm.h). A sweep with more runs gives each task every M-th run.
+  int64_t max_array_size = 0;
 };
 
 struct SweepSelect {

@@ -118,6 +118,11 @@ TEST_F(Sweep, BadSweepFilesAreOneLineErrors) {
   EXPECT_EQ(err(std::string(kBase) + "grid: {task.d: [2, 2]}\n"),
             "grid.task.d: value 2 is given twice");
   EXPECT_EQ(err(std::string(kBase) + "seeds: [1, 1]\n"), "seeds: seed 1 is given twice");
+  EXPECT_THAT(err(std::string(kBase) + "slurm: {max_array_size: -1}\n"),
+              HasSubstr("slurm.max_array_size"));
+  EXPECT_THAT(err(std::string(kBase) + "slurm: {array: 4}\n"),
+              HasSubstr("unknown key 'array' (allowed: time, cpus_per_task, mem, partition, gpus, "
+                        "extra, max_array_size)"));
   EXPECT_EQ(err(std::string(kBase) + "seeds: []\n"),
             "seeds: expected a count (seeds 0 .. N-1) or a non-empty list of seeds, got an empty "
             "list");
@@ -318,6 +323,8 @@ TEST_F(Sweep, TheSlurmScriptRunsOneIndexPerArrayTask) {
   SweepSpec s = read_sweep(file(std::string(kBase) + "grid: {task.d: [2, 3, 4]}\nseeds: 2\n" +
                                 "slurm: {time: '00:10:00', cpus_per_task: 4, mem: 2G, "
                                 "extra: ['--account=lab']}\n"));
+  EXPECT_EQ(s.slurm.max_array_size, 0);  // ask the cluster
+  s.slurm.max_array_size = 1001;
   const std::string text = slurm_script(s, s.slurm, "/opt/icl bin/icl", "/w/s.yaml", "/w", "cpu");
   EXPECT_THAT(text, HasSubstr("#SBATCH --array=0-5\n"));
   EXPECT_THAT(text, HasSubstr("#SBATCH --cpus-per-task=4\n"));
@@ -331,6 +338,45 @@ TEST_F(Sweep, TheSlurmScriptRunsOneIndexPerArrayTask) {
   s.slurm.partition = "gpu\nrm -rf /";
   EXPECT_EQ(error_of([&] { slurm_script(s, s.slurm, "/i", "/s", "/w", "cpu"); }),
             "slurm partition: must be one line, got 'gpu\nrm -rf /'");
+  s.slurm.partition = "";
+  s.slurm.max_array_size = 0;
+  EXPECT_EQ(error_of([&] { slurm_script(s, s.slurm, "/i", "/s", "/w", "cpu"); }),
+            "slurm max_array_size: must be >= 1, got 0");
+}
+
+// More runs than the cluster's MaxArraySize: M array tasks, task i running runs i, i + M, ... in
+// turn; a failed run does not stop the task's later runs, and fails the task. The script is run
+// here by bash for each task, with a stand-in icl that records the index it is given.
+TEST_F(Sweep, MoreRunsThanMaxArraySizeShareTheTasks) {
+  SweepSpec s = read_sweep(file(std::string(kBase) + "grid: {task.d: [2, 3, 4]}\nseeds: 2\n" +
+                                "slurm: {max_array_size: 4}\n"));
+  ASSERT_EQ(s.runs.size(), 6u);
+  EXPECT_EQ(slurm_array_tasks(6, s.slurm.max_array_size), 4);
+  const fs::path fake = dir_ / "fake icl";
+  std::ofstream(fake) << "#!/bin/bash\necho \"$4\" >> \"$(dirname \"$0\")/ran\"\n"
+                         "[ \"$4\" != 5 ]\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const std::string text =
+      slurm_script(s, s.slurm, fake.string(), "/w/s.yaml", dir_.string(), "cpu");
+  EXPECT_THAT(text, HasSubstr("#SBATCH --array=0-3\n"));
+  EXPECT_THAT(text, HasSubstr("6 runs over 4 array tasks"));
+  std::ofstream(dir_ / "job.sh") << text;
+  const auto task = [&](int i) {
+    fs::remove(dir_ / "ran");
+    const int rc = std::system(fmt::format("SLURM_ARRAY_TASK_ID={} bash '{}' >/dev/null 2>&1", i,
+                                           (dir_ / "job.sh").string())
+                                   .c_str());
+    return std::pair{WEXITSTATUS(rc), test::slurp(dir_ / "ran")};
+  };
+  EXPECT_EQ(task(0), (std::pair<int, std::string>{0, "0\n4\n"}));
+  EXPECT_EQ(task(1), (std::pair<int, std::string>{1, "1\n5\n"}));  // run 5 fails
+  EXPECT_EQ(task(3), (std::pair<int, std::string>{0, "3\n"}));
+  // Up to the limit, one run per task, as before.
+  s.slurm.max_array_size = 6;
+  const std::string whole = slurm_script(s, s.slurm, "/i", "/s", "/w", "cpu");
+  EXPECT_THAT(whole, HasSubstr("#SBATCH --array=0-5\n"));
+  EXPECT_THAT(whole, HasSubstr("exec '/i' sweep"));
+  EXPECT_THAT(whole, testing::Not(HasSubstr("for ((")));
 }
 
 }  // namespace
