@@ -179,12 +179,10 @@ int cmd_sweep(const Args& args) {
                  have_sbatch ? "" : "; sbatch is not on PATH", script);
       return 0;
     }
-    FILE* p = popen(fmt::format("sbatch --parsable {} 2>&1", shell_quote(script)).c_str(), "r");
-    if (!p) fail("--slurm: cannot start sbatch");
     std::string reply;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) reply += buf;
-    const int rc = pclose(p);
+    const int rc =
+        command_output(fmt::format("sbatch --parsable {} 2>&1", shell_quote(script)), reply);
+    if (rc == -1) fail("--slurm: cannot start sbatch");
     while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
     if (rc != 0) fail("--slurm: sbatch refused {}: {}", script, reply);
     fmt::print(

@@ -18,10 +18,6 @@ std::string x_range(const Curve& c) {
 
 std::string number(double v) { return fmt::format("{:.4g}", v); }
 
-// The claim evaluated at `scale`: Holds or Fails with its numbers.
-ClaimResult compare(const Claim& claim, const SeriesCurves& curves, const std::string& scale,
-                    const std::string& where);
-
 }  // namespace
 
 std::string ClaimResult::status_text() const {
@@ -82,31 +78,8 @@ std::string describe(const Quantity& q, const std::string& scale) {
   return fmt::format("{}{} of {} over [{:g}, {:g}]{}", factor, q.reduce, q.series, a, b, offset);
 }
 
-ClaimResult check_claim(const Claim& claim, const SeriesCurves& curves, const std::string& scale) {
-  ClaimResult r;
-  const std::string where = "claim " + claim.id;
-  if (std::find(claim.scales.begin(), claim.scales.end(), scale) == claim.scales.end()) {
-    r.status = ClaimStatus::OtherScale;
-    std::string s;
-    for (const auto& x : claim.scales) s += (s.empty() ? "" : " and ") + x;
-    r.only = s + " scale only";
-    // Its numbers at this scale where the curves have them, with what they would say: a claim
-    // that does not hold here is reported with its numbers, not only marked.
-    try {
-      const ClaimResult here = compare(claim, curves, scale, where);
-      r.left = here.left;
-      r.right = here.right;
-      r.numbers = fmt::format("here: {} ({})", here.numbers,
-                              here.status == ClaimStatus::Holds ? "would hold" : "would fail");
-    } catch (const Error&) {
-      // A series this scale does not draw, or no point in range: nothing to show.
-    }
-    return r;
-  }
-  return compare(claim, curves, scale, where);
-}
-
 namespace {
+// The claim evaluated at `scale`: Holds or Fails with its numbers.
 ClaimResult compare(const Claim& claim, const SeriesCurves& curves, const std::string& scale,
                     const std::string& where) {
   ClaimResult r;
@@ -131,5 +104,29 @@ ClaimResult compare(const Claim& claim, const SeriesCurves& curves, const std::s
   return r;
 }
 }  // namespace
+
+ClaimResult check_claim(const Claim& claim, const SeriesCurves& curves, const std::string& scale) {
+  ClaimResult r;
+  const std::string where = "claim " + claim.id;
+  if (std::find(claim.scales.begin(), claim.scales.end(), scale) == claim.scales.end()) {
+    r.status = ClaimStatus::OtherScale;
+    std::string s;
+    for (const auto& x : claim.scales) s += (s.empty() ? "" : " and ") + x;
+    r.only = s + " scale only";
+    // Its numbers at this scale where the curves have them, with what they would say: a claim
+    // that does not hold here is reported with its numbers, not only marked.
+    try {
+      const ClaimResult here = compare(claim, curves, scale, where);
+      r.left = here.left;
+      r.right = here.right;
+      r.numbers = fmt::format("here: {} ({})", here.numbers,
+                              here.status == ClaimStatus::Holds ? "would hold" : "would fail");
+    } catch (const Error&) {
+      // A series this scale does not draw, or no point in range: nothing to show.
+    }
+    return r;
+  }
+  return compare(claim, curves, scale, where);
+}
 
 }  // namespace icl

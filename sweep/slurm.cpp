@@ -61,13 +61,18 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& res, const std
   return s;
 }
 
-int64_t slurm_max_array_size() {
-  FILE* p = popen("scontrol show config 2>/dev/null", "r");
-  if (!p) return 1001;
-  std::string out;
+int command_output(const std::string& command, std::string& out) {
+  out.clear();
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return -1;
   char buf[512];
   while (std::fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
+  return pclose(p);
+}
+
+int64_t slurm_max_array_size() {
+  std::string out;
+  if (command_output("scontrol show config 2>/dev/null", out) != 0) return 1001;
   // A line "MaxArraySize            = 1001".
   const size_t at = out.find("MaxArraySize");
   if (at == std::string::npos) return 1001;

@@ -19,6 +19,10 @@ std::string slurm_script(const SweepSpec& spec, const SweepSlurm& resources, con
                          const std::string& spec_file, const std::string& workdir,
                          const std::string& device);
 
+// Runs a shell command (sbatch, scontrol) and returns its exit status, -1 when it cannot start;
+// `out` gets what it printed on stdout.
+int command_output(const std::string& command, std::string& out);
+
 // The cluster's MaxArraySize from `scontrol show config`; Slurm's default, 1001, when scontrol is
 // missing or does not say.
 int64_t slurm_max_array_size();

@@ -17,13 +17,18 @@ double global_grad_norm(const ParameterStore& params) {
   return std::sqrt(sum);
 }
 
+float clip_scale(double norm, double max_norm) {
+  if (max_norm > 0 && std::isfinite(max_norm) && norm > max_norm)
+    return float(max_norm / (norm + 1e-6));
+  return 1.f;
+}
+
 double clip_grad_norm(ParameterStore& params, double max_norm) {
   const double norm = global_grad_norm(params);
-  if (max_norm > 0 && std::isfinite(max_norm) && norm > max_norm) {
-    const float scale = float(max_norm / (norm + 1e-6));
+  const float scale = clip_scale(norm, max_norm);
+  if (scale != 1.f)  // (× 1 would change nothing)
     for (auto& p : params.all())
       for (float& g : p->grad) g *= scale;
-  }
   return norm;
 }
 

@@ -82,8 +82,11 @@ void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t ste
 // √(Σ g²) over all parameters, summed in fp64 in parameter order, element order within each.
 double global_grad_norm(const ParameterStore& params);
 
-// Returns the norm before clipping; scales all gradients by max_norm / (norm + 1e-6) when
-// norm > max_norm. max_norm <= 0 (or not finite) means no clipping: only the norm is returned.
+// The factor clipping multiplies a gradient of norm `norm` by: float(max_norm / (norm + 1e-6))
+// when norm > max_norm, else 1. max_norm <= 0 (or not finite) means no clipping.
+float clip_scale(double norm, double max_norm);
+
+// Returns the norm before clipping; scales all gradients by clip_scale(norm, max_norm).
 double clip_grad_norm(ParameterStore& params, double max_norm);
 
 }  // namespace icl

@@ -30,12 +30,6 @@ int64_t count_blocks(const ParameterStore& params) {
   return blocks;
 }
 
-double clip_scale(double norm, double max_norm) {
-  if (max_norm > 0 && std::isfinite(max_norm) && norm > max_norm)
-    return double(float(max_norm / (norm + 1e-6)));
-  return 1.0;
-}
-
 std::vector<double> block_grad_norms(ParameterStore& params, int64_t blocks, double clip_scale) {
   if (params.on_device()) params.to_host();  // the host copies then hold the step's gradient
   std::vector<double> sum(size_t(blocks), 0.0);

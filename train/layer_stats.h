@@ -24,12 +24,9 @@ namespace icl {
 int64_t count_blocks(const ParameterStore& params);
 
 // ‖g_l‖ for l = 1..blocks from the parameters' gradients (copied from the GPU when they are
-// there), each divided by `clip_scale`, the factor clipping multiplied the gradient by (1: none).
+// there), each divided by `clip_scale`, the factor clipping multiplied the gradient by
+// (train/adamw.h: clip_scale; 1: none).
 std::vector<double> block_grad_norms(ParameterStore& params, int64_t blocks, double clip_scale);
-
-// The factor clip_grad_norm (train/adamw.h) applied to a gradient of norm `norm` with limit
-// `max_norm` (0: no clipping): float(max_norm / (norm + 1e-6)) above the limit, else 1.
-double clip_scale(double norm, double max_norm);
 
 // Var(h_l) for the model's blocks on prompts `pb` (a forward pass without gradients in `arena`).
 // An icl::Error when the model hands out no block outputs (models/model.h) or not `blocks`.
