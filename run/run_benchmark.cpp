@@ -14,6 +14,7 @@
 #include "run/training.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_file.h"
+#include "train/layer_stats.h"
 #include "train/trainer.h"
 
 namespace icl {
@@ -45,6 +46,7 @@ static bool train_model(const ResolvedRun& run, Model& model, TrainState& state,
   {
     // From the header line on, a signal stops training at a step boundary with a checkpoint.
     const interrupt::Deferral defer;
+    layer_stats_blocks(run.train.layer_stats_every, model);  // refused before the header line
     if (opt.on_start) opt.on_start();
     CurriculumPrompts prompts(*run.task, run.train, training_stream(run));
     Trainer(run.train, model, prompts, train_eval(run, model))

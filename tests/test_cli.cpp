@@ -977,6 +977,18 @@ TEST_F(CliMisc, SweepListsRunsRunsThemAndWritesASlurmScript) {
   EXPECT_FALSE(fs::exists(work() / "sw"));
   expect_user_error({"sweep", "collect", "s.yaml"}, {"none of the 4 runs of s.yaml has finished"});
   expect_user_error({"sweep", "s.yaml", "--time", "1:00"}, {"--time", "only", "--slurm"});
+  expect_user_error({"sweep", "s.yaml", "--max-array-size", "2"},
+                    {"--max-array-size", "only", "--slurm"});
+  expect_user_error({"sweep", "s.yaml", "--slurm", "--no-submit", "--max-array-size", "0"},
+                    {"--max-array-size: must be >= 1, got 0"});
+  // A model without blocks cannot give per-layer statistics: refused before training.
+  write_file("lsa.yaml",
+             "task: {name: linear_regression, d: 3}\n"
+             "eval: {prompts: 16, examples: 6, bootstrap: 20}\n"
+             "model: {name: lsa}\n"
+             "train: {steps: 4, batch_size: 4, layer_stats_every: 2}\n");
+  expect_user_error({"run", "lsa.yaml", "--out", "X.h5", "--device", "cpu"},
+                    {"train.layer_stats_every: model lsa has no blocks"});
 
   r = icl({"sweep", "s.yaml", "--slurm", "--no-submit", "--cpus-per-task", "3"});
   ASSERT_EQ(r.code, 0) << r.err;

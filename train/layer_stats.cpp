@@ -30,6 +30,17 @@ int64_t count_blocks(const ParameterStore& params) {
   return blocks;
 }
 
+int64_t layer_stats_blocks(int64_t every, const Model& model) {
+  if (every <= 0) return 0;
+  const int64_t blocks = count_blocks(model.parameters());
+  if (blocks == 0)
+    fail(
+        "train.layer_stats_every: model {} has no blocks (parameters blocks.<l>.*) to take "
+        "per-layer statistics of; set it to 0",
+        model.name());
+  return blocks;
+}
+
 std::vector<double> block_grad_norms(ParameterStore& params, int64_t blocks, double clip_scale) {
   if (params.on_device()) params.to_host();  // the host copies then hold the step's gradient
   std::vector<double> sum(size_t(blocks), 0.0);

@@ -23,6 +23,10 @@ namespace icl {
 // Blocks of a model: one more than the largest l of a "blocks.<l>." parameter; 0 without blocks.
 int64_t count_blocks(const ParameterStore& params);
 
+// The blocks of `model` when `every` > 0 (train.layer_stats_every), else 0; a one-line error when
+// the model has none. The run layer calls it before training starts, the trainer again.
+int64_t layer_stats_blocks(int64_t every, const Model& model);
+
 // ‖g_l‖ for l = 1..blocks from the parameters' gradients (copied from the GPU when they are
 // there), each divided by `clip_scale`, the factor clipping multiplied the gradient by
 // (train/adamw.h: clip_scale; 1: none).

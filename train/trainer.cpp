@@ -52,14 +52,9 @@ Trainer::Trainer(const TrainConfig& cfg, Model& model, PromptSource& prompts, Tr
   } else {
     arena_ = std::make_unique<Arena>();
   }
-  if (cfg.layer_stats_every > 0) {
-    blocks_ = count_blocks(model.parameters());
-    if (blocks_ == 0)
-      fail(
-          "train.layer_stats_every: model {} has no blocks (parameters blocks.<l>.*) to take "
-          "per-layer statistics of; set it to 0",
-          model.name());
-    // Its own arena: the statistics' forward pass leaves the step's memory (and, on a GPU, its
+  blocks_ = layer_stats_blocks(cfg.layer_stats_every, model);
+  if (blocks_ > 0) {  // Its own arena: the statistics' forward pass leaves the step's memory (and,
+                      // on a GPU, its
     // captured graph) as it was.
     CudaContext* ctx = model.parameters().cuda();
     stats_arena_ = ctx ? std::make_unique<Arena>(*ctx) : std::make_unique<Arena>();
