@@ -1,6 +1,8 @@
 // Attention on the GPU, causal or not, deterministic, in the two shapes kernels/attention.h
 // promises. Non-causal attention (d.causal false) runs the same code with every key visible to
 // every query: the loop bounds become T and the causality predicate is off.
+// A key mask (the visible argument) joins the same predicate: a hidden key is skipped by every
+// query, so it gets no weight in the forward and no dk, dv in the backward.
 //
 // Work split. A query row (or, in the dk/dv kernels, a key row) belongs to a group of G adjacent
 // lanes of one warp; lane j of the group owns the head dimensions j, j+G, j+2G, ... and keeps its
@@ -26,8 +28,8 @@
 #include <cstdint>
 
 #include "core/cuda_check.h"
-#include "kernels/attention.h"
 #include "core/cuda_launch.cuh"
+#include "kernels/attention.h"
 
 namespace icl::cuda {
 
@@ -57,9 +59,12 @@ struct Dims {
   int T, C, H, hd;
   float scale;
   bool causal;
+  // Key visibility (kernels/attention.h; null: all visible): [B, T] as passed in, one sequence's
+  // row once a kernel has offset it by its b. Softmax only, so inv_seen never meets it.
+  const int32_t* vis;
   __host__ __device__ int64_t ld() const { return 3 * int64_t(C); }
   // Whether query t sees key s, and 1 / (the number of keys query t sees), ReLU's normaliser.
-  __device__ bool hidden(int t, int s) const { return causal && s > t; }
+  __device__ bool hidden(int t, int s) const { return (causal && s > t) || (vis && !vis[s]); }
   __device__ float inv_seen(int t) const { return 1.f / float(causal ? t + 1 : T); }
 };
 
@@ -176,6 +181,7 @@ __global__ void __launch_bounds__(kShortFwdThreads)
   float* Ks = smem;
   float* Vs = smem + d.T * d.hd;
   const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
+  if (d.vis) d.vis += int64_t(b) * d.T;  // this sequence's key mask
   const int64_t ld = d.ld();
   const float* q0 = qkv + int64_t(b) * d.T * ld + int64_t(h) * d.hd;
   load_rows(Ks, q0 + d.C, ld, 0, d.T, d.hd);
@@ -206,6 +212,7 @@ __global__ void __launch_bounds__(kTileThreads)
   float* Ks = smem;
   float* Vs = smem + K::Tile * d.hd;
   const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
+  if (d.vis) d.vis += int64_t(b) * d.T;  // this sequence's key mask
   const int64_t ld = d.ld();
   const float* q0 = qkv + int64_t(b) * d.T * ld + int64_t(h) * d.hd;
   const int g = threadIdx.x / K::G, j = threadIdx.x % K::G;
@@ -363,6 +370,7 @@ __global__ void __launch_bounds__(kShortBwdThreads)
   float* lse_s = smem + 2 * d.T * d.hd;  // [T]
   float* D_s = lse_s + d.T;              // [T]
   const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
+  if (d.vis) d.vis += int64_t(b) * d.T;  // this sequence's key mask
   const int64_t ld = d.ld();
   const int64_t head = int64_t(h) * d.hd;
   const float* q0 = qkv + int64_t(b) * d.T * ld + head;
@@ -417,6 +425,7 @@ __global__ void __launch_bounds__(kTileThreads)
   float* Ks = smem;
   float* Vs = smem + K::Tile * d.hd;
   const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
+  if (d.vis) d.vis += int64_t(b) * d.T;  // this sequence's key mask
   const int64_t ld = d.ld();
   const int64_t head = int64_t(h) * d.hd;
   const float* q0 = qkv + int64_t(b) * d.T * ld + head;
@@ -454,6 +463,7 @@ __global__ void __launch_bounds__(kTileThreads)
   float* lse_s = smem + 2 * K::Tile * d.hd;
   float* D_s = lse_s + K::Tile;
   const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
+  if (d.vis) d.vis += int64_t(b) * d.T;  // this sequence's key mask
   const int64_t ld = d.ld();
   const int64_t head = int64_t(h) * d.hd;
   const float* q0 = qkv + int64_t(b) * d.T * ld + head;
@@ -542,21 +552,22 @@ void backward_hd(const CudaContext& ctx, float* dqkv, const float* dout, const f
   }
 }
 
-Dims make_dims(int64_t B, int64_t Tn, int64_t C, int64_t H, bool causal) {
+Dims make_dims(int64_t B, int64_t Tn, int64_t C, int64_t H, bool causal, const int32_t* visible) {
   ICL_ASSERT(B >= 0 && Tn >= 0 && C >= 0 && H > 0 && C % H == 0);
   const int64_t hd = C / H;
   if (hd > 256) fail("cuda attention: head dimension {} (C={}, H={}) exceeds 256", hd, C, H);
   // Blocks index (b, h) in grid.x and tiles in grid.y; positions and columns fit in int.
   if (B * H > int64_t(0x7fffffff) || Tn > int64_t(65535) * 16 || 3 * C > int64_t(0x7fffffff))
     fail("cuda attention: shape B={} T={} C={} H={} is too large", B, Tn, C, H);
-  return Dims{int(Tn), int(C), int(H), int(hd), 1.f / std::sqrt(float(hd)), causal};
+  return Dims{int(Tn), int(C), int(H), int(hd), 1.f / std::sqrt(float(hd)), causal, visible};
 }
 
 }  // namespace
 
 void attention_forward(const CudaContext& ctx, float* out, float* lse, const float* qkv, int64_t B,
-                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal) {
-  const Dims d = make_dims(B, Tn, C, H, causal);
+                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal,
+                       const int32_t* visible) {
+  const Dims d = make_dims(B, Tn, C, H, causal, visible);
   if (B == 0 || Tn == 0 || C == 0) return;
   const bool relu = kind == AttentionKind::Relu;
   const int b = int(B);
@@ -574,8 +585,8 @@ void attention_forward(const CudaContext& ctx, float* out, float* lse, const flo
 
 void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, const float* out,
                         const float* lse, const float* qkv, int64_t B, int64_t Tn, int64_t C,
-                        int64_t H, AttentionKind kind, bool causal) {
-  const Dims d = make_dims(B, Tn, C, H, causal);
+                        int64_t H, AttentionKind kind, bool causal, const int32_t* visible) {
+  const Dims d = make_dims(B, Tn, C, H, causal, visible);
   if (!dqkv || B == 0 || Tn == 0 || C == 0) return;
   const bool relu = kind == AttentionKind::Relu;
   ICL_ASSERT(relu || lse);

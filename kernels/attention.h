@@ -4,7 +4,10 @@
 //   h·hd .. (h+1)·hd of each, hd = C/H. out [B, T, C], heads concatenated in the same order.
 //   For each (b, h) and query position t, over the keys s < n_t, n_t = t + 1 (causal) or T
 //   (non-causal: every position sees the whole sequence, for masked-token objectives like MLM-U):
-//     S_ts  = q_t·k_s / √hd
+//     S_ts  = q_t·k_s / √hd, or −∞ where the key is hidden: visible [B, T] (int32, 1 = visible;
+//             null: all visible) removes key s of sequence b from every query's view, as the
+//             attention mask of an encoder-decoder for MLM-U removes the hidden slots (softmax
+//             only; every sequence must keep at least one visible key, which the op checks)
 //     P_ts  = exp(S_ts − lse_t),  lse_t = log Σ_{s<n_t} exp(S_ts)        (Softmax; lse [B, H, T])
 //     P_ts  = relu(S_ts) / n_t                                             (Relu; lse unused)
 //     out_t = Σ_{s<n_t} P_ts v_s
@@ -21,6 +24,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/blocks.h"
@@ -76,12 +81,22 @@ void scores(Eigen::Map<Vec<T>> s, const ConstHeadRows<T>& K, const Q& q, T scale
   s *= scale;
 }
 
+// Scores of hidden keys become −∞ (kept out of the row's maximum), and after the exponential their
+// weights become exactly 0: Eigen's vectorised exp clamps its argument, so exp(−∞) would be a
+// denormal, not 0.
+template <class T>
+void hide(Eigen::Map<Vec<T>> s, const int32_t* visible, T value) {
+  for (int64_t j = 0; j < s.size(); ++j)
+    if (!visible[j]) s[j] = value;
+}
+
 }  // namespace attn
 
 template <class T>
 void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int64_t C, int64_t H,
-                       AttentionKind kind = AttentionKind::Softmax, bool causal = true) {
-  ICL_ASSERT(H > 0 && C % H == 0);
+                       AttentionKind kind = AttentionKind::Softmax, bool causal = true,
+                       const int32_t* visible = nullptr) {
+  ICL_ASSERT(H > 0 && C % H == 0 && (!visible || kind == AttentionKind::Softmax));
   const int64_t hd = C / H, ld = 3 * C;
   const T scale = T(1) / std::sqrt(T(hd));
   attn::for_pairs(B * H, Tn, hd, [&](int64_t bh) {
@@ -96,9 +111,11 @@ void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int6
       const int64_t n = causal ? t + 1 : Tn;
       Eigen::Map<attn::Vec<T>> p(row, n);
       attn::scores<T>(p, K, Q.row(t), scale);
+      if (visible) attn::hide<T>(p, visible + b * Tn, -std::numeric_limits<T>::infinity());
       if (kind == AttentionKind::Softmax) {
         const T m = p.maxCoeff();
         p = (p.array() - m).exp();
+        if (visible) attn::hide<T>(p, visible + b * Tn, T(0));
         const T sum = p.sum();
         p /= sum;
         if (lse) lse[bh * Tn + t] = m + std::log(sum);
@@ -113,8 +130,10 @@ void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int6
 template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, const T* qkv, int64_t B,
                         int64_t Tn, int64_t C, int64_t H,
-                        AttentionKind kind = AttentionKind::Softmax, bool causal = true) {
-  ICL_ASSERT(H > 0 && C % H == 0 && (lse || kind != AttentionKind::Softmax));
+                        AttentionKind kind = AttentionKind::Softmax, bool causal = true,
+                        const int32_t* visible = nullptr) {
+  ICL_ASSERT(H > 0 && C % H == 0 && (lse || kind != AttentionKind::Softmax) &&
+             (!visible || kind == AttentionKind::Softmax));
   const int64_t hd = C / H, ld = 3 * C;
   const T scale = T(1) / std::sqrt(T(hd));
   attn::for_pairs(B * H, Tn, hd, [&](int64_t bh) {
@@ -134,6 +153,7 @@ void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, cons
       ds.noalias() = V.topRows(n) * dO.row(t).transpose();  // dP
       if (kind == AttentionKind::Softmax) {
         p = (p.array() - lse[bh * Tn + t]).exp();
+        if (visible) attn::hide<T>(p, visible + b * Tn, T(0));  // P = 0 there: no gradient
         const T D = dO.row(t).dot(O.row(t));
         ds = p.cwiseProduct(ds - attn::Vec<T>::Constant(n, D));
       } else {
@@ -164,15 +184,20 @@ namespace cuda {
 // one thread, with a fixed order of summation. Causal or not, as kern::.
 inline constexpr int64_t kShortAttention = 256;
 void attention_forward(const CudaContext& ctx, float* out, float* lse, const float* qkv, int64_t B,
-                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal = true);
+                       int64_t Tn, int64_t C, int64_t H, AttentionKind kind, bool causal = true,
+                       const int32_t* visible = nullptr);
 void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, const float* out,
                         const float* lse, const float* qkv, int64_t B, int64_t Tn, int64_t C,
-                        int64_t H, AttentionKind kind, bool causal = true);
+                        int64_t H, AttentionKind kind, bool causal = true,
+                        const int32_t* visible = nullptr);
 }  // namespace cuda
 
 namespace ops {
 // Multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C], causal or not.
-Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal);
+// visible: int32 [B, T] host memory that outlives the step's backward (1 = key visible; empty: all
+// visible), softmax only; a sequence without a visible key is an icl::Error.
+Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal,
+              const Tensor& visible = {});
 inline Var causal_attention(Graph& g, Var qkv, int64_t heads,
                             AttentionKind kind = AttentionKind::Softmax) {
   return attention(g, qkv, heads, kind, true);

@@ -31,6 +31,9 @@ struct ModelIO {
   int64_t max_examples = 0;  // longest prompt the model must handle (K; token prompts: length)
   int64_t vocab = 0;         // token prompts: ids 0..vocab-1 (0: vector prompts)
   int64_t max_tokens = 0;    // token prompts: longest sequence T, padding included
+  // Token prompts: ids of slots the task hides from the model (TokenTask::hidden_tokens; MLM-U's
+  // MASK and PAD).
+  std::vector<int32_t> hidden_tokens = {};
 };
 
 class Model {
@@ -50,6 +53,8 @@ class Model {
   // Scalars of recurrent state per sequence (memory axis of comparisons); 0 for attention models,
   // whose memory grows with the context.
   virtual int64_t state_size() const { return 0; }
+  // Whether the output at a position may read later positions (masked-token objectives need it).
+  virtual bool bidirectional() const { return false; }
 
  protected:
   Model(std::string name, ParamSet params, ModelIO io)

@@ -44,6 +44,7 @@ void check_parameters_first(ModelInfo& info) {
 void register_transformer(std::vector<ModelInfo>& r);
 void register_recurrent(std::vector<ModelInfo>& r);
 void register_lsa(std::vector<ModelInfo>& r);
+void register_past(std::vector<ModelInfo>& r);
 
 const std::vector<ModelInfo>& model_registry() {
   static const std::vector<ModelInfo> registry = [] {
@@ -51,6 +52,7 @@ const std::vector<ModelInfo>& model_registry() {
     register_transformer(r);
     register_recurrent(r);
     register_lsa(r);
+    register_past(r);
     for (ModelInfo& info : r) check_parameters_first(info);
     return r;
   }();

@@ -109,6 +109,7 @@ class Transformer final : public Model {
   Var forward(Graph& g, const PromptBatch& pb) override {
     return io_layers_.read_out(g, pb, backbone(g, io_layers_.read_in(g, pb)));
   }
+  bool bidirectional() const override { return !causal_; }
 
  private:
   bool final_norm() const { return placement_ != "post"; }

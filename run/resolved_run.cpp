@@ -220,7 +220,7 @@ ModelIO model_io(const Task& task, int64_t max_examples) {
   if (const TokenTask* tt = as_token_task(task)) {
     // seq_len never decreases with the length, so the longest length has the most tokens.
     const int64_t longest = std::max(max_examples, tt->max_length());
-    return {0, 1, longest, tt->vocab(), tt->seq_len(longest)};
+    return {0, 1, longest, tt->vocab(), tt->seq_len(longest), tt->hidden_tokens()};
   }
   const ExampleDims d = example_dims(task.sample({0, 0}, 0, 1, 1));
   return {d.dx, d.dy, max_examples};
@@ -252,12 +252,14 @@ void resolve_model(const YAML::Node& root, ResolvedRun& run, int64_t examples) {
   ModelSpec m{c.name, resolve_params(info.params, c.params, "model"), {}};
   run.model = m;  // longest_prompt reads the train section and the sets, not the model
   run.model->io = model_io(*run.task, longest_prompt(run));
-  run.build_model();
+  const bool both_ways = run.build_model()->bidirectional();
   const std::string reason = run.task->bidirectional_reason();
   const ParamSet& mp = run.model->params;
-  if (!reason.empty() && !(mp.has("causal") && !mp.b("causal")))
-    fail("model.causal: {} needs a non-causal model (transformer with causal: false), got {}",
-         reason, mp.has("causal") ? "true" : c.name + " (always causal)");
+  if (!reason.empty() && !both_ways)
+    fail(
+        "model.causal: {} needs a non-causal model (past, or transformer with causal: false), got "
+        "{}",
+        reason, mp.has("causal") ? "true" : c.name + " (always causal)");
 }
 
 // A model pretrained on bandit histories (by default the task kBanditHistoryTask) over the bandit

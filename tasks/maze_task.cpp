@@ -24,8 +24,9 @@
 // the MLM-U reference implementation is neither attended to nor predicted; showing MASK there
 // keeps the path's length hidden (decoding starts from all slots masked) and keeps the loss on the
 // path instead of on filler (scored filler, 64% of the answer slots at n = 5, was all a short run
-// learned). The prefix never holds a masked slot's token at its slot. Train it with
-// model.causal: false.
+// learned). The prefix never holds a masked slot's token at its slot. Train it with model past
+// (the reference's encoder-decoder, which removes the MASK and PAD slots, hidden_tokens(), from
+// attention) or a transformer with causal: false (which reads MASK like any other token).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -115,6 +116,10 @@ class MazeTask final : public TokenTask {
 
   std::string length_label() const override { return "grid size n"; }
   std::string bidirectional_reason() const override { return mlmu_ ? "task.objective mlm_u" : ""; }
+  std::vector<int32_t> hidden_tokens() const override {
+    if (!mlmu_) return {};
+    return {maze_tokens(max_n_).mask, pad()};
+  }
 
  protected:
   void write_prompt(Rng& rng, int64_t n, int32_t* tokens, int32_t* targets,

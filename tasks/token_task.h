@@ -21,6 +21,8 @@
 // Grazzi et al. start every sequence with one, which lets a recurrent model with zero initial
 // state set its own) and PAD = vocab − 1. Answers are symbol ids; answers() is |Y|, the number of
 // possible answers, which sets the chance level of the scaled accuracy.
+#include <vector>
+
 #include "tasks/task.h"
 
 namespace icl {
@@ -39,6 +41,10 @@ class TokenTask : public Task {
   int64_t max_length() const { return max_length_; }
   // Tokens of an unpadded prompt of this length (BOS and any answer query included).
   virtual int64_t seq_len(int64_t length) const = 0;
+  // Token ids that stand for a slot the model must not read (none by default): the maze task's
+  // MASK and PAD under mlm_u. A model that removes such slots from attention (models/past.cpp)
+  // reads them through ModelIO::hidden_tokens; the others embed them like any token.
+  virtual std::vector<int32_t> hidden_tokens() const { return {}; }
 
   PromptBatch sample(const RngKey& key, int64_t first, int64_t batch,
                      int64_t length) const override;

@@ -481,6 +481,9 @@ const std::vector<BadInput>& bad_inputs() {
       {"RunZeroLayers",
        {"run", "quickstart", "--set", "model.n_layer=0", "--out", "X.h5"},
        {"model.n_layer", "got 0"}},
+      {"RunPastOnATaskThatHidesNothing",
+       {"run", "quickstart", "--set", "model.name=past", "--out", "X.h5"},
+       {"model.name: past", "maze with objective: mlm_u"}},
       // Memory: the model's parameters as it is built, its training step (activations, gradients)
       // and its forward passes in evaluation (models/footprint.h, run/run_checks.h).
       {"RunTransformerTooWide",

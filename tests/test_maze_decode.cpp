@@ -579,6 +579,8 @@ TEST(MazeBenchmark, MlmuNeedsANonCausalModel) {
   }
   config("{name: transformer, n_layer: 1, n_head: 2, n_embd: 8, causal: false}");
   EXPECT_NO_THROW(load_run(cfg_path));
+  config("{name: past, n_layer: 1, n_head: 2, n_embd: 8}");
+  EXPECT_NO_THROW(load_run(cfg_path));
   fs::remove_all(dir);
 }
 

@@ -134,6 +134,38 @@ TEST(ModelMemory, FootprintBoundsTheArenaOfEveryModel) {
   }
 }
 
+// The same for the past model, which needs prompts that hide slots (maze, objective mlm_u).
+TEST(ModelMemory, FootprintBoundsTheArenaOfPast) {
+  const auto task = make_task(
+      "maze", {{"min_length", "4"}, {"max_length", "4"}, {"max_n", "5"}, {"objective", "mlm_u"}});
+  const TokenTask& tt = *as_token_task(*task);
+  const int64_t B = 8, n = 4;
+  const PromptBatch pb = tt.sample({3, 4}, 0, B, n);
+  const ModelIO io{0, 1, n, tt.vocab(), tt.seq_len(n), tt.hidden_tokens()};
+  for (const Raw& raw :
+       {Raw{{"n_embd", "32"}},
+        Raw{{"n_layer", "3"}, {"n_head", "2"}, {"n_embd", "16"}, {"mlp_ratio", "2"}}}) {
+    const Case c{"past", raw, true};
+    SCOPED_TRACE(label(c));
+    const auto m = make_model("past", raw, io);
+    m->init(1);
+    const ParamSet params = resolve_params(find_model("past").params, raw, "model");
+    StepShape s{PromptKind::Token, B, tt.seq_len(n), false};
+    EXPECT_EQ(model_footprint("past", params, io, s).parameter_count(),
+              double(m->parameters().count()));
+    for (const bool training : {false, true}) {
+      s.training = training;
+      const double declared = model_footprint("past", params, io, s).step_bytes();
+      const double used = measured_bytes(*m, pb, training);
+      if (std::getenv("ICL_PRINT_RATIOS"))
+        fmt::print("{} {}: declared {:.0f} used {:.0f} ratio {:.2f}\n", label(c),
+                   training ? "train" : "forward", declared, used, declared / used);
+      EXPECT_GE(declared, used);
+      EXPECT_LE(declared, 3.0 * used);
+    }
+  }
+}
+
 // The footprint grows with every size it is counted from, linearly in the batch, and a training
 // step holds more than a forward pass of the same shape.
 TEST(ModelMemory, FootprintScalesWithTheModelAndThePass) {

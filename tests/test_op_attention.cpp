@@ -5,16 +5,19 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <string>
 #include <type_traits>
 
+#include "tests/errors.h"
 #include "tests/op_harness.h"
 
 namespace icl {
 namespace {
 
 // Independent reference: the full [T, T] score matrix of every (b, h), a -inf causal mask (none
-// when non-causal) and a plain softmax (or ReLU over the visible count) in double; no code shared
-// with the kernel.
+// when non-causal) and -inf at hidden keys (visible [B, T], softmax only), and a plain softmax (or
+// ReLU over the visible count) in double; no code shared with the kernel.
 struct Naive {
   std::vector<double> out;                                         // [B, T, C]
   std::vector<double> lse;                                         // [B, H, T] (softmax only)
@@ -22,7 +25,8 @@ struct Naive {
 };
 
 Naive naive_attention(const double* qkv, int64_t B, int64_t Tn, int64_t C, int64_t H,
-                      AttentionKind kind, bool causal = true) {
+                      AttentionKind kind, bool causal = true,
+                      const std::vector<int32_t>& visible = {}) {
   const int64_t hd = C / H, ld = 3 * C;
   Naive r;
   r.out.assign(static_cast<size_t>(B * Tn * C), 0.0);
@@ -38,7 +42,7 @@ Naive naive_attention(const double* qkv, int64_t B, int64_t Tn, int64_t C, int64
           double dot = 0;
           for (int64_t i = 0; i < hd; ++i) dot += at(b, t, 0, h, i) * at(b, s, 1, h, i);
           dot /= std::sqrt(double(hd));
-          const bool seen = !causal || s <= t;
+          const bool seen = (!causal || s <= t) && (visible.empty() || visible[size_t(b * Tn + s)]);
           if (seen) r.min_abs_score = std::min(r.min_abs_score, std::abs(dot));
           S[size_t(t * Tn + s)] = seen ? dot : -std::numeric_limits<double>::infinity();
         }
@@ -72,10 +76,21 @@ std::vector<double> gaussian(int64_t n, uint64_t seed, double scale = 1.0) {
   return v;
 }
 
+// One key of each sequence in three hidden (pseudo-random, the first key always visible): the
+// pattern an MLM-U encoder-decoder's attention mask makes.
+std::vector<int32_t> some_hidden(int64_t B, int64_t Tn) {
+  std::vector<int32_t> v(size_t(B * Tn), 1);
+  for (int64_t i = 0; i < B * Tn; ++i)
+    if (i % Tn != 0 && (i * 7 + 3) % 3 == 0) v[size_t(i)] = 0;
+  return v;
+}
+
 struct AttentionCase {
   int64_t B, Tn, C, H;
   AttentionKind kind = AttentionKind::Softmax;
   bool causal = true;
+  std::vector<int32_t> visible = {};  // [B, T] key mask (softmax); empty: every key visible
+  const int32_t* vis() const { return visible.empty() ? nullptr : visible.data(); }
   std::vector<Shape> inputs() const { return {{B, Tn, 3 * C}}; }
   Shape output() const { return {B, Tn, C}; }
   // ReLU attention has a kink at S = 0, where finite differences are meaningless (and where fp32
@@ -102,23 +117,30 @@ struct AttentionCase {
     }
     lse.assign(static_cast<size_t>(B * H * Tn),
                kind == AttentionKind::Softmax ? T(0) : std::numeric_limits<T>::quiet_NaN());
-    kern::attention_forward(y, lse.data(), x[0], B, Tn, C, H, kind, causal);
+    kern::attention_forward(y, lse.data(), x[0], B, Tn, C, H, kind, causal, vis());
   }
   template <class T>
   void backward(const std::vector<const T*>& x, const T* y, const T* dy, const std::vector<T*>& dx,
                 std::vector<T>& lse) const {
-    kern::attention_backward(dx[0], dy, y, lse.data(), x[0], B, Tn, C, H, kind, causal);
+    kern::attention_backward(dx[0], dy, y, lse.data(), x[0], B, Tn, C, H, kind, causal, vis());
   }
 #ifdef ICL_WITH_CUDA
   void cuda_forward(const CudaContext& cx, const test::DeviceInputs& x, float* y,
                     float* lse) const {
-    cuda::attention_forward(cx, y, lse, x[0], B, Tn, C, H, kind, causal);
+    cuda::attention_forward(cx, y, lse, x[0], B, Tn, C, H, kind, causal, device_vis(cx));
   }
   void cuda_backward(const CudaContext& cx, const test::DeviceInputs& x, const float* y,
                      const float* dy, const test::DeviceGrads& dx, float* lse) const {
     cuda::attention_backward(cx, dx[0], dy, y, kind == AttentionKind::Softmax ? lse : nullptr, x[0],
-                             B, Tn, C, H, kind, causal);
+                             B, Tn, C, H, kind, causal, device_vis(cx));
   }
+  // The mask on the device, uploaded once per case (kept for the case's lifetime).
+  const int32_t* device_vis(const CudaContext&) const {
+    if (visible.empty()) return nullptr;
+    if (!dev_vis) dev_vis = std::make_shared<test::DeviceArray<int32_t>>(visible);
+    return dev_vis->get();
+  }
+  mutable std::shared_ptr<test::DeviceArray<int32_t>> dev_vis = nullptr;
   // Against fp64: out and lse 1e-5, dq, dk, dv 1e-4 (op_harness.h's table), each compared at its
   // own scale.
   test::CudaTolerance cuda_tolerance() const {
@@ -150,6 +172,15 @@ ICL_OP_TEST(OpAttention, Attention) {
                 fmt::format("attention {} causal={} B={} T={} C={} H={}", name(kind), causal, B, Tn,
                             C, H),
                 tol);
+      // Hidden keys (softmax only): every shape above, and both GPU paths below.
+      if (kind == AttentionKind::Softmax)
+        for (int64_t Tn : {1, 2, 7, 33})
+          for (auto [B, C, H] :
+               {std::tuple<int64_t, int64_t, int64_t>{1, 4, 1}, {3, 6, 2}, {2, 20, 4}})
+            run(AttentionCase{B, Tn, C, H, kind, causal, some_hidden(B, Tn)},
+                fmt::format("attention hidden keys causal={} B={} T={} C={} H={}", causal, B, Tn, C,
+                            H),
+                tol);
       // Both GPU paths, head dimensions 1 to 256: T <= kShortAttention with a head that fits in
       // shared memory runs one block per (b, h); longer prompts (and T = 256 with hd = 128, whose
       // K and V exceed shared memory) the tiled path.
@@ -168,10 +199,15 @@ ICL_OP_TEST(OpAttention, Attention) {
                                  {1, 300, 256, 1},  // hd 256 tiled
                                  {1, 290, 5, 5},    // hd 1 tiled
                                  {2, 777, 128, 2},
-                                 {1, 256, 256, 4}})
+                                 {1, 256, 256, 4}}) {
         run.cuda_only(AttentionCase{B, Tn, C, H, kind, causal},
                       fmt::format("attention {} causal={} B={} T={} C={} H={} (cuda)", name(kind),
                                   causal, B, Tn, C, H));
+        if (kind == AttentionKind::Softmax)
+          run.cuda_only(AttentionCase{B, Tn, C, H, kind, causal, some_hidden(B, Tn)},
+                        fmt::format("attention hidden keys causal={} B={} T={} C={} H={} (cuda)",
+                                    causal, B, Tn, C, H));
+      }
     }
 }
 
@@ -277,6 +313,78 @@ TEST(OpAttention, NonCausalSeesTheWholeSequence) {
 
 // ops::causal_attention records a backward that gives exactly the kernel's gradient, and without
 // gradients (no lse kept) gives the same output.
+// Hidden keys are removed, not damped: at a visible query the output equals non-causal attention
+// over the sequence with the hidden positions deleted; no output moves when a hidden key's k or v
+// does, and no gradient reaches them.
+TEST(OpAttention, HiddenKeysAreRemoved) {
+  const int64_t B = 2, Tn = 9, C = 6, H = 2, ld = 3 * C;
+  const std::vector<int32_t> vis = some_hidden(B, Tn);
+  const auto qkv = gaussian(B * Tn * ld, 11);
+  std::vector<double> out(size_t(B * Tn * C)), lse(size_t(B * H * Tn));
+  kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, AttentionKind::Softmax,
+                          false, vis.data());
+  const Naive ref = naive_attention(qkv.data(), B, Tn, C, H, AttentionKind::Softmax, false, vis);
+  EXPECT_LE(test::rel_err(out, ref.out), 1e-12);
+  EXPECT_LE(test::rel_err(lse, ref.lse), 1e-12);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<double> kept;  // the visible rows of sequence b
+    for (int64_t t = 0; t < Tn; ++t)
+      if (vis[size_t(b * Tn + t)])
+        kept.insert(kept.end(), qkv.begin() + (b * Tn + t) * ld,
+                    qkv.begin() + (b * Tn + t + 1) * ld);
+    const int64_t n = int64_t(kept.size()) / ld;
+    ASSERT_LT(n, Tn);
+    std::vector<double> small(size_t(n * C)), small_lse(size_t(H * n));
+    kern::attention_forward(small.data(), small_lse.data(), kept.data(), 1, n, C, H,
+                            AttentionKind::Softmax, false);
+    int64_t j = 0;
+    for (int64_t t = 0; t < Tn; ++t) {
+      if (!vis[size_t(b * Tn + t)]) continue;
+      for (int64_t c = 0; c < C; ++c)
+        EXPECT_NEAR(out[size_t((b * Tn + t) * C + c)], small[size_t(j * C + c)], 1e-12);
+      ++j;
+    }
+  }
+  auto changed = qkv;
+  for (int64_t i = 0; i < B * Tn; ++i)
+    if (!vis[size_t(i)])
+      for (int64_t c = C; c < ld; ++c) changed[size_t(i * ld + c)] += 3.0;  // k and v
+  std::vector<double> out2(out.size());
+  kern::attention_forward(out2.data(), lse.data(), changed.data(), B, Tn, C, H,
+                          AttentionKind::Softmax, false, vis.data());
+  EXPECT_EQ(out, out2);
+  kern::attention_forward(out.data(), lse.data(), qkv.data(), B, Tn, C, H, AttentionKind::Softmax,
+                          false, vis.data());
+  const auto dout = gaussian(int64_t(out.size()), 12);
+  std::vector<double> dqkv(qkv.size(), 0.0);
+  kern::attention_backward(dqkv.data(), dout.data(), out.data(), lse.data(), qkv.data(), B, Tn, C,
+                           H, AttentionKind::Softmax, false, vis.data());
+  double visible_grad = 0;
+  for (int64_t i = 0; i < B * Tn; ++i)
+    for (int64_t c = C; c < ld; ++c) {
+      if (!vis[size_t(i)]) {
+        EXPECT_EQ(dqkv[size_t(i * ld + c)], 0.0) << "position " << i << " column " << c;
+      } else {
+        visible_grad += std::abs(dqkv[size_t(i * ld + c)]);
+      }
+    }
+  EXPECT_GT(visible_grad, 0.0);
+}
+
+// The op refuses a sequence that hides every key (softmax over nothing), naming it.
+TEST(OpAttention, EverySequenceNeedsAVisibleKey) {
+  Arena arena;
+  Graph g(arena, false);
+  const int64_t B = 2, Tn = 3, C = 4;
+  Tensor qkv = arena.tensor({B, Tn, 3 * C}, DType::F32, true);
+  std::vector<int32_t> vis = {1, 0, 1, 0, 0, 0};
+  const Tensor v{vis.data(), {B, Tn}, DType::I32, Device::CPU};
+  const std::string e = test::error_of(
+      [&] { ops::attention(g, g.constant(qkv), 1, AttentionKind::Softmax, false, v); });
+  EXPECT_NE(e.find("sequence 1"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
 TEST(OpAttention, GraphWrapperMatchesKernel) {
   const int64_t B = 2, Tn = 5, C = 12, H = 3;
   for (bool causal : {true, false})

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/concat.h"
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
 #include "kernels/select.h"
@@ -142,6 +143,32 @@ struct SelectCase {
   void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
                      const DeviceGrads& din, float*) const {
     cuda::take_positions_backward(cx, din[0], dy, B, Tn, C, offset, stride, count);
+  }
+  CudaTolerance cuda_tolerance() const { return kExact; }
+#endif
+};
+
+// [a | b] along the last axis (the past model's decoder q beside the encoder's k, v).
+struct ConcatCase {
+  int64_t N, Ca, Cb;
+  std::vector<Shape> inputs() const { return {{N, Ca}, {N, Cb}}; }
+  Shape output() const { return {N, Ca + Cb}; }
+  template <class T>
+  void forward(const std::vector<const T*>& in, T* y, std::vector<T>&) const {
+    kern::concat_forward(y, in[0], in[1], N, Ca, Cb);
+  }
+  template <class T>
+  void backward(const std::vector<const T*>&, const T*, const T* dy, const std::vector<T*>& din,
+                std::vector<T>&) const {
+    kern::concat_backward(din[0], din[1], dy, N, Ca, Cb);
+  }
+#ifdef ICL_WITH_CUDA
+  void cuda_forward(const CudaContext& cx, const DeviceInputs& in, float* y, float*) const {
+    cuda::concat_forward(cx, y, in[0], in[1], N, Ca, Cb);
+  }
+  void cuda_backward(const CudaContext& cx, const DeviceInputs&, const float*, const float* dy,
+                     const DeviceGrads& din, float*) const {
+    cuda::concat_backward(cx, din[0], din[1], dy, N, Ca, Cb);
   }
   CudaTolerance cuda_tolerance() const { return kExact; }
 #endif
@@ -462,6 +489,33 @@ ICL_OP_TEST(OpSelect, Interleave) {
                               {4, 11, 129, 7}})
     run.cuda_only(InterleaveCase{B, K, dx, dy},
                   fmt::format("interleave B={} K={} dx={} dy={} (cuda)", B, K, dx, dy));
+}
+
+ICL_OP_TEST(OpSelect, Concat) {
+  for (auto [N, Ca, Cb] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 4, 8}, {33, 5, 3}})
+    run(ConcatCase{N, Ca, Cb}, fmt::format("concat N={} Ca={} Cb={}", N, Ca, Cb));
+  for (auto [N, Ca, Cb] : {std::tuple<int64_t, int64_t, int64_t>{300, 128, 256}, {17, 1, 1000}})
+    run.cuda_only(ConcatCase{N, Ca, Cb}, fmt::format("concat N={} Ca={} Cb={} (cuda)", N, Ca, Cb));
+}
+
+// The graph op: [.., Ca] beside [.., Cb] with the leading axes kept, and each half of the gradient
+// back to its own input (an input without gradient gets none).
+TEST(OpSelect, ConcatSplitsTheGradient) {
+  Arena arena;
+  Graph g(arena, true);
+  Tensor a = arena.tensor({2, 3, 2}), b = arena.tensor({2, 3, 1});
+  Tensor ga = arena.tensor({2, 3, 2}, DType::F32, true);
+  for (int64_t i = 0; i < 12; ++i) a.f()[i] = float(i);
+  for (int64_t i = 0; i < 6; ++i) b.f()[i] = float(100 + i);
+  const Var va = g.leaf(a, ga), vb = g.constant(b);
+  const Var y = ops::concat(g, va, vb);
+  ASSERT_EQ(y.shape().rank, 3);
+  EXPECT_EQ(y.shape()[2], 3);
+  EXPECT_EQ(y.f()[3], 2.f);  // row 1: a[1, :] = 2, 3, then b[1] = 101
+  EXPECT_EQ(y.f()[5], 101.f);
+  g.backward(weighted_sum(g, y));  // dy = 1, 2, 3, ... in y's order
+  for (int64_t r = 0; r < 6; ++r)
+    for (int64_t c = 0; c < 2; ++c) EXPECT_EQ(ga.f()[r * 2 + c], float(r * 3 + c + 1));
 }
 
 TEST(OpSelect, GargReadOutTakesTheXTokensAndScattersBack) {
