@@ -206,6 +206,32 @@ Curve read_curve(const std::string& path, const FigureSeries& s, const std::stri
   return c;
 }
 
+Curve join_runs(const std::vector<Curve>& parts, const std::string& what) {
+  if (parts.size() == 1) return parts.front();
+  std::vector<std::pair<double, size_t>> order;  // (x, which part) of every point
+  std::vector<std::pair<size_t, size_t>> at;     // (part, index) of every point
+  for (size_t p = 0; p < parts.size(); ++p)
+    for (size_t i = 0; i < parts[p].x.size(); ++i) {
+      order.push_back({parts[p].x[i], at.size()});
+      at.push_back({p, i});
+    }
+  std::sort(order.begin(), order.end());
+  Curve c;
+  c.x_label = parts.front().x_label;
+  c.y_label = parts.front().y_label;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k > 0 && order[k].first == order[k - 1].first)
+      fail("{}: two of its runs give x = {:g} (each run of a series gives other x)", what,
+           order[k].first);
+    const auto [p, i] = at[order[k].second];
+    c.x.push_back(parts[p].x[i]);
+    c.mean.push_back(parts[p].mean[i]);
+    c.lo.push_back(parts[p].lo[i]);
+    c.hi.push_back(parts[p].hi[i]);
+  }
+  return c;
+}
+
 Curve combine_seeds(const std::vector<Curve>& seeds, double times, const std::string& what) {
   if (seeds.empty()) fail("{}: no curves to combine", what);
   Curve c = seeds.front();

@@ -20,6 +20,10 @@ struct Curve {
 // what the file has instead (sets, predictors, metrics).
 Curve read_curve(const std::string& path, const FigureSeries& series, const std::string& set);
 
+// The curves of a series over several runs (FigureSeries::runs) as one, its points in order of x;
+// two runs giving the same x is an icl::Error naming it.
+Curve join_runs(const std::vector<Curve>& parts, const std::string& what);
+
 // The seeds' curves of one series combined (they must share x); `times` applied.
 Curve combine_seeds(const std::vector<Curve>& seeds, double times, const std::string& what);
 

@@ -226,12 +226,26 @@ Figure read_figure(const std::string& path, const std::string& name) {
     for (size_t j = 0; j < ss.size(); ++j) {
       const std::string sw = fmt::format("{}.series.{}", pw, j);
       check_keys(ss[j], sw,
-                 {"id", "label", "run", "predictor", "set", "metric", "against", "times", "style",
-                  "train_steps"});
+                 {"id", "label", "run", "runs", "predictor", "set", "metric", "against", "times",
+                  "style", "train_steps"});
       FigureSeries s;
       s.id = required_string(ss[j], "id", sw);
       s.label = get_string(ss[j], "label", sw + ".label", s.id);
-      s.run = required_string(ss[j], "run", sw);
+      if (ss[j]["run"] && ss[j]["runs"]) fail("{}: give run or runs, not both", sw);
+      if (ss[j]["runs"]) {
+        const YAML::Node rs = ss[j]["runs"];
+        if (!rs.IsSequence() || rs.size() < 2)
+          fail("{}.runs: expected a list of at least two run ids (one run: use run), got {}", sw,
+               rs.IsSequence() ? fmt::format("{} entries", rs.size()) : kind_of(rs));
+        for (size_t k = 0; k < rs.size(); ++k) {
+          if (!rs[k].IsScalar() || rs[k].Scalar().empty())
+            fail("{}.runs.{}: expected a run id, got {}", sw, k, kind_of(rs[k]));
+          s.runs.push_back(rs[k].Scalar());
+        }
+      } else {
+        s.runs = {required_string(ss[j], "run", sw)};
+      }
+      s.run = s.runs.front();
       s.set = get_string(ss[j], "set", sw + ".set", "");
       const bool train = (s.set.empty() ? panel.set : s.set) == "train";
       s.predictor = train ? get_string(ss[j], "predictor", sw + ".predictor", "model")
@@ -263,8 +277,12 @@ Figure read_figure(const std::string& path, const std::string& name) {
       }
       s.times = get_real(ss[j], "times", sw + ".times", 1.0, -1e300, 1e300);
       s.style = get_string(ss[j], "style", sw + ".style", "");
-      if (std::find(ids.begin(), ids.end(), s.run) == ids.end())
-        fail("{}.run: unknown run '{}' (runs: {})", sw, s.run, join(ids));
+      for (const std::string& id : s.runs)
+        if (std::find(ids.begin(), ids.end(), id) == ids.end())
+          fail("{}.{}: unknown run '{}' (runs: {})", sw, s.runs.size() > 1 ? "runs" : "run", id,
+               join(ids));
+      if (std::set<std::string>(s.runs.begin(), s.runs.end()).size() != s.runs.size())
+        fail("{}.runs: a run is named twice", sw);
       if (!series_ids.insert(s.id).second) fail("{}: series id '{}' is given twice", sw, s.id);
       panel.series.push_back(std::move(s));
     }

@@ -51,6 +51,10 @@ struct FigureScale {
 
 struct FigureSeries {
   std::string id, label, run;
+  // The runs its points come from: `run` alone, or (runs: [a, b, ...]) several runs that each give
+  // other x, joined in order of x: one model per grid size, as Nolte et al. train theirs. `run` is
+  // then the first of them.
+  std::vector<std::string> runs;
   std::string predictor;  // a predictor's label in the results file; "model": the trained model
   std::string set;        // "" = the panel's set
   std::string metric;     // "" = the evaluation's metric; else a further metric, or "spectrum"

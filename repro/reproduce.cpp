@@ -318,8 +318,12 @@ ReproduceResult reproduce(const Figure& f, const ReproduceOptions& opt) {
   for (const auto& panel : f.panels)
     for (const auto& s : panel.series) {
       std::vector<Curve> per_seed;
-      for (const auto& path : files.at(s.run))
-        per_seed.push_back(read_curve(path, s, s.set.empty() ? panel.set : s.set));
+      for (size_t k = 0; k < files.at(s.run).size(); ++k) {
+        std::vector<Curve> parts;  // one per run of the series, this seed
+        for (const std::string& id : s.runs)
+          parts.push_back(read_curve(files.at(id)[k], s, s.set.empty() ? panel.set : s.set));
+        per_seed.push_back(join_runs(parts, "series " + s.id));
+      }
       r.curves[s.id] = combine_seeds(per_seed, s.times, "series " + s.id);
     }
   for (const auto& c : f.claims) r.claims.push_back({&c, check_claim(c, r.curves, opt.scale)});

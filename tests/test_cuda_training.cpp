@@ -149,7 +149,8 @@ TEST(CudaTraining, DivergenceStopsWithTheStepAndKeepsTheParameters) {
 }
 
 // Token prompts train on the GPU too (eager steps, never captured): the maze task, next token with
-// learned and with rotary positions, and MLM-U with non-causal attention; parity with DeltaNet and
+// learned and with rotary positions, and MLM-U with one non-causal stack and with the
+// encoder-decoder (past: attention with hidden keys, concatenation); parity with DeltaNet and
 // Mamba (negative eigenvalues, chunked). Losses track the CPU's, the parameters after training
 // agree, and a second GPU run is bit-identical.
 BenchmarkResult run_tokens(const std::string& benchmark, std::vector<std::string> o,
@@ -186,11 +187,13 @@ TEST(CudaTraining, TokenTasksTrackTheCpuLosses) {
     const char* benchmark;
     std::vector<std::string> o;
   };
-  for (const Variant& v : {Variant{"nolte2024/dfs_mazes_quick", {}},
-                           Variant{"nolte2024/dfs_mazes_quick", {"model.pos=rope"}},
-                           Variant{"nolte2024/dfs_mazes_mlmu_quick", {"model.pos=rope"}},
-                           Variant{"grazzi2025/parity_deltanet_quick", {}},
-                           Variant{"grazzi2025/parity_mamba_quick", {}}}) {
+  for (const Variant& v :
+       {Variant{"nolte2024/dfs_mazes_quick", {}},
+        Variant{"nolte2024/dfs_mazes_quick", {"model.pos=rope"}},
+        Variant{"nolte2024/dfs_mazes_mlmu_single_stack_quick", {"model.pos=rope"}},
+        Variant{"nolte2024/dfs_mazes_mlmu_quick", {}},
+        Variant{"grazzi2025/parity_deltanet_quick", {}},
+        Variant{"grazzi2025/parity_mamba_quick", {}}}) {
     const std::string what = std::string(v.benchmark) + (v.o.empty() ? "" : " " + v.o[0]);
     SCOPED_TRACE(what);
     run_tokens(v.benchmark, v.o, d / "cpu.h5", "cpu");

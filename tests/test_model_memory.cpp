@@ -204,13 +204,17 @@ TEST(ModelMemory, FootprintScalesWithTheModelAndThePass) {
       bytes(rec, 8, 500, false, "recurrent"));
 }
 
-// The maze paper configs (40 blocks of width 128, batch 16, prompts of 3605 tokens) need more than
-// a 24 GiB machine has, and say so in one line naming the setting before any work: a training
-// step's arena alone is about 50 GB. With eval.batch_size 64, training's periodic evaluation adds a
-// forward pass of 64 such prompts (about 100 GB, the arena keeps every block's activations), more
-// than a 128 GB machine has; at eval.batch_size 16 they fit one.
+// The maze paper configs (40 blocks of width 128, past 20 + 20, batch 16, prompts of 3605 tokens)
+// need more than a 24 GiB machine has, and say so in one line naming the setting before any work:
+// a training step's arena alone is about 50 GB. With eval.batch_size 64, training's periodic
+// evaluation adds a forward pass of 64 such prompts (about 100 GB, the arena keeps every block's
+// activations), more than a 128 GB machine has; at eval.batch_size 16 they fit one.
 TEST(ModelMemory, MazePaperConfigsAreRefusedOn24GiB) {
-  for (const char* name : {"nolte2024/dfs_mazes_paper", "nolte2024/dfs_mazes_mlmu_paper"}) {
+  for (const auto& config_model :
+       {std::pair<const char*, const char*>{"nolte2024/dfs_mazes_paper", "transformer"},
+        {"nolte2024/dfs_mazes_mlmu_paper", "past"},
+        {"nolte2024/dfs_mazes_mlmu_single_stack_paper", "transformer"}}) {
+    const std::string name = config_model.first, model = config_model.second;
     SCOPED_TRACE(name);
     {
       const ScopedMaxMemory budget("24G");
@@ -218,7 +222,7 @@ TEST(ModelMemory, MazePaperConfigsAreRefusedOn24GiB) {
       EXPECT_NE(msg.find("train.batch_size 16 x task.max_length 30 of maze (3605 tokens each)"),
                 std::string::npos)
           << msg;
-      EXPECT_NE(msg.find("model transformer's training step"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(fmt::format("model {}'s training step", model)), std::string::npos) << msg;
       EXPECT_NE(msg.find("is available (ICL_MAX_MEMORY)"), std::string::npos) << msg;
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
       // Shrinking the training does not help: the step's size does not depend on train.steps.

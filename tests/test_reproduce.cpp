@@ -191,6 +191,14 @@ TEST(FigureFile, EveryMistakeIsOneLineNamingIt) {
       {with("{id: avg, run: a, predictor: averaging}",
             "{id: avg, run: a, set: train, metric: layer_variance, train_steps: [0, 3]}"),
        {"panels.0.series.2.train_steps", "1 <= a <= b", "[0, 3]"}},
+      {with("id: avg, run: a,", "id: avg, run: a, runs: [a, a],"),
+       {"panels.0.series.2", "give run or runs, not both"}},
+      {with("id: avg, run: a,", "id: avg, runs: [a],"),
+       {"panels.0.series.2.runs", "at least two run ids", "1 entries"}},
+      {with("id: avg, run: a,", "id: avg, runs: [a, b],"),
+       {"panels.0.series.2.runs", "unknown run 'b'"}},
+      {with("id: avg, run: a,", "id: avg, runs: [a, a],"),
+       {"panels.0.series.2.runs", "named twice"}},
   };
   for (const auto& [text, needles] : cases) {
     const std::string err = figure_error(dir, text);
@@ -357,8 +365,63 @@ TEST(Claims, SeedsCombineIntoTheMeanAndTheWidestBand) {
   EXPECT_THROW(icl::combine_seeds({a, curve({0, 2}, {1, 1})}, 1.0, "s"), icl::Error);
 }
 
+// A series over several runs (one model per grid size) joins their points in order of x; two runs
+// at the same x is an error naming it.
+TEST(Claims, RunsOfASeriesJoinInOrderOfX) {
+  const Curve five = curve({5}, {0.5}), three = curve({3, 4}, {0.9, 0.7});
+  const Curve c = icl::join_runs({five, three}, "series s");
+  EXPECT_EQ(c.x, (std::vector<double>{3, 4, 5}));
+  EXPECT_EQ(c.mean, (std::vector<double>{0.9, 0.7, 0.5}));
+  EXPECT_EQ(c.lo.size(), 3u);
+  try {
+    icl::join_runs({five, curve({5}, {0.1})}, "series s");
+    FAIL() << "joined";
+  } catch (const icl::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("series s: two of its runs give x = 5"));
+  }
+}
+
 // ------------------------------------------------------------------------------------------------
 // The command end to end.
+
+// One series over two runs, each evaluated at its own grid size (the BFS solver on 3×3 and on 4×4
+// mazes, no training): its points come from both, in order of x; claims read either.
+TEST(Reproduce, ASeriesOverTwoRunsJoinsTheirPoints) {
+  TempDir dir;
+  const std::string config = dir.write(
+      "bfs.yaml",
+      "description: bfs\nseed: 1\ntask: {name: maze, min_length: 3, max_length: 3, max_n: 4}\n"
+      "eval: {prompts: 8, bootstrap: 20, sets: {held_out: {lengths: [3]}}}\n"
+      "baselines: [maze_bfs]\n");
+  const std::string four =
+      "{task.min_length: 4, task.max_length: 4, eval.sets.held_out.lengths: [4]}";
+  const std::string fig = dir.write(
+      "fig.yaml",
+      fmt::format("title: two runs\n"
+                  "paper: nobody 2026\n"
+                  "scales:\n"
+                  "  quick: {{minutes: 1, seeds: 1, runs: [{{id: n3, config: {0}}}, {{id: n4, "
+                  "config: {0}, set: {1}}}]}}\n"
+                  "  paper: {{minutes: 1, seeds: 1, runs: [{{id: n3, config: {0}}}, {{id: n4, "
+                  "config: {0}, set: {1}}}]}}\n"
+                  "panels:\n"
+                  "  - title: by grid size\n"
+                  "    series:\n"
+                  "      - {{id: bfs, runs: [n4, n3], predictor: maze_bfs, metric: exact_path}}\n"
+                  "claims:\n"
+                  "  - {{id: both, text: exact at 3 and 4, left: {{series: bfs, over: [3, 4], "
+                  "reduce: min}}, op: '>=', right: 1.0}}\n",
+                  config, four));
+  const Result r = icl_in(dir.path, {"reproduce", fig, "--out", "out", "--no-figures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(slurp(dir.path / "out" / "fig" / "summary.md"), HasSubstr("**holds**"));
+  // The same series with both runs at 3×3: two points at x = 3.
+  const std::string clash =
+      dir.write("clash.yaml", slurp(fig).replace(slurp(fig).find(four), four.size(), "{seed: 2}"));
+  const Result c = icl_in(dir.path, {"reproduce", clash, "--out", "out2", "--no-figures"});
+  EXPECT_EQ(c.code, 1) << c.err;
+  EXPECT_THAT(c.err, HasSubstr("series bfs: two of its runs give x = 3"));
+}
 
 TEST(Reproduce, RunsChecksWritesAndReusesOnASecondCall) {
   TempDir dir;
