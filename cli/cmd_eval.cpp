@@ -40,7 +40,10 @@ int cmd_eval(const Args& args) {
       "name of the evaluation set in the output")("out,o", po::value(&out)->required(),
                                                   "results file to write")(
       "device", po::value(&device)->default_value("auto"),
-      "where the model runs: auto (a GPU when there is one), cpu or cuda");
+      "where the model runs: auto (a GPU when there is one), cpu or cuda")(
+      "per-prompt",
+      "also write every prompt's score (per_prompt [prompts, points] beside each "
+      "mean), for analyses by prompt");
   add_threads_option(opts);
   po::variables_map vm;
   if (!parse("eval", "--checkpoint RUN.h5 [--task NAME] [--set key=value]... --out FILE.h5",
@@ -94,6 +97,7 @@ int cmd_eval(const Args& args) {
   eo.examples = examples > 0 ? examples : run.evals.front().examples;
   eo.batch_size = run.eval.batch_size;
   eo.bootstrap = run.eval.bootstrap;
+  eo.per_prompt = vm.count("per-prompt") > 0;
   if (const TokenTask* tt = as_token_task(*task)) {
     // Token runs are evaluated at the run's lengths; the model bounds the longest.
     if (tt->vocab() != model->io().vocab)

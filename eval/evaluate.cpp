@@ -191,9 +191,12 @@ EvalResult evaluate_lengths(const std::string& name, const TokenTask& task,
                           {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, opt.lengths);
-    for (size_t m = 0; m < extras.size(); ++m)
+    if (opt.per_prompt) res.curves.back().stats.per_prompt = std::move(scores[i]);
+    for (size_t m = 0; m < extras.size(); ++m) {
       res.curves.back().extra.emplace_back(
           extras[m].name, summarise(extra[i][m], P, nL, opt.bootstrap, key.sub("bootstrap")));
+      if (opt.per_prompt) res.curves.back().extra.back().second.per_prompt = std::move(extra[i][m]);
+    }
   }
   if (opt.progress) progress.finish();
   return res;
@@ -283,6 +286,7 @@ EvalResult evaluate(const std::string& name, const Task& task,
                           {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, {});
+    if (opt.per_prompt) res.curves.back().stats.per_prompt = errors[j];
   }
   // Symmetric, so each pair is summarised once and stored under both predictors.
   if (res.difference != Difference::None) {
@@ -291,8 +295,10 @@ EvalResult evaluate(const std::string& name, const Task& task,
       res.curves[i].difference[i] = {std::vector<double>(size_t(K), 0.0),
                                      std::vector<double>(size_t(K), 0.0),
                                      std::vector<double>(size_t(K), 0.0)};
+      if (opt.per_prompt) res.curves[i].difference[i].per_prompt.assign(size_t(P * K), 0.0);
       for (size_t j = i + 1; j < N; ++j) {
         CurveStats st = summarise(diffs[i * N + j], P, K, opt.bootstrap, key.sub("bootstrap"));
+        if (opt.per_prompt) st.per_prompt = diffs[i * N + j];
         check_curve(name, task,
                     fmt::format("{} against {}", res.curves[i].label, res.curves[j].label),
                     to_string(res.difference), st, {});

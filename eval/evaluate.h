@@ -14,6 +14,9 @@ namespace icl {
 
 struct CurveStats {
   std::vector<double> mean, lo, hi;  // [K]
+  // EvalOptions::per_prompt: every prompt's score the mean averages, [P, K] row-major (prompt i of
+  // the set's stream first); empty otherwise.
+  std::vector<double> per_prompt = {};
 };
 
 // per_prompt: [P, K] row-major. Resample r draws P prompt indices from Rng(key, r).
@@ -85,6 +88,9 @@ struct EvalOptions {
   // Vector tasks: every pair of predictors' difference per k, mean and 90% interval over prompts
   // (the same bootstrap resamples as the curves).
   bool prediction_difference = false;
+  // Keep every prompt's score beside the curves (CurveStats::per_prompt): the curve, the further
+  // metrics, the prediction differences. For analyses by prompt (which mazes a model fails).
+  bool per_prompt = false;
 };
 
 // Prompts come from stream `key` (prompt i = Rng(key, i)); bootstrap from key.sub("bootstrap").

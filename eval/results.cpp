@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/isa.h"
 #include "core/mpi.h"
 #include "core/threads.h"
@@ -43,6 +44,21 @@ void write_params(hid_t obj, const ParamSet& params) {
   }
 }
 
+namespace {
+
+// A curve's mean and 90% interval [points], and with per-prompt scores those too, [prompts,
+// points] (EvalOptions::per_prompt).
+void write_stats(hid_t g, const CurveStats& s, int64_t prompts) {
+  h5::write(g, "mean", s.mean);
+  h5::write(g, "lo", s.lo);
+  h5::write(g, "hi", s.hi);
+  if (s.per_prompt.empty()) return;
+  ICL_ASSERT(int64_t(s.per_prompt.size()) == prompts * int64_t(s.mean.size()));
+  h5::write(g, "per_prompt", s.per_prompt.data(), {prompts, int64_t(s.mean.size())});
+}
+
+}  // namespace
+
 void write_eval(hid_t root, const EvalResult& r) {
   if (!h5::exists(root, "eval")) h5::create_group(root, "eval");
   const h5::Handle evals = h5::open_group(root, "eval");
@@ -78,18 +94,14 @@ void write_eval(hid_t root, const EvalResult& r) {
     write_params(pg.id(), c.params);
     h5::attr(pg.id(), "name", c.name);
     h5::attr(pg.id(), "kind", c.kind);
-    h5::write(pg.id(), "mean", c.stats.mean);
-    h5::write(pg.id(), "lo", c.stats.lo);
-    h5::write(pg.id(), "hi", c.stats.hi);
+    write_stats(pg.id(), c.stats, r.prompts);
     if (!c.spectrum.empty()) h5::write(pg.id(), "spectrum", c.spectrum);
     for (size_t m = 0; m < c.extra.size(); ++m) {
       const auto& [metric, stats] = c.extra[m];
       const h5::Handle mg = h5::create_group(pg.id(), metric);
       h5::attr(mg.id(), "metric", metric);
       if (m < r.extra_metrics.size()) h5::attr(mg.id(), "label", r.extra_metrics[m].label);
-      h5::write(mg.id(), "mean", stats.mean);
-      h5::write(mg.id(), "lo", stats.lo);
-      h5::write(mg.id(), "hi", stats.hi);
+      write_stats(mg.id(), stats, r.prompts);
     }
     if (r.difference != Difference::None) {
       const h5::Handle dg = h5::create_group(pg.id(), "difference");
@@ -97,9 +109,7 @@ void write_eval(hid_t root, const EvalResult& r) {
       for (size_t j = 0; j < r.curves.size(); ++j) {
         if (&r.curves[j] == &c) continue;
         const h5::Handle og = h5::create_group(dg.id(), r.curves[j].label);
-        h5::write(og.id(), "mean", c.difference[j].mean);
-        h5::write(og.id(), "lo", c.difference[j].lo);
-        h5::write(og.id(), "hi", c.difference[j].hi);
+        write_stats(og.id(), c.difference[j], r.prompts);
       }
     }
   }

@@ -424,6 +424,7 @@ EvalOptions ResolvedRun::eval_options(const EvalSet& s) const {
   eo.examples = s.examples;
   eo.lengths = s.lengths;
   eo.prediction_difference = s.prediction_difference;
+  eo.per_prompt = eval.per_prompt;
   eo.batch_size = eval.batch_size;
   eo.bootstrap = eval.bootstrap;
   return eo;

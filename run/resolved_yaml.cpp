@@ -102,8 +102,11 @@ std::string ResolvedRun::yaml() const {
   }
   root["task"] = params_node(task->name(), task->params());
   // Each set records its own prompts, examples or lengths; the sets are written below.
-  YAML::Node ev = section_node(eval_section(), eval, [](YAML::Node, const std::string&) {},
-                               {"prompts", "examples", "lengths", "sets", "prediction_difference"});
+  YAML::Node ev = section_node(
+      eval_section(), eval, [](YAML::Node, const std::string&) {},
+      {"prompts", "examples", "lengths", "sets", "prediction_difference", "per_prompt"});
+  // Only when on, so that the resolved config of every run without it stays as it was.
+  if (eval.per_prompt) ev["per_prompt"] = true;
   for (const auto& s : evals) {
     YAML::Node sn;
     sn["prompts"] = s.prompts;

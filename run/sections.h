@@ -13,6 +13,7 @@ namespace icl {
 struct EvalDefaults {
   int64_t prompts = 1280, examples = 40, bootstrap = 1000, batch_size = 256;
   bool prediction_difference = false;
+  bool per_prompt = false;
 };
 
 inline const Section<EvalDefaults>& eval_section() {
@@ -32,6 +33,10 @@ inline const Section<EvalDefaults>& eval_section() {
           .boolean("prediction_difference", &EvalDefaults::prediction_difference,
                    "every pair of predictors' squared prediction difference per k (Akyürek et al. "
                    "2023; accuracy tasks: sign disagreement); each set may override it",
+                   Effect::Measures)
+          .boolean("per_prompt", &EvalDefaults::per_prompt,
+                   "also write every prompt's score, /eval/<set>/<predictor>[/<metric>]/per_prompt "
+                   "[prompts, points], for analyses by prompt",
                    Effect::Measures)
           .custom("sets",
                   "named evaluation sets, each with task, prompts, examples, lengths, "

@@ -469,6 +469,21 @@ TEST_F(CliRun, EvalOfATrainedCheckpointUnderAShift) {
   EXPECT_TRUE(icl::h5::exists(f.id(), "eval/skewed/transformer/mean"));
   EXPECT_TRUE(icl::h5::exists(f.id(), "eval/skewed/least_squares/mean"));
   EXPECT_EQ(icl::h5::read<double>(f.id(), "eval/skewed/transformer/mean").size(), 15u);
+  EXPECT_FALSE(icl::h5::exists(f.id(), "eval/skewed/transformer/per_prompt"));
+  // --per-prompt keeps every prompt's score beside each mean: [prompts, points].
+  ASSERT_EQ(
+      icl({"eval", "--checkpoint", "run.h5", "--prompts", "16", "--per-prompt", "--out", "pp.h5"})
+          .code,
+      0);
+  const icl::h5::Handle pp = icl::h5::open_file((work() / "pp.h5").string());
+  const auto per_prompt = icl::h5::read<double>(pp.id(), "eval/eval/transformer/per_prompt");
+  const auto mean = icl::h5::read<double>(pp.id(), "eval/eval/transformer/mean");
+  ASSERT_EQ(per_prompt.size(), 16 * mean.size());
+  for (size_t k = 0; k < mean.size(); ++k) {
+    double m = 0;
+    for (size_t p = 0; p < 16; ++p) m += per_prompt[p * mean.size() + k];
+    EXPECT_NEAR(m / 16, mean[k], 1e-12 * (1 + std::abs(mean[k]))) << k;
+  }
   expect_user_error({"eval", "--checkpoint", "run.h5", "--set", "d=7", "--out", "X.h5"},
                     {"inputs of another width"});
   // Bad arguments are refused before any work, and the trained run is never overwritten by its

@@ -240,6 +240,79 @@ TEST(Results, PredictionDifferencesAreWrittenAndRead) {
   fs::remove_all(dir);
 }
 
+// Per-prompt scores: the curve's mean is their mean (the same sum), for a vector task with
+// prediction differences and for the maze's token prompts and path metrics; off, none are kept,
+// and the curves are the same either way.
+TEST(Evaluate, PerPromptScoresAreWhatTheMeanAverages) {
+  const auto column_means = [](const CurveStats& s) {
+    const size_t K = s.mean.size(), P = s.per_prompt.size() / K;
+    std::vector<double> m(K, 0.0);
+    for (size_t p = 0; p < P; ++p)
+      for (size_t k = 0; k < K; ++k) m[k] += s.per_prompt[p * K + k];
+    for (auto& v : m) v /= double(P);
+    return m;
+  };
+  {
+    const auto task = make_task("linear_regression", {{"d", "4"}});
+    const auto ls = make_baseline("least_squares", {});
+    const auto avg = make_baseline("averaging", {});
+    EvalOptions opt = quiet(40, 9, 50);
+    opt.batch_size = 16;
+    opt.prediction_difference = true;
+    const RngKey key{7, stream_id("per prompt")};
+    const EvalResult plain = evaluate("s", *task, {ls.get(), avg.get()}, key, opt);
+    EXPECT_TRUE(plain.curves[0].stats.per_prompt.empty());
+    opt.per_prompt = true;
+    const EvalResult r = evaluate("s", *task, {ls.get(), avg.get()}, key, opt);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(r.curves[i].stats.mean, plain.curves[i].stats.mean);
+      EXPECT_EQ(r.curves[i].stats.lo, plain.curves[i].stats.lo);
+      ASSERT_EQ(r.curves[i].stats.per_prompt.size(), 40u * 9u);
+      EXPECT_EQ(column_means(r.curves[i].stats), r.curves[i].stats.mean);
+      for (size_t j = 0; j < 2; ++j)
+        EXPECT_EQ(column_means(r.curves[i].difference[j]), r.curves[i].difference[j].mean);
+    }
+  }
+  const auto maze = make_task("maze", {{"min_length", "3"}, {"max_length", "4"}, {"max_n", "4"}});
+  const auto bfs = make_baseline("maze_bfs", {});
+  EvalOptions opt = quiet(12, 1, 50);
+  opt.lengths = {3, 4};
+  opt.per_prompt = true;
+  const EvalResult r = evaluate("m", *maze, {bfs.get()}, {3, 3}, opt);
+  const PredictorCurve& c = r.curves[0];
+  ASSERT_EQ(c.stats.per_prompt.size(), 12u * 2u);
+  EXPECT_EQ(column_means(c.stats), c.stats.mean);
+  ASSERT_EQ(c.extra.size(), 4u);
+  for (const auto& [metric, stats] : c.extra) {
+    ASSERT_EQ(stats.per_prompt.size(), 24u) << metric;
+    EXPECT_EQ(column_means(stats), stats.mean) << metric;
+    for (double v : stats.per_prompt) EXPECT_EQ(v, 1.0) << metric;  // BFS is exact
+  }
+}
+
+// eval.per_prompt: in the resolved config only when on (every other run's config is unchanged),
+// read back the same, and written as per_prompt [prompts, points] beside every mean.
+TEST(Results, PerPromptScoresAreWrittenWhenAsked) {
+  const fs::path dir = temp_dir("per_prompt");
+  const ResolvedRun off = load_run("linear_regression_baselines_small", {"eval.prompts=16"});
+  EXPECT_EQ(off.yaml().find("per_prompt"), std::string::npos);
+  ResolvedRun cfg = load_run("linear_regression_baselines_small",
+                             {"eval.prompts=16", "eval.bootstrap=50", "eval.per_prompt=true"});
+  EXPECT_NE(cfg.yaml().find("per_prompt: true"), std::string::npos);
+  YAML::Node tree = YAML::Load(cfg.yaml());
+  tree.remove("benchmark");
+  EXPECT_EQ(resolve_run(tree, cfg.name, "resolved").yaml(), cfg.yaml());
+  const std::string out = (dir / "r.h5").string();
+  const BenchmarkResult res = run_quietly(cfg, out);
+  const h5::Handle f = h5::open_file(out);
+  const std::string set = res.evals[0].name, label = res.evals[0].curves[0].label;
+  const h5::Handle g = h5::open_group(f.id(), "eval/" + set + "/" + label);
+  const std::vector<double> pp = h5::read<double>(g.id(), "per_prompt");
+  EXPECT_EQ(pp, res.evals[0].curves[0].stats.per_prompt);
+  EXPECT_EQ(int64_t(pp.size()), 16 * int64_t(res.evals[0].curves[0].stats.mean.size()));
+  fs::remove_all(dir);
+}
+
 TEST(Results, FileFollowsTheDesignLayout) {
   const fs::path dir = temp_dir("layout");
   ResolvedRun cfg =

@@ -29,6 +29,10 @@ class Curve:
     hi: np.ndarray
     attrs: dict
     extra: dict  # {metric: (mean, lo, hi)}
+    # Every prompt's score, [prompts, points], when the run asked for them (eval.per_prompt, or
+    # icl eval --per-prompt): the curve's own, and the further metrics' by name.
+    per_prompt: np.ndarray | None = None
+    extra_per_prompt: dict = dataclasses.field(default_factory=dict)
 
 
 class Results:
@@ -63,7 +67,9 @@ class Results:
                              if hasattr(sg, "keys") and "mean" in sg}
                     self.curves[(set_name, pred)] = Curve(
                         set_name, pred, x, pg["mean"][()], pg["lo"][()], pg["hi"][()], _attrs(pg),
-                        extra)
+                        extra, pg["per_prompt"][()] if "per_prompt" in pg else None,
+                        {m: sg["per_prompt"][()] for m, sg in pg.items()
+                         if hasattr(sg, "keys") and "per_prompt" in sg})
             if "train" in f:
                 self.train = {k: v[()] for k, v in f["train"].items()}
                 # Per-layer statistics (train.layer_stats_every) as [records, layers].

@@ -65,6 +65,21 @@ def test_load_reads_training_runs(tmp_path):
     assert res.train["layer_grad_norm"].shape == (3, 3) == res.train["layer_variance"].shape
     assert res.attrs["benchmark"] == "quickstart" and "model:" in res.config
     assert any(c.attrs.get("kind") == "model" for c in res.curves.values())
+    assert all(c.per_prompt is None for c in res.curves.values())  # not asked for
+
+
+def test_load_reads_per_prompt_scores(tmp_path):
+    res = iclbench.run("nolte2024/dfs_mazes_quick",
+                       overrides={"train.steps": 2, "train.eval_every": 2, "eval.prompts": 8,
+                                  "eval.bootstrap": 20, "eval.per_prompt": True,
+                                  "model.n_layer": 1, "model.n_embd": 16},
+                       out=str(tmp_path / "m.h5"), verbose=False)
+    bfs = res.curve("maze_bfs")
+    assert bfs.per_prompt.shape == (8, 1) and (bfs.per_prompt == 1).all()
+    assert set(bfs.extra_per_prompt) == {"exact_path", "valid_path", "token_path", "first_move"}
+    model = next(c for c in res.curves.values() if c.attrs.get("kind") == "model")
+    for m, (mean, _, _) in model.extra.items():
+        assert np.allclose(model.extra_per_prompt[m].mean(axis=0), mean)
     try:
         import pandas  # noqa: F401
         df = res.to_pandas()
