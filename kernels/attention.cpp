@@ -20,6 +20,12 @@ Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal,
       const int32_t* row = visible.i() + b * Tn;
       if (std::none_of(row, row + Tn, [](int32_t v) { return v != 0; }))
         fail("attention: sequence {} of the batch has no visible position to attend to", b);
+      // Causal: a query sees keys up to itself, so the first key must be visible to every query.
+      if (causal && Tn > 0 && row[0] == 0)
+        fail(
+            "attention: position 0 of sequence {} is hidden, so a causal query before its first "
+            "visible key would see nothing",
+            b);
     }
     vis = g.input(visible);
   }

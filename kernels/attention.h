@@ -7,7 +7,8 @@
 //     S_ts  = q_t·k_s / √hd, or −∞ where the key is hidden: visible [B, T] (int32, 1 = visible;
 //             null: all visible) removes key s of sequence b from every query's view, as the
 //             attention mask of an encoder-decoder for MLM-U removes the hidden slots (softmax
-//             only; every sequence must keep at least one visible key, which the op checks)
+//             only; every sequence must keep at least one visible key, and with causal its
+//             first, which the op checks)
 //     P_ts  = exp(S_ts − lse_t),  lse_t = log Σ_{s<n_t} exp(S_ts)        (Softmax; lse [B, H, T])
 //     P_ts  = relu(S_ts) / n_t                                             (Relu; lse unused)
 //     out_t = Σ_{s<n_t} P_ts v_s
@@ -195,7 +196,8 @@ void attention_backward(const CudaContext& ctx, float* dqkv, const float* dout, 
 namespace ops {
 // Multi-head attention: qkv [B, T, 3C] (q, k, v side by side) → [B, T, C], causal or not.
 // visible: int32 [B, T] host memory that outlives the step's backward (1 = key visible; empty: all
-// visible), softmax only; a sequence without a visible key is an icl::Error.
+// visible), softmax only; a sequence without a visible key (causal: with position 0 hidden) is an
+// icl::Error.
 Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal,
               const Tensor& visible = {});
 inline Var causal_attention(Graph& g, Var qkv, int64_t heads,

@@ -383,6 +383,11 @@ TEST(OpAttention, EverySequenceNeedsAVisibleKey) {
       [&] { ops::attention(g, g.constant(qkv), 1, AttentionKind::Softmax, false, v); });
   EXPECT_NE(e.find("sequence 1"), std::string::npos) << e;
   EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  vis = {1, 0, 1, 0, 1, 1};  // sequence 1 hides position 0: fine both ways, refused causal
+  EXPECT_NO_THROW(ops::attention(g, g.constant(qkv), 1, AttentionKind::Softmax, false, v));
+  const std::string c = test::error_of(
+      [&] { ops::attention(g, g.constant(qkv), 1, AttentionKind::Softmax, true, v); });
+  EXPECT_NE(c.find("position 0 of sequence 1 is hidden"), std::string::npos) << c;
 }
 
 TEST(OpAttention, GraphWrapperMatchesKernel) {
