@@ -92,11 +92,12 @@ FigureScale read_scale(const YAML::Node& n, const std::string& where) {
   std::set<std::string> ids;
   for (size_t i = 0; i < runs.size(); ++i) {
     const std::string w = fmt::format("{}.runs.{}", where, i);
-    check_keys(runs[i], w, {"id", "config", "set"});
+    check_keys(runs[i], w, {"id", "config", "set", "smoke_set"});
     FigureRun r;
     r.id = required_string(runs[i], "id", w);
     r.config = required_string(runs[i], "config", w);
     r.sets = overrides_of(runs[i]["set"], w + ".set");
+    r.smoke_sets = overrides_of(runs[i]["smoke_set"], w + ".smoke_set");
     if (!ids.insert(r.id).second) fail("{}: run id '{}' is given twice", w, r.id);
     resolve_benchmark_path(r.config, nullptr);  // an unknown config: one line listing the known
     s.runs.push_back(std::move(r));

@@ -41,6 +41,10 @@ struct FigureRun {
   std::string id;
   std::string config;             // a benchmark name or .yaml path
   std::vector<std::string> sets;  // "--set" overrides, "key=value"
+  // Further overrides of a smoke run only (icl reproduce --smoke), after its one training step and
+  // 32 prompts: what a CPU needs to smoke-run a model it cannot evaluate at the paper's size in a
+  // smoke's time (the maze figure's 8M models decoding 30×30 paths: evaluated on small grids).
+  std::vector<std::string> smoke_sets;
 };
 
 struct FigureScale {

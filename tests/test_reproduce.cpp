@@ -450,6 +450,37 @@ TEST(Reproduce, RunsChecksWritesAndReusesOnASecondCall) {
   EXPECT_EQ(fs::last_write_time(out / "runs" / "quick" / "a_seed3.h5"), mtime);
 }
 
+// smoke_set: overrides a smoke run adds (here it evaluates 4 examples instead of 8); a claim whose
+// point the smoke run then lacks is not checked and says why, and the files of a smoke run are its
+// own (runs/quick-smoke).
+TEST(Reproduce, ASmokeRunAppliesSmokeSet) {
+  TempDir dir;
+  const std::string config = dir.write("tiny.yaml", kTinyBenchmark);
+  const auto replaced = [](std::string t, const std::string& from, const std::string& to) {
+    const size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? t : t.replace(at, from.size(), to);
+  };
+  const std::string quick_run = "runs: [{id: a, config: " + config + "}]";
+  const std::string text =
+      replaced(tiny_figure(config, kHoldingClaims), quick_run,
+               "runs: [{id: a, config: " + config + ", smoke_set: {eval.examples: 4}}]");
+  const std::string fig = dir.write("fig.yaml", text);
+  const Result r = icl_in(dir.path, {"reproduce", fig, "--out", "out", "--no-figures", "--smoke"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  icl::FigureSeries s;
+  s.id = "ls";
+  s.run = "a";
+  s.predictor = "least_squares";
+  const fs::path runs = dir.path / "out" / "fig" / "runs" / "quick-smoke";
+  EXPECT_EQ(icl::read_curve((runs / "a_seed3.h5").string(), s, "").x.size(), 4u);
+  const std::string summary = slurp(dir.path / "out" / "fig" / "summary.md");
+  EXPECT_THAT(summary, HasSubstr("not checked: claim ls_exact: series ls has no point at x = 7"));
+  EXPECT_THAT(summary, HasSubstr("the smoke run evaluates elsewhere"));
+  EXPECT_THAT(figure_error(dir, replaced(text, "{eval.examples: 4}", "4")),
+              HasSubstr("runs.0.smoke_set: expected a map of overrides"));
+}
+
 TEST(Reproduce, AFailingClaimIsExitCodeFourAndNamed) {
   TempDir dir;
   const std::string config = dir.write("tiny.yaml", kTinyBenchmark);
