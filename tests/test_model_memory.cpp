@@ -98,39 +98,42 @@ std::string label(const Case& c) {
   return s + (c.tokens ? " (tokens)" : "");
 }
 
-// Each case's model is built, its parameters counted, and one pass of 8 prompts measured against
-// its declared footprint, forward only and as a training step.
+// Model c built for io, its parameters counted, and one pass over pb measured against its declared
+// footprint, forward only and as a training step.
+void expect_footprint_bounds(const Case& c, const ModelIO& io, const PromptBatch& pb) {
+  SCOPED_TRACE(label(c));
+  const auto m = make_model(c.model, c.raw, io);
+  m->init(1);
+  const ParamSet params = resolve_params(find_model(c.model).params, c.raw, "model");
+  StepShape s{pb.kind(), pb.batch(),
+              c.tokens ? pb.as<TokenPrompts>("footprint").seq_len : pb.n_examples(), false};
+  EXPECT_EQ(model_footprint(c.model, params, io, s).parameter_count(),
+            double(m->parameters().count()));
+  for (const bool training : {false, true}) {
+    SCOPED_TRACE(training ? "training step" : "forward");
+    s.training = training;
+    const double declared = model_footprint(c.model, params, io, s).step_bytes();
+    const double used = measured_bytes(*m, pb, training);
+    if (std::getenv("ICL_PRINT_RATIOS"))
+      fmt::print("{} {}: declared {:.0f} used {:.0f} ratio {:.2f}\n", label(c),
+                 training ? "train" : "forward", declared, used, declared / used);
+    EXPECT_GE(declared, used);
+    EXPECT_LE(declared, 3.0 * used);
+  }
+}
+
+// Every case of cases(), on 8 prompts.
 TEST(ModelMemory, FootprintBoundsTheArenaOfEveryModel) {
   const auto vector_task = make_task("linear_regression", {{"d", "20"}});
   const auto token_task = make_task("parity_check", {});
   const TokenTask& tt = *as_token_task(*token_task);
   const int64_t B = 8, K = 24, length = 12;
   for (const Case& c : cases()) {
-    SCOPED_TRACE(label(c));
     const PromptBatch pb =
         c.tokens ? tt.sample({3, 4}, 0, B, length) : vector_task->sample({3, 4}, 0, B, K);
-    const ModelIO io =
-        c.tokens ? ModelIO{0, 1, length, tt.vocab(), tt.seq_len(length)} : ModelIO{20, 1, K};
-    const auto m = make_model(c.model, c.raw, io);
-    m->init(1);
-    const ParamSet params = resolve_params(find_model(c.model).params, c.raw, "model");
-    StepShape s;
-    s.kind = pb.kind();
-    s.batch = B;
-    s.length = c.tokens ? tt.seq_len(length) : K;
-    EXPECT_EQ(model_footprint(c.model, params, io, s).parameter_count(),
-              double(m->parameters().count()));
-    for (const bool training : {false, true}) {
-      SCOPED_TRACE(training ? "training step" : "forward");
-      s.training = training;
-      const double declared = model_footprint(c.model, params, io, s).step_bytes();
-      const double used = measured_bytes(*m, pb, training);
-      if (std::getenv("ICL_PRINT_RATIOS"))
-        fmt::print("{} {}: declared {:.0f} used {:.0f} ratio {:.2f}\n", label(c),
-                   training ? "train" : "forward", declared, used, declared / used);
-      EXPECT_GE(declared, used);
-      EXPECT_LE(declared, 3.0 * used);
-    }
+    expect_footprint_bounds(
+        c, c.tokens ? ModelIO{0, 1, length, tt.vocab(), tt.seq_len(length)} : ModelIO{20, 1, K},
+        pb);
   }
 }
 
@@ -139,31 +142,13 @@ TEST(ModelMemory, FootprintBoundsTheArenaOfPast) {
   const auto task = make_task(
       "maze", {{"min_length", "4"}, {"max_length", "4"}, {"max_n", "5"}, {"objective", "mlm_u"}});
   const TokenTask& tt = *as_token_task(*task);
-  const int64_t B = 8, n = 4;
-  const PromptBatch pb = tt.sample({3, 4}, 0, B, n);
+  const int64_t n = 4;
+  const PromptBatch pb = tt.sample({3, 4}, 0, 8, n);
   const ModelIO io{0, 1, n, tt.vocab(), tt.seq_len(n), tt.hidden_tokens()};
   for (const Raw& raw :
        {Raw{{"n_embd", "32"}},
-        Raw{{"n_layer", "3"}, {"n_head", "2"}, {"n_embd", "16"}, {"mlp_ratio", "2"}}}) {
-    const Case c{"past", raw, true};
-    SCOPED_TRACE(label(c));
-    const auto m = make_model("past", raw, io);
-    m->init(1);
-    const ParamSet params = resolve_params(find_model("past").params, raw, "model");
-    StepShape s{PromptKind::Token, B, tt.seq_len(n), false};
-    EXPECT_EQ(model_footprint("past", params, io, s).parameter_count(),
-              double(m->parameters().count()));
-    for (const bool training : {false, true}) {
-      s.training = training;
-      const double declared = model_footprint("past", params, io, s).step_bytes();
-      const double used = measured_bytes(*m, pb, training);
-      if (std::getenv("ICL_PRINT_RATIOS"))
-        fmt::print("{} {}: declared {:.0f} used {:.0f} ratio {:.2f}\n", label(c),
-                   training ? "train" : "forward", declared, used, declared / used);
-      EXPECT_GE(declared, used);
-      EXPECT_LE(declared, 3.0 * used);
-    }
-  }
+        Raw{{"n_layer", "3"}, {"n_head", "2"}, {"n_embd", "16"}, {"mlp_ratio", "2"}}})
+    expect_footprint_bounds({"past", raw, true}, io, pb);
 }
 
 // The footprint grows with every size it is counted from, linearly in the batch, and a training

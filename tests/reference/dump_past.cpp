@@ -30,25 +30,12 @@
 #include "models/model.h"
 #include "tasks/task.h"
 #include "tasks/token_task.h"
+#include "tests/reference/dump_common.h"
 #include "train/batch_loss.h"
 
-namespace {
-
-int64_t to_int(const std::string& key, const std::string& v, int64_t lo) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < lo)
-    icl::fail("{}: expected an integer >= {}, got '{}'", key, lo, v);
-  return x;
-}
-
-std::vector<int64_t> dims_of(const icl::Shape& s) {
-  std::vector<int64_t> d;
-  for (int i = 0; i < s.rank; ++i) d.push_back(s[i]);
-  return d;
-}
-
-}  // namespace
+using icl::oracle::dims_of;
+using icl::oracle::to_int;
+using icl::oracle::to_real;
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -73,7 +60,7 @@ int main(int argc, char** argv) {
       else if (k == "seed")
         seed = to_int(k, v, 0);
       else if (k == "perturb")
-        perturb = std::strtod(v.c_str(), nullptr);
+        perturb = to_real(k, v);
       else
         model_raw[k] = v;
     }
@@ -88,11 +75,7 @@ int main(int argc, char** argv) {
     const icl::ModelIO io{0, 1, n, tt.vocab(), tt.seq_len(n), tt.hidden_tokens()};
     auto model = icl::make_model("past", model_raw, io);
     model->init(uint64_t(seed));
-    if (perturb > 0)
-      for (auto& p : model->parameters().all()) {
-        icl::Rng rng(icl::RngKey{uint64_t(seed), icl::stream_id("perturb/" + p->name)}, 0);
-        for (float& x : p->value) x += float(perturb * rng.normal());
-      }
+    icl::oracle::perturb(*model, uint64_t(seed), perturb);
 
     icl::Arena arena;
     icl::Graph g(arena, true);
@@ -122,14 +105,7 @@ int main(int argc, char** argv) {
     icl::h5::write(root, "loss_mask", loss_mask.data(), {B, T});
     icl::h5::write(root, "logits", logits.f(), dims_of(logits.shape()));
     icl::h5::write(root, "loss", loss.f(), {1});
-    {
-      const icl::h5::Handle params = icl::h5::create_group(root, "params");
-      const icl::h5::Handle grads = icl::h5::create_group(root, "grads");
-      for (const auto& p : model->parameters().all()) {
-        icl::h5::write(params.id(), p->name, p->value.data(), dims_of(p->shape));
-        icl::h5::write(grads.id(), p->name, p->grad.data(), dims_of(p->shape));
-      }
-    }
+    icl::oracle::write_params_and_grads(root, *model);
     out.commit();
     std::printf("%s: %zu parameters, loss %.6g\n", argv[1], model->parameters().all().size(),
                 double(loss.f()[0]));

@@ -29,31 +29,11 @@
 #include "kernels/loss.h"
 #include "models/model.h"
 #include "tasks/task.h"
+#include "tests/reference/dump_common.h"
 
-namespace {
-
-int64_t to_int(const std::string& key, const std::string& v, int64_t lo) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < lo)
-    icl::fail("{}: expected an integer >= {}, got '{}'", key, lo, v);
-  return x;
-}
-
-double to_real(const std::string& key, const std::string& v) {
-  char* end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || x < 0) icl::fail("{}: expected a number >= 0, got '{}'", key, v);
-  return x;
-}
-
-std::vector<int64_t> dims_of(const icl::Shape& s) {
-  std::vector<int64_t> d;
-  for (int i = 0; i < s.rank; ++i) d.push_back(s[i]);
-  return d;
-}
-
-}  // namespace
+using icl::oracle::dims_of;
+using icl::oracle::to_int;
+using icl::oracle::to_real;
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -97,11 +77,7 @@ int main(int argc, char** argv) {
     auto model =
         icl::make_model("transformer", model_raw, icl::ModelIO{pb.dx, pb.dy, max_examples});
     model->init(uint64_t(seed));
-    if (perturb > 0)
-      for (auto& p : model->parameters().all()) {
-        icl::Rng rng(icl::RngKey{uint64_t(seed), icl::stream_id("perturb/" + p->name)}, 0);
-        for (float& x : p->value) x += float(perturb * rng.normal());
-      }
+    icl::oracle::perturb(*model, uint64_t(seed), perturb);
 
     icl::Arena arena;
     icl::Graph g(arena, true);
@@ -129,14 +105,7 @@ int main(int argc, char** argv) {
     icl::h5::write(root, "ys", pb.ys.data(), {B, K, pb.dy});
     icl::h5::write(root, "pred", pred.f(), dims_of(pred.shape()));
     icl::h5::write(root, "loss", loss.f(), {1});
-    {
-      const icl::h5::Handle params = icl::h5::create_group(root, "params");
-      const icl::h5::Handle grads = icl::h5::create_group(root, "grads");
-      for (const auto& p : model->parameters().all()) {
-        icl::h5::write(params.id(), p->name, p->value.data(), dims_of(p->shape));
-        icl::h5::write(grads.id(), p->name, p->grad.data(), dims_of(p->shape));
-      }
-    }
+    icl::oracle::write_params_and_grads(root, *model);
     out.commit();
     std::printf("%s: %zu parameters, loss %.6g\n", argv[1], model->parameters().all().size(),
                 double(loss.f()[0]));

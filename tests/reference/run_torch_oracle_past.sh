@@ -13,14 +13,8 @@ set -euo pipefail
 
 dump=${1:?usage: run_torch_oracle_past.sh PATH/TO/dump_past}
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${PYTHON:-}" ]; then
-  if [ -n "${ICL_PYTHON:-}" ]; then PYTHON=$ICL_PYTHON
-  elif [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
-if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
-  echo "torch not installed ($PYTHON cannot import torch; the OS package is python3-torch)"
-  exit 77
-fi
+# shellcheck source=tests/reference/torch_python.sh
+. "$here/torch_python.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
