@@ -96,8 +96,9 @@ def main(argv):
             die(f"{args.data} has no panels")
         cols = min(n, 4)
         rows = (n + cols - 1) // cols
+        # Constrained layout keeps each row's titles clear of the axis labels of the row above.
         fig, axes = plt.subplots(rows, cols, figsize=(PANEL_WIDTH * cols, PANEL_HEIGHT * rows),
-                                 squeeze=False)
+                                 squeeze=False, constrained_layout=True)
         for i, panel in enumerate(panels):
             draw_panel(axes[i // cols][i % cols], panel)
         for j in range(n, rows * cols):
