@@ -286,7 +286,7 @@ EvalResult evaluate(const std::string& name, const Task& task,
                           {},
                           {}});
     check_curve(name, task, p.label(), to_string(res.metric), res.curves.back().stats, {});
-    if (opt.per_prompt) res.curves.back().stats.per_prompt = errors[j];
+    if (opt.per_prompt) res.curves.back().stats.per_prompt = std::move(errors[j]);
   }
   // Symmetric, so each pair is summarised once and stored under both predictors.
   if (res.difference != Difference::None) {

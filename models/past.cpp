@@ -177,10 +177,10 @@ class Past final : public Model {
 
 // Past's footprint (models/footprint.h), op by op as forward records them. Per block and position:
 // norm1 (C), q, k, v (3C; decoder: q, kv and their concatenation, 6C), their rotation (3C), the
-// attention output and its projection (2C), two adds (2C), norm2 (C), the MLP (2·hidden + C): 13C
-// + 2·hidden in the encoder, 16C + 2·hidden in the decoder; saved
-// for backward: attention's log-sum-exp (H) and two norms' statistics (4). Then the encoder's and
-// the final norm, the query rows, and the two int32 masks.
+// attention output and its projection (2C), two adds (2C), norm2 (C), the MLP (2·hidden + C):
+// 13C + 2·hidden in the encoder, 16C + 2·hidden in the decoder; saved for backward: attention's
+// log-sum-exp (H) and two norms' statistics (4). Then the encoder's and the final norm, the query
+// rows, and the two int32 masks.
 void past_footprint(const ParamSet& p, const ModelIO& io, Footprint& f) {
   const double L = double(p.i("n_layer")), C = double(p.i("n_embd")), H = double(p.i("n_head"));
   const double hidden = double(p.i("mlp_ratio")) * C;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -208,22 +209,17 @@ Curve read_curve(const std::string& path, const FigureSeries& s, const std::stri
 
 Curve join_runs(const std::vector<Curve>& parts, const std::string& what) {
   if (parts.size() == 1) return parts.front();
-  std::vector<std::pair<double, size_t>> order;  // (x, which part) of every point
-  std::vector<std::pair<size_t, size_t>> at;     // (part, index) of every point
+  std::vector<std::tuple<double, size_t, size_t>> order;  // (x, part, index) of every point
   for (size_t p = 0; p < parts.size(); ++p)
-    for (size_t i = 0; i < parts[p].x.size(); ++i) {
-      order.push_back({parts[p].x[i], at.size()});
-      at.push_back({p, i});
-    }
+    for (size_t i = 0; i < parts[p].x.size(); ++i) order.emplace_back(parts[p].x[i], p, i);
   std::sort(order.begin(), order.end());
   Curve c;
   c.x_label = parts.front().x_label;
   c.y_label = parts.front().y_label;
   for (size_t k = 0; k < order.size(); ++k) {
-    if (k > 0 && order[k].first == order[k - 1].first)
-      fail("{}: two of its runs give x = {:g} (each run of a series gives other x)", what,
-           order[k].first);
-    const auto [p, i] = at[order[k].second];
+    const auto [x, p, i] = order[k];
+    if (k > 0 && x == std::get<0>(order[k - 1]))
+      fail("{}: two of its runs give x = {:g} (each run of a series gives other x)", what, x);
     c.x.push_back(parts[p].x[i]);
     c.mean.push_back(parts[p].mean[i]);
     c.lo.push_back(parts[p].lo[i]);

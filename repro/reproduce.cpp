@@ -322,8 +322,11 @@ ReproduceResult reproduce(const Figure& f, const ReproduceOptions& opt) {
       std::vector<Curve> per_seed;
       for (size_t k = 0; k < files.at(s.run).size(); ++k) {
         std::vector<Curve> parts;  // one per run of the series, this seed
-        for (const std::string& id : s.runs)
-          parts.push_back(read_curve(files.at(id)[k], s, s.set.empty() ? panel.set : s.set));
+        for (const std::string& id : s.runs) {
+          FigureSeries part = s;
+          part.run = id;  // errors name the run whose file is read
+          parts.push_back(read_curve(files.at(id)[k], part, s.set.empty() ? panel.set : s.set));
+        }
         per_seed.push_back(join_runs(parts, "series " + s.id));
       }
       r.curves[s.id] = combine_seeds(per_seed, s.times, "series " + s.id);
