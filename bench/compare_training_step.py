@@ -9,8 +9,10 @@ learned positions, Garg et al.'s linear read-in and read-out; the parameter coun
 match) with torch.randn prompts, torch.optim.AdamW and clip_grad_norm_. Both use the same number of
 threads. Two models:
 
-  quickstart   configs/quickstart.yaml: 3 layers, 2 heads, width 64, d = 5, K = 15, batch 64
-  garg_small   Garg et al.'s small model: 6 layers, 4 heads, width 128, d = 20, K = 41, batch 64
+  quickstart     configs/quickstart.yaml: 3 layers, 2 heads, width 64, d = 5, K = 15, batch 64
+  garg_small     Garg et al.'s small model: 6 layers, 4 heads, width 128, d = 20, K = 41, batch 64
+  garg_standard  Garg et al.'s standard model: 12 layers, 8 heads, width 256, d = 20, K = 41,
+                 batch 64 (a step takes seconds: its steps are capped at --max-standard-steps)
 
 Prints the median milliseconds per step of each (median over --rounds alternating rounds, with the
 range) and the ratio (PyTorch time / iclbench time, so > 1 means iclbench is faster). On a busy
@@ -31,6 +33,7 @@ import time
 MODELS = {
     "quickstart": dict(n_layer=3, n_head=2, n_embd=64, d=5, K=15, B=64),
     "garg_small": dict(n_layer=6, n_head=4, n_embd=128, d=20, K=41, B=64),
+    "garg_standard": dict(n_layer=12, n_head=8, n_embd=256, d=20, K=41, B=64),
 }
 
 
@@ -165,6 +168,9 @@ def main():
                          "PyTorch's OpenMP threads spinning next to OpenBLAS's own threads can make "
                          "its multi-threaded steps slower than single-threaded ones; passive avoids "
                          "that")
+    ap.add_argument("--max-standard-steps", type=int, default=5,
+                    help="timed steps of garg_standard (after one warm-up step), whatever --steps "
+                         "says: a step takes seconds (default 5)")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated subset of {', '.join(MODELS)}")
     args = ap.parse_args()
@@ -197,15 +203,20 @@ def main():
     print(f"OMP_WAIT_POLICY: {os.environ.get('OMP_WAIT_POLICY', 'not set (OpenMP default)')}")
     print(f"PyTorch {torch.__version__}, BLAS: {blas_library()}")
     print("torch.compile: not available in this PyTorch (1.13)")
-    print(f"median of {args.steps} steps after {args.warmup} warm-up steps; ratio = torch / iclbench")
+    print(f"median of {args.steps} steps after {args.warmup} warm-up steps (garg_standard: "
+          f"{min(args.steps, args.max_standard_steps)} after {min(args.warmup, 1)}); "
+          f"ratio = torch / iclbench")
     print()
     rows = []
     for m in models:
         cfg = MODELS[m]
         icl_runs, torch_runs = [], []
+        steps, warmup = args.steps, args.warmup
+        if m == "garg_standard":
+            steps, warmup = min(steps, args.max_standard_steps), min(warmup, 1)
         for _ in range(max(1, args.rounds)):
-            icl_ms, icl_params, icl_threads = time_iclbench(exe, cfg, args.steps, args.warmup)
-            torch_ms, torch_params = time_torch(torch, cfg, args.steps, args.warmup)
+            icl_ms, icl_params, icl_threads = time_iclbench(exe, cfg, steps, warmup)
+            torch_ms, torch_params = time_torch(torch, cfg, steps, warmup)
             if icl_params != torch_params:
                 sys.exit(f"compare_training_step.py: error: {m}: iclbench has {icl_params} "
                          f"parameters, the PyTorch model {torch_params}; not the same model")
@@ -221,10 +232,10 @@ def main():
     def cell(runs):
         return f"{statistics.median(runs):.2f} [{min(runs):.1f}-{max(runs):.1f}]"
 
-    print(f"{'model':<12} {'shape':<34} {'params':>9} {'iclbench ms/step':>24}"
+    print(f"{'model':<14} {'shape':<34} {'params':>9} {'iclbench ms/step':>24}"
           f" {'torch eager ms/step':>24} {'ratio':>6}")
     for m, shape, n, a, b in rows:
-        print(f"{m:<12} {shape:<34} {n:>9} {cell(a):>24} {cell(b):>24}"
+        print(f"{m:<14} {shape:<34} {n:>9} {cell(a):>24} {cell(b):>24}"
               f" {statistics.median(b) / statistics.median(a):>6.2f}")
     print("(median over rounds [range]; ratio = torch / iclbench, > 1: iclbench faster)")
     return 0

@@ -26,6 +26,13 @@ Tensor Graph::grad(Var v) {
   return v.n->grad;
 }
 
+Graph::GradOut Graph::grad_out(Var v) {
+  if (!v.n || !v.needs_grad()) return {};
+  if (v.n->grad.defined() || on_cuda()) return {grad(v).f(), true};
+  v.n->grad = arena_.tensor(v.shape(), DType::F32, false);
+  return {v.n->grad.f(), false};
+}
+
 Tensor Graph::input(const Tensor& host) {
   ICL_ASSERT(host.defined() && host.device == Device::CPU);
   if (!on_cuda()) return host;

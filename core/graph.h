@@ -73,6 +73,17 @@ class Graph {
 
   // The gradient buffer of v, allocated and zeroed on first request.
   Tensor grad(Var v);
+  // The gradient buffer of v for a backward kernel that writes every element of it. On the CPU,
+  // when v has no gradient yet, the buffer is allocated without zeroing and `accumulate` is false:
+  // the kernel assigns its contribution instead of adding it, saving a pass over memory for
+  // nearly every activation gradient of a step (measured: 3-6% of a transformer step was that
+  // memset). Otherwise it is grad(v) with accumulate = true; on a GPU always (the CUDA kernels
+  // add). A Var without gradient gives {nullptr, true}.
+  struct GradOut {
+    float* f = nullptr;
+    bool accumulate = true;
+  };
+  GradOut grad_out(Var v);
 
   template <class F>
   void record(F&& backward) {

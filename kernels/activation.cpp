@@ -8,8 +8,13 @@ Var gelu(Graph& g, Var x) {
   Var y = g.output_like(x, any_grad(g, {x}));
   ICL_DISPATCH(g, gelu_forward, y.f(), x.f(), n);
   if (y.needs_grad())
-    g.record(
-        [&g, x, y, n] { ICL_DISPATCH(g, gelu_backward, g.grad(x).f(), g.grad(y).f(), x.f(), n); });
+    g.record([&g, x, y, n] {
+      const Graph::GradOut dx = g.grad_out(x);  // assigned when fresh
+      if (!g.on_cuda())
+        kern::gelu_backward(dx.f, g.grad(y).f(), x.f(), n, dx.accumulate);
+      else if constexpr (kCudaBuilt)
+        cuda::gelu_backward(g.cuda(), dx.f, g.grad(y).f(), x.f(), n);
+    });
   return y;
 }
 

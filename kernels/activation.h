@@ -33,7 +33,7 @@ void gelu_forward(T* y, const T* x, int64_t n) {
 }
 
 template <class T>
-void gelu_backward(T* dx, const T* dy, const T* x, int64_t n) {
+void gelu_backward(T* dx, const T* dy, const T* x, int64_t n, bool accumulate = true) {
   if (!dx) return;
   const T k = T(0.7978845608028654), a = T(0.044715);
   for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
@@ -41,8 +41,12 @@ void gelu_backward(T* dx, const T* dy, const T* x, int64_t n) {
       const int64_t len = std::min<int64_t>(1024, i1 - c);
       const Eigen::Map<const GeluChunk<T>> v(x + c, len), d(dy + c, len);
       const GeluChunk<T> t = (k * (v + a * v.cube())).tanh();
-      Eigen::Map<GeluChunk<T>>(dx + c, len) +=
+      const auto g =
           d * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * k * (T(1) + T(3) * a * v * v));
+      if (accumulate)
+        Eigen::Map<GeluChunk<T>>(dx + c, len) += g;
+      else
+        Eigen::Map<GeluChunk<T>>(dx + c, len) = g;
     }
   });
 }

@@ -37,8 +37,13 @@ Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal,
                vis.i());
   if (y.needs_grad())
     g.record([&g, qkv, y, lse, vis, B, Tn, C, heads, kind, causal] {
-      ICL_DISPATCH(g, attention_backward, g.grad(qkv).f(), g.grad(y).f(), y.f(), lse.f(), qkv.f(),
-                   B, Tn, C, heads, kind, causal, vis.i());
+      const Graph::GradOut dqkv = g.grad_out(qkv);  // assigned when fresh
+      if (!g.on_cuda())
+        kern::attention_backward(dqkv.f, g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C, heads,
+                                 kind, causal, vis.i(), dqkv.accumulate);
+      else if constexpr (kCudaBuilt)
+        cuda::attention_backward(g.cuda(), dqkv.f, g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C,
+                                 heads, kind, causal, vis.i());
     });
   return y;
 }

@@ -12,15 +12,23 @@
 //     P_ts  = exp(S_ts − lse_t),  lse_t = log Σ_{s<n_t} exp(S_ts)        (Softmax; lse [B, H, T])
 //     P_ts  = relu(S_ts) / n_t                                             (Relu; lse unused)
 //     out_t = Σ_{s<n_t} P_ts v_s
-//   backward (flash-attention style: P is recomputed row by row from q, k and lse, never stored):
+//   backward (flash-attention style: P is recomputed from q, k and lse, never stored):
 //     dP_ts = dout_t·v_s
 //     dS_ts = P_ts (dP_ts − D_t),  D_t = Σ_i dout_t,i out_t,i  (= Σ_s P_ts dP_ts)   (Softmax)
 //     dS_ts = dP_ts / n_t · 1[S_ts > 0]                                            (Relu)
 //     dq_t += Σ_s dS_ts k_s / √hd,   dk_s += Σ_t dS_ts q_t / √hd,   dv_s += Σ_t P_ts dout_t
 // The only saved statistic is lse (the forward may skip it: lse = null when no backward follows).
+// Queries are taken in tiles of kQueryTile rows, and each tile is a few matrix products against
+// the keys it may see (all of them, or those up to its last row when causal):
+//     S = Q_tile·K_{<n}ᵀ [rows, n],  O_tile = P·V_{<n};  backward dP = dO_tile·V_{<n}ᵀ,
+//     dV_{<n} += Pᵀ·dO_tile,  dQ_tile += dS·K_{<n},  dK_{<n} += dSᵀ·Q_tile
+// with the entries past each row's own n_t (and hidden keys) set to exactly 0 in P and dS. One
+// product per tile instead of a matrix-vector product per row keeps the vector units busy (3x on
+// the Garg-small step's attention). The tiles are fixed, so forward and backward compute the same
+// S. accumulate = false: dqkv is a fresh buffer, assigned rather than added to (Graph::grad_out).
 // Each (b, h) pair is computed by one thread, writes only its own slices of out, lse and dqkv and
-// always in the same order, so the results do not depend on the thread count. Scratch: one or two
-// rows of T scalars per thread, kept between calls.
+// always in the same order, so the results do not depend on the thread count. Scratch: two tiles
+// of kQueryTile × T scalars per thread, kept between calls.
 #include <Eigen/Dense>
 
 #include <algorithm>
@@ -41,8 +49,10 @@ namespace kern {
 
 namespace attn {
 
-template <class T>
-using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+// Query rows per tile: enough rows that the tile's products run at matrix-product speed, few
+// enough that a causal tile computes little above the diagonal.
+inline constexpr int64_t kQueryTile = 64;
+
 // hd columns of every row of a [T, ld] block: one head's q, k, v, out or gradient.
 template <class T>
 using HeadRows = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
@@ -51,6 +61,11 @@ template <class T>
 using ConstHeadRows =
     Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
                Eigen::OuterStride<>>;
+// A [rows, n] tile of scores, probabilities or their gradients, contiguous.
+template <class T>
+using Tile = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+template <class T>
+using Row = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
 
 // Per-thread scratch of at least n scalars; grows once, then is reused. Aligned like Eigen's own
 // allocations: Eigen peels vector loops to the data's alignment, so a buffer whose alignment
@@ -74,19 +89,28 @@ void for_pairs(int64_t pairs, int64_t Tn, int64_t hd, F&& f) {
              });
 }
 
-// S[0..t] = K[0..t] · q_t / √hd (the same code in forward and backward, so P is recomputed
-// exactly).
-template <class T, class Q>
-void scores(Eigen::Map<Vec<T>> s, const ConstHeadRows<T>& K, const Q& q, T scale) {
-  s.noalias() = K.topRows(s.size()) * q.transpose();
-  s *= scale;
+// The query tiles of a sequence: f(t0, rows, n), n = the keys the tile's last row sees.
+template <class F>
+void for_tiles(int64_t Tn, bool causal, F&& f) {
+  for (int64_t t0 = 0; t0 < Tn; t0 += kQueryTile) {
+    const int64_t rows = std::min(kQueryTile, Tn - t0);
+    f(t0, rows, causal ? t0 + rows : Tn);
+  }
+}
+
+// S = Q[t0, t0 + rows) · K[0, n)ᵀ / √hd (the same code in forward and backward, so P is
+// recomputed exactly).
+template <class T>
+void scores(Tile<T>& S, const ConstHeadRows<T>& Q, const ConstHeadRows<T>& K, int64_t t0, T scale) {
+  S.noalias() = Q.middleRows(t0, S.rows()) * K.topRows(S.cols()).transpose();
+  S *= scale;
 }
 
 // Scores of hidden keys become −∞ (kept out of the row's maximum), and after the exponential their
 // weights become exactly 0: Eigen's vectorised exp clamps its argument, so exp(−∞) would be a
 // denormal, not 0.
 template <class T>
-void hide(Eigen::Map<Vec<T>> s, const int32_t* visible, T value) {
+void hide(Row<T> s, const int32_t* visible, T value) {
   for (int64_t j = 0; j < s.size(); ++j)
     if (!visible[j]) s[j] = value;
 }
@@ -107,24 +131,29 @@ void attention_forward(T* out, T* lse, const T* qkv, int64_t B, int64_t Tn, int6
         K(q0 + C, Tn, hd, Eigen::OuterStride<>(ld)),
         V(q0 + 2 * C, Tn, hd, Eigen::OuterStride<>(ld));
     attn::HeadRows<T> O(out + b * Tn * C + h * hd, Tn, hd, Eigen::OuterStride<>(C));
-    T* row = attn::scratch<T>(Tn);
-    for (int64_t t = 0; t < Tn; ++t) {
-      const int64_t n = causal ? t + 1 : Tn;
-      Eigen::Map<attn::Vec<T>> p(row, n);
-      attn::scores<T>(p, K, Q.row(t), scale);
-      if (visible) attn::hide<T>(p, visible + b * Tn, -std::numeric_limits<T>::infinity());
-      if (kind == AttentionKind::Softmax) {
-        const T m = p.maxCoeff();
-        p = (p.array() - m).exp();
-        if (visible) attn::hide<T>(p, visible + b * Tn, T(0));
-        const T sum = p.sum();
-        p /= sum;
-        if (lse) lse[bh * Tn + t] = m + std::log(sum);
-      } else {
-        p = p.cwiseMax(T(0)) * (T(1) / T(n));
+    const int32_t* vis = visible ? visible + b * Tn : nullptr;
+    T* buf = attn::scratch<T>(attn::kQueryTile * Tn);
+    attn::for_tiles(Tn, causal, [&](int64_t t0, int64_t rows, int64_t nk) {
+      attn::Tile<T> P(buf, rows, nk);
+      attn::scores<T>(P, Q, K, t0, scale);
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t t = t0 + i, n = causal ? t + 1 : Tn;
+        attn::Row<T> p(buf + i * nk, n);
+        if (kind == AttentionKind::Softmax) {
+          if (vis) attn::hide<T>(p, vis, -std::numeric_limits<T>::infinity());
+          const T m = p.maxCoeff();
+          p = (p - m).exp();
+          if (vis) attn::hide<T>(p, vis, T(0));
+          const T sum = p.sum();
+          p /= sum;
+          if (lse) lse[bh * Tn + t] = m + std::log(sum);
+        } else {
+          p = p.cwiseMax(T(0)) * (T(1) / T(n));
+        }
+        std::fill(buf + i * nk + n, buf + (i + 1) * nk, T(0));  // keys after t (causal)
       }
-      O.row(t).noalias() = p.transpose() * V.topRows(n);
-    }
+      O.middleRows(t0, rows).noalias() = P * V.topRows(nk);
+    });
   });
 }
 
@@ -132,7 +161,7 @@ template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, const T* qkv, int64_t B,
                         int64_t Tn, int64_t C, int64_t H,
                         AttentionKind kind = AttentionKind::Softmax, bool causal = true,
-                        const int32_t* visible = nullptr) {
+                        const int32_t* visible = nullptr, bool accumulate = true) {
   ICL_ASSERT(H > 0 && C % H == 0 && (lse || kind != AttentionKind::Softmax) &&
              (!visible || kind == AttentionKind::Softmax));
   const int64_t hd = C / H, ld = 3 * C;
@@ -146,30 +175,41 @@ void attention_backward(T* dqkv, const T* dout, const T* out, const T* lse, cons
         V(q0 + 2 * C, Tn, hd, sq), O(out + b * Tn * C + h * hd, Tn, hd, so),
         dO(dout + b * Tn * C + h * hd, Tn, hd, so);
     attn::HeadRows<T> dQ(dq0, Tn, hd, sq), dK(dq0 + C, Tn, hd, sq), dV(dq0 + 2 * C, Tn, hd, sq);
-    T* rows = attn::scratch<T>(2 * Tn);
-    for (int64_t t = 0; t < Tn; ++t) {
-      const int64_t n = causal ? t + 1 : Tn;
-      Eigen::Map<attn::Vec<T>> p(rows, n), ds(rows + Tn, n);
-      attn::scores<T>(p, K, Q.row(t), scale);
-      ds.noalias() = V.topRows(n) * dO.row(t).transpose();  // dP
-      if (kind == AttentionKind::Softmax) {
-        p = (p.array() - lse[bh * Tn + t]).exp();
-        if (visible) attn::hide<T>(p, visible + b * Tn, T(0));  // P = 0 there: no gradient
-        const T D = dO.row(t).dot(O.row(t));
-        ds = p.cwiseProduct(ds - attn::Vec<T>::Constant(n, D));
-      } else {
-        const T inv_n = T(1) / T(n);
-        for (int64_t s = 0; s < n; ++s) {
-          const bool on = p[s] > T(0);
-          ds[s] = on ? ds[s] * inv_n : T(0);
-          p[s] = on ? p[s] * inv_n : T(0);
-        }
-      }
-      dV.topRows(n).noalias() += p * dO.row(t);
-      ds *= scale;
-      dQ.row(t).noalias() += ds.transpose() * K.topRows(n);
-      dK.topRows(n).noalias() += ds * Q.row(t);
+    if (!accumulate) {  // a fresh buffer (Graph::grad_out): this pair's columns start at 0
+      dQ.setZero();
+      dK.setZero();
+      dV.setZero();
     }
+    const int32_t* vis = visible ? visible + b * Tn : nullptr;
+    T* buf = attn::scratch<T>(2 * attn::kQueryTile * Tn);
+    attn::for_tiles(Tn, causal, [&](int64_t t0, int64_t rows, int64_t nk) {
+      attn::Tile<T> P(buf, rows, nk), dS(buf + rows * nk, rows, nk);
+      attn::scores<T>(P, Q, K, t0, scale);
+      dS.noalias() = dO.middleRows(t0, rows) * V.topRows(nk).transpose();  // dP
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t t = t0 + i, n = causal ? t + 1 : Tn;
+        attn::Row<T> p(buf + i * nk, n), ds(buf + (rows + i) * nk, n);
+        if (kind == AttentionKind::Softmax) {
+          p = (p - lse[bh * Tn + t]).exp();
+          if (vis) attn::hide<T>(p, vis, T(0));  // P = 0 there: no gradient
+          const T D = dO.row(t).dot(O.row(t));
+          ds = p * (ds - D);
+        } else {
+          const T inv_n = T(1) / T(n);
+          for (int64_t s = 0; s < n; ++s) {
+            const bool on = p[s] > T(0);
+            ds[s] = on ? ds[s] * inv_n : T(0);
+            p[s] = on ? p[s] * inv_n : T(0);
+          }
+        }
+        std::fill(buf + i * nk + n, buf + (i + 1) * nk, T(0));  // keys after t (causal)
+        std::fill(buf + (rows + i) * nk + n, buf + (rows + i + 1) * nk, T(0));
+      }
+      dV.topRows(nk).noalias() += P.transpose() * dO.middleRows(t0, rows);
+      dS *= scale;
+      dQ.middleRows(t0, rows).noalias() += dS * K.topRows(nk);
+      dK.topRows(nk).noalias() += dS.transpose() * Q.middleRows(t0, rows);
+    });
   });
 }
 

@@ -10,8 +10,12 @@ Var add(Graph& g, Var a, Var b) {
   ICL_DISPATCH(g, add_forward, y.f(), a.f(), b.f(), n);
   if (y.needs_grad())
     g.record([&g, a, b, y, n] {
-      ICL_DISPATCH(g, add_backward, a.needs_grad() ? g.grad(a).f() : nullptr,
-                   b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), n);
+      // Fresh gradients are assigned (Graph::grad_out); da first, so that a == b gets both.
+      const Graph::GradOut da = g.grad_out(a), db = g.grad_out(b);
+      if (!g.on_cuda())
+        kern::add_backward(da.f, db.f, g.grad(y).f(), n, da.accumulate, db.accumulate);
+      else if constexpr (kCudaBuilt)
+        cuda::add_backward(g.cuda(), da.f, db.f, g.grad(y).f(), n);
     });
   return y;
 }

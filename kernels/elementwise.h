@@ -4,6 +4,8 @@
 //   scale:  y = s · x          backward: dx += s · dy  (s is a constant, e.g. 1/√layer)
 // Any gradient buffer may be null. Each element is independent, so the fixed blocks are only for
 // threads; results never depend on the thread count. da and db may be the same buffer (y = x + x).
+#include <algorithm>
+
 #include "core/blocks.h"
 #include "core/cuda_context.h"
 #include "core/graph.h"
@@ -23,12 +25,18 @@ void add_forward(T* y, const T* a, const T* b, int64_t n) {
 }
 
 template <class T>
-void add_backward(T* da, T* db, const T* dy, int64_t n) {
+void add_backward(T* da, T* db, const T* dy, int64_t n, bool a_accumulate = true,
+                  bool b_accumulate = true) {
+  // da before db in every block, so that da == db (y = a + a) gets both contributions.
   for_blocks(n, kElementwiseBlock, [&](int64_t i0, int64_t i1) {
-    if (da)
+    if (da && a_accumulate)
       for (int64_t i = i0; i < i1; ++i) da[i] += dy[i];
-    if (db)
+    else if (da)
+      std::copy(dy + i0, dy + i1, da + i0);
+    if (db && b_accumulate)
       for (int64_t i = i0; i < i1; ++i) db[i] += dy[i];
+    else if (db)
+      std::copy(dy + i0, dy + i1, db + i0);
   });
 }
 

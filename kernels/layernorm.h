@@ -40,7 +40,8 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
 
 template <class T>
 void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma,
-                        const T* mean, const T* rstd, int64_t N, int64_t C) {
+                        const T* mean, const T* rstd, int64_t N, int64_t C,
+                        bool dx_accumulate = true) {
   if (dx)
     for_blocks(N, 64, [&](int64_t r0, int64_t r1) {
       for (int64_t n = r0; n < r1; ++n) {
@@ -55,6 +56,7 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
         }
         s1 /= T(C);
         s2 /= T(C);
+        if (!dx_accumulate) std::fill(dxr, dxr + C, T(0));  // a fresh buffer (Graph::grad_out)
         for (int64_t c = 0; c < C; ++c)
           dxr[c] += r * (dyr[c] * gamma[c] - s1 - (xr[c] - m) * r * s2);
       }

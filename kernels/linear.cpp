@@ -13,10 +13,13 @@ Var linear(Graph& g, Var x, Var w, Var b) {
   ICL_DISPATCH(g, linear_forward, y.f(), x.f(), w.f(), b.n ? b.f() : nullptr, N, in, out);
   if (y.needs_grad())
     g.record([&g, x, w, b, y, N, in, out] {
-      ICL_DISPATCH(g, linear_backward, x.needs_grad() ? g.grad(x).f() : nullptr,
-                   w.needs_grad() ? g.grad(w).f() : nullptr,
-                   b.n && b.needs_grad() ? g.grad(b).f() : nullptr, g.grad(y).f(), x.f(), w.f(), N,
-                   in, out);
+      const Graph::GradOut dx = g.grad_out(x);
+      float* dw = w.needs_grad() ? g.grad(w).f() : nullptr;
+      float* db = b.n && b.needs_grad() ? g.grad(b).f() : nullptr;
+      if (!g.on_cuda())
+        kern::linear_backward(dx.f, dw, db, g.grad(y).f(), x.f(), w.f(), N, in, out, dx.accumulate);
+      else if constexpr (kCudaBuilt)
+        cuda::linear_backward(g.cuda(), dx.f, dw, db, g.grad(y).f(), x.f(), w.f(), N, in, out);
     });
   return y;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Linear layer.
 //   forward:  y[N, out] = x[N, in] · W[in, out] + b[out]          (b may be null)
-//   backward: dx += dy · Wᵀ,  dW += xᵀ · dy,  db += Σ_n dy[n, :]   (any of dx, dW, db may be null)
+//   backward: dx += dy · Wᵀ,  dW += xᵀ · dy,  db += Σ_n dy[n, :]   (any of dx, dW, db may be null;
+//             dx = dy · Wᵀ when !dx_accumulate: a fresh gradient buffer, Graph::grad_out)
 // W is stored [in, out] (GPT-2's Conv1D layout). Rows are processed in fixed blocks and dW/db in
 // fixed column blocks, each reducing over all N in one pass, so the result does not depend on the
 // thread count.
@@ -35,12 +36,16 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
 
 template <class T>
 void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N,
-                     int64_t in, int64_t out) {
+                     int64_t in, int64_t out, bool dx_accumulate = true) {
   if (dx) {
     const Eigen::Map<const RowMat<T>> W(w, in, out);
     for_blocks(N, kRowBlock, [&](int64_t r0, int64_t r1) {
       Eigen::Map<RowMat<T>> DX(dx + r0 * in, r1 - r0, in);
-      DX.noalias() += Eigen::Map<const RowMat<T>>(dy + r0 * out, r1 - r0, out) * W.transpose();
+      const Eigen::Map<const RowMat<T>> DY(dy + r0 * out, r1 - r0, out);
+      if (dx_accumulate)
+        DX.noalias() += DY * W.transpose();
+      else
+        DX.noalias() = DY * W.transpose();
     });
   }
   if (dw || db) {
