@@ -6,13 +6,15 @@
 //             dx += rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ·x̂))        (means over the row)
 //             dγ += Σ_n dy·x̂,  dβ += Σ_n dy
 // mean/rstd may be null in the forward (nothing saved, for steps without gradients); any of dx,
-// dγ, dβ may be null. Rows are processed in fixed blocks and dγ/dβ in fixed column blocks, each
-// summing over all N rows in row order, so the result does not depend on the thread count.
+// dγ, dβ may be null. Rows are processed in fixed blocks (a row's sums in row_sum's fixed lanes)
+// and dγ/dβ in fixed column blocks, each summing over all N rows in row order, so the result does
+// not depend on the thread count.
 #include <cmath>
 
 #include "core/blocks.h"
 #include "core/cuda_context.h"
 #include "core/graph.h"
+#include "kernels/row_sum.h"
 
 namespace icl {
 
@@ -25,11 +27,8 @@ void layernorm_forward(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
     for (int64_t n = r0; n < r1; ++n) {
       const T* xr = x + n * C;
       T* yr = y + n * C;
-      T s = 0;
-      for (int64_t c = 0; c < C; ++c) s += xr[c];
-      const T m = s / T(C);
-      T v = 0;
-      for (int64_t c = 0; c < C; ++c) v += (xr[c] - m) * (xr[c] - m);
+      const T m = row_sum<T>(C, [&](int64_t c) { return xr[c]; }) / T(C);
+      const T v = row_sum<T>(C, [&](int64_t c) { return (xr[c] - m) * (xr[c] - m); });
       const T r = T(1) / std::sqrt(v / T(C) + eps);
       for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - m) * r * gamma[c] + beta[c];
       if (mean) mean[n] = m;
@@ -48,14 +47,10 @@ void layernorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
         const T *xr = x + n * C, *dyr = dy + n * C;
         T* dxr = dx + n * C;
         const T m = mean[n], r = rstd[n];
-        T s1 = 0, s2 = 0;  // Σ dŷ, Σ dŷ·x̂
-        for (int64_t c = 0; c < C; ++c) {
-          const T dyh = dyr[c] * gamma[c];
-          s1 += dyh;
-          s2 += dyh * (xr[c] - m) * r;
-        }
-        s1 /= T(C);
-        s2 /= T(C);
+        // mean(dŷ), mean(dŷ·x̂)
+        const T s1 = row_sum<T>(C, [&](int64_t c) { return dyr[c] * gamma[c]; }) / T(C);
+        const T s2 =
+            row_sum<T>(C, [&](int64_t c) { return dyr[c] * gamma[c] * (xr[c] - m) * r; }) / T(C);
         if (!dx_accumulate) std::fill(dxr, dxr + C, T(0));  // a fresh buffer (Graph::grad_out)
         for (int64_t c = 0; c < C; ++c)
           dxr[c] += r * (dyr[c] * gamma[c] - s1 - (xr[c] - m) * r * s2);

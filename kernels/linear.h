@@ -29,8 +29,14 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
   for_blocks(N, kRowBlock, [&](int64_t r0, int64_t r1) {
     Eigen::Map<RowMat<T>> Y(y + r0 * out, r1 - r0, out);
     const Eigen::Map<const RowMat<T>> X(x + r0 * in, r1 - r0, in);
-    Y.noalias() = X * W;
-    if (b) Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, out);
+    // With a bias the rows start as b and the product is added to them: one pass over y instead
+    // of zeroing it for the product and adding b after.
+    if (b) {
+      Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, out);
+      Y.noalias() += X * W;
+    } else {
+      Y.noalias() = X * W;
+    }
   });
 }
 

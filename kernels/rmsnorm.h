@@ -5,13 +5,14 @@
 //             dx += rstd·(dŷ − x̂·mean(dŷ·x̂))                         (mean over the row)
 //             dγ += Σ_n dy·x̂
 // rstd may be null in the forward (nothing saved); dx or dγ may be null. Rows are processed in
-// fixed blocks and dγ in fixed column blocks, each summing over all N rows in row order, so the
-// result does not depend on the thread count.
+// fixed blocks (a row's sums in row_sum's fixed lanes) and dγ in fixed column blocks, each summing
+// over all N rows in row order, so the result does not depend on the thread count.
 #include <cmath>
 
 #include "core/blocks.h"
 #include "core/cuda_context.h"
 #include "core/graph.h"
+#include "kernels/row_sum.h"
 
 namespace icl {
 
@@ -23,8 +24,7 @@ void rmsnorm_forward(T* y, T* rstd, const T* x, const T* gamma, int64_t N, int64
     for (int64_t n = r0; n < r1; ++n) {
       const T* xr = x + n * C;
       T* yr = y + n * C;
-      T ss = 0;
-      for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
+      const T ss = row_sum<T>(C, [&](int64_t c) { return xr[c] * xr[c]; });
       const T r = T(1) / std::sqrt(ss / T(C) + eps);
       for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * gamma[c];
       if (rstd) rstd[n] = r;
@@ -41,9 +41,8 @@ void rmsnorm_backward(T* dx, T* dgamma, const T* dy, const T* x, const T* gamma,
         const T *xr = x + n * C, *dyr = dy + n * C;
         T* dxr = dx + n * C;
         const T r = rstd[n];
-        T s = 0;  // Σ dŷ·x̂
-        for (int64_t c = 0; c < C; ++c) s += dyr[c] * gamma[c] * xr[c] * r;
-        s /= T(C);
+        // mean(dŷ·x̂)
+        const T s = row_sum<T>(C, [&](int64_t c) { return dyr[c] * gamma[c] * xr[c] * r; }) / T(C);
         for (int64_t c = 0; c < C; ++c) dxr[c] += r * (dyr[c] * gamma[c] - xr[c] * r * s);
       }
     });
