@@ -1,5 +1,9 @@
 #include "kernels/linear.h"
 
+#include <omp.h>
+
+#include <cmath>
+
 #include "tests/op_harness.h"
 
 namespace icl {
@@ -100,6 +104,39 @@ TEST(Arena, SteadyStateAllocatesNothing) {
     for (int i = 0; i < 10; ++i) arena.tensor({100, 10});
   }
   EXPECT_EQ(arena.block_allocations(), after_warmup);
+}
+
+// dW in tiles and row chunks summed in chunk order (3 chunks, 2 × 3 tiles here): the same bits at
+// any thread count, and the same as one product over all rows to float rounding.
+TEST(OpLinear, WeightGradientSameForAnyThreadCount) {
+  const int64_t N = 2500, in = 130, out = 260;
+  std::vector<float> x(size_t(N * in)), dy(size_t(N * out)), w(size_t(in * out), 0.f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.013f * float(i));
+  for (size_t i = 0; i < dy.size(); ++i) dy[i] = std::cos(0.007f * float(i));
+  auto run = [&](int threads) {
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    std::vector<float> dw(size_t(in * out), 0.5f), db(size_t(out), 0.25f);
+    kern::linear_backward<float>(nullptr, dw.data(), db.data(), dy.data(), x.data(), w.data(), N,
+                                 in, out);
+    omp_set_num_threads(before);
+    dw.insert(dw.end(), db.begin(), db.end());
+    return dw;
+  };
+  const auto one = run(1);
+  EXPECT_EQ(one, run(2));
+  EXPECT_EQ(one, run(5));
+  double worst = 0;
+  for (int64_t i = 0; i < in; ++i)
+    for (int64_t j = 0; j < out; ++j) {
+      double ref = 0.5, scale = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        ref += double(x[size_t(n * in + i)]) * double(dy[size_t(n * out + j)]);
+        scale += std::abs(double(x[size_t(n * in + i)]) * double(dy[size_t(n * out + j)]));
+      }
+      worst = std::max(worst, std::abs(double(one[size_t(i * out + j)]) - ref) / scale);
+    }
+  EXPECT_LE(worst, 1e-6);
 }
 
 }  // namespace
