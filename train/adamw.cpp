@@ -1,5 +1,7 @@
 #include "train/adamw.h"
 
+#include "kernels/row_sum.h"
+
 namespace icl {
 
 void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t step) {
@@ -12,8 +14,11 @@ void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t ste
 
 double global_grad_norm(const ParameterStore& params) {
   double sum = 0;
-  for (const auto& p : params.all())
-    for (float g : p->grad) sum += double(g) * double(g);
+  for (const auto& p : params.all()) {
+    const float* g = p->grad.data();
+    sum += kern::row_sum<double>(int64_t(p->grad.size()),
+                                 [g](int64_t i) { return double(g[i]) * double(g[i]); });
+  }
   return std::sqrt(sum);
 }
 

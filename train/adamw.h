@@ -79,7 +79,8 @@ void adamw_update(const CudaContext& ctx, const DeviceParameters& p, const StepS
 // used) at 1-based `step`. Weight decay applies only to parameters with decay = true.
 void adamw_step(ParameterStore& params, const AdamW& cfg, double lr, int64_t step);
 
-// √(Σ g²) over all parameters, summed in fp64 in parameter order, element order within each.
+// √(Σ g²) over all parameters, summed in fp64 in parameter order, each parameter's elements in
+// kern::row_sum's 16 fixed lanes (vectorisable; the order depends only on the shapes).
 double global_grad_norm(const ParameterStore& params);
 
 // The factor clipping multiplies a gradient of norm `norm` by: float(max_norm / (norm + 1e-6))
