@@ -61,15 +61,19 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
     const Eigen::Map<const RowMat<T>> X(x, N, in), DY(dy, N, out);
     // dW in fixed tiles of up to 128 × 128 (measured on one core: 87 GFLOP/s against 74 for
     // 64 × 128, packing being cheaper next to a larger product), each a product over one chunk of
-    // kChunkRows rows of x and dy. With one chunk the tiles add into dW directly; with several,
-    // each (tile, chunk) product goes to its own slice of scratch and the chunks are then added
-    // into dW in chunk order. Chunks give even a width × width layer enough tasks for every core,
-    // and the order of every sum is fixed by the shapes alone, never by the thread count.
-    constexpr int64_t kTileRows = 128, kTileCols = 128, kChunkRows = 1024;
+    // rows of x and dy. With one chunk the tiles add into dW directly; with several, each (tile,
+    // chunk) product goes to its own slice of scratch and the chunks are then added into dW in
+    // chunk order. Chunks (of at least kChunkRows rows, at most enough for ~kTasks tasks) give even
+    // a width × width layer a task per core, and keep the scratch within kTasks tiles. The order
+    // of every sum is fixed by the shapes alone, never by the thread count.
+    constexpr int64_t kTileRows = 128, kTileCols = 128, kChunkRows = 1024, kTasks = 16;
     const int64_t row_tiles = (in + kTileRows - 1) / kTileRows;
     const int64_t col_tiles = (out + kTileCols - 1) / kTileCols;
-    const int64_t tiles = row_tiles * col_tiles,
-                  chunks = std::max<int64_t>(1, (N + kChunkRows - 1) / kChunkRows);
+    const int64_t tiles = row_tiles * col_tiles;
+    const int64_t chunks =
+        std::clamp<int64_t>((N + kChunkRows - 1) / kChunkRows, 1,
+                            std::max<int64_t>(1, kTasks / std::max<int64_t>(1, tiles)));
+    const int64_t chunk_rows = (N + chunks - 1) / chunks;
     T* part = nullptr;  // [chunks, in, out] when chunks > 1
     if (dw && chunks > 1) {
       thread_local std::vector<T, Eigen::aligned_allocator<T>> scratch;
@@ -82,7 +86,7 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
           const int64_t tile = t % tiles, k = t / tiles;
           const int64_t r0 = (tile / col_tiles) * kTileRows, r1 = std::min(in, r0 + kTileRows);
           const int64_t c0 = (tile % col_tiles) * kTileCols, c1 = std::min(out, c0 + kTileCols);
-          const int64_t n0 = k * kChunkRows, n1 = std::min(N, n0 + kChunkRows);
+          const int64_t n0 = std::min(N, k * chunk_rows), n1 = std::min(N, n0 + chunk_rows);
           const auto prod =
               X.block(n0, r0, n1 - n0, r1 - r0).transpose() * DY.block(n0, c0, n1 - n0, c1 - c0);
           if (!part) {

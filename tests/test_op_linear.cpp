@@ -106,7 +106,7 @@ TEST(Arena, SteadyStateAllocatesNothing) {
   EXPECT_EQ(arena.block_allocations(), after_warmup);
 }
 
-// dW in tiles and row chunks summed in chunk order (3 chunks, 2 × 3 tiles here): the same bits at
+// dW in tiles and row chunks summed in chunk order (2 chunks, 2 × 3 tiles here): the same bits at
 // any thread count, and the same as one product over all rows to float rounding.
 TEST(OpLinear, WeightGradientSameForAnyThreadCount) {
   const int64_t N = 2500, in = 130, out = 260;
