@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -26,10 +27,14 @@ namespace {
 
 // Temporary files still being written, so that SIGINT/SIGTERM can remove them too (destructors do
 // not run when a signal ends the process). A fixed table: the handler may only use
-// async-signal-safe calls, so no allocation and no locks.
-constexpr int kSlots = 16;
+// async-signal-safe calls, so no allocation and no locks. 64 slots: train.replicas opens a results
+// file and a first checkpoint per replica at once (run/replicas.h).
+constexpr int kSlots = 64;
 char g_pending[kSlots][4096];
 volatile std::sig_atomic_t g_used[kSlots];
+// Outputs are opened from several threads at once (the replicas' workers): a slot is claimed under
+// this lock (the handler only reads the table, and takes no lock).
+std::mutex g_slots;
 
 void remove_pending() {
   for (int i = 0; i < kSlots; ++i)
@@ -39,6 +44,7 @@ void remove_pending() {
 int track(const std::string& path) {
   interrupt::install(remove_pending);
   if (path.size() >= sizeof g_pending[0]) return -1;
+  const std::lock_guard<std::mutex> held(g_slots);
   for (int i = 0; i < kSlots; ++i)
     if (!g_used[i]) {
       std::memcpy(g_pending[i], path.c_str(), path.size() + 1);
@@ -49,6 +55,7 @@ int track(const std::string& path) {
 }
 
 void untrack(int slot) {
+  const std::lock_guard<std::mutex> held(g_slots);
   if (slot >= 0) g_used[slot] = 0;
 }
 

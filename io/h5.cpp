@@ -1,6 +1,7 @@
 #include "io/h5.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,6 +10,12 @@
 #include "core/memory.h"
 
 namespace icl::h5 {
+
+std::unique_lock<std::recursive_mutex> lock() {
+  static std::recursive_mutex m;
+  return std::unique_lock<std::recursive_mutex>(m);
+}
+
 namespace {
 
 // Silence HDF5's automatic error-stack printing once; errors are reported as icl::Error.
@@ -67,11 +74,15 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 }
 Handle::~Handle() { close(); }
 void Handle::close() {
-  if (id_ >= 0 && close_) close_(id_);
+  if (id_ >= 0 && close_) {
+    const auto held = lock();
+    close_(id_);
+  }
   id_ = -1;
 }
 
 bool is_hdf5(const std::string& path) {
+  const auto held = lock();
   (void)quiet;
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return false;
@@ -80,18 +91,21 @@ bool is_hdf5(const std::string& path) {
 }
 
 Handle create_file(const std::string& path) {
+  const auto held = lock();
   return {check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                 "cannot create " + path),
           H5Fclose};
 }
 
 Handle open_file(const std::string& path) {
+  const auto held = lock();
   if (!is_hdf5(path)) fail("{} is not a readable HDF5 file", path);
   return {check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open " + path),
           H5Fclose};
 }
 
 Handle open_file_rw(const std::string& path) {
+  const auto held = lock();
   if (!is_hdf5(path)) fail("{} is not a readable HDF5 file", path);
   return {
       check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "cannot open " + path + " to write"),
@@ -99,17 +113,20 @@ Handle open_file_rw(const std::string& path) {
 }
 
 Handle create_group(hid_t loc, const std::string& name) {
+  const auto held = lock();
   return {check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 "cannot create group " + object_name(loc, name)),
           H5Gclose};
 }
 
 Handle open_group(hid_t loc, const std::string& name) {
+  const auto held = lock();
   return {check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "no group " + object_name(loc, name)),
           H5Gclose};
 }
 
 bool exists(hid_t loc, const std::string& path) {
+  const auto held = lock();
   // Walk the path so that a missing intermediate group is "no" rather than an error.
   size_t pos = 0;
   while (true) {
@@ -122,6 +139,7 @@ bool exists(hid_t loc, const std::string& path) {
 }
 
 bool is_group(hid_t loc, const std::string& name) {
+  const auto held = lock();
   if (!exists(loc, name)) return false;
   const hid_t o = H5Oopen(loc, name.c_str(), H5P_DEFAULT);
   if (o < 0) return false;
@@ -131,6 +149,7 @@ bool is_group(hid_t loc, const std::string& name) {
 }
 
 std::vector<std::string> members(hid_t loc, const std::string& group) {
+  const auto held = lock();
   const Handle g = open_group(loc, group);
   std::vector<std::string> names;
   const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
@@ -144,6 +163,7 @@ std::vector<std::string> members(hid_t loc, const std::string& group) {
 
 template <class T>
 void write(hid_t loc, const std::string& name, const T* data, const std::vector<int64_t>& dims) {
+  const auto held = lock();
   std::vector<hsize_t> d(dims.begin(), dims.end());
   Handle space(check(H5Screate_simple(int(d.size()), d.data(), nullptr), "dataspace"), H5Sclose);
   Handle set(check(H5Dcreate2(loc, name.c_str(), mem_type<T>(), space.id(), H5P_DEFAULT,
@@ -171,6 +191,7 @@ Handle open_typed(hid_t loc, const std::string& name, const char* what) {
 template <class T>
 void overwrite(hid_t loc, const std::string& name, const T* data,
                const std::vector<int64_t>& dims) {
+  const auto held = lock();
   const Handle set = open_typed<T>(loc, name, "overwrite");
   Handle space(check(H5Dget_space(set.id()), "dataspace"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.id());
@@ -185,6 +206,7 @@ void overwrite(hid_t loc, const std::string& name, const T* data,
 
 template <class T>
 void create_extendable(hid_t loc, const std::string& name, const std::vector<T>& v, int64_t chunk) {
+  const auto held = lock();
   const hsize_t size = v.size(), unlimited = H5S_UNLIMITED,
                 rows = hsize_t(std::max<int64_t>(chunk, 1));
   Handle space(check(H5Screate_simple(1, &size, &unlimited), "dataspace"), H5Sclose);
@@ -201,6 +223,7 @@ void create_extendable(hid_t loc, const std::string& name, const std::vector<T>&
 
 template <class T>
 void append(hid_t loc, const std::string& name, const T* data, int64_t n) {
+  const auto held = lock();
   if (n <= 0) return;
   const Handle set = open_typed<T>(loc, name, "append to");
   hsize_t old = 0;
@@ -221,6 +244,7 @@ void append(hid_t loc, const std::string& name, const T* data, int64_t n) {
 }
 
 int64_t length(hid_t loc, const std::string& name) {
+  const auto held = lock();
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
       H5Dclose);
@@ -243,6 +267,7 @@ std::vector<hsize_t> shape_of(const Handle& set) {
 }  // namespace
 
 int64_t element_count(hid_t loc, const std::string& name) {
+  const auto held = lock();
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
       H5Dclose);
@@ -257,6 +282,7 @@ int64_t element_count(hid_t loc, const std::string& name) {
 
 template <class T>
 std::vector<T> read(hid_t loc, const std::string& name, std::vector<int64_t>* dims) {
+  const auto held = lock();
   Handle set(
       check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "no dataset " + object_name(loc, name)),
       H5Dclose);
@@ -296,6 +322,7 @@ ICL_H5_INSTANTIATE(uint8_t)
 #undef ICL_H5_INSTANTIATE
 
 static void write_attr(hid_t obj, const std::string& name, hid_t type, const void* v) {
+  const auto held = lock();
   Handle space(check(H5Screate(H5S_SCALAR), "dataspace"), H5Sclose);
   Handle a(check(H5Acreate2(obj, name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
                  "cannot create attribute " + name),
@@ -304,6 +331,7 @@ static void write_attr(hid_t obj, const std::string& name, hid_t type, const voi
 }
 
 void attr(hid_t obj, const std::string& name, const std::string& value) {
+  const auto held = lock();
   // Variable-length UTF-8 strings: h5py reads them back as str.
   Handle type(check(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
   H5Tset_size(type.id(), H5T_VARIABLE);
@@ -319,6 +347,7 @@ void attr(hid_t obj, const std::string& name, int64_t value) {
 }
 
 void set_attr(hid_t obj, const std::string& name, int64_t value) {
+  const auto held = lock();
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
   Handle type(check(H5Aget_type(a.id()), "attribute type"), H5Tclose);
   Handle space(check(H5Aget_space(a.id()), "dataspace of attribute " + name), H5Sclose);
@@ -328,7 +357,10 @@ void set_attr(hid_t obj, const std::string& name, int64_t value) {
   check(H5Awrite(a.id(), H5T_NATIVE_INT64, &value), "cannot write attribute " + name);
 }
 
-bool exists_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+bool exists_attr(hid_t obj, const std::string& name) {
+  const auto held = lock();
+  return H5Aexists(obj, name.c_str()) > 0;
+}
 
 // Attributes are read into one variable: one of another shape (an array in a foreign file) would
 // be written past it.
@@ -339,6 +371,7 @@ static void check_single_value(hid_t a, const std::string& name) {
 }
 
 std::string read_attr_string(hid_t obj, const std::string& name) {
+  const auto held = lock();
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
   check_single_value(a.id(), name);
   Handle type(check(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
@@ -354,6 +387,7 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
 // One numeric attribute, converted by HDF5 to T (mem_type<T>: int64 or double).
 template <class T>
 static T read_attr_number(hid_t obj, const std::string& name) {
+  const auto held = lock();
   Handle a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute " + name), H5Aclose);
   check_single_value(a.id(), name);
   T v = 0;

@@ -2,13 +2,23 @@
 // Thin RAII layer over the HDF5 C API: files, groups, whole-array and extendable datasets,
 // scalar/string attributes. Every failing call becomes an icl::Error naming the file and object
 // (HDF5's own error stack printing is switched off so the user sees one line).
+//
+// Debian's HDF5 is the serial build, which is not thread-safe: two threads must never be inside
+// the library at once, even on different files (train.replicas trains several models on worker
+// threads, each writing its own results and checkpoints: run/replicas.h). Every function here
+// holds one process-wide lock while it calls HDF5, as the library's thread-safe build does around
+// each of its calls; code that calls HDF5 directly takes lock() for as long.
 #include <hdf5.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace icl::h5 {
+
+// The process-wide HDF5 lock (above); recursive, so a function holding it may call another.
+std::unique_lock<std::recursive_mutex> lock();
 
 class Handle {
  public:

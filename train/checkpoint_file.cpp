@@ -51,7 +51,10 @@ void sync_file(const std::string& path) {
 // Handle::close ignores HDF5's status; a write that only fails when the file is flushed (a full
 // disk) must not be published.
 void close_checked(h5::Handle& f, const std::string& path) {
-  if (H5Fflush(f.id(), H5F_SCOPE_LOCAL) < 0) fail("HDF5: cannot write {}", path);
+  {
+    const auto held = h5::lock();  // a direct HDF5 call (io/h5.h: the library is not thread-safe)
+    if (H5Fflush(f.id(), H5F_SCOPE_LOCAL) < 0) fail("HDF5: cannot write {}", path);
+  }
   f.close();
 }
 
