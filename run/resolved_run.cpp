@@ -243,12 +243,102 @@ int64_t longest_prompt(const ResolvedRun& run) {
   return longest;
 }
 
+const char* const kReplicaKeys[] = {"replicas", "replica_seeds", "replica_lrs"};
+
+// The replica keys `train` (a train: node) gives, set to something other than null.
+std::vector<std::string> replica_keys(const YAML::Node& train) {
+  std::vector<std::string> keys;
+  if (train && train.IsMap())
+    for (const char* key : kReplicaKeys)
+      if (train[key] && !train[key].IsNull()) keys.push_back(key);
+  return keys;
+}
+
+// train.replica_seeds or replica_lrs: a non-empty list, each entry's text (checked by the caller).
+std::vector<std::string> replica_list(const YAML::Node& n, const std::string& where,
+                                      const char* what) {
+  if (!n.IsSequence() || n.size() == 0)
+    fail("{}: expected a list of {}, one per replica, got {}", where, what,
+         n.IsSequence() ? "an empty list" : kind_of(n));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) fail("{}.{}: expected a single value, got {}", where, i, kind_of(n[i]));
+    out.push_back(n[i].Scalar());
+  }
+  return out;
+}
+
+// train.replicas with its lists (run/replicas.h): every replica's seed (given, or seed + i) and
+// learning rate (given, or train.lr), each entry checked as the key it stands for, one entry per
+// replica, no two replicas the same run.
+Replicas parse_replicas(const YAML::Node& train, const ResolvedRun& run) {
+  Replicas r;
+  r.keys = replica_keys(train);
+  const auto given = [&](const char* key) {
+    return std::find(r.keys.begin(), r.keys.end(), key) != r.keys.end();
+  };
+  std::vector<uint64_t> seeds;
+  std::vector<std::string> lr_texts;
+  std::vector<double> lrs;
+  if (given("replica_seeds")) {
+    const ParamSpec spec = ParamSpec::integer("seed", 0, "", 0, 1e18);  // as the top-level seed
+    const auto texts = replica_list(train["replica_seeds"], "train.replica_seeds", "seeds");
+    for (size_t i = 0; i < texts.size(); ++i)
+      seeds.push_back(uint64_t(std::get<int64_t>(
+          parse_param(spec, texts[i], fmt::format("train.replica_seeds.{}", i)))));
+  }
+  if (given("replica_lrs")) {
+    const ParamSpec& spec = train_section().find("lr")->spec;
+    lr_texts = replica_list(train["replica_lrs"], "train.replica_lrs", "learning rates");
+    for (size_t i = 0; i < lr_texts.size(); ++i)
+      lrs.push_back(
+          std::get<double>(parse_param(spec, lr_texts[i], fmt::format("train.replica_lrs.{}", i))));
+  }
+  if (!seeds.empty() && !lrs.empty() && seeds.size() != lrs.size())
+    fail(
+        "train.replica_lrs: {} learning rates for the {} seeds of train.replica_seeds; give one "
+        "per replica",
+        lrs.size(), seeds.size());
+  size_t count = size_t(run.train.replicas);
+  const struct {
+    const char* key;
+    size_t n;
+    const char* what;
+  } lists[] = {{"replica_seeds", seeds.size(), "seeds"},
+               {"replica_lrs", lrs.size(), "learning rates"}};
+  for (const auto& l : lists) {
+    if (l.n == 0) continue;
+    if (given("replicas") && l.n != count)
+      fail(
+          "train.{}: {} {} for train.replicas: {}; give one per replica (or leave train.replicas "
+          "out)",
+          l.key, l.n, l.what, count);
+    count = l.n;
+  }
+  if (count == 1 && seeds.empty() && lrs.empty()) return {};  // one run
+  for (size_t i = 0; i < count; ++i) {
+    Replica rep;
+    rep.seed = seeds.empty() ? run.seed + uint64_t(i) : seeds[i];
+    rep.lr = lrs.empty() ? run.train.schedule.lr : lrs[i];
+    rep.lr_text = lr_texts.empty() ? "" : lr_texts[i];
+    for (size_t j = 0; j < i; ++j)
+      if (r.runs[j].seed == rep.seed && r.runs[j].lr == rep.lr)
+        fail(
+            "train.replica_seeds: replicas {} and {} are the same run (seed {}, lr {}); each "
+            "replica needs its own seed{}",
+            j, i, rep.seed, rep.lr, lrs.empty() ? "" : " or learning rate");
+    r.runs.push_back(rep);
+  }
+  return r;
+}
+
 // model: with train:, checked by building the model once; a task that predicts masked slots from
 // both sides needs a model that looks both ways.
 void resolve_model(const YAML::Node& root, ResolvedRun& run, int64_t examples) {
   const Component c = component(root["model"], "model", false);
   const ModelInfo& info = find_model(c.name);
   run.train = parse_train(root["train"], *run.task, examples);
+  run.replicas = parse_replicas(root["train"], run);
   ModelSpec m{c.name, resolve_params(info.params, c.params, "model"), {}};
   run.model = m;  // longest_prompt reads the train section and the sets, not the model
   run.model->io = model_io(*run.task, longest_prompt(run));
@@ -411,6 +501,17 @@ void resolve_sets(const YAML::Node& ev, ResolvedRun& run, const Component& task)
   }
 }
 
+// Replicas are models trained side by side; a config without one has nothing to replicate (its
+// baselines at other seeds are other runs: --seed).
+void refuse_replicas_without_model(const YAML::Node& root, const std::string& name) {
+  const std::vector<std::string> keys = replica_keys(root["train"]);
+  if (!keys.empty())
+    fail(
+        "train.{}: replicas are models trained side by side in one process; benchmark {} has no "
+        "model (run each seed on its own with --seed)",
+        keys.front(), name);
+}
+
 }  // namespace
 
 std::unique_ptr<Model> ResolvedRun::build_model() const {
@@ -451,6 +552,7 @@ ResolvedRun resolve_run(const YAML::Node& root, const std::string& name,
     check_keys(root, "",
                {"description", "seed", "bandit", "rollout", "policies", "task", "model", "train"});
   } else if (root["bandit"]) {
+    refuse_replicas_without_model(root, name);
     if (root["train"]) fail("train: given without a 'model' to train");
     check_keys(root, "", {"description", "seed", "bandit", "rollout", "policies"});
   } else {
@@ -486,9 +588,38 @@ ResolvedRun resolve_run(const YAML::Node& root, const std::string& name,
       run.baselines.push_back(std::move(b));
     }
   }
+  if (!root["model"]) refuse_replicas_without_model(root, name);
   if (root["train"] && !root["model"]) fail("train: given without a 'model' to train");
   if (root["model"]) resolve_model(root, run, run.eval.examples);
   return run;
+}
+
+std::vector<ResolvedRun> replica_runs(const YAML::Node& root, const std::string& name,
+                                      const std::string& source) {
+  const ResolvedRun all = resolve_run(root, name, source);
+  std::vector<ResolvedRun> out;
+  for (const Replica& r : all.replicas.runs) {
+    YAML::Node one = YAML::Clone(root);
+    one["seed"] = r.seed;
+    YAML::Node train = one["train"];
+    for (const char* key : kReplicaKeys) train.remove(key);
+    if (!r.lr_text.empty()) train["lr"] = r.lr_text;
+    out.push_back(resolve_run(one, name, source));
+    ICL_ASSERT(out.back().replicas.runs.empty() && out.back().seed == r.seed &&
+               out.back().train.schedule.lr == r.lr);
+  }
+  return out;
+}
+
+std::vector<ResolvedRun> replica_runs(const std::string& arg,
+                                      const std::vector<std::string>& overrides) {
+  std::string name, path;
+  const YAML::Node root = load_config_tree(arg, overrides, &name, &path);
+  try {
+    return replica_runs(root, name, path);
+  } catch (const YAML::Exception& e) {
+    fail("config {}: {}", path, e.msg);
+  }
 }
 
 ResolvedRun load_run(const std::string& arg, const std::vector<std::string>& overrides) {

@@ -50,6 +50,24 @@ struct BanditRun {
   std::vector<std::pair<std::string, std::shared_ptr<const Task>>> offline;
 };
 
+// One model of a config with train.replicas (run/replicas.h): the single run at this seed and
+// learning rate.
+struct Replica {
+  uint64_t seed = 0;
+  double lr = 0.0;
+  std::string lr_text;  // the entry of train.replica_lrs as given ("" when the list is not given)
+};
+
+// train.replicas, replica_seeds and replica_lrs resolved: one entry per replica, or none for a
+// config that is one run (no replica key, or replicas: 1 without lists).
+struct Replicas {
+  std::vector<Replica> runs;
+  // The replica keys the config gives (set to something other than null), e.g. {"replicas",
+  // "replica_lrs"}: what a command line turns off to run one replica alone.
+  std::vector<std::string> keys;
+  bool by_lr() const { return !runs.empty() && !runs.front().lr_text.empty(); }
+};
+
 struct ResolvedRun {
   std::string name;    // "garg2022/linear_regression_baselines"
   std::string source;  // the file it came from
@@ -62,6 +80,7 @@ struct ResolvedRun {
   std::optional<ModelSpec> model;  // a model trained on the task, then evaluated
   TrainConfig train;               // meaningful with a model
   std::optional<BanditRun> bandit;
+  Replicas replicas;  // train.replicas: empty for one run; else replica_runs() gives the runs
 
   bool has_model() const { return model.has_value(); }
   // The model, untrained and uninitialised: the one place a model is made.
@@ -80,6 +99,15 @@ ResolvedRun load_run(const std::string& name_or_path,
 // A config tree (a file's, or the `config` attribute of a results file); `name` and `source` name
 // it in the result and in errors.
 ResolvedRun resolve_run(const YAML::Node& root, const std::string& name, const std::string& source);
+
+// The single runs of a config with train.replicas, in order: replica i resolved from the same tree
+// with `seed` and `train.lr` set to its own and the replica keys removed, so it is exactly the run
+// `icl run CONFIG --seed S --set train.lr=LR` makes (its file records that run's config). Empty
+// for a config without replicas.
+std::vector<ResolvedRun> replica_runs(const std::string& name_or_path,
+                                      const std::vector<std::string>& overrides = {});
+std::vector<ResolvedRun> replica_runs(const YAML::Node& root, const std::string& name,
+                                      const std::string& source);
 
 // A task from a registry name and raw parameters (`icl generate --task`, `icl eval --task`):
 // `where` prefixes errors. The run layer's one door to make_task for the command line.

@@ -57,12 +57,17 @@ void ramp_node(YAML::Node n, const std::string& key, const Ramp& r) {
 void model_nodes(const ResolvedRun& run, YAML::Node& root) {
   root["model"] = params_node(run.model->name, run.model->params);
   const TrainConfig& t = run.train;
-  root["train"] = section_node(train_section(), t, [&](YAML::Node n, const std::string& key) {
-    ICL_ASSERT(key == "curriculum");
-    if (run.task->params().has("active_dims")) ramp_node(n, "dims", t.dims);
-    ramp_node(n, "points", t.points);
-    for (const auto& [name, r] : t.task_ramps) ramp_node(n, name, r);
-  });
+  // The replica keys are not written: a config with replicas resolves into one single run per
+  // replica (run/replicas.h), and that run's file records that run.
+  root["train"] = section_node(train_section(), t,
+                               [&](YAML::Node n, const std::string& key) {
+                                 ICL_ASSERT(key == "curriculum");
+                                 if (run.task->params().has("active_dims"))
+                                   ramp_node(n, "dims", t.dims);
+                                 ramp_node(n, "points", t.points);
+                                 for (const auto& [name, r] : t.task_ramps) ramp_node(n, name, r);
+                               },
+                               {"replicas", "replica_seeds", "replica_lrs"});
 }
 
 std::string emit(const YAML::Node& root) {

@@ -25,6 +25,12 @@
 //                           what a data-parallel step over as many ranks reduces)
 //     layer_stats_every: 0 (per-layer gradient norms and hidden-state variances at step 1 and every
 //                           this many steps, in /train (train/layer_stats.h); 0 = off)
+//     replicas: 1          (this many models of the config trained side by side in one process,
+//     replica_seeds: [...]  each exactly the single run at its seed and learning rate, into a file
+//     replica_lrs: [...]    of its own: run/replicas.h. Seeds default to seed, seed + 1, ...; lrs
+//     to
+//                           train.lr. Not in the resolved config: each replica's file records its
+//                           own single run)
 #include <cstdint>
 #include <map>
 #include <string>
@@ -46,6 +52,9 @@ struct TrainConfig {
   std::string loss_on = "all";    // vector prompts: every example's prediction, or only the last
   int64_t micro_batches = 1;      // gradient accumulation (train/trainer.cpp: cpu_step)
   int64_t layer_stats_every = 0;  // per-layer statistics (train/layer_stats.h); 0 = off
+  // Models trained side by side in one process (run/replicas.h); the lists, replica_seeds and
+  // replica_lrs, are resolved with it into ResolvedRun::replicas. A replica's own run has 1.
+  int64_t replicas = 1;
 };
 
 // The keys in the order results.h5 records them.
@@ -94,7 +103,17 @@ inline const Section<TrainConfig>& train_section() {
           .integer("layer_stats_every", &TrainConfig::layer_stats_every, 0, 1e12,
                    "record each block's gradient norm and hidden-state variance at step 1 and "
                    "every this many steps (0 = off)",
-                   Effect::Measures);
+                   Effect::Measures)
+          // At most 256: each replica holds its results file and a checkpoint open at once, and
+          // the process has about a thousand file descriptors.
+          .integer("replicas", &TrainConfig::replicas, 1, 256,
+                   "train this many models of the config side by side in one process, each the "
+                   "single run at its seed and lr, each into its own file (1: one run)")
+          .custom("replica_seeds",
+                  "the replicas' seeds, a list of one per replica (default seed, seed + 1, ...)")
+          .custom("replica_lrs",
+                  "the replicas' learning rates, a list of one per replica (default train.lr); "
+                  "their files are named by lr too");
   return s;
 }
 
