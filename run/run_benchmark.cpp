@@ -50,10 +50,11 @@ static bool train_model(const ResolvedRun& run, Model& model, TrainState& state,
     if (opt.on_start) opt.on_start();
     CurriculumPrompts prompts(*run.task, run.train, training_stream(run));
     Trainer(run.train, model, prompts, train_eval(run, model))
-        .run(state, until, save, opt.progress);
+        .run(state, until, save, opt.progress, opt.on_step);
   }
   res.trained_steps = state.step;
   res.final_loss = state.log.loss.empty() ? 0.0 : state.log.loss.back();
+  if (!state.log.eval_error.empty()) res.final_eval = state.log.eval_error.back();
   if (const int sig = interrupt::requested()) {
     if (saved != state.step) save(state);
     throw Interrupted(sig,

@@ -2,6 +2,7 @@
 // Runs a resolved benchmark: trains its model (if any), then every evaluation set on its own prompt
 // stream (eval/streams.h) with every baseline on the same prompts, into one results.h5.
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct BenchmarkResult {
   std::string checkpoint_path;      // where the checkpoints went ("" without a model)
   bool stopped_early = false;       // --until: the checkpoint is the result, nothing evaluated
   double final_loss = 0.0;
+  // The last periodic evaluation during training (/train/eval_error; token tasks: the scaled
+  // accuracy), NaN without one.
+  double final_eval = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0.0;
 };
 
@@ -34,6 +38,9 @@ struct RunOptions {
   // Called once everything is set up (model built, checkpoint loaded) and work begins: the place
   // for a header line, so that a setup error remains the only message.
   std::function<void()> on_start;
+  // Called after every training step with the steps done (train.replicas: one progress line for
+  // all its models, each run's own line off).
+  std::function<void(int64_t)> on_step;
 };
 
 // Trains the run's model (if any), checkpointing into opt.checkpoint_to as it goes, then

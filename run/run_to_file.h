@@ -5,6 +5,7 @@
 // run, and those checkpoints removed once the run has completed. `icl run` and `icl reproduce`
 // both run through here.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,21 @@ struct RunRequest {
 };
 
 BenchmarkResult run_to_file(const ResolvedRun& run, const RunRequest& req);
+
+// run_to_file in its two halves, for a caller that checks several runs before any of them starts
+// (train.replicas: run/replicas.h). The constructor does everything run_to_file does before any
+// work: the memory and prompt checks, the output opened, the --resume comparison and where the
+// checkpoints go (with its notes); run() then does the work, once. `run` must outlive this.
+class FileRun {
+ public:
+  FileRun(const ResolvedRun& run, const RunRequest& req);
+  BenchmarkResult run();
+
+ private:
+  const ResolvedRun& run_;
+  RunRequest req_;  // with checkpoint_to and resume_log filled in
+  std::unique_ptr<AtomicH5Output> file_;
+  bool ran_ = false;
+};
 
 }  // namespace icl

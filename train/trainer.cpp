@@ -128,7 +128,7 @@ double Trainer::cpu_step(int64_t s, double* grad_norm) {
 }
 
 void Trainer::run(TrainState& st, int64_t until, const std::function<void(const TrainState&)>& save,
-                  bool progress) {
+                  bool progress, const std::function<void(int64_t)>& on_step) {
   const TrainConfig& tc = cfg_;
   Progress bar("train", until, "steps");
   const double offset = st.log.seconds.empty() ? 0.0 : st.log.seconds.back();
@@ -170,6 +170,7 @@ void Trainer::run(TrainState& st, int64_t until, const std::function<void(const 
                                            prompts_.describe(st.step - 1));
       bar.update(st.step, line);
     }
+    if (on_step) on_step(st.step);
     // A deferred SIGINT/SIGTERM (core/interrupt.h) stops here, after a checkpoint of this step.
     const bool stop = interrupt::requested() != 0;
     if (st.step % tc.checkpoint_every == 0 || st.step == until || stop) save(st);

@@ -71,9 +71,10 @@ class Trainer {
   // Trains from state.step up to `until` updates. save(state) is called every checkpoint_every
   // steps and at the end, and when a deferred SIGINT/SIGTERM (core/interrupt.h) stops training
   // early at a step boundary. Throws icl::Error on a non-finite loss or gradient (nothing is saved
-  // for the bad step; the last checkpoint stays as it was).
+  // for the bad step; the last checkpoint stays as it was). on_step(steps done), when given, is
+  // called after every step: a progress line of its own (train.replicas shows one for all).
   void run(TrainState& state, int64_t until, const std::function<void(const TrainState&)>& save,
-           bool progress);
+           bool progress, const std::function<void(int64_t)>& on_step = {});
 
   // One update (exposed for tests): returns the loss before the update.
   double step(int64_t step_index, double* grad_norm = nullptr);
