@@ -96,7 +96,11 @@ struct Budget {
   std::string source;
 };
 
-Budget budget() {
+// The live Share (1: none) and what it says.
+int64_t g_share = 1;
+std::string g_share_why;
+
+Budget whole_budget() {
   if (const char* env = std::getenv(kEnv); env != nullptr) {
     const int64_t v = parse_size(env);
     if (v < 0)
@@ -110,6 +114,17 @@ Budget budget() {
   if (cg < kMax && (free < 0 || cg < free)) return {cg, "cgroup memory limit"};
   // Without /proc/meminfo (not Linux) nothing is known: no limit is imposed.
   return {free < 0 ? kMax : free, "free memory"};
+}
+
+Budget budget() {
+  Budget b = whole_budget();
+  if (g_share > 1 && b.bytes < kMax) b.bytes /= g_share;
+  return b;
+}
+
+// ", a 1/4 share: 4 replicas train at once" while a Share is alive.
+std::string share_text() {
+  return g_share > 1 ? fmt::format(", a 1/{} share: {}", g_share, g_share_why) : "";
 }
 
 }  // namespace
@@ -186,9 +201,20 @@ int64_t checked_sum(std::initializer_list<int64_t> terms, const std::string& wha
 void check_fits(int64_t bytes, const std::string& what) {
   const Budget b = budget();
   if (bytes <= b.bytes) return;
-  fail("{} need about {}, {} is available ({}{})", what, format_bytes(double(bytes)),
-       format_bytes(double(b.bytes)), b.source,
+  fail("{} need about {}, {} is available ({}{}{})", what, format_bytes(double(bytes)),
+       format_bytes(double(b.bytes)), b.source, share_text(),
        b.source == kEnv ? "" : fmt::format("; {} sets another budget", kEnv));
+}
+
+Share::Share(int64_t n, const std::string& why) {
+  ICL_ASSERT(g_share == 1 && n >= 1);
+  g_share = n;
+  g_share_why = why;
+}
+
+Share::~Share() {
+  g_share = 1;
+  g_share_why.clear();
 }
 
 }  // namespace icl::memory

@@ -45,4 +45,16 @@ int64_t checked_sum(std::initializer_list<int64_t> terms, const std::string& wha
 // 1000000000 prompts of linear_regression (K=40, d=20)".
 void check_fits(int64_t bytes, const std::string& what);
 
+// While one is alive, available() and check_fits() see a 1/n share of the budget, and messages
+// say why ("a 1/4 share: 4 replicas train at once"): n runs of one process that will run at once
+// are each checked against their share before any starts (train.replicas, run/replicas.h). Made
+// and ended on one thread while no other thread checks memory; they do not nest.
+class Share {
+ public:
+  Share(int64_t n, const std::string& why);
+  ~Share();
+  Share(const Share&) = delete;
+  Share& operator=(const Share&) = delete;
+};
+
 }  // namespace icl::memory
