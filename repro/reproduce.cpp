@@ -11,12 +11,14 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "core/python.h"
 #include "core/version.h"
 #include "io/atomic_output.h"
 #include "io/h5.h"
 #include "run/config_file.h"
+#include "run/replicas.h"
 #include "run/resolved_run.h"
 #include "run/run_file.h"
 #include "run/run_to_file.h"
@@ -79,40 +81,106 @@ std::string device_of(const std::string& path) {
   return d.empty() ? "cpu" : d;
 }
 
-RunOutcome run_one(const FigureRun& r, const ResolvedRun& run, const std::string& path,
-                   const ReproduceOptions& opt) {
+// One run of a figure at one seed, and what to do with it (plan_run: reuse its file, resume its
+// checkpoint or run it).
+struct Planned {
+  const FigureRun* spec;
+  ResolvedRun run;
+  std::string path;
+  RunPlan plan;
+};
+
+RunOutcome outcome_of(const Planned& p) {
   RunOutcome o;
-  o.id = r.id;
-  o.config = r.config;
-  o.path = path;
-  o.seed = run.seed;
-  const YAML::Node ours = YAML::Load(run.yaml());
-  const RunPlan plan = plan_run(path, ours, run.has_model() ? run.train.steps : 0);
-  if (plan.kind == RunPlan::Reuse) {
-    o.status = "reused";
-    o.steps = plan.step > 0 ? plan.step : 0;
-    o.device = device_of(path);
-    fmt::print(stderr, "icl reproduce: {} seed {}: reused {}\n", r.id, run.seed, path);
-    return o;
-  }
+  o.id = p.spec->id;
+  o.config = p.spec->config;
+  o.path = p.path;
+  o.seed = p.run.seed;
+  return o;
+}
+
+RunOutcome reuse(const Planned& p) {
+  RunOutcome o = outcome_of(p);
+  o.status = "reused";
+  o.steps = p.plan.step > 0 ? p.plan.step : 0;
+  o.device = device_of(p.path);
+  fmt::print(stderr, "icl reproduce: {} seed {}: reused {}\n", p.spec->id, p.run.seed, p.path);
+  return o;
+}
+
+// What run_to_file is asked to do for `p`: its file, resumed from its checkpoint where it has one.
+RunRequest request_for(const Planned& p, const ReproduceOptions& opt) {
   RunRequest req;
-  req.out = path;
+  req.out = p.path;
   req.options.device = opt.device;
   req.options.progress = opt.progress;
-  if (plan.kind == RunPlan::Resume) req.options.resume = plan.resume_from;
+  if (p.plan.kind == RunPlan::Resume) req.options.resume = p.plan.resume_from;
   req.on_note = [](const std::string& line) { fmt::print(stderr, "icl: note: {}\n", line); };
-  req.options.on_start = [&] {
-    fmt::print(stderr, "icl reproduce: {} seed {}: {} {}{}\n", r.id, run.seed,
-               plan.kind == RunPlan::Resume ? "resuming" : "running", run.name,
-               plan.kind == RunPlan::Resume ? fmt::format(" from step {}", plan.step) : "");
+  req.options.on_start = [&p] {
+    const bool resume = p.plan.kind == RunPlan::Resume;
+    fmt::print(stderr, "icl reproduce: {} seed {}: {} {}{}\n", p.spec->id, p.run.seed,
+               resume ? "resuming" : "running", p.run.name,
+               resume ? fmt::format(" from step {}", p.plan.step) : "");
   };
-  const BenchmarkResult res = run_to_file(run, req);
-  o.status = plan.kind == RunPlan::Resume ? fmt::format("resumed at step {}", plan.step) : "ran";
+  return req;
+}
+
+RunOutcome ran(const Planned& p, const BenchmarkResult& res) {
+  RunOutcome o = outcome_of(p);
+  o.status =
+      p.plan.kind == RunPlan::Resume ? fmt::format("resumed at step {}", p.plan.step) : "ran";
   o.seconds = res.seconds;
   o.steps = res.trained_steps;
   o.final_loss = res.final_loss;
-  o.device = device_of(path);
+  o.device = device_of(p.path);
   return o;
+}
+
+// The seeds of one figure run that are not done yet (`todo`, indices into `planned`) side by side
+// in one process (run/replicas.h), each into the file it has alone, resumed where it has a
+// checkpoint; the outcomes into `outcomes`. Every replica runs to its end before a failure or an
+// interruption is reported, so the files of the others are complete and reused next time.
+void run_side_by_side(const std::vector<Planned>& planned, const std::vector<size_t>& todo,
+                      const ReproduceOptions& opt, std::vector<RunOutcome>& outcomes) {
+  std::vector<ReplicaJob> jobs;
+  for (const size_t i : todo) {
+    ReplicaJob j;
+    j.run = &planned[i].run;
+    j.req = request_for(planned[i], opt);
+    j.label = fmt::format("{} seed {}", planned[i].spec->id, planned[i].run.seed);
+    jobs.push_back(std::move(j));
+  }
+  ReplicaOptions ro;
+  ro.progress = opt.progress;
+  ro.on_start = [&](const ReplicaPlacement& place) {
+    std::string seeds;
+    for (const size_t i : todo)
+      seeds += fmt::format("{}{}", seeds.empty() ? "" : ", ", planned[i].run.seed);
+    fmt::print(stderr, "icl reproduce: {} seeds {}: side by side in one process, {}\n",
+               planned[todo.front()].spec->id, seeds, place.text());
+  };
+  const std::vector<ReplicaOutcome> done = run_replicas(std::move(jobs), ro);
+  std::string failure;
+  int sig = 0;
+  for (size_t k = 0; k < todo.size(); ++k) {
+    const Planned& p = planned[todo[k]];
+    const ReplicaOutcome& o = done[k];
+    const std::string who = fmt::format("{} seed {}", p.spec->id, p.run.seed);
+    if (o.status == ReplicaOutcome::Completed) {
+      outcomes[todo[k]] = ran(p, o.result);
+    } else if (o.status == ReplicaOutcome::Failed) {
+      fmt::print(stderr, "icl reproduce: {}: failed: {}\n", who, o.message);
+      if (failure.empty()) failure = fmt::format("{}: {}", who, o.message);
+    } else if (o.status == ReplicaOutcome::Interrupted) {
+      fmt::print(stderr, "icl reproduce: {}: {}\n", who, o.message);
+      sig = o.signal;
+    }
+  }
+  if (sig)
+    throw Interrupted(sig,
+                      "reproduce interrupted; every run stopped with its checkpoint saved (run the "
+                      "same command again to continue)");
+  if (!failure.empty()) fail("{}", failure);
 }
 
 std::string json_string(const std::string& s) {
@@ -294,27 +362,52 @@ ReproduceResult reproduce(const Figure& f, const ReproduceOptions& opt) {
   const std::string runs_scale = opt.smoke ? opt.scale + "-smoke" : opt.scale;
 
   // Every run resolved before any work, so that a bad config or override is the only message.
-  struct Planned {
-    const FigureRun* spec;
-    ResolvedRun run;
-    std::string path;
-  };
   std::vector<Planned> planned;
   std::map<std::string, std::vector<std::string>> files;  // run id -> one file per seed
   for (const auto& fr : sc.runs) {
     const ResolvedRun base = load_run(fr.config, fr.sets);
+    if (!base.replicas.runs.empty())
+      fail(
+          "run {} ({}): sets train.replicas; a figure's seeds are its scale's (icl reproduce "
+          "trains the seeds of a run side by side itself)",
+          fr.id, fr.config);
     for (int64_t i = 0; i < seeds; ++i) {
       const uint64_t seed = base.seed + uint64_t(i);
-      Planned p{&fr, load_run(fr.config, run_overrides(fr, base, seed, opt.smoke)),
-                run_file_path(r.dir, runs_scale, fr.id, seed)};
+      Planned p{&fr,
+                load_run(fr.config, run_overrides(fr, base, seed, opt.smoke)),
+                run_file_path(r.dir, runs_scale, fr.id, seed),
+                {}};
       files[fr.id].push_back(p.path);
       planned.push_back(std::move(p));
     }
   }
-  for (size_t i = 0; i < planned.size(); ++i) {
-    fmt::print(stderr, "icl reproduce {} ({} scale): run {} of {}\n", f.name, opt.scale, i + 1,
-               planned.size());
-    r.runs.push_back(run_one(*planned[i].spec, planned[i].run, planned[i].path, opt));
+  // A run's seeds that are not done yet train side by side in one process (run/replicas.h: on the
+  // CPU one per thread, on a GPU in turn), each into its own file as alone; a run without a model
+  // (baselines only) and a lone seed go one by one.
+  r.runs.resize(planned.size());
+  for (size_t i = 0; i < planned.size();) {
+    size_t end = i;
+    while (end < planned.size() && planned[end].spec == planned[i].spec) ++end;
+    std::vector<size_t> todo;
+    for (size_t k = i; k < end; ++k) {
+      Planned& p = planned[k];
+      fmt::print(stderr, "icl reproduce {} ({} scale): run {} of {}\n", f.name, opt.scale, k + 1,
+                 planned.size());
+      p.plan =
+          plan_run(p.path, YAML::Load(p.run.yaml()), p.run.has_model() ? p.run.train.steps : 0);
+      if (p.plan.kind == RunPlan::Reuse)
+        r.runs[k] = reuse(p);
+      else if (p.run.has_model())
+        todo.push_back(k);
+      else
+        r.runs[k] = ran(p, run_to_file(p.run, request_for(p, opt)));
+    }
+    if (todo.size() == 1)
+      r.runs[todo[0]] = ran(planned[todo[0]],
+                            run_to_file(planned[todo[0]].run, request_for(planned[todo[0]], opt)));
+    else if (todo.size() > 1)
+      run_side_by_side(planned, todo, opt, r.runs);
+    i = end;
   }
 
   for (const auto& panel : f.panels)
