@@ -267,6 +267,13 @@ RunSummary run(const std::string& config, bool is_text, const std::vector<std::s
   } else {
     r = load_run(config, overrides);
   }
+  // Replicas are several results files; this call returns one run's (README, "Many replicas in
+  // one process").
+  if (!r.replicas.runs.empty())
+    fail(
+        "train.replicas: iclbench.run trains one model and returns its results; run the {} "
+        "replicas with icl run (a file each), or call iclbench.run once per seed",
+        r.replicas.runs.size());
   if (out.empty()) out = "results/" + r.name + ".h5";
   if (until < 0) fail("until: must be >= 1, got {}", until);
   if (until > 0 && !r.has_model()) fail("until: benchmark {} trains no model", r.name);

@@ -47,6 +47,8 @@ std::vector<SweepAxis> read_axes(const YAML::Node& node, const std::string& wher
     a.key = key_name(kv.first, where);
     const std::string w = where + "." + a.key;
     if (a.key == "seed") fail("{}: seeds are their own axis (the top-level 'seeds')", w);
+    if (a.key.starts_with("train.replica"))
+      fail("{}: a sweep's runs are one model each (seeds are the top-level 'seeds')", w);
     if (!kv.second.IsSequence())
       fail("{}: expected a list of values, got {}", w, kind_of(kv.second));
     if (kv.second.size() == 0) fail("{}: the axis is empty (give at least one value)", w);
@@ -197,6 +199,11 @@ SweepSpec read_sweep(const std::string& path) {
 
   // The base config, checked once with the fixed overrides (and its seed when none are given).
   const ResolvedRun base_run = load_run(s.base, s.sets);
+  if (!base_run.replicas.runs.empty())
+    fail(
+        "base: {} trains train.replicas; a sweep's runs are one model each (its seeds are the "
+        "top-level 'seeds')",
+        s.base);
   if (s.seeds.empty()) s.seeds.push_back(base_run.seed);
 
   // Expansion: the grid's combinations (first key slowest), times the zip's rows, times seeds.
