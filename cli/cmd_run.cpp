@@ -101,13 +101,17 @@ int run_replica_set(const ResolvedRun& all, const std::string& bench,
   }
   ReplicaOptions ro;
   ro.on_start = [&](const ReplicaPlacement& place) {
-    fmt::print(stderr,
-               "icl run {}: {} replicas in one process, training {} for {} steps each; seeds {}; "
-               "{}; {}; {} evaluation set(s), {} baseline(s)\n",
-               all.name, reps.size(), all.model->name, all.train.steps,
-               joined(reps, &Replica::seed),
-               by_lr ? "lrs " + joined(reps, &Replica::lr) : fmt::format("lr {} each", first.lr),
-               place.text(), all.bandit ? 0 : all.evals.size(), all.baselines.size());
+    fmt::print(
+        stderr,
+        "icl run {}: {} replicas in one process, training {} for {} steps each; seeds {}; "
+        "{}; {}; {}\n",
+        all.name, reps.size(), all.model->name, all.train.steps, joined(reps, &Replica::seed),
+        by_lr ? "lrs " + joined(reps, &Replica::lr) : fmt::format("lr {} each", first.lr),
+        place.text(),
+        all.bandit ? fmt::format("{} policies on {} bandit environments",
+                                 all.bandit->policies.size(), all.bandit->rollout.environments)
+                   : fmt::format("{} evaluation set(s), {} baseline(s)", all.evals.size(),
+                                 all.baselines.size()));
   };
   const std::vector<ReplicaOutcome> done = run_replicas(jobs, ro);
 
