@@ -33,6 +33,7 @@ using icl::test::Result;
 using icl::test::shell_quote;
 using icl::test::slurp;
 using testing::HasSubstr;
+using testing::Not;
 
 // A fresh directory per test, removed at the end.
 struct TempDir {
@@ -523,6 +524,48 @@ TEST(Reproduce, SeedsAreCombinedAcrossRuns) {
     EXPECT_THAT(e.what(), HasSubstr("no predictor 'ridge' in set standard (predictors: "
                                     "averaging, least_squares, lsa)"));
   }
+}
+
+// The seeds of a run that are not done yet train side by side in one process (run/replicas.h),
+// each into the file it has alone and with the bits of its run alone; a second call reuses both.
+TEST(Reproduce, ARunsSeedsTrainSideBySideThenAreReused) {
+  TempDir dir;
+  const std::string config = dir.write("tiny.yaml", kTinyBenchmark);
+  const std::string fig = dir.write("fig.yaml", tiny_figure(config, kHoldingClaims));
+  const std::vector<std::string> args = {"reproduce",    fig,         "--out", "out",
+                                         "--no-figures", "--scale",   "paper", "--device",
+                                         "cpu",          "--threads", "2"};
+  Result r = icl_in(dir.path, args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("icl reproduce: a seeds 3, 4: side by side in one process, 2 at a "
+                               "time, one CPU thread each"));
+  for (const char* seed : {"3", "4"})
+    EXPECT_THAT(r.err, HasSubstr(fmt::format("icl reproduce: a seed {}: running", seed)));
+  const fs::path runs = dir.path / "out" / "fig" / "runs" / "paper";
+  const std::string summary = slurp(dir.path / "out" / "fig" / "summary.md");
+  EXPECT_THAT(summary, HasSubstr("| a | 3 |"));
+  EXPECT_THAT(summary, HasSubstr("| a | 4 |"));
+  EXPECT_THAT(summary, Not(HasSubstr("| reused |")));
+  // Seed 4 as `icl run` makes it alone (the paper scale's train.steps: 80).
+  const Result alone = icl_in(dir.path, {"run", config, "--set", "train.steps=80", "--seed", "4",
+                                         "--out", "alone.h5", "--no-figures", "--device", "cpu"});
+  ASSERT_EQ(alone.code, 0) << alone.err;
+  {
+    const icl::h5::Handle a = icl::h5::open_file((runs / "a_seed4.h5").string());
+    const icl::h5::Handle b = icl::h5::open_file((dir.path / "alone.h5").string());
+    for (const std::string p : {"eval/standard/lsa/mean", "eval/standard/least_squares/mean",
+                                "train/loss", "train/grad_norm", "checkpoint/params/attn.w_kq"})
+      EXPECT_EQ(icl::h5::read<double>(a.id(), p), icl::h5::read<double>(b.id(), p)) << p;
+    EXPECT_EQ(icl::h5::read_attr_string(a.id(), "config"),
+              icl::h5::read_attr_string(b.id(), "config"));
+  }
+  const auto mtime = fs::last_write_time(runs / "a_seed4.h5");
+  r = icl_in(dir.path, args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* seed : {"3", "4"})
+    EXPECT_THAT(r.err, HasSubstr(fmt::format("icl reproduce: a seed {}: reused", seed)));
+  EXPECT_THAT(r.err, Not(HasSubstr("side by side")));
+  EXPECT_EQ(fs::last_write_time(runs / "a_seed4.h5"), mtime);
 }
 
 // A series `against` another predictor reads their prediction difference: the model's against

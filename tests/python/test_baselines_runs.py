@@ -156,3 +156,12 @@ def test_ctrl_c_stops_a_long_baseline_call():
         ls.curve(p.xs, p.ys)
     timer.cancel()
     assert ls.curve(p.xs[:4], p.ys[:4]).shape == (4, 40)  # and the next call runs as usual
+
+
+def test_replicas_are_refused_in_one_line(tmp_path):
+    """iclbench.run returns one run's results; train.replicas writes a file per replica (icl run)."""
+    with pytest.raises(ValueError, match=r"^train\.replicas: iclbench\.run trains one model and "
+                                         r"returns its results; run the 3 replicas with icl run"):
+        iclbench.run("quickstart", overrides={"train.replica_seeds": [1, 2, 3]},
+                     out=str(tmp_path / "x.h5"), verbose=False)
+    assert list(tmp_path.iterdir()) == []
