@@ -240,7 +240,10 @@ int cmd_run(const Args& args) {
   if (!parse(
           "run", "<benchmark> [--set key=value]... [--out FILE.h5] [--seed N]",
           "Runs a named benchmark (see icl list) or a config file, writes one results.h5, prints a "
-          "summary table and draws the figures.",
+          "summary table and draws the figures. With --set train.replicas=S (or "
+          "train.replica_seeds, train.replica_lrs) it trains S models of the config side by side "
+          "in one process (one per CPU thread; in turn on a GPU), each exactly the single run at "
+          "its seed and lr, into FILE.seed<s>.h5 each (README, \"Many replicas in one process\").",
           opts, pos, args, vm))
     return 0;
   apply_threads(vm);
