@@ -36,9 +36,9 @@ std::string shell_word(const std::string& s) {
 
 const char* const kReplicaKeys[] = {"replicas", "replica_seeds", "replica_lrs"};
 
-// The command that runs replica `r` of `all` alone into `file`, as the single run it is: the
-// command's overrides without the seed and the replica keys, then the replica keys turned off,
-// its learning rate and its seed (`extra`: --resume, --out ...).
+// The command that runs replica `r` of `all` alone, as the single run it is: this command's
+// overrides without the seed and the replica keys, then the replica keys turned off, its learning
+// rate, its seed and `extra` (--resume FILE --out FILE).
 std::string alone_command(const std::string& bench, const std::vector<std::string>& sets,
                           const ResolvedRun& all, const Replica& r, const std::string& extra) {
   std::string cmd = "icl run " + shell_word(bench);
