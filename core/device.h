@@ -21,4 +21,8 @@ namespace icl {
 // one, else none. Anything else is an error naming the allowed values.
 std::unique_ptr<CudaContext> open_device(const std::string& choice, bool tf32);
 
+// Whether open_device(choice) would open a GPU, with its errors, but without opening anything:
+// train.replicas checks every replica's device before any work (run/replicas.h).
+bool check_device(const std::string& choice);
+
 }  // namespace icl

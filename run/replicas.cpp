@@ -43,11 +43,10 @@ std::string ReplicaPlacement::text() const {
 
 ReplicaPlacement replica_placement(const std::vector<ReplicaJob>& jobs) {
   ReplicaPlacement p;
-  for (const auto& j : jobs) {
-    const std::string& d = j.req.options.device;
-    if (j.run->has_model() && (d == "cuda" || (d == "auto" && cuda_device_count() > 0)))
-      p.gpu = true;
-  }
+  // A bandit model trains on the CPU whatever the device; a cuda without a GPU is its one-line
+  // error here, before any work.
+  for (const auto& j : jobs)
+    if (j.run->has_model() && !j.run->bandit && check_device(j.req.options.device)) p.gpu = true;
   if (!p.gpu) p.workers = std::max(1, std::min(int(jobs.size()), threads::in_use()));
   return p;
 }

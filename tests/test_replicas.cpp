@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "core/device.h"
 #include "io/h5.h"
 #include "run/replicas.h"
 #include "run/resolved_run.h"
@@ -243,6 +245,18 @@ TEST_F(Replicas, KeepTheOutputRulesOfOneRunPerFile) {
   alone("tiny.yaml", 5, "alone5.h5");
   expect_same_run("rep.seed5.h5", "alone5.h5");
   EXPECT_FALSE(fs::exists(work() / "rep.seed5.partial.h5"));
+}
+
+// Where the device cannot be had, the replicas are one line before any work, as one run.
+TEST_F(Replicas, OnCudaWithoutAGpuAreOneLine) {
+  if (icl::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is visible: --device cuda is no error";
+  const std::set<std::string> before = listing(work());
+  const Result r = icl({"run", "tiny.yaml", "--set", "train.replicas=2", "--device", "cuda",
+                        "--out", "c.h5", "--no-figures"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, testing::StartsWith("icl: error: device cuda: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(listing(work()), before);
 }
 
 // A replica that fails (here its learning rate makes it diverge) leaves no file; the others run to
