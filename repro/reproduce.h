@@ -4,7 +4,8 @@
 // claims checked, the figure drawn (report/plot_figure.py, PNG and PDF) and summary.md written.
 // A run whose file already holds the same resolved config finished is reused; one that holds a
 // checkpoint of the same run is resumed; so a reproduce that was stopped continues where it
-// stopped.
+// stopped. The seeds of a run that still have to train run side by side in one process
+// (run/replicas.h: one per CPU thread, in turn on a GPU), each into the file it has alone.
 #include <string>
 #include <vector>
 

@@ -194,7 +194,8 @@ def run(config, overrides: dict | None = None, out: str | None = None, seed: int
     config: a benchmark name (``benchmarks()``), a .yaml path, or a dict with the config's
     sections (tasks written in Python may be named in it). overrides: {"train.steps": 100, ...}
     as ``--set``. out: the results file (default results/<name>.h5). The progress line and the
-    summary table are printed as by the CLI (``verbose=False``: neither)."""
+    summary table are printed as by the CLI (``verbose=False``: neither). One model per call:
+    ``train.replicas`` (a results file per replica) is ``icl run``'s, and a ValueError here."""
     sets = [f"{k}={_override_text(v)}" for k, v in (overrides or {}).items()]
     if seed is not None:
         sets.append(f"seed={int(seed)}")
