@@ -36,15 +36,7 @@ AddNorm add_norm(Graph& g, Var a, Var b, Var gamma, Var beta, float eps) {
   }
   if (!g.recording()) return {s, y};
   // Recorded first, so it runs after the norm's backward has added into ds.
-  if (s.needs_grad())
-    g.record([&g, a, b, s, N, C] {
-      // Fresh gradients are assigned (Graph::grad_out); da first, so that a == b gets both.
-      const Graph::GradOut da = g.grad_out(a), db = g.grad_out(b);
-      if (!g.on_cuda())
-        kern::add_backward(da.f, db.f, g.grad(s).f(), N * C, da.accumulate, db.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::add_backward(g.cuda(), da.f, db.f, g.grad(s).f(), N * C);
-    });
+  if (s.needs_grad()) g.record([&g, a, b, s] { add_backward(g, a, b, s); });
   if (y.needs_grad())
     g.record([&g, s, y, gamma, beta, mean, rstd, rms, N, C] {
       float* dgamma = gamma.needs_grad() ? g.grad(gamma).f() : nullptr;
@@ -53,14 +45,7 @@ AddNorm add_norm(Graph& g, Var a, Var b, Var gamma, Var beta, float eps) {
         ICL_DISPATCH(g, rmsnorm_backward, ds, dgamma, g.grad(y).f(), s.f(), gamma.f(), rstd, N, C);
         return;
       }
-      const Graph::GradOut ds = g.grad_out(s);  // assigned when fresh
-      float* dbeta = beta.needs_grad() ? g.grad(beta).f() : nullptr;
-      if (!g.on_cuda())
-        kern::layernorm_backward(ds.f, dgamma, dbeta, g.grad(y).f(), s.f(), gamma.f(), mean, rstd,
-                                 N, C, ds.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::layernorm_backward(g.cuda(), ds.f, dgamma, dbeta, g.grad(y).f(), s.f(), gamma.f(),
-                                 mean, rstd, N, C);
+      ops::layernorm_backward(g, s, gamma, beta, y, mean, rstd);
     });
   return {s, y};
 }

@@ -8,16 +8,17 @@ Var add(Graph& g, Var a, Var b) {
   const int64_t n = a.shape().numel();
   Var y = g.output_like(a, any_grad(g, {a, b}));
   ICL_DISPATCH(g, add_forward, y.f(), a.f(), b.f(), n);
-  if (y.needs_grad())
-    g.record([&g, a, b, y, n] {
-      // Fresh gradients are assigned (Graph::grad_out); da first, so that a == b gets both.
-      const Graph::GradOut da = g.grad_out(a), db = g.grad_out(b);
-      if (!g.on_cuda())
-        kern::add_backward(da.f, db.f, g.grad(y).f(), n, da.accumulate, db.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::add_backward(g.cuda(), da.f, db.f, g.grad(y).f(), n);
-    });
+  if (y.needs_grad()) g.record([&g, a, b, y] { add_backward(g, a, b, y); });
   return y;
+}
+
+void add_backward(Graph& g, Var a, Var b, Var y) {
+  const int64_t n = y.shape().numel();
+  const Graph::GradOut da = g.grad_out(a), db = g.grad_out(b);
+  if (!g.on_cuda())
+    kern::add_backward(da.f, db.f, g.grad(y).f(), n, da.accumulate, db.accumulate);
+  else if constexpr (kCudaBuilt)
+    cuda::add_backward(g.cuda(), da.f, db.f, g.grad(y).f(), n);
 }
 
 Var scale(Graph& g, Var x, float s) {

@@ -70,6 +70,10 @@ void scale_backward(const CudaContext& ctx, float* dx, const float* dy, float s,
 namespace ops {
 // a + b, both of the same shape (the residual add).
 Var add(Graph& g, Var a, Var b);
+// The backward of y = a + b on g's device: dy into the gradients of a and b that need one (fresh
+// ones assigned, Graph::grad_out; a first, so that a == b gets both). ops::add and the fused
+// ops::add_norm record it.
+void add_backward(Graph& g, Var a, Var b, Var y);
 // s · x.
 Var scale(Graph& g, Var x, float s);
 }  // namespace ops

@@ -13,18 +13,24 @@ Var layernorm(Graph& g, Var x, Var gamma, Var beta, float eps) {
   float* rstd = stats.defined() ? stats.f() + N : nullptr;
   ICL_DISPATCH(g, layernorm_forward, y.f(), mean, rstd, x.f(), gamma.f(), beta.f(), N, C, eps);
   if (y.needs_grad())
-    g.record([&g, x, gamma, beta, y, mean, rstd, N, C] {
-      const Graph::GradOut dx = g.grad_out(x);  // assigned when fresh
-      float* dgamma = gamma.needs_grad() ? g.grad(gamma).f() : nullptr;
-      float* dbeta = beta.needs_grad() ? g.grad(beta).f() : nullptr;
-      if (!g.on_cuda())
-        kern::layernorm_backward(dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean, rstd,
-                                 N, C, dx.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::layernorm_backward(g.cuda(), dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(),
-                                 mean, rstd, N, C);
+    g.record([&g, x, gamma, beta, y, mean, rstd] {
+      layernorm_backward(g, x, gamma, beta, y, mean, rstd);
     });
   return y;
+}
+
+void layernorm_backward(Graph& g, Var x, Var gamma, Var beta, Var y, const float* mean,
+                        const float* rstd) {
+  const int64_t C = x.shape().cols(), N = x.shape().rows();
+  const Graph::GradOut dx = g.grad_out(x);
+  float* dgamma = gamma.needs_grad() ? g.grad(gamma).f() : nullptr;
+  float* dbeta = beta.needs_grad() ? g.grad(beta).f() : nullptr;
+  if (!g.on_cuda())
+    kern::layernorm_backward(dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean, rstd, N, C,
+                             dx.accumulate);
+  else if constexpr (kCudaBuilt)
+    cuda::layernorm_backward(g.cuda(), dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean,
+                             rstd, N, C);
 }
 
 }  // namespace icl::ops

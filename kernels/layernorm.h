@@ -98,6 +98,11 @@ void add_layernorm_forward(const CudaContext& ctx, float* s, float* y, float* me
 namespace ops {
 // x [..., C] (any leading shape), gamma [C], beta [C] → [..., C].
 Var layernorm(Graph& g, Var x, Var gamma, Var beta, float eps = 1e-5f);
+// The backward of y = layernorm(x) on g's device, from the forward's saved mean and rstd: the
+// gradients of x (assigned when fresh, Graph::grad_out), gamma and beta, those that need one.
+// ops::layernorm and the fused ops::add_norm record it.
+void layernorm_backward(Graph& g, Var x, Var gamma, Var beta, Var y, const float* mean,
+                        const float* rstd);
 }  // namespace ops
 
 }  // namespace icl
