@@ -223,7 +223,10 @@ std::vector<ReplicaOutcome> run_replicas(std::vector<ReplicaJob> jobs, const Rep
     for (size_t i = 0; i < jobs.size(); ++i) work(i);
   } else {
     const int64_t n = int64_t(jobs.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(place.workers)
+    // monotonic: the replicas start in order. OpenMP 5 makes plain dynamic nonmonotonic, which
+    // LLVM's runtime (the clang builds) implements by stealing from per-thread ranges, so there
+    // replica 2 could start while replica 1 waited for a worker.
+#pragma omp parallel for schedule(monotonic : dynamic, 1) num_threads(place.workers)
     for (int64_t i = 0; i < n; ++i) {
       // This replica's own parallel loops (nested regions) run on its worker alone; the results
       // are those of any thread count (core/blocks.h), and its file records 1 in cpu_threads.
