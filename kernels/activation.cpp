@@ -10,10 +10,7 @@ Var gelu(Graph& g, Var x) {
   if (y.needs_grad())
     g.record([&g, x, y, n] {
       const Graph::GradOut dx = g.grad_out(x);  // assigned when fresh
-      if (!g.on_cuda())
-        kern::gelu_backward(dx.f, g.grad(y).f(), x.f(), n, dx.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::gelu_backward(g.cuda(), dx.f, g.grad(y).f(), x.f(), n);
+      ICL_DISPATCH_GRAD(g, gelu_backward, (dx.f, g.grad(y).f(), x.f(), n), (dx.accumulate));
     });
   return y;
 }

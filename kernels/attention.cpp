@@ -38,12 +38,10 @@ Var attention(Graph& g, Var qkv, int64_t heads, AttentionKind kind, bool causal,
   if (y.needs_grad())
     g.record([&g, qkv, y, lse, vis, B, Tn, C, heads, kind, causal] {
       const Graph::GradOut dqkv = g.grad_out(qkv);  // assigned when fresh
-      if (!g.on_cuda())
-        kern::attention_backward(dqkv.f, g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C, heads,
-                                 kind, causal, vis.i(), dqkv.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::attention_backward(g.cuda(), dqkv.f, g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C,
-                                 heads, kind, causal, vis.i());
+      ICL_DISPATCH_GRAD(
+          g, attention_backward,
+          (dqkv.f, g.grad(y).f(), y.f(), lse.f(), qkv.f(), B, Tn, C, heads, kind, causal, vis.i()),
+          (dqkv.accumulate));
     });
   return y;
 }

@@ -15,10 +15,8 @@ Var add(Graph& g, Var a, Var b) {
 void add_backward(Graph& g, Var a, Var b, Var y) {
   const int64_t n = y.shape().numel();
   const Graph::GradOut da = g.grad_out(a), db = g.grad_out(b);
-  if (!g.on_cuda())
-    kern::add_backward(da.f, db.f, g.grad(y).f(), n, da.accumulate, db.accumulate);
-  else if constexpr (kCudaBuilt)
-    cuda::add_backward(g.cuda(), da.f, db.f, g.grad(y).f(), n);
+  ICL_DISPATCH_GRAD(g, add_backward, (da.f, db.f, g.grad(y).f(), n),
+                    (da.accumulate, db.accumulate));
 }
 
 Var scale(Graph& g, Var x, float s) {

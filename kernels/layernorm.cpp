@@ -25,12 +25,9 @@ void layernorm_backward(Graph& g, Var x, Var gamma, Var beta, Var y, const float
   const Graph::GradOut dx = g.grad_out(x);
   float* dgamma = gamma.needs_grad() ? g.grad(gamma).f() : nullptr;
   float* dbeta = beta.needs_grad() ? g.grad(beta).f() : nullptr;
-  if (!g.on_cuda())
-    kern::layernorm_backward(dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean, rstd, N, C,
-                             dx.accumulate);
-  else if constexpr (kCudaBuilt)
-    cuda::layernorm_backward(g.cuda(), dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean,
-                             rstd, N, C);
+  ICL_DISPATCH_GRAD(g, layernorm_backward,
+                    (dx.f, dgamma, dbeta, g.grad(y).f(), x.f(), gamma.f(), mean, rstd, N, C),
+                    (dx.accumulate));
 }
 
 }  // namespace icl::ops

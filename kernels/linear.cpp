@@ -16,10 +16,8 @@ Var linear(Graph& g, Var x, Var w, Var b) {
       const Graph::GradOut dx = g.grad_out(x);
       float* dw = w.needs_grad() ? g.grad(w).f() : nullptr;
       float* db = b.n && b.needs_grad() ? g.grad(b).f() : nullptr;
-      if (!g.on_cuda())
-        kern::linear_backward(dx.f, dw, db, g.grad(y).f(), x.f(), w.f(), N, in, out, dx.accumulate);
-      else if constexpr (kCudaBuilt)
-        cuda::linear_backward(g.cuda(), dx.f, dw, db, g.grad(y).f(), x.f(), w.f(), N, in, out);
+      ICL_DISPATCH_GRAD(g, linear_backward, (dx.f, dw, db, g.grad(y).f(), x.f(), w.f(), N, in, out),
+                        (dx.accumulate));
     });
   return y;
 }

@@ -89,15 +89,13 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
           const int64_t n0 = std::min(N, k * chunk_rows), n1 = std::min(N, n0 + chunk_rows);
           const auto prod =
               X.block(n0, r0, n1 - n0, r1 - r0).transpose() * DY.block(n0, c0, n1 - n0, c1 - c0);
-          if (!part) {
-            Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>> DW(dw + r0 * out + c0, r1 - r0, c1 - c0,
-                                                              Eigen::OuterStride<>(out));
-            DW.noalias() += prod;
-          } else {
-            Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>> P(
-                part + k * in * out + r0 * out + c0, r1 - r0, c1 - c0, Eigen::OuterStride<>(out));
-            P.noalias() = prod;
-          }
+          T* dst = part ? part + k * in * out : dw;  // this chunk's slice, or dW itself
+          Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>> D(dst + r0 * out + c0, r1 - r0, c1 - c0,
+                                                           Eigen::OuterStride<>(out));
+          if (part)
+            D.noalias() = prod;
+          else
+            D.noalias() += prod;
         }
       });
     if (part)
